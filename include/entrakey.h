@@ -1,0 +1,441 @@
+/* entrakey.h: the public C API of libentrakey (keys on PKCS#11 tokens,
+ * certificates, Entra ID client assertions and tokens). */
+#ifndef ENTRAKEY_H
+#define ENTRAKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EK_BUILDING_LIBRARY)
+#define EK_API __attribute__((visibility("default")))
+#else
+#define EK_API
+#endif
+
+/*
+ * Threading: every object belongs to the context that made it. A context
+ * and its objects may be used by one thread at a time; use one context per
+ * thread for parallel work (modules are loaded once per process and shared,
+ * reference-counted, by p11-kit). Sessions do not survive fork(): spawn
+ * children with exec.
+ */
+
+/* Error codes. Explicit numbers; appended to, never renumbered. */
+typedef enum ek_err {
+    EK_OK = 0,
+    EK_ERR_INTERNAL = 1,      /* out of memory, unexpected library state */
+    EK_ERR_USAGE = 2,         /* an argument is invalid or malformed */
+    EK_ERR_MODULE = 3,        /* the PKCS#11 module cannot be loaded or initialised */
+    EK_ERR_TOKEN = 4,         /* a PKCS#11 call failed (the CKR_* is in the message) */
+    EK_ERR_NOT_FOUND = 5,     /* no token, key or certificate matches */
+    EK_ERR_AMBIGUOUS = 6,     /* several objects match where one is needed */
+    EK_ERR_EXISTS = 7,        /* an object or file exists and would be replaced */
+    EK_ERR_DEVICE = 8,        /* token removed or session lost */
+    EK_ERR_MECHANISM = 9,     /* the token lacks a mechanism that is needed */
+    EK_ERR_INSECURE_KEY = 10, /* the key is extractable; refused */
+    EK_ERR_PIN = 11,          /* PIN incorrect or PIN source unusable */
+    EK_ERR_PIN_LOCKED = 12,   /* PIN locked, or final try refused */
+    EK_ERR_PIN_REQUIRED = 13, /* a PIN is needed and there is no source */
+    EK_ERR_CERT = 14,         /* certificate invalid, mismatched or expired */
+    EK_ERR_ENTRA = 15,        /* the token endpoint refused the request */
+    EK_ERR_NETWORK = 16,      /* connection, timeout, 5xx, malformed response */
+    EK_ERR_TLS = 17,          /* TLS handshake or certificate verification */
+    EK_ERR_IO = 18,           /* a local file could not be read or written */
+    EK_ERR_CONFIG = 19,       /* the configuration file is invalid */
+    EK_ERR_THROTTLED = 20,    /* 429/503 with a wait beyond the allowed maximum */
+    EK_ERR_CANCELED = 21,     /* the user or the token canceled the operation */
+} ek_err;
+
+/* The generic text of an error code; never NULL. */
+EK_API const char *ek_strerror(ek_err e);
+
+/* ---------------------------------------------------------------- context */
+
+struct ek_ctx;
+
+/* Creates a context. The caller owns *ctxp and frees it with ek_ctx_free.
+ * Errors: EK_ERR_INTERNAL. */
+EK_API ek_err ek_ctx_new(struct ek_ctx **ctxp);
+
+/* Frees the context, its loaded modules and sessions; NULL-safe; sets
+ * *ctxp = NULL. Objects made from the context must be freed before. */
+EK_API void ek_ctx_free(struct ek_ctx **ctxp);
+
+/* The sentence explaining the last error on this context: what failed, why,
+ * and what to do. Valid until the next call on the context; never NULL. */
+EK_API const char *ek_ctx_errmsg(const struct ek_ctx *ctx);
+
+enum ek_log_level {
+    EK_LOG_WARN = 1,  /* the user should see it (PIN count low, fallbacks) */
+    EK_LOG_INFO = 2,  /* what was chosen (mechanism, module, URL) */
+    EK_LOG_TRACE = 3, /* every C_* call and HTTP exchange, secrets redacted */
+};
+
+/* Called for each message at or below max_level. Messages never contain a
+ * PIN, an assertion or an access token. */
+typedef void ek_log_fn(void *arg, enum ek_log_level level, const char *msg);
+EK_API void ek_ctx_set_log(struct ek_ctx *ctx, ek_log_fn *fn, void *arg,
+                           enum ek_log_level max_level);
+
+/* The PKCS#11 module to load: a path to a .so. NULL selects, in order, the
+ * environment's ENTRAKEY_MODULE, then module-path= in the URI, then
+ * p11-kit's proxy (every registered module). Errors: EK_ERR_USAGE. */
+EK_API ek_err ek_ctx_set_module(struct ek_ctx *ctx, const char *path);
+
+/* Where the user PIN comes from: "env:NAME", "file:PATH" (mode 0600 or
+ * stricter), "fd:N". NULL: the URI's pin-value=/pin-source=, else the
+ * prompt callback. The source is read once, right before C_Login.
+ * Errors: EK_ERR_USAGE for a malformed source. */
+EK_API ek_err ek_ctx_set_pin_source(struct ek_ctx *ctx, const char *source);
+
+/* The security officer PIN source (YubiKey management key for keygen
+ * through ykcs11); same forms as ek_ctx_set_pin_source. */
+EK_API ek_err ek_ctx_set_so_pin_source(struct ek_ctx *ctx, const char *source);
+
+/* Asks the user for a PIN: writes at most bufsz-1 bytes and a NUL into buf.
+ * Returns EK_OK, or EK_ERR_PIN_REQUIRED when it cannot prompt (no TTY),
+ * or EK_ERR_CANCELED. 'prompt' names the token. The library never touches
+ * the terminal itself. */
+typedef ek_err ek_pin_prompt_fn(void *arg, const char *prompt, char *buf,
+                                size_t bufsz);
+EK_API void ek_ctx_set_pin_prompt(struct ek_ctx *ctx, ek_pin_prompt_fn *fn,
+                                  void *arg);
+
+/* Flags that change policy. Each is off by default. */
+#define EK_FLAG_ALLOW_FINAL_PIN_TRY 0x1u /* log in even when FINAL_TRY is set */
+#define EK_FLAG_INSECURE_ALLOW_EXTRACTABLE 0x2u /* sign with an extractable key */
+EK_API void ek_ctx_set_flags(struct ek_ctx *ctx, unsigned flags);
+
+/* ---------------------------------------------------------------- secrets */
+
+/* A secret (assertion, access token): wiped when freed. */
+struct ek_secret;
+EK_API const char *ek_secret_data(const struct ek_secret *s); /* NUL-terminated */
+EK_API size_t ek_secret_len(const struct ek_secret *s);
+EK_API void ek_secret_free(struct ek_secret **sp); /* wipes; NULL-safe */
+
+/* Frees a string the library returned (not secrets). NULL-safe. */
+EK_API void ek_free(void *p);
+
+/* ----------------------------------------------------------------- tokens */
+
+enum ek_alg {
+    EK_ALG_PS256 = 0, /* RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32 */
+    EK_ALG_RS256 = 1, /* RSASSA-PKCS1-v1_5 with SHA-256 */
+};
+
+/* Token flags (from CK_TOKEN_INFO) and capabilities. */
+#define EK_TOKEN_LOGIN_REQUIRED 0x01u
+#define EK_TOKEN_PIN_COUNT_LOW 0x02u
+#define EK_TOKEN_PIN_FINAL_TRY 0x04u
+#define EK_TOKEN_PIN_LOCKED 0x08u
+#define EK_TOKEN_PROTECTED_AUTH 0x10u /* pinpad: PIN entered on the reader */
+#define EK_TOKEN_INITIALIZED 0x20u
+#define EK_TOKEN_WRITE_PROTECTED 0x40u
+
+struct ek_token_list;
+
+/* Lists the tokens of the selected module(s) (see ek_ctx_set_module). The
+ * caller frees *listp. Errors: EK_ERR_MODULE, EK_ERR_TOKEN. */
+EK_API ek_err ek_tokens_list(struct ek_ctx *ctx, struct ek_token_list **listp);
+EK_API size_t ek_token_list_count(const struct ek_token_list *l);
+/* Fields of token i; strings are trimmed, never NULL (maybe ""). */
+EK_API const char *ek_token_uri(const struct ek_token_list *l, size_t i);
+EK_API const char *ek_token_label(const struct ek_token_list *l, size_t i);
+EK_API const char *ek_token_manufacturer(const struct ek_token_list *l, size_t i);
+EK_API const char *ek_token_model(const struct ek_token_list *l, size_t i);
+EK_API const char *ek_token_serial(const struct ek_token_list *l, size_t i);
+EK_API const char *ek_token_module(const struct ek_token_list *l, size_t i);
+EK_API unsigned long ek_token_slot(const struct ek_token_list *l, size_t i);
+EK_API unsigned ek_token_flags(const struct ek_token_list *l, size_t i);
+/* The mechanism that would be used ("CKM_RSA_PKCS_PSS", …), or NULL when
+ * the token cannot do it. keygen: "CKM_RSA_PKCS_KEY_PAIR_GEN" or NULL. */
+EK_API const char *ek_token_mech_sign(const struct ek_token_list *l, size_t i,
+                                      enum ek_alg alg);
+EK_API const char *ek_token_mech_keygen(const struct ek_token_list *l, size_t i);
+EK_API void ek_token_list_free(struct ek_token_list **lp);
+
+/* Initialises the first uninitialised slot of the selected module as a new
+ * token (C_InitToken, then C_InitPIN for the user PIN): what the embedded
+ * SoftHSM token needs. The PINs are not kept. Errors: EK_ERR_NOT_FOUND (no
+ * free slot), EK_ERR_TOKEN. */
+EK_API ek_err ek_token_init(struct ek_ctx *ctx, const char *label,
+                            const char *so_pin, const char *user_pin);
+
+/* ------------------------------------------------------------------- keys */
+
+/* A private key on a token (with its public half and certificate, if any).
+ * An opened key holds a session; login happens at the first signature. */
+struct ek_key;
+struct ek_key_list;
+
+/* Non-exportability attributes, read back from the token. */
+enum ek_key_attr {
+    EK_ATTR_SENSITIVE = 0,
+    EK_ATTR_EXTRACTABLE = 1,
+    EK_ATTR_ALWAYS_SENSITIVE = 2,
+    EK_ATTR_NEVER_EXTRACTABLE = 3,
+    EK_ATTR_LOCAL = 4,
+};
+#define EK_ATTR_COUNT 5
+
+enum ek_verdict {
+    EK_VERDICT_NON_EXPORTABLE = 0, /* all five attributes as they should be */
+    EK_VERDICT_UNPROVEN = 1,       /* not extractable, but some attribute
+                                      unreadable or weak (see each) */
+    EK_VERDICT_EXTRACTABLE = 2,    /* CKA_EXTRACTABLE=TRUE or SENSITIVE=FALSE */
+};
+
+/* Lists private keys matching token_uri (a token or object URI; NULL for
+ * every token). Logs in if the token requires it to see private objects.
+ * Errors: EK_ERR_MODULE, EK_ERR_TOKEN, EK_ERR_NOT_FOUND, PIN errors. */
+EK_API ek_err ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
+                           struct ek_key_list **listp);
+EK_API size_t ek_key_list_count(const struct ek_key_list *l);
+/* Valid until the list is freed. */
+EK_API const struct ek_key *ek_key_list_get(const struct ek_key_list *l,
+                                            size_t i);
+EK_API void ek_key_list_free(struct ek_key_list **lp);
+
+/* Opens the single private key the URI names. Errors: EK_ERR_NOT_FOUND
+ * (the message lists what there is), EK_ERR_AMBIGUOUS (it lists the
+ * matches), EK_ERR_USAGE (bad URI), module, token and PIN errors. */
+EK_API ek_err ek_key_open(struct ek_ctx *ctx, const char *key_uri,
+                          struct ek_key **keyp);
+
+struct ek_keygen_params {
+    const char *label;        /* required: CKA_LABEL */
+    const unsigned char *id;  /* CKA_ID; NULL picks an unused one */
+    size_t id_len;
+    unsigned bits;            /* 2048 (default when 0), 3072 or 4096 */
+};
+
+/* Generates an RSA key pair (e 65537) on the token that token_uri names,
+ * with CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN,
+ * then reads back the five attributes. Refuses (EK_ERR_EXISTS) when an
+ * object with that label or id exists. The new key is returned open. */
+EK_API ek_err ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
+                              const struct ek_keygen_params *params,
+                              struct ek_key **keyp);
+EK_API void ek_key_free(struct ek_key **keyp);
+
+EK_API const char *ek_key_uri(const struct ek_key *k); /* token + id + type */
+EK_API const char *ek_key_label(const struct ek_key *k);
+EK_API const char *ek_key_id_hex(const struct ek_key *k);
+EK_API const char *ek_key_token_label(const struct ek_key *k);
+EK_API unsigned ek_key_bits(const struct ek_key *k);
+/* 1 TRUE, 0 FALSE, -1 unreadable (the module does not report it). */
+EK_API int ek_key_attr(const struct ek_key *k, enum ek_key_attr a);
+EK_API enum ek_verdict ek_key_verdict(const struct ek_key *k);
+EK_API int ek_key_always_authenticate(const struct ek_key *k);
+/* Which attributes the keygen template had to leave out, comma-separated,
+ * or "" (ek_key_generate only). */
+EK_API const char *ek_key_template_dropped(const struct ek_key *k);
+/* The public key as DER SubjectPublicKeyInfo. Valid while k lives. */
+EK_API ek_err ek_key_public_der(const struct ek_key *k,
+                                const unsigned char **der, size_t *len);
+/* The certificate object with the key's CKA_ID, as DER; EK_ERR_NOT_FOUND
+ * when there is none. Valid while k lives. */
+EK_API ek_err ek_key_cert_der(const struct ek_key *k, const unsigned char **der,
+                              size_t *len);
+/* The mechanism the key would use for alg, or NULL if none. */
+EK_API const char *ek_key_mechanism(const struct ek_key *k, enum ek_alg alg);
+
+/* Signs data on the token: SHA-256 on the host, then the signature by the
+ * mechanism chosen for alg. *siglen is the buffer size in, the signature
+ * length (the modulus length) out. Logs in first if needed (one C_Login,
+ * never retried). Errors: PIN errors, EK_ERR_INSECURE_KEY, EK_ERR_DEVICE,
+ * EK_ERR_MECHANISM, EK_ERR_TOKEN. */
+EK_API ek_err ek_key_sign(struct ek_key *k, enum ek_alg alg,
+                          const unsigned char *data, size_t len,
+                          unsigned char *sig, size_t *siglen);
+
+/* ----------------------------------------------------------- certificates */
+
+struct ek_cert;
+
+/* Parses a certificate, DER or PEM. Errors: EK_ERR_CERT. */
+EK_API ek_err ek_cert_load(struct ek_ctx *ctx, const unsigned char *data,
+                           size_t len, struct ek_cert **certp);
+/* Reads a certificate file, DER or PEM. Errors: EK_ERR_IO, EK_ERR_CERT. */
+EK_API ek_err ek_cert_load_file(struct ek_ctx *ctx, const char *path,
+                                struct ek_cert **certp);
+/* The certificate on the token with the key's id. EK_ERR_NOT_FOUND. */
+EK_API ek_err ek_cert_from_key(struct ek_ctx *ctx, const struct ek_key *k,
+                               struct ek_cert **certp);
+EK_API void ek_cert_free(struct ek_cert **certp);
+
+EK_API const char *ek_cert_subject(const struct ek_cert *c); /* "CN=…, O=…" */
+EK_API const char *ek_cert_issuer(const struct ek_cert *c);
+EK_API const char *ek_cert_serial_hex(const struct ek_cert *c);
+EK_API int64_t ek_cert_not_before(const struct ek_cert *c); /* epoch seconds */
+EK_API int64_t ek_cert_not_after(const struct ek_cert *c);
+EK_API const char *ek_cert_thumbprint(const struct ek_cert *c); /* SHA-1, 40 uppercase hex */
+EK_API const char *ek_cert_x5t(const struct ek_cert *c);        /* b64url SHA-1 */
+EK_API const char *ek_cert_x5t_s256(const struct ek_cert *c);   /* b64url SHA-256 */
+EK_API const char *ek_cert_sigalg(const struct ek_cert *c);     /* "sha256WithRSAEncryption", "rsassaPss" */
+EK_API unsigned ek_cert_key_bits(const struct ek_cert *c);
+EK_API ek_err ek_cert_der(const struct ek_cert *c, const unsigned char **der,
+                          size_t *len);
+/* 1 when the certificate's public key is the key's, else 0. */
+EK_API int ek_cert_matches_key(const struct ek_cert *c, const struct ek_key *k);
+
+/* The keyCredentials entry (JSON object) for the app manifest / Graph.
+ * The caller frees *jsonp with ek_free. */
+EK_API ek_err ek_cert_manifest_json(struct ek_ctx *ctx, const struct ek_cert *c,
+                                    char **jsonp);
+
+#define EK_WRITE_FORCE 0x1u /* replace an existing file */
+enum ek_format { EK_FORMAT_DER = 0, EK_FORMAT_PEM = 1 };
+/* Writes atomically (temporary file + rename, mode 0644). An existing file
+ * is EK_ERR_EXISTS unless EK_WRITE_FORCE. Errors: EK_ERR_IO. */
+EK_API ek_err ek_cert_write(struct ek_ctx *ctx, const struct ek_cert *c,
+                            const char *path, enum ek_format fmt,
+                            unsigned flags);
+
+struct ek_cert_params {
+    const char *subject; /* "CN=…,O=…" or "/CN=…/O=…", UTF-8; required */
+    unsigned days;       /* validity; 365 when 0 */
+    enum ek_alg sig;     /* EK_ALG_RS256 (sha256WithRSA) or EK_ALG_PS256 */
+    int no_store;        /* do not store the certificate on the token */
+    int force;           /* replace a certificate with the key's id */
+};
+
+/* Builds an X.509 v3 certificate for the key, signed on the token, verified
+ * against the key's public key, and (unless no_store) stored on the token
+ * with the key's CKA_ID and label. Errors: EK_ERR_USAGE (DN syntax, with
+ * the position), EK_ERR_EXISTS, token and PIN errors, EK_ERR_CERT. */
+EK_API ek_err ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
+                             const struct ek_cert_params *params,
+                             struct ek_cert **certp);
+
+/* A PKCS#10 request for the key, signed on the token, written as PEM to
+ * path (atomically; EK_WRITE_FORCE to replace). */
+EK_API ek_err ek_csr_create(struct ek_ctx *ctx, struct ek_key *k,
+                            const char *subject, enum ek_alg sig,
+                            const char *path, unsigned flags);
+
+/* Stores a certificate (a CA-issued one) under the key's id after checking
+ * that its public key is the key's (EK_ERR_CERT otherwise). An existing
+ * certificate is EK_ERR_EXISTS unless EK_WRITE_FORCE. */
+EK_API ek_err ek_cert_import(struct ek_ctx *ctx, struct ek_key *k,
+                             const struct ek_cert *c, unsigned flags);
+
+/* ------------------------------------------------------------- Entra ID */
+
+enum ek_cloud {
+    EK_CLOUD_GLOBAL = 0,
+    EK_CLOUD_USGOV = 1,     /* GCC High */
+    EK_CLOUD_USGOV_DOD = 2,
+    EK_CLOUD_CHINA = 3,
+};
+enum ek_resource {
+    EK_RESOURCE_EXO = 0,
+    EK_RESOURCE_GRAPH = 1,
+    EK_RESOURCE_ARM = 2,
+    EK_RESOURCE_COMPLIANCE = 3,
+};
+
+/* Parses "global", "usgov", "usgov-dod", "china". EK_ERR_USAGE otherwise. */
+EK_API ek_err ek_cloud_parse(const char *name, enum ek_cloud *cloud);
+/* "https://login.microsoftonline.com" etc.; never NULL. */
+EK_API const char *ek_cloud_authority_host(enum ek_cloud cloud);
+/* The /.default scope of a resource in a cloud, or NULL if it has none. */
+EK_API const char *ek_cloud_scope(enum ek_cloud cloud, enum ek_resource r);
+/* Connect-ExchangeOnline -ExchangeEnvironmentName value ("O365Default"…). */
+EK_API const char *ek_cloud_exo_environment(enum ek_cloud cloud);
+/* Parses "exo", "graph", "arm", "compliance". EK_ERR_USAGE otherwise. */
+EK_API ek_err ek_resource_parse(const char *name, enum ek_resource *r);
+
+struct ek_assertion_params {
+    const char *tenant;         /* required: GUID or domain */
+    const char *client_id;      /* required: the application (client) id */
+    enum ek_cloud cloud;
+    const char *authority_host; /* overrides the cloud's login host */
+    enum ek_alg alg;            /* PS256 by default; RS256 adds x5t */
+    unsigned lifetime;          /* seconds; 600 when 0; at most 3600 */
+    const struct ek_cert *cert; /* NULL: the certificate on the token */
+};
+
+/* Signs a JWT client assertion on the token. If the token cannot do PSS at
+ * all, RS256 is used and said at EK_LOG_WARN. The caller frees *jwtp.
+ * Errors: EK_ERR_USAGE, EK_ERR_NOT_FOUND (no certificate), EK_ERR_CERT,
+ * token and PIN errors. */
+EK_API ek_err ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
+                                const struct ek_assertion_params *params,
+                                struct ek_secret **jwtp);
+
+struct ek_token_params {
+    struct ek_assertion_params assertion;
+    const char *scope;          /* overrides resource */
+    enum ek_resource resource;  /* EXO by default */
+    const char *ca_file;        /* extra CA bundle (PEM) to trust */
+    unsigned timeout;           /* total seconds per attempt; 30 when 0 */
+    unsigned max_wait;          /* max Retry-After wait, seconds; 60 when 0 */
+};
+
+struct ek_access_token;
+
+/* Signs an assertion on the token and exchanges it at the Entra ID token
+ * endpoint (client credentials). Retries a connection error, timeout or 5xx
+ * once, and 429/503 with Retry-After up to max_wait; never a 400.
+ * Errors: EK_ERR_ENTRA (message holds error, AADSTS code and a hint),
+ * EK_ERR_NETWORK, EK_ERR_TLS, EK_ERR_THROTTLED, and the errors of
+ * ek_assertion_sign. */
+EK_API ek_err ek_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
+                               const struct ek_token_params *params,
+                               struct ek_access_token **tokp);
+EK_API const char *ek_access_token_value(const struct ek_access_token *t);
+EK_API const char *ek_access_token_type(const struct ek_access_token *t);
+EK_API int64_t ek_access_token_expires_in(const struct ek_access_token *t);
+EK_API int64_t ek_access_token_expires_on(const struct ek_access_token *t);
+EK_API const char *ek_access_token_scope(const struct ek_access_token *t);
+EK_API void ek_access_token_free(struct ek_access_token **tp); /* wipes */
+
+/* ----------------------------------------------------------------- config */
+
+/* Profiles in an INI file: [profile NAME] sections of key = value. Keys:
+ * tenant, client_id, key, module, cloud, resource, scope, alg, pin_source,
+ * organization, authority_host, ca_file. */
+struct ek_config;
+
+/* The default path: $XDG_CONFIG_HOME/entrakey/config, else
+ * $HOME/.config/entrakey/config. The caller frees it with ek_free.
+ * Errors: EK_ERR_CONFIG when neither variable is set. */
+EK_API ek_err ek_config_default_path(struct ek_ctx *ctx, char **pathp);
+/* Loads path; a missing file gives an empty config when missing_ok.
+ * Errors: EK_ERR_IO, EK_ERR_CONFIG (naming the line). */
+EK_API ek_err ek_config_load(struct ek_ctx *ctx, const char *path,
+                             int missing_ok, struct ek_config **cfgp);
+EK_API void ek_config_free(struct ek_config **cfgp);
+/* The value of key in profile, or NULL. */
+EK_API const char *ek_config_get(const struct ek_config *cfg,
+                                 const char *profile, const char *key);
+EK_API size_t ek_config_profile_count(const struct ek_config *cfg);
+EK_API const char *ek_config_profile_name(const struct ek_config *cfg,
+                                          size_t i);
+/* Sets (value NULL: removes) a key; EK_ERR_USAGE for an unknown key. */
+EK_API ek_err ek_config_set(struct ek_ctx *ctx, struct ek_config *cfg,
+                            const char *profile, const char *key,
+                            const char *value);
+/* Writes the file atomically, mode 0600, creating its directory. */
+EK_API ek_err ek_config_save(struct ek_ctx *ctx, const struct ek_config *cfg,
+                             const char *path);
+
+/* ------------------------------------------------------------------ misc */
+
+/* The library version, "0.1.0". */
+EK_API const char *ek_version(void);
+
+/* Compares the clock with an HTTP Date of the last exchange: seconds the
+ * server is ahead (negative: behind), 0 if unknown. */
+EK_API int64_t ek_ctx_clock_skew(const struct ek_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ENTRAKEY_H */

@@ -1,0 +1,101 @@
+/* cli.h: what the entrakey command's files share (never the library's). */
+#ifndef EK_CLI_H
+#define EK_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include <entrakey.h>
+
+/* Exit codes (docs/errors.md). Stable: appended to, never renumbered. */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_INTERNAL = 1,  /* unexpected failure, out of memory */
+    CLI_EXIT_USAGE = 2,     /* bad arguments, bad configuration */
+    CLI_EXIT_TOKEN = 3,     /* module, token, key, mechanism, session */
+    CLI_EXIT_PIN = 4,       /* PIN incorrect, locked, final try, no source */
+    CLI_EXIT_ENTRA = 5,     /* the Entra ID token endpoint refused */
+    CLI_EXIT_NETWORK = 6,   /* connection, TLS, timeout, throttling */
+    CLI_EXIT_FILE = 7,      /* a local file cannot be read or written */
+    CLI_EXIT_EXISTS = 8,    /* would replace a file or token object */
+    CLI_EXIT_CERT = 9,      /* certificate invalid, mismatched, expired */
+};
+
+/* The state every command shares. */
+struct cli {
+    struct ek_ctx *ctx;
+    int verbose;            /* -v: INFO and TRACE messages on stderr */
+    int json;               /* --json where the command supports it */
+    unsigned flags;         /* EK_FLAG_* */
+    const char *module;     /* --module */
+    const char *pin_source; /* --pin-source */
+    const char *so_pin_source;
+};
+
+/* Long options every command accepts; put CLI_COMMON_LONGOPTS first in a
+ * command's option table, and pass unknown results to cli_common_opt. */
+enum {
+    OPT_MODULE = 1000,
+    OPT_PIN_SOURCE,
+    OPT_SO_PIN_SOURCE,
+    OPT_ALLOW_FINAL_PIN_TRY,
+    OPT_INSECURE_EXTRACTABLE,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_CMD_BASE = 1100, /* commands number their own options from here */
+};
+#define CLI_COMMON_LONGOPTS                                                   \
+    {"module", required_argument, NULL, OPT_MODULE},                          \
+        {"pin-source", required_argument, NULL, OPT_PIN_SOURCE},              \
+        {"so-pin-source", required_argument, NULL, OPT_SO_PIN_SOURCE},        \
+        {"allow-final-pin-try", no_argument, NULL, OPT_ALLOW_FINAL_PIN_TRY},  \
+        {"insecure-allow-extractable-key", no_argument, NULL,                 \
+         OPT_INSECURE_EXTRACTABLE},                                           \
+        {"json", no_argument, NULL, OPT_JSON},                                \
+        {"verbose", no_argument, NULL, 'v'},                                  \
+        {"help", no_argument, NULL, 'h'}
+#define CLI_COMMON_SHORTOPTS "vh"
+
+/* Handles a common option. Returns 0 if handled, -1 if c is not common,
+ * or an exit code > 0 (usage) after printing why. */
+int cli_common_opt(struct cli *cli, int c, const char *arg, const char *cmd,
+                   const char *usage);
+
+/* Applies --module, --pin-source and the flags to the context; call after
+ * option parsing. Returns 0 or an exit code after printing the error. */
+int cli_apply(struct cli *cli);
+
+/* Prints "entrakey: <the context's sentence>" and returns the exit code for
+ * e. */
+int cli_fail(struct cli *cli, ek_err e);
+/* Prints "entrakey CMD: <message>" and the usage hint; returns 2. */
+int cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The exit code for a library error. */
+int cli_exit_code(ek_err e);
+/* Prints a warning "entrakey: warning: …" on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints a cJSON document on stdout (pretty) and deletes it. */
+int cli_print_json(cJSON *doc);
+/* Formats epoch seconds as "2026-11-27T04:27:45Z". */
+void cli_iso8601(long long epoch, char *buf, size_t len);
+
+/* Parses a whole unsigned number in [min, max]; 0 ok, -1 bad. */
+int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/* Subcommands: argv[0] is the command's name; return the exit code. */
+int cmd_tokens(struct cli *cli, int argc, char **argv);
+int cmd_keys(struct cli *cli, int argc, char **argv);
+int cmd_keygen(struct cli *cli, int argc, char **argv);
+int cmd_cert(struct cli *cli, int argc, char **argv);
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_assert(struct cli *cli, int argc, char **argv);
+int cmd_token(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_profile(struct cli *cli, int argc, char **argv);
+int cmd_quickstart(struct cli *cli, int argc, char **argv);
+
+#endif /* EK_CLI_H */

@@ -1,0 +1,11 @@
+/* cmd_cert.c: TEMPORARY stub of `entrakey cert`. */
+#include "cli.h"
+
+int
+cmd_cert(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    fprintf(stderr, "entrakey: %s is not implemented yet\n", argv[0]);
+    return CLI_EXIT_INTERNAL;
+}

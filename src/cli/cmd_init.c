@@ -1,0 +1,11 @@
+/* cmd_init.c: TEMPORARY stub of `entrakey init`. */
+#include "cli.h"
+
+int
+cmd_init(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    fprintf(stderr, "entrakey: %s is not implemented yet\n", argv[0]);
+    return CLI_EXIT_INTERNAL;
+}

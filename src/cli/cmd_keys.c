@@ -1,0 +1,11 @@
+/* cmd_keys.c: TEMPORARY stub of `entrakey keys`. */
+#include "cli.h"
+
+int
+cmd_keys(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    fprintf(stderr, "entrakey: %s is not implemented yet\n", argv[0]);
+    return CLI_EXIT_INTERNAL;
+}

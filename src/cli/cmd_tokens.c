@@ -1,0 +1,11 @@
+/* cmd_tokens.c: TEMPORARY stub of `entrakey tokens`. */
+#include "cli.h"
+
+int
+cmd_tokens(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    fprintf(stderr, "entrakey: %s is not implemented yet\n", argv[0]);
+    return CLI_EXIT_INTERNAL;
+}

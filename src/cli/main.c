@@ -1,0 +1,358 @@
+/* main.c: the entrakey command: dispatch, common options, PIN prompt,
+ * messages and exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage_main[] =
+    "usage: entrakey [-v] [--module PATH] [--pin-source SRC] COMMAND [ARGS]\n"
+    "\n"
+    "Keys on a PKCS#11 token, certificates for Entra ID app registrations,\n"
+    "client assertions signed on the token, and access tokens.\n"
+    "\n"
+    "commands:\n"
+    "  quickstart   try the whole flow on an embedded software token\n"
+    "  tokens       list modules, slots and tokens\n"
+    "  keys         list keys and certificates on a token\n"
+    "  keygen       generate a non-exportable RSA key on a token\n"
+    "  cert         create, request (CSR), import or show a certificate\n"
+    "  init         keygen + certificate + .cer export in one step\n"
+    "  assert       print a client assertion (JWT) signed on the token\n"
+    "  token        get an access token from Entra ID\n"
+    "  exec         run a command with an access token in its environment\n"
+    "  profile      manage profiles in the configuration file\n"
+    "\n"
+    "common options:\n"
+    "  -v, --verbose            say what is done (PKCS#11 calls, URLs); never secrets\n"
+    "  --module PATH            the PKCS#11 module (default: $ENTRAKEY_MODULE,\n"
+    "                           module-path= in the URI, else p11-kit's proxy)\n"
+    "  --pin-source SRC         env:NAME | file:PATH | fd:N (default: prompt)\n"
+    "  --allow-final-pin-try    log in even if the token has one PIN try left\n"
+    "  --json                   machine-readable output, where offered\n"
+    "  -h, --help               help for a command: entrakey COMMAND --help\n"
+    "  --version                print the version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 internal, 2 usage, 3 token, 4 PIN, 5 Entra ID,\n"
+    "6 network/TLS, 7 file, 8 exists, 9 certificate (see entrakey(1)).\n";
+
+static const struct {
+    const char *name;
+    int (*fn)(struct cli *, int, char **);
+} commands[] = {
+    {"tokens", cmd_tokens},   {"keys", cmd_keys},
+    {"keygen", cmd_keygen},   {"cert", cmd_cert},
+    {"init", cmd_init},       {"assert", cmd_assert},
+    {"token", cmd_token},     {"exec", cmd_exec},
+    {"profile", cmd_profile}, {"quickstart", cmd_quickstart},
+};
+
+int
+cli_exit_code(ek_err e)
+{
+    switch (e) {
+    case EK_OK:
+        return CLI_EXIT_OK;
+    case EK_ERR_USAGE:
+    case EK_ERR_CONFIG:
+        return CLI_EXIT_USAGE;
+    case EK_ERR_MODULE:
+    case EK_ERR_TOKEN:
+    case EK_ERR_NOT_FOUND:
+    case EK_ERR_AMBIGUOUS:
+    case EK_ERR_DEVICE:
+    case EK_ERR_MECHANISM:
+    case EK_ERR_INSECURE_KEY:
+        return CLI_EXIT_TOKEN;
+    case EK_ERR_PIN:
+    case EK_ERR_PIN_LOCKED:
+    case EK_ERR_PIN_REQUIRED:
+    case EK_ERR_CANCELED:
+        return CLI_EXIT_PIN;
+    case EK_ERR_ENTRA:
+        return CLI_EXIT_ENTRA;
+    case EK_ERR_NETWORK:
+    case EK_ERR_TLS:
+    case EK_ERR_THROTTLED:
+        return CLI_EXIT_NETWORK;
+    case EK_ERR_IO:
+        return CLI_EXIT_FILE;
+    case EK_ERR_EXISTS:
+        return CLI_EXIT_EXISTS;
+    case EK_ERR_CERT:
+        return CLI_EXIT_CERT;
+    case EK_ERR_INTERNAL:
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+int
+cli_fail(struct cli *cli, ek_err e)
+{
+    fprintf(stderr, "entrakey: %s\n", ek_ctx_errmsg(cli->ctx));
+    return cli_exit_code(e);
+}
+
+int
+cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "entrakey %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (usage != NULL)
+        fprintf(stderr, "%s(see entrakey %s --help)\n", usage, cmd);
+    return CLI_EXIT_USAGE;
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("entrakey: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int
+cli_print_json(cJSON *doc)
+{
+    char *s;
+
+    if (doc == NULL) {
+        fprintf(stderr, "entrakey: out of memory\n");
+        return CLI_EXIT_INTERNAL;
+    }
+    s = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    if (s == NULL) {
+        fprintf(stderr, "entrakey: out of memory\n");
+        return CLI_EXIT_INTERNAL;
+    }
+    printf("%s\n", s);
+    free(s);
+    return CLI_EXIT_OK;
+}
+
+void
+cli_iso8601(long long epoch, char *buf, size_t len)
+{
+    time_t t = (time_t)epoch;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ",
+                                              &tm) == 0)
+        snprintf(buf, len, "%lld", epoch);
+}
+
+int
+cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    unsigned long v;
+    char *end = NULL;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int
+cli_common_opt(struct cli *cli, int c, const char *arg, const char *cmd,
+               const char *usage)
+{
+    switch (c) {
+    case 'v':
+        cli->verbose++;
+        return 0;
+    case OPT_MODULE:
+        cli->module = arg;
+        return 0;
+    case OPT_PIN_SOURCE:
+        cli->pin_source = arg;
+        return 0;
+    case OPT_SO_PIN_SOURCE:
+        cli->so_pin_source = arg;
+        return 0;
+    case OPT_ALLOW_FINAL_PIN_TRY:
+        cli->flags |= EK_FLAG_ALLOW_FINAL_PIN_TRY;
+        return 0;
+    case OPT_INSECURE_EXTRACTABLE:
+        cli->flags |= EK_FLAG_INSECURE_ALLOW_EXTRACTABLE;
+        return 0;
+    case OPT_JSON:
+        cli->json = 1;
+        return 0;
+    case 'h':
+        fputs(usage, stdout);
+        exit(CLI_EXIT_OK);
+    case '?':
+        /* getopt has said what was wrong */
+        return cli_usage(cmd, usage, "invalid arguments");
+    case ':':
+        return cli_usage(cmd, usage, "an option needs a value");
+    default:
+        return -1;
+    }
+}
+
+static void
+log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
+{
+    (void)arg;
+    if (level == EK_LOG_WARN)
+        fprintf(stderr, "entrakey: warning: %s\n", msg);
+    else
+        fprintf(stderr, "entrakey: %s\n", msg);
+}
+
+/* Reads a PIN from the terminal without echo. Never prompts when stdin is
+ * not a terminal: an unattended job must fail at once, not hang. */
+static ek_err
+prompt_pin(void *arg, const char *prompt, char *buf, size_t bufsz)
+{
+    struct termios old, noecho;
+    int fd = -1, restore = 0;
+    size_t n = 0;
+    ssize_t r;
+    char c;
+    ek_err ret = EK_ERR_PIN_REQUIRED;
+
+    (void)arg;
+    if (bufsz == 0 || !isatty(STDIN_FILENO))
+        return EK_ERR_PIN_REQUIRED;
+    if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+        return EK_ERR_PIN_REQUIRED;
+    if (tcgetattr(fd, &old) == 0) {
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        noecho.c_lflag |= ICANON;
+        if (tcsetattr(fd, TCSAFLUSH, &noecho) == 0)
+            restore = 1;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0)
+        goto out;
+    for (;;) {
+        r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            ret = EK_ERR_CANCELED;
+            goto out;
+        }
+        if (c == '\n' || c == '\r')
+            break;
+        if (n + 1 >= bufsz) {
+            ret = EK_ERR_PIN;
+            goto out;
+        }
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    ret = EK_OK;
+out:
+    c = 0;
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+        /* nothing to do: the newline is cosmetic */
+    }
+    close(fd);
+    if (ret != EK_OK)
+        memset(buf, 0, bufsz);
+    return ret;
+}
+
+int
+cli_apply(struct cli *cli)
+{
+    ek_err r;
+
+    ek_ctx_set_log(cli->ctx, log_to_stderr, NULL,
+                   cli->verbose >= 1 ? EK_LOG_TRACE : EK_LOG_WARN);
+    ek_ctx_set_flags(cli->ctx, cli->flags);
+    if (cli->module != NULL &&
+        (r = ek_ctx_set_module(cli->ctx, cli->module)) != EK_OK)
+        return cli_fail(cli, r);
+    if (cli->pin_source != NULL &&
+        (r = ek_ctx_set_pin_source(cli->ctx, cli->pin_source)) != EK_OK)
+        return cli_fail(cli, r);
+    if (cli->so_pin_source != NULL &&
+        (r = ek_ctx_set_so_pin_source(cli->ctx, cli->so_pin_source)) !=
+            EK_OK)
+        return cli_fail(cli, r);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct cli cli;
+    size_t i;
+    int c, rc;
+
+    memset(&cli, 0, sizeof cli);
+    signal(SIGPIPE, SIG_IGN);
+    /* leading common options: entrakey -v --module X tokens */
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS, longopts,
+                            NULL)) != -1) {
+        if (c == 'V') {
+            printf("entrakey %s (libentrakey %s)\n", EK_VERSION_STRING,
+                   ek_version());
+            return CLI_EXIT_OK;
+        }
+        if (c == OPT_JSON)
+            return cli_usage("", usage_main, "--json goes after the command");
+        rc = cli_common_opt(&cli, c, optarg, "", usage_main);
+        if (rc != 0)
+            return rc;
+    }
+    if (optind >= argc) {
+        fputs(usage_main, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[optind], commands[i].name) != 0)
+            continue;
+        if (ek_ctx_new(&cli.ctx) != EK_OK) {
+            fprintf(stderr, "entrakey: out of memory\n");
+            return CLI_EXIT_INTERNAL;
+        }
+        ek_ctx_set_pin_prompt(cli.ctx, prompt_pin, NULL);
+        /* commands parse from their own name on */
+        argc -= optind;
+        argv += optind;
+        optind = 0;
+        rc = commands[i].fn(&cli, argc, argv);
+        ek_ctx_free(&cli.ctx);
+        return rc;
+    }
+    fprintf(stderr, "entrakey: unknown command '%s'\n\n%s", argv[optind],
+            usage_main);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,122 @@
+/* internal.h: what the library's modules share; never installed. */
+#ifndef EK_INTERNAL_H
+#define EK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "entrakey.h"
+
+#define EK_PIN_MAX 256      /* longest PIN accepted from any source */
+#define EK_ERRMSG_MAX 2048  /* longest error sentence kept on a context */
+
+struct tok_ctx; /* the token layer's per-context state (pkcs11/tok.h) */
+
+struct ek_ctx {
+    char errmsg[EK_ERRMSG_MAX];
+    ek_log_fn *log_fn;
+    void *log_arg;
+    enum ek_log_level log_max;
+    char *module_path;       /* ek_ctx_set_module; NULL: default order */
+    char *pin_source;        /* ek_ctx_set_pin_source; NULL: URI, prompt */
+    char *so_pin_source;
+    ek_pin_prompt_fn *prompt_fn;
+    void *prompt_arg;
+    unsigned flags;          /* EK_FLAG_* */
+    int64_t clock_skew;      /* from the last HTTP Date header */
+    struct tok_ctx *tok;     /* owned by pkcs11/, freed by tok_ctx_free */
+};
+
+/* ------------------------------------------------------------ errors, log */
+
+/* Sets the context's error sentence (printf format) and returns code, so
+ * that "return ek_seterr(ctx, EK_ERR_IO, …)" reads naturally. ctx may be
+ * NULL (then only the code is returned). */
+ek_err ek_seterr(struct ek_ctx *ctx, ek_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+ek_err ek_vseterr(struct ek_ctx *ctx, ek_err code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* "out of memory" with the code EK_ERR_INTERNAL. */
+ek_err ek_seterr_oom(struct ek_ctx *ctx);
+
+/* Sends a message to the log callback if level <= the context's maximum.
+ * Never pass a secret. */
+void ek_log(struct ek_ctx *ctx, enum ek_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ek_log_enabled(const struct ek_ctx *ctx, enum ek_log_level level);
+
+/* ---------------------------------------------------------------- secrets */
+
+struct ek_secret {
+    char *buf;   /* NUL-terminated; wiped before free and before realloc */
+    size_t len;
+    size_t cap;
+};
+
+/* Wipes n bytes; never optimised away. */
+void ek_wipe(void *p, size_t n);
+/* A new empty secret with room for cap bytes (grows on append). */
+ek_err ek_secret_new(struct ek_ctx *ctx, size_t cap, struct ek_secret **sp);
+/* Appends n bytes; on growth the old buffer is wiped. */
+ek_err ek_secret_append(struct ek_ctx *ctx, struct ek_secret *s,
+                        const void *data, size_t n);
+ek_err ek_secret_append_str(struct ek_ctx *ctx, struct ek_secret *s,
+                            const char *str);
+
+/* ------------------------------------------------------------ small utils */
+
+/* Lower- or upper-case hex of n bytes into out (2n+1 bytes). */
+void ek_hex_encode(const unsigned char *in, size_t n, char *out, int upper);
+/* Parses hex (even length, no separators); EK_ERR_USAGE otherwise.
+ * *outlen: buffer size in, bytes out. */
+ek_err ek_hex_decode(struct ek_ctx *ctx, const char *hex,
+                     unsigned char *out, size_t *outlen);
+
+/* Writes data to path atomically: a temporary file in the same directory,
+ * fsync, then rename (or link, without EK_WRITE_FORCE, so that an existing
+ * file is never replaced: EK_ERR_EXISTS). On failure nothing is left.
+ * Errors: EK_ERR_IO naming the path and errno, EK_ERR_EXISTS. */
+ek_err ek_file_write_atomic(struct ek_ctx *ctx, const char *path,
+                            const void *data, size_t len, mode_t mode,
+                            unsigned flags);
+/* Reads a whole file of at most max bytes into a malloc'd buffer (one NUL
+ * added after the data, not counted). Errors: EK_ERR_IO (missing, too big,
+ * unreadable), naming the path. */
+ek_err ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
+                    unsigned char **datap, size_t *lenp);
+
+/* malloc/calloc/strdup that set an EK_ERR_INTERNAL message on failure. */
+void *ek_calloc(struct ek_ctx *ctx, size_t n, size_t size);
+char *ek_strdup(struct ek_ctx *ctx, const char *s);
+
+/* ---------------------------------------------- between the library's parts */
+
+/* Signs a SHA-256 digest with RS256 or PS256 semantics. Used by jose and
+ * cert so that they do not depend on the token layer directly (and unit
+ * tests can sign with a software key). */
+typedef ek_err ek_sign_digest_fn(void *arg, enum ek_alg alg,
+                                 const unsigned char digest[32],
+                                 unsigned char *sig, size_t *siglen);
+
+/* Implemented by pkcs11/: */
+
+/* Frees the token layer's state of a context (modules, sessions). */
+void tok_ctx_free(struct tok_ctx **tp);
+/* The context a key belongs to. */
+struct ek_ctx *tok_key_ctx(const struct ek_key *k);
+/* ek_sign_digest_fn over a struct ek_key * (arg). Logs in if needed; one
+ * C_Login, never retried. */
+ek_err tok_key_sign_digest(void *key, enum ek_alg alg,
+                           const unsigned char digest[32], unsigned char *sig,
+                           size_t *siglen);
+/* Stores a certificate object with the key's CKA_ID and CKA_LABEL. An
+ * existing certificate with that id is EK_ERR_EXISTS unless force (then it
+ * is replaced: the new one is created before the old one is destroyed).
+ * subject_der/issuer_der/serial_der: DER of the certificate's fields. */
+ek_err tok_key_store_cert(struct ek_key *k, const unsigned char *der,
+                          size_t len, const unsigned char *subject_der,
+                          size_t subject_len, int force);
+
+#endif /* EK_INTERNAL_H */

@@ -1,0 +1,228 @@
+/* util.c: hex, and files written atomically and read with a size cap. */
+#define _GNU_SOURCE /* renameat2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void
+ek_hex_encode(const unsigned char *in, size_t n, char *out, int upper)
+{
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+ek_err
+ek_hex_decode(struct ek_ctx *ctx, const char *hex, unsigned char *out,
+              size_t *outlen)
+{
+    size_t n = strlen(hex), i;
+    int hi, lo;
+
+    if (n == 0 || n % 2 != 0)
+        return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not hex: it needs an "
+                         "even number of digits, e.g. 01 or a1b2", hex);
+    if (n / 2 > *outlen)
+        return ek_seterr(ctx, EK_ERR_USAGE, "hex value '%s' is too long "
+                         "(at most %zu bytes)", hex, *outlen);
+    for (i = 0; i < n / 2; i++) {
+        hi = hexval(hex[2 * i]);
+        lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not hex: "
+                             "character %zu is not 0-9 or a-f", hex,
+                             2 * i + (hi < 0 ? 1 : 2));
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *outlen = n / 2;
+    return EK_OK;
+}
+
+/* Moves tmp to path without ever replacing an existing file. */
+static int
+rename_noreplace(const char *tmp, const char *path)
+{
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    /* file system without RENAME_NOREPLACE: link refuses an existing name */
+    if (link(tmp, path) != 0)
+        return -1;
+    unlink(tmp);
+    return 0;
+}
+
+ek_err
+ek_file_write_atomic(struct ek_ctx *ctx, const char *path, const void *data,
+                     size_t len, mode_t mode, unsigned flags)
+{
+    char tmp[PATH_MAX];
+    char dir[PATH_MAX];
+    const char *slash;
+    const unsigned char *p = data;
+    size_t off = 0;
+    ssize_t w;
+    int fd = -1, dfd = -1, made = 0;
+    ek_err r = EK_ERR_IO;
+
+    if (path == NULL || path[0] == '\0')
+        return ek_seterr(ctx, EK_ERR_USAGE, "no output file was given");
+    if (!(flags & EK_WRITE_FORCE) && access(path, F_OK) == 0)
+        return ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
+                         "it is; give --force to replace it, or choose "
+                         "another name", path);
+    slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir,
+                 slash ? slash + 1 : path) >= (int)sizeof tmp) {
+        r = ek_seterr(ctx, EK_ERR_IO, "path '%s' is too long", path);
+        goto out;
+    }
+    if ((fd = mkstemp(tmp)) < 0) {
+        r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': cannot create a "
+                      "file in '%s': %s; check that the directory exists "
+                      "and is writable", path, dir, strerror(errno));
+        goto out;
+    }
+    made = 1;
+    if (fchmod(fd, mode) != 0) {
+        r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': chmod: %s", path,
+                      strerror(errno));
+        goto out;
+    }
+    while (off < len) {
+        w = write(fd, p + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s; nothing "
+                          "was left behind", path,
+                          w < 0 ? strerror(errno) : "short write");
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s; nothing was "
+                      "left behind", path, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (flags & EK_WRITE_FORCE) {
+        if (rename(tmp, path) != 0) {
+            r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': rename: %s",
+                          path, strerror(errno));
+            goto out;
+        }
+    } else if (rename_noreplace(tmp, path) != 0) {
+        if (errno == EEXIST)
+            r = ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
+                          "it is; give --force to replace it", path);
+        else
+            r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s", path,
+                          strerror(errno));
+        goto out;
+    }
+    made = 0;
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    r = EK_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (made)
+        unlink(tmp);
+    return r;
+}
+
+ek_err
+ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
+             unsigned char **datap, size_t *lenp)
+{
+    unsigned char *buf = NULL;
+    struct stat st;
+    size_t len = 0;
+    ssize_t n;
+    int fd = -1;
+    ek_err r = EK_ERR_IO;
+
+    *datap = NULL;
+    *lenp = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        r = ek_seterr(ctx, EK_ERR_IO, "cannot open '%s': %s", path,
+                      strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r = ek_seterr(ctx, EK_ERR_IO, "'%s' is not a regular file", path);
+        goto out;
+    }
+    if ((buf = ek_calloc(ctx, 1, max + 1)) == NULL) {
+        r = EK_ERR_INTERNAL;
+        goto out;
+    }
+    for (;;) {
+        n = read(fd, buf + len, max + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = ek_seterr(ctx, EK_ERR_IO, "cannot read '%s': %s", path,
+                          strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > max) {
+            r = ek_seterr(ctx, EK_ERR_IO, "'%s' is larger than %zu bytes; "
+                          "is it the right file?", path, max);
+            goto out;
+        }
+    }
+    buf[len] = '\0';
+    *datap = buf;
+    *lenp = len;
+    buf = NULL;
+    r = EK_OK;
+out:
+    if (buf != NULL) {
+        ek_wipe(buf, max + 1);
+        free(buf);
+    }
+    if (fd >= 0)
+        close(fd);
+    return r;
+}

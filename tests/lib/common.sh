@@ -1,0 +1,75 @@
+# common.sh: sourced by every bash test. Gives a fresh SoftHSM token in a
+# private directory, the entrakey binary, and assertions that print what the
+# user would have seen when they fail.
+set -u
+: "${ENTRAKEY_BIN:?run through ctest}"
+EK="$ENTRAKEY_BIN"
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+PY=/usr/bin/python3                 # Debian's, where python3-jwt lives
+TEST_PIN=123456
+TEST_SO_PIN=12345678
+mkdir -p "${EK_TEST_TMP}"
+T=$(mktemp -d "${EK_TEST_TMP}/$(basename "$0" .sh).XXXXXX")
+export ENTRAKEY_MODULE="$SOFTHSM_MODULE"
+export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share"
+mkdir -p "$HOME"
+unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_AUTHORITY_HOST || true
+_cleanup_fns=()
+_cleanup() { local f; for f in "${_cleanup_fns[@]}"; do $f || true; done; }
+trap _cleanup EXIT
+on_exit() { _cleanup_fns+=("$1"); }
+
+failures=0
+passes=0
+fail() { echo "not ok - $*"; failures=$((failures + 1)); }
+pass() { echo "ok - $*"; passes=$((passes + 1)); }
+finish() {
+  echo "$passes passed, $failures failed"
+  [ "$failures" -eq 0 ]
+  exit $?
+}
+
+# fresh_token LABEL: a new SoftHSM store with one token; exports
+# SOFTHSM2_CONF and PIN_FILE (mode 0600, holding $TEST_PIN).
+fresh_token() {
+  local label=$1 dir="$T/softhsm"
+  mkdir -p "$dir/tokens"
+  cat > "$dir/softhsm2.conf" <<CONF
+directories.tokendir = $dir/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+slots.mechanisms = ALL
+library.reset_on_fork = false
+CONF
+  export SOFTHSM2_CONF="$dir/softhsm2.conf"
+  softhsm2-util --init-token --free --label "$label" --pin "$TEST_PIN" \
+    --so-pin "$TEST_SO_PIN" >/dev/null || { echo "softhsm2-util failed" >&2; exit 1; }
+  PIN_FILE="$T/pin"
+  printf '%s\n' "$TEST_PIN" > "$PIN_FILE"
+  chmod 600 "$PIN_FILE"
+  export PIN_FILE
+}
+
+# run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR, status in $RC.
+run() {
+  "$@" >"$T/out" 2>"$T/err" </dev/null
+  RC=$?
+  OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+}
+
+# expect_rc NAME CODE: passes when the last run exited with CODE.
+expect_rc() {
+  if [ "$RC" -eq "$2" ]; then pass "$1"; else
+    fail "$1: exit $RC, expected $2"; echo "# stdout: $OUT"; echo "# stderr: $ERR"; fi
+}
+# expect_match NAME TEXT REGEX
+expect_match() {
+  if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else
+    fail "$1: no match for /$3/ in:"; printf '%s\n' "$2" | sed 's/^/#   /'; fi
+}
+expect_nomatch() {
+  if printf '%s' "$2" | grep -Eq -- "$3"; then
+    fail "$1: unexpected match for /$3/ in:"; printf '%s\n' "$2" | sed 's/^/#   /'
+  else pass "$1"; fi
+}
