@@ -369,6 +369,13 @@ EK_API ek_err ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
                                 const struct ek_assertion_params *params,
                                 struct ek_secret **jwtp);
 
+/* Verifies a JWT's signature (PS256 or RS256, from its header) with the
+ * certificate's public key, and that its x5t#S256 / x5t header names that
+ * certificate. Checks no claims. Errors: EK_ERR_CERT (bad signature or
+ * another certificate), EK_ERR_USAGE (not a JWT). */
+EK_API ek_err ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
+                                  const struct ek_cert *cert);
+
 struct ek_token_params {
     struct ek_assertion_params assertion;
     const char *scope;          /* overrides resource */
