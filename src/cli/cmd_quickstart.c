@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "cli.h"
 
@@ -41,6 +40,15 @@ static const char *const softhsm_paths[] = {
     "/usr/local/lib/softhsm/libsofthsm2.so",
     "/usr/lib64/pkcs11/libsofthsm2.so",
 };
+
+/* dir + "/" + name into out; -1 when it does not fit. */
+static int
+path_join(char *out, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(out, len, "%s/%s", dir, name);
+
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
 
 /* mkdir -p with mode 0700 for each part we create. */
 static int
@@ -119,7 +127,7 @@ random_pin(char *out, size_t n)
     for (i = 0; i < n; i++)
         out[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
     out[n] = '\0';
-    OPENSSL_cleanse(raw, sizeof raw);
+    explicit_bzero(raw, sizeof raw);
     return 0;
 }
 
@@ -140,13 +148,14 @@ setup_store(struct cli *cli, const char *dir, int *created)
                 strerror(errno));
         return CLI_EXIT_FILE;
     }
-    snprintf(tokens, sizeof tokens, "%s/tokens", dir);
-    if (mkdirs(tokens) != 0) {
+    if (path_join(tokens, sizeof tokens, dir, "tokens") != 0 ||
+        mkdirs(tokens) != 0) {
         fprintf(stderr, "entrakey: cannot create '%s': %s\n", tokens,
                 strerror(errno));
         return CLI_EXIT_FILE;
     }
-    snprintf(path, sizeof path, "%s/softhsm2.conf", dir);
+    if (path_join(path, sizeof path, dir, "softhsm2.conf") != 0)
+        return CLI_EXIT_FILE;
     if (stat(path, &st) != 0) {
         snprintf(conf, sizeof conf,
                  "# made by entrakey quickstart: a software token for "
@@ -164,7 +173,8 @@ setup_store(struct cli *cli, const char *dir, int *created)
     if (setenv("SOFTHSM2_CONF", path, 1) != 0)
         return CLI_EXIT_INTERNAL;
 
-    snprintf(path, sizeof path, "%s/user-pin", dir);
+    if (path_join(path, sizeof path, dir, "user-pin") != 0)
+        return CLI_EXIT_FILE;
     if (stat(path, &st) == 0)
         return 0; /* made before */
     if (random_pin(pin, 12) != 0 || random_pin(sopin, 16) != 0) {
@@ -180,8 +190,8 @@ setup_store(struct cli *cli, const char *dir, int *created)
                 strerror(errno));
         goto out;
     }
-    snprintf(path, sizeof path, "%s/so-pin", dir);
-    if (write_new_file(path, sopin, 0600) != 0) {
+    if (path_join(path, sizeof path, dir, "so-pin") != 0 ||
+        write_new_file(path, sopin, 0600) != 0) {
         fprintf(stderr, "entrakey: cannot write '%s': %s\n", path,
                 strerror(errno));
         goto out;
@@ -193,8 +203,8 @@ setup_store(struct cli *cli, const char *dir, int *created)
     *created = 1;
     rc = 0;
 out:
-    OPENSSL_cleanse(pin, sizeof pin);
-    OPENSSL_cleanse(sopin, sizeof sopin);
+    explicit_bzero(pin, sizeof pin);
+    explicit_bzero(sopin, sizeof sopin);
     return rc;
 }
 
@@ -368,7 +378,9 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
         return CLI_EXIT_FILE;
     }
     cli->module = mod;
-    snprintf(pinsrc, sizeof pinsrc, "file:%s/user-pin", dir);
+    if (snprintf(pinsrc, sizeof pinsrc, "file:%s/user-pin", dir) >=
+        (int)sizeof pinsrc)
+        return CLI_EXIT_FILE;
     cli->pin_source = pinsrc;
     if ((rc = cli_apply(cli)) != 0)
         return rc;
