@@ -215,6 +215,20 @@ cli_common_opt(struct cli *cli, int c, const char *arg, const char *cmd,
     }
 }
 
+static struct timespec start_time;
+
+/* Milliseconds since the command started: -v lines carry them so that a
+ * slow step (module load, login, TLS) shows where the time goes. */
+static double
+elapsed_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start_time.tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start_time.tv_nsec) / 1e6;
+}
+
 static void
 log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
 {
@@ -222,7 +236,7 @@ log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
     if (level == EK_LOG_WARN)
         fprintf(stderr, "entrakey: warning: %s\n", msg);
     else
-        fprintf(stderr, "entrakey: %s\n", msg);
+        fprintf(stderr, "entrakey: [%9.3f ms] %s\n", elapsed_ms(), msg);
 }
 
 /* Reads a PIN from the terminal without echo. Never prompts when stdin is
@@ -315,6 +329,7 @@ main(int argc, char **argv)
     size_t i;
     int c, rc;
 
+    clock_gettime(CLOCK_MONOTONIC, &start_time);
     memset(&cli, 0, sizeof cli);
     signal(SIGPIPE, SIG_IGN);
     /* leading common options: entrakey -v --module X tokens */
