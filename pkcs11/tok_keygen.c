@@ -1,0 +1,403 @@
+/* tok_keygen.c: RSA key pairs generated on the token with a non-exportable
+ * template that degrades when a module refuses an attribute, and the
+ * certificate objects stored beside them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok.h"
+
+static const char *
+class_name(CK_OBJECT_CLASS c)
+{
+    switch (c) {
+    case CKO_PRIVATE_KEY:
+        return "a private key";
+    case CKO_PUBLIC_KEY:
+        return "a public key";
+    case CKO_CERTIFICATE:
+        return "a certificate";
+    case CKO_SECRET_KEY:
+        return "a secret key";
+    case CKO_DATA:
+        return "a data object";
+    default:
+        return "an object";
+    }
+}
+
+/* EK_ERR_EXISTS when an object has the attribute (label or id), naming
+ * the kinds of objects that have it. */
+static ek_err
+refuse_existing(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+                CK_ATTRIBUTE *a, const char *what)
+{
+    CK_OBJECT_HANDLE *objs = NULL;
+    CK_OBJECT_CLASS cls;
+    CK_ATTRIBUTE ca = {CKA_CLASS, &cls, sizeof cls};
+    CK_ULONG n = 0, i;
+    char kinds[256];
+    size_t used = 0;
+    int w;
+    ek_err r;
+
+    if ((r = tok_find(ctx, s, h, a, 1, &objs, &n)) != EK_OK)
+        return r;
+    kinds[0] = '\0';
+    for (i = 0; i < n && i < 4; i++) {
+        cls = (CK_OBJECT_CLASS)-1;
+        (void)TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, objs[i], &ca,
+                       1);
+        w = snprintf(kinds + used, sizeof kinds - used, "%s%s",
+                     i == 0 ? "" : i + 1 == n ? " and " : ", ",
+                     class_name(cls));
+        if (w > 0 && (size_t)w < sizeof kinds - used)
+            used += (size_t)w;
+    }
+    free(objs);
+    if (n == 0)
+        return EK_OK;
+    return ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' already has %s%s with "
+                     "%s; nothing was generated and nothing was changed. "
+                     "Choose another %s, or remove the old objects with the "
+                     "token's tool", s->label, kinds,
+                     n > 4 ? " and more" : "", what,
+                     a->type == CKA_LABEL ? "--label" : "--id");
+}
+
+/* The lowest one-byte id no object uses: 1..24 on a YubiKey (the id is the
+ * PIV slot), 1..255 elsewhere. */
+static ek_err
+pick_id(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+        unsigned char *id)
+{
+    CK_OBJECT_HANDLE *objs = NULL;
+    CK_ULONG n = 0;
+    unsigned char cand;
+    unsigned max = tok_slot_is_yubikey(s) ? 24 : 255;
+    CK_ATTRIBUTE a = {CKA_ID, &cand, 1};
+    ek_err r;
+
+    for (unsigned v = 1; v <= max; v++) {
+        cand = (unsigned char)v;
+        if ((r = tok_find(ctx, s, h, &a, 1, &objs, &n)) != EK_OK)
+            return r;
+        free(objs);
+        objs = NULL;
+        if (n == 0) {
+            *id = cand;
+            return EK_OK;
+        }
+    }
+    return ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' has no free key id "
+                     "(1..%u are all used); give one with --id", s->label,
+                     max);
+}
+
+static int
+degradable(CK_RV rv)
+{
+    /* tpm2-pkcs11 says CKR_GENERAL_ERROR for DECRYPT=FALSE */
+    return rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+           rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+           rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_GENERAL_ERROR;
+}
+
+#define DROP_EXTRACTABLE 0x1u
+#define DROP_DECRYPT 0x2u
+
+static ek_err
+generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+         const char *label, const unsigned char *id, size_t id_len,
+         CK_ULONG bits, CK_OBJECT_HANDLE *privp, char *dropped,
+         size_t droppedsz)
+{
+    static const unsigned ladder[] = {0, DROP_EXTRACTABLE, DROP_DECRYPT,
+                                      DROP_EXTRACTABLE | DROP_DECRYPT};
+    CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_BYTE e[] = {0x01, 0x00, 0x01};
+    CK_ATTRIBUTE pub[] = {
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_VERIFY, &yes, sizeof yes},
+        {CKA_MODULUS_BITS, &bits, sizeof bits},
+        {CKA_PUBLIC_EXPONENT, e, sizeof e},
+        {CKA_LABEL, (void *)(uintptr_t)label, strlen(label)},
+        {CKA_ID, (void *)(uintptr_t)id, id_len},
+    };
+    CK_ATTRIBUTE priv[8];
+    CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+    CK_ULONG n;
+    CK_RV rv = CKR_OK;
+    size_t step;
+    unsigned drop = 0;
+
+    for (step = 0; step < sizeof ladder / sizeof ladder[0]; step++) {
+        drop = ladder[step];
+        n = 0;
+        priv[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof yes};
+        priv[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof yes};
+        priv[n++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof yes};
+        if (!(drop & DROP_EXTRACTABLE))
+            priv[n++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof no};
+        priv[n++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof yes};
+        if (!(drop & DROP_DECRYPT))
+            priv[n++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof no};
+        priv[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)(uintptr_t)label,
+                                   strlen(label)};
+        priv[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, id_len};
+        rv = TOK_CALL(ctx, s->mod->fl, C_GenerateKeyPair, h, &mech, pub,
+                      sizeof pub / sizeof pub[0], priv, n, &hpub, &hpriv);
+        if (rv == CKR_OK || !degradable(rv))
+            break;
+        if (step + 1 < sizeof ladder / sizeof ladder[0])
+            ek_log(ctx, EK_LOG_WARN, "token '%s' refused the key template "
+                   "(C_GenerateKeyPair: %s); trying again without %s",
+                   s->label, tok_rv_name(rv) ? tok_rv_name(rv) : "error",
+                   ladder[step + 1] == DROP_EXTRACTABLE ? "CKA_EXTRACTABLE"
+                   : ladder[step + 1] == DROP_DECRYPT
+                       ? "CKA_DECRYPT"
+                       : "CKA_EXTRACTABLE and CKA_DECRYPT");
+    }
+    if (rv != CKR_OK)
+        return tok_fail(ctx, rv, "cannot generate a %lu-bit RSA key '%s' on "
+                        "token '%s' (C_GenerateKeyPair%s)",
+                        (unsigned long)bits, label, s->label,
+                        step > 0 ? ", also with a reduced template" : "");
+    snprintf(dropped, droppedsz, "%s%s%s",
+             drop & DROP_EXTRACTABLE ? "CKA_EXTRACTABLE" : "",
+             drop == (DROP_EXTRACTABLE | DROP_DECRYPT) ? "," : "",
+             drop & DROP_DECRYPT ? "CKA_DECRYPT" : "");
+    *privp = hpriv;
+    return EK_OK;
+}
+
+ek_err
+ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
+                const struct ek_keygen_params *params, struct ek_key **keyp)
+{
+    struct tok_uri u;
+    struct tok_slot *slots = NULL, *s;
+    struct ek_key *k = NULL;
+    CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE;
+    CK_ATTRIBUTE a;
+    unsigned char picked;
+    const unsigned char *id;
+    size_t id_len, n = 0;
+    unsigned bits, mask = 0;
+    char list[1024], shown[1024], hex[129], dropped[128];
+    ek_err r = EK_ERR_INTERNAL;
+
+    if (ctx == NULL || keyp == NULL || params == NULL)
+        return EK_ERR_USAGE;
+    *keyp = NULL;
+    bits = params->bits == 0 ? 2048 : params->bits;
+    if (bits != 2048 && bits != 3072 && bits != 4096)
+        return ek_seterr(ctx, EK_ERR_USAGE, "%u-bit keys are not offered; "
+                         "use 2048, 3072 or 4096", bits);
+    if (params->label == NULL || params->label[0] == '\0' ||
+        strlen(params->label) > 128)
+        return ek_seterr(ctx, EK_ERR_USAGE, "a key needs a label of 1 to 128 "
+                         "bytes (--label)");
+    if (params->id != NULL && (params->id_len == 0 || params->id_len > 64))
+        return ek_seterr(ctx, EK_ERR_USAGE, "a key id has 1 to 64 bytes");
+    if (token_uri == NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE, "keygen needs the token's URI "
+                         "(see entrakey tokens)");
+    if ((r = tok_uri_parse(ctx, token_uri, &u)) != EK_OK)
+        return r;
+    tok_uri_redact(token_uri, shown, sizeof shown);
+    if (u.has_id || u.has_label || u.has_class) {
+        r = ek_seterr(ctx, EK_ERR_USAGE, "keygen takes a token URI, not an "
+                      "object's: '%s' has id=, object= or type=; the new "
+                      "key's label and id come from --label and --id",
+                      shown);
+        goto out;
+    }
+    if ((r = tok_match_slots(ctx, token_uri, &u, &slots, &n)) != EK_OK)
+        goto out;
+    if (n > 1) {
+        tok_describe_tokens(slots, n, list, sizeof list);
+        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%zu tokens match '%s': %s; name "
+                      "one (add serial=)", n, shown, list);
+        goto out;
+    }
+    s = &slots[0];
+    if ((r = tok_mech_mask(ctx, s, bits, &mask)) != EK_OK)
+        goto out;
+    if (!(mask & TOK_CAN_KEYGEN)) {
+        r = ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s' cannot generate "
+                      "%u-bit RSA keys (no CKM_RSA_PKCS_KEY_PAIR_GEN for that "
+                      "size); try --bits 2048, or generate the key with the "
+                      "token's own tool", s->label, bits);
+        goto out;
+    }
+    if ((r = tok_session_open(ctx, s, 2, &h)) != EK_OK)
+        goto out;
+    /* ykcs11 generates keys only after the SO login (the management key) */
+    if ((r = tok_login(ctx, s, h,
+                       tok_slot_is_yubikey(s) ? TOK_LOGIN_SO
+                                              : TOK_LOGIN_USER,
+                       u.pin_value, u.pin_source, NULL)) != EK_OK)
+        goto out;
+    a.type = CKA_LABEL;
+    a.pValue = (void *)(uintptr_t)params->label;
+    a.ulValueLen = strlen(params->label);
+    snprintf(list, sizeof list, "the label '%s'", params->label);
+    if ((r = refuse_existing(ctx, s, h, &a, list)) != EK_OK)
+        goto out;
+    if (params->id != NULL) {
+        id = params->id;
+        id_len = params->id_len;
+    } else {
+        if ((r = pick_id(ctx, s, h, &picked)) != EK_OK)
+            goto out;
+        id = &picked;
+        id_len = 1;
+    }
+    ek_hex_encode(id, id_len, hex, 0);
+    a.type = CKA_ID;
+    a.pValue = (void *)(uintptr_t)id;
+    a.ulValueLen = id_len;
+    snprintf(list, sizeof list, "the id %s", hex);
+    if ((r = refuse_existing(ctx, s, h, &a, list)) != EK_OK)
+        goto out;
+    ek_log(ctx, EK_LOG_INFO, "generating a %u-bit RSA key '%s' (id %s) on "
+           "token '%s' with CKM_RSA_PKCS_KEY_PAIR_GEN", bits, params->label,
+           hex, s->label);
+    if ((r = generate(ctx, s, h, params->label, id, id_len, bits, &hpriv,
+                      dropped, sizeof dropped)) != EK_OK)
+        goto out;
+    if ((r = tok_key_new(ctx, s, h, hpriv, &k)) != EK_OK)
+        goto out;
+    h = CK_INVALID_HANDLE; /* the key's now */
+    snprintf(k->dropped, sizeof k->dropped, "%s", dropped);
+    if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
+        goto out;
+    if ((u.pin_value != NULL &&
+         (k->pin_value = ek_strdup(ctx, u.pin_value)) == NULL) ||
+        (u.pin_source != NULL &&
+         (k->pin_source = ek_strdup(ctx, u.pin_source)) == NULL)) {
+        r = EK_ERR_INTERNAL;
+        goto out;
+    }
+    if (ek_key_verdict(k) != EK_VERDICT_NON_EXPORTABLE)
+        ek_log(ctx, EK_LOG_WARN, "the new key %s does not prove itself "
+               "non-exportable; see its attributes", k->uri);
+    *keyp = k;
+    k = NULL;
+    r = EK_OK;
+out:
+    ek_key_free(&k);
+    if (h != CK_INVALID_HANDLE)
+        tok_session_close(ctx, &slots[0], h);
+    free(slots);
+    tok_uri_clear(&u);
+    return r;
+}
+
+/* ----------------------------------------------------- certificate objects */
+
+ek_err
+tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
+                   const unsigned char *subject_der, size_t subject_len,
+                   int force)
+{
+    struct ek_ctx *ctx;
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE ct = CKC_X_509;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE find[] = {
+        {CKA_CLASS, &cls, sizeof cls},
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_ID, NULL, 0},
+    };
+    /* the minimal template ykcs11 2.2.0 accepts (no hash attributes) */
+    CK_ATTRIBUTE tmpl[7];
+    CK_OBJECT_HANDLE *old = NULL, created = CK_INVALID_HANDLE;
+    CK_ULONG nold = 0, i, n = 0;
+    unsigned char *copy = NULL;
+    int yubikey, so = 0;
+    CK_RV rv;
+    ek_err r = EK_ERR_INTERNAL;
+
+    if (k == NULL || der == NULL || len == 0 || subject_der == NULL)
+        return EK_ERR_USAGE;
+    ctx = k->ctx;
+    if (k->session == CK_INVALID_HANDLE)
+        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no session; open it "
+                         "with ek_key_open", k->uri);
+    if (k->id_len == 0)
+        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no CKA_ID, so a "
+                         "certificate cannot be tied to it", k->uri);
+    yubikey = tok_slot_is_yubikey(&k->slot);
+    if (yubikey && !(tok_logged_in(ctx, &k->slot, k->session, &so) && so)) {
+        /* ykcs11 stores objects only after the SO login */
+        if (tok_logged_in(ctx, &k->slot, k->session, NULL))
+            (void)TOK_CALL(ctx, k->slot.mod->fl, C_Logout, k->session);
+        r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_SO, NULL, NULL,
+                      NULL);
+    } else {
+        r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER,
+                      k->pin_value, k->pin_source,
+                      k->always_auth ? &k->pin : NULL);
+    }
+    if (r != EK_OK)
+        return r;
+    find[2].pValue = k->id;
+    find[2].ulValueLen = k->id_len;
+    if ((r = tok_find(ctx, &k->slot, k->session, find, 3, &old, &nold)) !=
+        EK_OK)
+        return r;
+    if (nold > 0 && !force) {
+        r = ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' already has a "
+                      "certificate with the id of key %s; it was left as it "
+                      "is. Give --force to replace it", k->slot.label,
+                      k->uri);
+        goto out;
+    }
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, &cls, sizeof cls};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_CERTIFICATE_TYPE, &ct, sizeof ct};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof yes};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_ID, k->id, k->id_len};
+    if (k->label[0] != '\0')
+        tmpl[n++] = (CK_ATTRIBUTE){CKA_LABEL, k->label, strlen(k->label)};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_SUBJECT, (void *)(uintptr_t)subject_der,
+                               subject_len};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_VALUE, (void *)(uintptr_t)der, len};
+    rv = TOK_CALL(ctx, k->slot.mod->fl, C_CreateObject, k->session, tmpl, n,
+                  &created);
+    if (rv != CKR_OK) {
+        r = tok_fail(ctx, rv, "cannot store the certificate of key %s on "
+                     "token '%s' (C_CreateObject)", k->uri, k->slot.label);
+        goto out;
+    }
+    if ((copy = ek_calloc(ctx, 1, len)) == NULL) {
+        r = EK_ERR_INTERNAL;
+        goto out;
+    }
+    memcpy(copy, der, len);
+    free(k->cert_der);
+    k->cert_der = copy;
+    k->cert_len = len;
+    /* replaced: the new one exists before the old one goes (on a YubiKey
+     * the new object took the slot's place already) */
+    for (i = 0; i < nold && !yubikey; i++) {
+        rv = TOK_CALL(ctx, k->slot.mod->fl, C_DestroyObject, k->session,
+                      old[i]);
+        if (rv != CKR_OK) {
+            r = tok_fail(ctx, rv, "the new certificate of key %s is stored "
+                         "on token '%s', but the old one could not be "
+                         "removed (C_DestroyObject); remove it with the "
+                         "token's tool", k->uri, k->slot.label);
+            goto out;
+        }
+    }
+    ek_log(ctx, EK_LOG_INFO, "stored the certificate of key %s on token '%s'%s",
+           k->uri, k->slot.label, nold > 0 ? " (replacing the old one)" : "");
+    r = EK_OK;
+out:
+    free(old);
+    return r;
+}
