@@ -313,6 +313,11 @@ EK_API ek_err ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
                              const struct ek_cert_params *params,
                              struct ek_cert **certp);
 
+/* Checks a subject DN as ek_cert_create would parse it, without a key (so
+ * that `entrakey init` refuses a bad DN before it generates a key).
+ * Errors: EK_ERR_USAGE with the position. */
+EK_API ek_err ek_dn_check(struct ek_ctx *ctx, const char *dn);
+
 /* A PKCS#10 request for the key, signed on the token, written as PEM to
  * path (atomically; EK_WRITE_FORCE to replace). */
 EK_API ek_err ek_csr_create(struct ek_ctx *ctx, struct ek_key *k,
