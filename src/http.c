@@ -1,0 +1,485 @@
+/* http.c: HTTPS POST via libcurl: verified TLS, caps, headers, redaction. */
+#define _GNU_SOURCE /* memmem */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
+static CURLcode http_init_rc = CURLE_FAILED_INIT;
+
+static void
+http_global_init(void)
+{
+    http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Field names whose values never reach a log. */
+static const char *const secret_fields[] = {
+    "client_assertion", "client_secret", "assertion", "access_token",
+    "refresh_token",    "password",      "code",
+};
+
+void
+http_redact_form(const char *form, size_t len, char *out, size_t outsz)
+{
+    size_t i = 0, o = 0, name_len, val_len, k;
+    const char *field, *eq, *amp;
+    int secret;
+    int n;
+
+    if (outsz == 0)
+        return;
+    out[0] = '\0';
+    while (i < len && o + 1 < outsz) {
+        field = form + i;
+        amp = memchr(field, '&', len - i);
+        if (amp == NULL)
+            amp = form + len;
+        eq = memchr(field, '=', (size_t)(amp - field));
+        name_len = (size_t)((eq != NULL ? eq : amp) - field);
+        val_len = eq != NULL ? (size_t)(amp - eq - 1) : 0;
+        secret = 0;
+        for (k = 0; k < sizeof secret_fields / sizeof secret_fields[0]; k++)
+            if (strlen(secret_fields[k]) == name_len &&
+                memcmp(secret_fields[k], field, name_len) == 0)
+                secret = 1;
+        if (secret)
+            n = snprintf(out + o, outsz - o, "%s%.*s=[redacted %zu bytes]",
+                         i > 0 ? "&" : "", (int)name_len, field, val_len);
+        else
+            n = snprintf(out + o, outsz - o, "%s%.*s", i > 0 ? "&" : "",
+                         (int)(amp - field), field);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+        if (o >= outsz) {
+            o = outsz - 1;
+            break;
+        }
+        i = (size_t)(amp - form) + 1;
+    }
+    out[o] = '\0';
+}
+
+int
+http_url_host(const char *url, char *out, size_t outsz)
+{
+    CURLU *u = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int r = -1;
+
+    if (outsz == 0 || (u = curl_url()) == NULL)
+        return -1;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        strcasecmp(scheme, "https") != 0 ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        host[0] == '\0')
+        goto out;
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+        snprintf(out, outsz, "%s:%s", host, port);
+    else
+        snprintf(out, outsz, "%s", host);
+    r = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return r;
+}
+
+ek_err
+http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle, const char *ca_file,
+               unsigned char **bufp, size_t *lenp)
+{
+    static const char pem_cert[] = "-----BEGIN CERTIFICATE-----";
+    unsigned char *sys = NULL, *extra = NULL, *buf = NULL;
+    size_t sys_len = 0, extra_len = 0;
+    curl_version_info_data *vi;
+    ek_err r = EK_ERR_IO;
+
+    *bufp = NULL;
+    *lenp = 0;
+    if ((r = ek_file_read(ctx, ca_file, 1024 * 1024, &extra, &extra_len)) !=
+        EK_OK) {
+        r = ek_seterr(ctx, EK_ERR_IO, "--ca-file: %s; give a PEM file of "
+                      "the CA certificates to trust", ek_ctx_errmsg(ctx));
+        goto out;
+    }
+    if (memmem(extra, extra_len, pem_cert, sizeof pem_cert - 1) == NULL) {
+        r = ek_seterr(ctx, EK_ERR_IO, "--ca-file '%s' holds no PEM "
+                      "certificate (no '%s' line); give the CA "
+                      "certificate(s) in PEM form", ca_file, pem_cert);
+        goto out;
+    }
+    if (sys_bundle == NULL) {
+        vi = curl_version_info(CURLVERSION_NOW);
+        sys_bundle = vi != NULL ? vi->cainfo : NULL;
+    }
+    /* the system's CAs stay trusted: --ca-file adds to them */
+    if (sys_bundle != NULL &&
+        ek_file_read(ctx, sys_bundle, HTTP_CA_MAX, &sys, &sys_len) != EK_OK)
+        ek_log(ctx, EK_LOG_INFO, "system CA bundle '%s' unreadable; "
+               "trusting only --ca-file '%s'", sys_bundle, ca_file);
+    if ((buf = ek_calloc(ctx, 1, sys_len + extra_len + 2)) == NULL) {
+        r = EK_ERR_INTERNAL;
+        goto out;
+    }
+    if (sys_len > 0)
+        memcpy(buf, sys, sys_len);
+    buf[sys_len] = '\n';
+    memcpy(buf + sys_len + 1, extra, extra_len);
+    *bufp = buf;
+    *lenp = sys_len + 1 + extra_len;
+    buf = NULL;
+    r = EK_OK;
+out:
+    free(sys);
+    free(extra);
+    free(buf);
+    return r;
+}
+
+struct sink {
+    struct ek_ctx *ctx;
+    struct ek_secret *body;
+    int too_big;
+    int oom;
+};
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct sink *s = arg;
+    size_t n = size * nmemb;
+
+    if (s->body->len + n > HTTP_BODY_MAX) {
+        s->too_big = 1;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    if (ek_secret_append(s->ctx, s->body, data, n) != EK_OK) {
+        s->oom = 1;
+        return 0;
+    }
+    return n;
+}
+
+static const char *
+curl_code_name(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "CURLE_COULDNT_RESOLVE_PROXY";
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "CURLE_COULDNT_RESOLVE_HOST";
+    case CURLE_COULDNT_CONNECT:
+        return "CURLE_COULDNT_CONNECT";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "CURLE_OPERATION_TIMEDOUT";
+    case CURLE_PARTIAL_FILE:
+        return "CURLE_PARTIAL_FILE";
+    case CURLE_SEND_ERROR:
+        return "CURLE_SEND_ERROR";
+    case CURLE_RECV_ERROR:
+        return "CURLE_RECV_ERROR";
+    case CURLE_GOT_NOTHING:
+        return "CURLE_GOT_NOTHING";
+    case CURLE_WRITE_ERROR:
+        return "CURLE_WRITE_ERROR";
+    case CURLE_FILESIZE_EXCEEDED:
+        return "CURLE_FILESIZE_EXCEEDED";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "CURLE_PEER_FAILED_VERIFICATION";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "CURLE_SSL_CONNECT_ERROR";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "CURLE_SSL_CACERT_BADFILE";
+    case CURLE_SSL_CERTPROBLEM:
+        return "CURLE_SSL_CERTPROBLEM";
+    case CURLE_SSL_CIPHER:
+        return "CURLE_SSL_CIPHER";
+    case CURLE_SSL_ISSUER_ERROR:
+        return "CURLE_SSL_ISSUER_ERROR";
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return "CURLE_SSL_INVALIDCERTSTATUS";
+    case CURLE_SSL_CRL_BADFILE:
+        return "CURLE_SSL_CRL_BADFILE";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "CURLE_UNSUPPORTED_PROTOCOL";
+    case CURLE_URL_MALFORMAT:
+        return "CURLE_URL_MALFORMAT";
+    default:
+        return "CURLE_*";
+    }
+}
+
+static int
+is_tls_error(CURLcode c)
+{
+    switch (c) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A sentence for a failed transfer; resp->reason gets a short form. */
+static ek_err
+transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
+               const struct http_request *req, const char *host,
+               const struct sink *sink, struct http_response *resp)
+{
+    const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    const char *name = curl_code_name(rc);
+    const char *proxy_note = "";
+    double connect_time = 0;
+    unsigned ct;
+
+    if (getenv("HTTPS_PROXY") != NULL || getenv("https_proxy") != NULL ||
+        getenv("ALL_PROXY") != NULL || getenv("all_proxy") != NULL)
+        proxy_note = "; a proxy is set in HTTPS_PROXY or ALL_PROXY: check "
+                     "it, and NO_PROXY";
+    if (sink->oom)
+        return ek_seterr_oom(ctx);
+    if (sink->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        return ek_seterr(ctx, EK_ERR_NETWORK, "the answer of %s was "
+                         "refused: response larger than %d KiB (%s); a "
+                         "token endpoint's answer is a few KiB: check the "
+                         "authority host", req->url, HTTP_BODY_MAX / 1024,
+                         name);
+    if (is_tls_error(rc))
+        return ek_seterr(ctx, EK_ERR_TLS, "TLS with %s failed: %s (%s); "
+                         "check the system clock, and if the endpoint uses "
+                         "a private CA, give it with --ca-file PEM%s",
+                         req->url, why, name, proxy_note);
+    resp->retryable = 1;
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        (void)curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect_time);
+        if (connect_time <= 0.0) {
+            ct = req->timeout < HTTP_CONNECT_TIMEOUT ? req->timeout
+                                                     : HTTP_CONNECT_TIMEOUT;
+            snprintf(resp->reason, sizeof resp->reason, "no connection "
+                     "within %u s (%s)", ct, name);
+            return ek_seterr(ctx, EK_ERR_NETWORK, "no connection within %u "
+                             "s to %s (%s: %s; %s); check the network%s", ct,
+                             host, name, why, req->url, proxy_note);
+        }
+        snprintf(resp->reason, sizeof resp->reason, "no answer within %u s "
+                 "(%s)", req->timeout, name);
+        return ek_seterr(ctx, EK_ERR_NETWORK, "no answer within %u s from "
+                         "%s (%s: %s; %s); check the network or raise "
+                         "--timeout", req->timeout, host, name, why,
+                         req->url);
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        snprintf(resp->reason, sizeof resp->reason, "cannot resolve the "
+                 "host (%s)", name);
+        return ek_seterr(ctx, EK_ERR_NETWORK, "cannot resolve the host of "
+                         "%s (%s: %s); check the authority host and "
+                         "DNS%s", req->url, name, why, proxy_note);
+    case CURLE_COULDNT_CONNECT:
+        snprintf(resp->reason, sizeof resp->reason, "cannot connect (%s)",
+                 name);
+        return ek_seterr(ctx, EK_ERR_NETWORK, "cannot connect to %s (%s: "
+                         "%s); check the network and the authority host%s",
+                         req->url, name, why, proxy_note);
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+        snprintf(resp->reason, sizeof resp->reason, "the exchange broke off "
+                 "(%s)", name);
+        return ek_seterr(ctx, EK_ERR_NETWORK, "the exchange with %s broke "
+                         "off (%s: %s); check the network%s", req->url,
+                         name, why, proxy_note);
+    default:
+        resp->retryable = 0;
+        return ek_seterr(ctx, EK_ERR_NETWORK, "the request to %s failed "
+                         "(%s %d: %s)%s", req->url, name, (int)rc, why,
+                         proxy_note);
+    }
+}
+
+static void
+copy_header(CURL *c, const char *name, char *out, size_t outsz)
+{
+    struct curl_header *h = NULL;
+
+    out[0] = '\0';
+    if (curl_easy_header(c, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+        h != NULL && h->value != NULL)
+        snprintf(out, outsz, "%s", h->value);
+}
+
+void
+http_response_clear(struct http_response *resp)
+{
+    if (resp == NULL)
+        return;
+    ek_secret_free(&resp->body);
+    memset(resp, 0, sizeof *resp);
+}
+
+ek_err
+http_post_form(struct ek_ctx *ctx, const struct http_request *req,
+               struct http_response *resp)
+{
+    CURL *c = NULL;
+    struct curl_slist *hdrs = NULL, *h;
+    struct curl_blob blob;
+    unsigned char *bundle = NULL;
+    size_t bundle_len = 0;
+    char errbuf[CURL_ERROR_SIZE];
+    char host[256];
+    char ua[64];
+    const char *hv[] = {
+        NULL, /* User-Agent */
+        "Accept: application/json",
+        "Content-Type: application/x-www-form-urlencoded",
+        "x-ms-lib-capability: retry-after, h429",
+        "Expect:", /* no 100-continue round trip */
+    };
+    size_t i;
+    char *redacted = NULL;
+    char *ct = NULL;
+    double secs = 0;
+    struct sink sink;
+    CURLcode rc;
+    ek_err r = EK_ERR_NETWORK;
+
+    memset(resp, 0, sizeof *resp);
+    memset(&sink, 0, sizeof sink);
+    errbuf[0] = '\0';
+    if (http_url_host(req->url, host, sizeof host) != 0)
+        return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not an https:// URL; "
+                         "entrakey talks to token endpoints over HTTPS "
+                         "only (check --authority-host)", req->url);
+    if (req->ca_file != NULL &&
+        (r = http_ca_bundle(ctx, NULL, req->ca_file, &bundle,
+                            &bundle_len)) != EK_OK)
+        goto out;
+    pthread_once(&http_once, http_global_init);
+    if (http_init_rc != CURLE_OK) {
+        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl cannot be initialised: "
+                      "%s", curl_easy_strerror(http_init_rc));
+        goto out;
+    }
+    if ((r = ek_secret_new(ctx, 4096, &resp->body)) != EK_OK)
+        goto out;
+    sink.ctx = ctx;
+    sink.body = resp->body;
+    if ((c = curl_easy_init()) == NULL) {
+        r = ek_seterr_oom(ctx);
+        goto out;
+    }
+    snprintf(ua, sizeof ua, "User-Agent: entrakey/%s", ek_version());
+    hv[0] = ua;
+    for (i = 0; i < sizeof hv / sizeof hv[0]; i++) {
+        if ((h = curl_slist_append(hdrs, hv[i])) == NULL) {
+            r = ek_seterr_oom(ctx);
+            goto out;
+        }
+        hdrs = h;
+    }
+    /* never CURLOPT_VERBOSE: it would print the form, assertion and all */
+    if (curl_easy_setopt(c, CURLOPT_URL, req->url) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                         (long)HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)req->timeout) !=
+            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)HTTP_BODY_MAX) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form->buf) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->form->len) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
+        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl refused an option "
+                      "(%s); is libcurl older than 7.85?", errbuf);
+        goto out;
+    }
+    if (bundle != NULL) {
+        blob.data = bundle;
+        blob.len = bundle_len;
+        blob.flags = CURL_BLOB_NOCOPY;
+        if (curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK) {
+            r = ek_seterr(ctx, EK_ERR_TLS, "this libcurl cannot take a CA "
+                          "bundle from memory (CURLOPT_CAINFO_BLOB), so "
+                          "--ca-file cannot be honoured");
+            goto out;
+        }
+    }
+    if (ek_log_enabled(ctx, EK_LOG_TRACE)) {
+        if ((redacted = ek_calloc(ctx, 1, req->form->len + 64)) == NULL) {
+            r = EK_ERR_INTERNAL;
+            goto out;
+        }
+        http_redact_form(req->form->buf, req->form->len, redacted,
+                         req->form->len + 64);
+        ek_log(ctx, EK_LOG_TRACE, "POST %s (%zu bytes: %s)", req->url,
+               req->form->len, redacted);
+    }
+    rc = curl_easy_perform(c);
+    (void)curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+    if (rc != CURLE_OK) {
+        ek_log(ctx, EK_LOG_TRACE, "POST %s failed after %.2f s: %s",
+               req->url, secs, curl_easy_strerror(rc));
+        r = transfer_error(ctx, c, rc, errbuf, req, host, &sink, resp);
+        goto out;
+    }
+    (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+        ct != NULL)
+        snprintf(resp->content_type, sizeof resp->content_type, "%s", ct);
+    copy_header(c, "Retry-After", resp->retry_after,
+                sizeof resp->retry_after);
+    copy_header(c, "Date", resp->date, sizeof resp->date);
+    /* sizes and status only: the body may hold an access token */
+    ek_log(ctx, EK_LOG_TRACE, "HTTP %ld from %s: %s, %zu bytes, %.2f s%s%s",
+           resp->status, host,
+           resp->content_type[0] != '\0' ? resp->content_type : "no type",
+           resp->body->len, secs, resp->retry_after[0] != '\0' ?
+           ", Retry-After: " : "", resp->retry_after);
+    r = EK_OK;
+out:
+    if (redacted != NULL) {
+        ek_wipe(redacted, req->form->len + 64);
+        free(redacted);
+    }
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    free(bundle);
+    if (r != EK_OK)
+        ek_secret_free(&resp->body); /* retryable and reason stay */
+    return r;
+}

@@ -1,0 +1,57 @@
+/* http.h: HTTPS POST of a form through libcurl: TLS always verified, time
+ * and size caps, response headers captured, secrets redacted in traces. */
+#ifndef EK_HTTP_H
+#define EK_HTTP_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+#define HTTP_BODY_MAX (64 * 1024) /* a token response is a few KiB */
+#define HTTP_CONNECT_TIMEOUT 10   /* seconds */
+#define HTTP_CA_MAX (8 * 1024 * 1024)
+
+struct http_request {
+    const char *url;              /* https:// only */
+    const struct ek_secret *form; /* application/x-www-form-urlencoded */
+    const char *ca_file;          /* PEM CAs added to the system bundle */
+    unsigned timeout;             /* total seconds for the exchange */
+};
+
+struct http_response {
+    long status;             /* 0 when no answer came */
+    char content_type[128];  /* "" when absent */
+    char retry_after[128];
+    char date[64];
+    struct ek_secret *body;  /* may carry a token: a secret */
+    int retryable;           /* a failed exchange worth one more try */
+    char reason[128];        /* then, in short: "no answer within 5 s (…)" */
+};
+
+/* POSTs req->form to req->url and fills resp (cleared first; the caller
+ * clears it with http_response_clear). Any answer with a status, whatever
+ * the status, is EK_OK. Errors: EK_ERR_USAGE (not an https:// URL),
+ * EK_ERR_NETWORK (resolve, connect, timeout, cut short, body over
+ * HTTP_BODY_MAX; resp->retryable says whether a retry may help), EK_ERR_TLS,
+ * EK_ERR_IO (ca_file). Initialises libcurl on first use. */
+ek_err http_post_form(struct ek_ctx *ctx, const struct http_request *req,
+                      struct http_response *resp);
+void http_response_clear(struct http_response *resp);
+
+/* Copies the form to out (NUL-terminated, truncated to outsz) with the
+ * values of client_assertion, client_secret, assertion, access_token,
+ * refresh_token and password replaced by "[redacted N bytes]". */
+void http_redact_form(const char *form, size_t len, char *out, size_t outsz);
+
+/* The CA bundle to trust: the system's bundle (sys_bundle; NULL: libcurl's
+ * default) followed by the PEM certificates of ca_file, in one buffer the
+ * caller frees. Errors: EK_ERR_IO (unreadable, or no PEM certificate in
+ * ca_file). */
+ek_err http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle,
+                      const char *ca_file, unsigned char **bufp,
+                      size_t *lenp);
+
+/* "host[:port]" of an https URL into out; -1 if the URL is not one. */
+int http_url_host(const char *url, char *out, size_t outsz);
+
+#endif /* EK_HTTP_H */

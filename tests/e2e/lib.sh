@@ -1,0 +1,121 @@
+# lib.sh: end-to-end helpers, sourced after tests/lib/common.sh: a test CA
+# and server certificate made with openssl, the loopback token endpoint
+# (server.py) with its control file and counters, and a key with a
+# certificate on the test's SoftHSM token made by entrakey itself.
+
+TENANT=contoso.onmicrosoft.com
+TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47 # the same tenant, as a GUID
+CLIENT_ID=11111111-2222-3333-4444-555555555555
+E2E_DIR="$EK_SOURCE_DIR/tests/e2e"
+
+# make_ca: a test CA and a server certificate for 127.0.0.1 / localhost,
+# in $T/ca. Sets CA_PEM.
+make_ca() {
+  local d="$T/ca"
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" \
+    -out "$d/ca.pem" -days 2 -subj "/CN=entrakey e2e test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>"$d/log" &&
+  openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" \
+    -out "$d/server.csr" -subj "/CN=127.0.0.1" 2>>"$d/log" &&
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    "basicConstraints=CA:FALSE" "extendedKeyUsage=serverAuth" \
+    "keyUsage=digitalSignature,keyEncipherment" > "$d/server.ext" &&
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+    -CAcreateserial -days 2 -out "$d/server.pem" \
+    -extfile "$d/server.ext" 2>>"$d/log" ||
+    { echo "openssl could not make the test CA:"; cat "$d/log"; exit 1; }
+  CA_PEM="$d/ca.pem"
+}
+
+# start_server [server.py options...]: starts the token endpoint (knowing
+# $TENANT and $TENANT_ID, and $CLIENT_ID) and waits until it listens. Sets
+# PORT, AUTH (https://127.0.0.1:PORT) and CONTROL; stops it on exit.
+start_server() {
+  local d="$T/srv" i
+  [ -n "${CA_PEM:-}" ] || make_ca
+  mkdir -p "$d"
+  rm -f "$d/port"
+  CONTROL="$d/control.json"
+  : > "$CONTROL"
+  "$PY" "$E2E_DIR/server.py" --tls-cert "$T/ca/server.pem" \
+    --tls-key "$T/ca/server.key" --tenant "$TENANT" --tenant "$TENANT_ID" \
+    --client-id "$CLIENT_ID" --port-file "$d/port" --control "$CONTROL" \
+    --lifetime 280 "$@" 2>"$d/log" &
+  SERVER_PID=$!
+  on_exit stop_server
+  for i in $(seq 100); do
+    [ -s "$d/port" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null ||
+      { echo "the test token endpoint died:"; cat "$d/log"; exit 1; }
+    sleep 0.1
+  done
+  [ -s "$d/port" ] || { echo "the test token endpoint did not start"; exit 1; }
+  PORT=$(cat "$d/port")
+  AUTH="https://127.0.0.1:$PORT"
+}
+
+stop_server() {
+  if [ -n "${SERVER_PID:-}" ]; then
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+  fi
+  return 0
+}
+
+# server_get PATH: GET from the endpoint (TLS verified, never via a proxy).
+server_get() {
+  "$PY" - "$CA_PEM" "$AUTH$1" <<'PY'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                     urllib.request.HTTPSHandler(context=ctx))
+print(opener.open(sys.argv[2], timeout=10).read().decode())
+PY
+}
+
+# control JSON: what the endpoint does next (see server.py); counters reset.
+control() {
+  printf '%s\n' "$1" > "$CONTROL"
+  server_get /_reset >/dev/null || { echo "cannot reset the endpoint"; exit 1; }
+}
+
+# stats EXPR: a Python expression over the endpoint's /_stats dict 's'.
+stats() {
+  server_get /_stats | "$PY" -c \
+    'import json, sys; s = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+# make_key LABEL: a key made with `entrakey keygen` on the test token, and
+# its certificate made with `entrakey cert create` (stored on the token and
+# written to $T/LABEL.cer). Sets KEY_URI and CERT.
+make_key() {
+  local label=$1
+  KEY_URI="pkcs11:token=$TOKEN_LABEL;object=$label;type=private"
+  CERT="$T/$label.cer"
+  run "$EK" keygen "pkcs11:token=$TOKEN_LABEL" --label "$label" \
+    --pin-source "file:$PIN_FILE"
+  [ "$RC" -eq 0 ] || { echo "entrakey keygen failed: $ERR"; exit 1; }
+  run "$EK" cert create "$KEY_URI" --subject "CN=entrakey e2e $label" \
+    --out "$CERT" --pin-source "file:$PIN_FILE"
+  [ "$RC" -eq 0 ] || { echo "entrakey cert create failed: $ERR"; exit 1; }
+}
+
+# e2e_setup [server.py options...]: a fresh token with one key ("app") and
+# its certificate, and the endpoint with that certificate registered.
+e2e_setup() {
+  TOKEN_LABEL=e2e
+  fresh_token "$TOKEN_LABEL"
+  make_key app
+  make_ca
+  start_server --cert "$CERT" "$@"
+}
+
+# tok [options...]: `entrakey token` on the app key against the endpoint.
+tok() {
+  run "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+    --authority-host "$AUTH" --ca-file "$CA_PEM" \
+    --pin-source "file:$PIN_FILE" "$@"
+}

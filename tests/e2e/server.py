@@ -1,0 +1,474 @@
+#!/usr/bin/python3
+"""server.py: a loopback HTTPS token endpoint that behaves as Entra ID does
+for the client credentials grant with a certificate assertion.
+
+It verifies each client assertion with python3-jwt and python3-cryptography
+(never with entrakey's code) against the registered certificate(s): the
+x5t#S256 / x5t header names the certificate, the signature must verify with
+its public key, aud must be this endpoint, iss = sub = the client id, the
+exp/nbf window must hold, and the certificate must be within its validity.
+Answers are shaped like Entra's: success JSON (token_type, expires_in,
+ext_expires_in, access_token) and error JSON (error, error_description
+"AADSTS…: …\\r\\nTrace ID: …", error_codes, timestamp, trace_id,
+correlation_id, error_uri).
+
+Misbehaviour for tests comes from a control file (JSON, re-read on every
+request): {"actions": ["throttle", "html503", ...], "retry_after": "1",
+"hang": 30, "clock_offset": 0}; token request number i (counted from the last
+GET /_reset) gets actions[i], or "normal" past the end. Actions: normal,
+throttle (429 + Retry-After), throttle503 (503 + Retry-After), html503 (503
+text/html, no Retry-After), json500, hang (sleep, then nothing), truncate
+(Content-Length larger than the body, then close), huge (1 MiB with a
+Content-Length), huge_noclen (1 MiB, no Content-Length, close-delimited).
+
+"clock_offset" moves the server's clock (its Date header and its
+checks of exp, nbf and certificate validity) by that many seconds: what a
+client whose clock is wrong sees.
+
+GET /_stats: {"token_requests": N, "issued": [tokens], "requests": [...]}.
+GET /_reset: zeroes the counters. GET /{tenant}/v2.0/.well-known/
+openid-configuration: discovery, for MSAL. The server exits by itself after
+--lifetime seconds.
+"""
+import argparse
+import base64
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+LOCK = threading.Lock()
+STATE = {"token_requests": 0, "issued": [], "requests": []}
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def load_cert(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"-----BEGIN" in data:
+        cert = x509.load_pem_x509_certificate(data)
+    else:
+        cert = x509.load_der_x509_certificate(data)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {
+        "path": path,
+        "cert": cert,
+        "x5t#S256": b64url(hashlib.sha256(der).digest()),
+        "x5t": b64url(hashlib.sha1(der).digest()),
+        "thumbprint": hashlib.sha1(der).hexdigest().upper(),
+    }
+
+
+def utcnow(offset=0):
+    return (datetime.datetime.now(datetime.timezone.utc) +
+            datetime.timedelta(seconds=offset))
+
+
+def cert_dates(cert):
+    try:
+        return cert.not_valid_before_utc, cert.not_valid_after_utc
+    except AttributeError:  # cryptography < 42
+        return (cert.not_valid_before.replace(tzinfo=datetime.timezone.utc),
+                cert.not_valid_after.replace(tzinfo=datetime.timezone.utc))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "entrakey-test-sts/1.0"
+
+    def log_message(self, fmt, *args):
+        if self.server.opts.verbose:
+            sys.stderr.write("server: " + (fmt % args) + "\n")
+
+    def control(self):
+        path = self.server.opts.control
+        if path and os.path.exists(path):
+            with open(path) as f:
+                text = f.read().strip()
+            if text:
+                return json.loads(text)
+        return {}
+
+    def date_time_string(self, timestamp=None):
+        offset = self.control().get("clock_offset", 0)
+        if timestamp is None:
+            timestamp = time.time()
+        return super().date_time_string(timestamp + offset)
+
+    def send_json(self, status, obj, headers=None):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Cache-Control", "no-store, no-cache")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_error_json(self, status, error, code, text, headers=None):
+        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        ts = utcnow().strftime("%Y-%m-%d %H:%M:%SZ")
+        self.send_json(status, {
+            "error": error,
+            "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\n"
+                                 "Correlation ID: %s\r\nTimestamp: %s"
+                                 % (code, text, trace, corr, ts),
+            "error_codes": [code],
+            "timestamp": ts,
+            "trace_id": trace,
+            "correlation_id": corr,
+            "error_uri": "https://login.microsoftonline.com/error?code=%d"
+                         % code,
+        }, headers)
+        return status
+
+    # ------------------------------------------------------------ GET
+    def do_GET(self):
+        path = urllib.parse.urlsplit(self.path).path
+        port = self.server.server_address[1]
+        if path == "/_stats":
+            with LOCK:
+                self.send_json(200, STATE)
+            return
+        if path == "/_reset":
+            with LOCK:
+                STATE["token_requests"] = 0
+                STATE["issued"] = []
+                STATE["requests"] = []
+            self.send_json(200, {"reset": True})
+            return
+        parts = path.strip("/").split("/")
+        if (len(parts) == 4 and parts[1:] ==
+                ["v2.0", ".well-known", "openid-configuration"]):
+            base = "https://127.0.0.1:%d/%s" % (port, parts[0])
+            self.send_json(200, {
+                "issuer": base + "/v2.0",
+                "token_endpoint": base + "/oauth2/v2.0/token",
+                "authorization_endpoint": base + "/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": base
+                + "/oauth2/v2.0/devicecode",
+                "jwks_uri": base + "/discovery/v2.0/keys",
+                "response_types_supported": ["code", "id_token", "token"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post", "private_key_jwt",
+                    "client_secret_basic"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "tenant_region_scope": "EU",
+            })
+            return
+        self.send_json(404, {"error": "not_found"})
+
+    # ----------------------------------------------------------- POST
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("ascii", "replace")
+        path = urllib.parse.urlsplit(self.path).path
+        parts = path.strip("/").split("/")
+        if len(parts) != 4 or parts[1:] != ["oauth2", "v2.0", "token"]:
+            self.send_json(404, {"error": "not_found"})
+            return
+        with LOCK:
+            index = STATE["token_requests"]
+            STATE["token_requests"] += 1
+        ctl = self.control()
+        actions = ctl.get("actions", [])
+        action = actions[index] if index < len(actions) else "normal"
+        record = {"index": index, "action": action,
+                  "user_agent": self.headers.get("User-Agent", ""),
+                  "content_type": self.headers.get("Content-Type", "")}
+        form = urllib.parse.parse_qs(raw, keep_blank_values=True)
+        try:  # which assertion came, even when it is not looked at
+            record["jti"] = jwt.decode(form["client_assertion"][0],
+                                       options={"verify_signature": False})[
+                                           "jti"]
+        except (KeyError, IndexError, jwt.PyJWTError):
+            record["jti"] = None
+        with LOCK:
+            STATE["requests"].append(record)
+        if self.misbehave(action, ctl):
+            return
+        record["status"] = self.token(parts[0], form, record)
+
+    def misbehave(self, action, ctl):
+        if action == "normal":
+            return False
+        if action in ("throttle", "throttle503"):
+            status = 429 if action == "throttle" else 503
+            self.send_error_json(status, "temporarily_unavailable", 90055,
+                                 "TenantThrottlingError - There are too many "
+                                 "incoming requests. This exception is "
+                                 "thrown for blocked tenants.",
+                                 {"Retry-After": str(ctl.get("retry_after",
+                                                             "1"))})
+        elif action == "html503":
+            body = (b"<!DOCTYPE html><html><head><title>Service Unavailable"
+                    b"</title></head><body><h2>Service Unavailable</h2><p>"
+                    b"HTTP Error 503. The service is unavailable.</p></body>"
+                    b"</html>")
+            self.send_response(503)
+            self.send_header("Content-Type", "text/html; charset=us-ascii")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif action == "json500":
+            self.send_error_json(500, "server_error", 90033,
+                                 "A transient error has occurred. Please "
+                                 "try again.")
+        elif action == "hang":
+            time.sleep(float(ctl.get("hang", 60)))
+            self.close_connection = True
+        elif action == "truncate":
+            body = json.dumps({"token_type": "Bearer", "expires_in": 3599,
+                               "access_token": "eyJ" + secrets.token_urlsafe(
+                                   600)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) + 500))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        elif action in ("huge", "huge_noclen"):
+            body = b'{"pad":"' + b"x" * (1024 * 1024) + b'"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if action == "huge":
+                self.send_header("Content-Length", str(len(body)))
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+            self.close_connection = True
+        else:
+            raise ValueError("unknown action %r" % action)
+        return True
+
+    def token(self, tenant, form, record):
+        opts = self.server.opts
+        offset = float(self.control().get("clock_offset", 0))
+
+        def field(name):
+            v = form.get(name)
+            return v[0] if v else None
+
+        port = self.server.server_address[1]
+        record["tenant"] = tenant
+        record["scope"] = field("scope")
+        record["form_keys"] = sorted(form.keys())
+        if tenant not in opts.tenant:
+            return self.send_error_json(
+                400, "invalid_request", 90002,
+                "Tenant '%s' not found. Check to make sure you have the "
+                "correct tenant ID and are signing into the correct cloud. "
+                "Check with your subscription administrator, this may happen "
+                "if there are no active subscriptions for the tenant."
+                % tenant)
+        if field("grant_type") != "client_credentials":
+            return self.send_error_json(
+                400, "unsupported_grant_type", 70003,
+                "The app requested an unsupported grant type '%s'."
+                % field("grant_type"))
+        client_id = field("client_id")
+        if client_id != opts.client_id:
+            return self.send_error_json(
+                400, "unauthorized_client", 700016,
+                "Application with identifier '%s' was not found in the "
+                "directory '%s'. This can happen if the application has not "
+                "been installed by the administrator of the tenant or "
+                "consented to by any user in the tenant. You may have sent "
+                "your authentication request to the wrong tenant."
+                % (client_id, tenant))
+        if field("client_secret") is not None:
+            return self.send_error_json(
+                401, "invalid_client", 7000215,
+                "Invalid client secret provided. Ensure the secret being "
+                "sent in the request is the client secret value, not the "
+                "client secret ID, for a secret added to app '%s'."
+                % client_id)
+        assertion = field("client_assertion")
+        if (assertion is None or field("client_assertion_type") !=
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"):
+            return self.send_error_json(
+                401, "invalid_client", 7000218,
+                "The request body must contain the following parameter: "
+                "'client_assertion' or 'client_secret'.")
+        scope = field("scope") or ""
+        if not scope.endswith("/.default") or " " in scope.strip():
+            return self.send_error_json(
+                400, "invalid_scope", 1002012,
+                "The provided value for scope %s is not valid. Client "
+                "credential flows must have a scope value with /.default "
+                "suffixed to the resource identifier (application ID URI)."
+                % scope)
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.PyJWTError as e:
+            return self.send_error_json(
+                400, "invalid_request", 50027,
+                "JWT token is invalid or malformed (%s)." % e)
+        alg = header.get("alg")
+        record["alg"] = alg
+        record["header"] = sorted(header.keys())
+        if alg not in ("PS256", "RS256"):
+            return self.send_error_json(
+                401, "invalid_client", 5002738,
+                "Invalid JWT token. '%s' is not a supported signature "
+                "algorithm." % alg)
+        t256 = (header.get("x5t#S256") or "").rstrip("=")
+        t1 = (header.get("x5t") or "").rstrip("=")
+        reg = None
+        for c in self.server.certs:
+            if (t256 and t256 == c["x5t#S256"]) or (not t256 and t1 and
+                                                    t1 == c["x5t"]):
+                reg = c
+                break
+        if reg is None:
+            return self.send_error_json(
+                401, "invalid_client", 700027,
+                "Client assertion failed signature validation. [Reason - "
+                "The key was not found., Thumbprint of key used by client: "
+                "'%s', Please visit the Azure Portal, Graph Explorer or "
+                "directly use MS Graph to see configured keys for app Id "
+                "'%s'.]" % (t256 or t1, client_id))
+        not_before, not_after = cert_dates(reg["cert"])
+        now = utcnow(offset)
+        if not (not_before <= now <= not_after):
+            return self.send_error_json(
+                401, "invalid_client", 700027,
+                "Client assertion failed signature validation. [Reason - "
+                "The key used is expired., Thumbprint of key used by client: "
+                "'%s', Found key 'Start=%s, End=%s']"
+                % (reg["thumbprint"], not_before.isoformat(),
+                   not_after.isoformat()))
+        auds = ["https://%s:%d/%s/oauth2/v2.0/token" % (h, port, tenant)
+                for h in ("127.0.0.1", "localhost")]
+        try:
+            claims = jwt.decode(
+                assertion, key=reg["cert"].public_key(), algorithms=[alg],
+                audience=auds, issuer=client_id,
+                options={"require": ["exp", "aud", "iss", "sub", "jti"],
+                         "verify_exp": False, "verify_nbf": False,
+                         "verify_iat": False})
+            # the time window against this server's clock, 5 min of leeway
+            t = time.time() + offset
+            if claims["exp"] < t - 300:
+                raise jwt.ExpiredSignatureError("the assertion expired at "
+                                                "%d" % claims["exp"])
+            if claims.get("nbf", 0) > t + 300:
+                raise jwt.ImmatureSignatureError("the assertion is valid "
+                                                 "from %d" % claims["nbf"])
+        except jwt.InvalidSignatureError:
+            return self.send_error_json(
+                401, "invalid_client", 700027,
+                "Client assertion failed signature validation.")
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as e:
+            return self.send_error_json(
+                401, "invalid_client", 700024,
+                "Client assertion is not within its valid time range. "
+                "Current time: %s (%s)." % (now.isoformat(), e))
+        except jwt.InvalidAudienceError:
+            return self.send_error_json(
+                401, "invalid_client", 700027,
+                "Client assertion failed signature validation. [Reason - "
+                "The audience claim is not valid; expected one of %s.]"
+                % ", ".join(auds))
+        except jwt.InvalidIssuerError:
+            return self.send_error_json(
+                401, "invalid_client", 700021,
+                "Client assertion application identifier doesn't match "
+                "'client_id' parameter.")
+        except jwt.PyJWTError as e:
+            return self.send_error_json(
+                400, "invalid_request", 50027,
+                "JWT token is invalid or malformed (%s)." % e)
+        if claims.get("sub") != claims.get("iss"):
+            return self.send_error_json(
+                401, "invalid_client", 50048,
+                "Subject mismatches Issuer claim in the client assertion.")
+        record["claims"] = sorted(claims.keys())
+        record["lifetime"] = claims["exp"] - claims.get("nbf",
+                                                        claims.get("iat", 0))
+        token = ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." +
+                 secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64))
+        with LOCK:
+            STATE["issued"].append(token)
+        self.send_json(200, {"token_type": "Bearer", "expires_in": 3599,
+                             "ext_expires_in": 3599, "access_token": token})
+        return 200
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a client that went away (timeouts, size caps) is expected here
+        if self.opts.verbose:
+            super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tls-cert", required=True)
+    ap.add_argument("--tls-key", required=True)
+    ap.add_argument("--tenant", action="append", required=True,
+                    help="a tenant the endpoint knows (GUID or domain); "
+                         "repeatable")
+    ap.add_argument("--client-id", required=True)
+    ap.add_argument("--cert", action="append", default=[],
+                    help="a certificate registered on the app; repeatable")
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--control", help="JSON control file (see above)")
+    ap.add_argument("--lifetime", type=float, default=300)
+    ap.add_argument("--verbose", action="store_true")
+    opts = ap.parse_args()
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    srv.opts = opts
+    srv.certs = [load_cert(p) for p in opts.cert]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
+    # the handshake runs in the request's thread, not in accept()
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                 do_handshake_on_connect=False)
+
+    def watchdog():
+        time.sleep(opts.lifetime)
+        os._exit(0)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    tmp = opts.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, opts.port_file)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `entrakey token` when Entra ID says no: an unregistered certificate, a
+# wrong tenant or app id, an expired certificate, a clock far from the
+# server's. Each says what failed, the AADSTS text and what to do, with the
+# documented exit code, and none is retried.
+source "$EK_SOURCE_DIR/tests/lib/common.sh"
+source "$EK_SOURCE_DIR/tests/e2e/lib.sh"
+e2e_setup
+
+count() { stats 's["token_requests"]'; }
+
+# a second key whose certificate is not registered at the endpoint
+first_uri=$KEY_URI first_cert=$CERT
+make_key other
+other_uri=$KEY_URI
+KEY_URI=$first_uri CERT=$first_cert
+
+control '{}'
+run "$EK" token "$other_uri" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+  --authority-host "$AUTH" --ca-file "$CA_PEM" --pin-source "file:$PIN_FILE"
+expect_rc "unregistered certificate: exit 5" 5
+expect_match "... Entra's words: invalid_client, AADSTS700027" "$ERR" '^entrakey: Entra ID refused the token request \(HTTP 401 invalid_client: .*\): AADSTS700027: Client assertion failed signature validation'
+expect_match "... the hint: upload the .cer, compare the thumbprint" "$ERR" 'upload the \.cer to the app registration.*entrakey cert show'
+expect_match "... the codes and the trace for support" "$ERR" '\[error_codes 700027; trace ID [0-9a-f-]{36}; correlation ID [0-9a-f-]{36}\]'
+expect_match "... not retried: 1 request" "$(count)" '^1$'
+expect_nomatch "... no output on stdout" "$OUT" '.'
+
+control '{}'
+tok --tenant fabrikam.onmicrosoft.com
+expect_rc "wrong tenant: exit 5" 5
+expect_match "... AADSTS90002 with the tenant/cloud hint" "$ERR" "invalid_request.*AADSTS90002: Tenant 'fabrikam.onmicrosoft.com' not found.*check --tenant .* and --cloud"
+expect_match "... a 400 is never retried: 1 request" "$(count)" '^1$'
+
+control '{}'
+tok --client-id 99999999-8888-7777-6666-555555555555
+expect_rc "wrong client id: exit 5" 5
+expect_match "... AADSTS700016 with the app id hint" "$ERR" 'unauthorized_client.*AADSTS700016.*check --client-id'
+expect_match "... 1 request" "$(count)" '^1$'
+
+# An expired certificate: a certificate for the same key (the public key of
+# the one entrakey made), valid for a few seconds, registered at the
+# endpoint. While valid it works; once expired, entrakey refuses it before
+# asking Entra ID, which would refuse it anyway (AADSTS700027 "The key used
+# is expired", as the server self-test shows).
+"$PY" - "$CERT" "$T/short.pem" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+app = x509.load_der_x509_certificate(open(sys.argv[1], "rb").read())
+issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+now = datetime.datetime.now(datetime.timezone.utc)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "short-lived")])
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(app.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(seconds=6))
+        .sign(issuer_key, hashes.SHA256()))
+open(sys.argv[2], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+stop_server
+start_server --cert "$CERT" --cert "$T/short.pem"
+tok --cert "$T/short.pem"
+expect_rc "a short-lived certificate, still valid: a token" 0
+expect_match "... the endpoint saw its thumbprint" "$(stats 's["requests"][-1]["status"]')" '^200$'
+sleep 7
+control '{}'
+tok --cert "$T/short.pem"
+expect_rc "the same certificate, expired: exit 9" 9
+expect_match "... says it expired" "$ERR" 'expired'
+expect_match "... refused before any request" "$(count)" '^0$'
+
+# a server clock 20 minutes ahead of ours (what a slow local clock looks
+# like from the server): the assertion is refused as outside its time
+# window, and the skew is reported from the server's Date header
+control '{"clock_offset": 1200}'
+tok
+expect_rc "clock 20 minutes behind: exit 5" 5
+expect_match "... a warning names the skew" "$ERR" "warning: this machine's clock is 1[12][0-9][0-9] s behind 127\.0\.0\.1:$PORT's"
+expect_match "... AADSTS700024, check the clock, with the skew" "$ERR" "AADSTS700024: Client assertion is not within its valid time range.*check this machine's clock.*This machine's clock is 1[12][0-9][0-9] s behind the server's"
+expect_match "... and a closing note about the clock" "$ERR" "note: this machine's clock is 1[12][0-9][0-9] s behind the token endpoint's"
+# a small skew is within Entra's tolerance and goes unmentioned
+control '{"clock_offset": 30}'
+tok
+expect_rc "clock 30 s off: a token" 0
+expect_nomatch "... no clock warning" "$ERR" 'clock'
+
+finish

@@ -1,0 +1,453 @@
+/* test_entra.c: clouds table, token responses and errors, Retry-After and
+ * HTTP dates, the form and the token URL. */
+#undef NDEBUG
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "entra.h"
+
+static struct ek_ctx *
+new_ctx(void)
+{
+    struct ek_ctx *ctx = NULL;
+
+    assert(ek_ctx_new(&ctx) == EK_OK);
+    return ctx;
+}
+
+static int
+has(const struct ek_ctx *ctx, const char *s)
+{
+    if (strstr(ek_ctx_errmsg(ctx), s) != NULL)
+        return 1;
+    fprintf(stderr, "missing '%s' in: %s\n", s, ek_ctx_errmsg(ctx));
+    return 0;
+}
+
+static ek_err
+parse(struct ek_ctx *ctx, long status, const char *ct, const char *body,
+      struct ek_access_token **t)
+{
+    return entra_parse_response(ctx, status, ct, body, strlen(body), t);
+}
+
+static void
+test_clouds(void)
+{
+    enum ek_cloud c;
+    enum ek_resource r;
+
+    assert(ek_cloud_parse("global", &c) == EK_OK && c == EK_CLOUD_GLOBAL);
+    assert(ek_cloud_parse("usgov", &c) == EK_OK && c == EK_CLOUD_USGOV);
+    assert(ek_cloud_parse("usgov-dod", &c) == EK_OK &&
+           c == EK_CLOUD_USGOV_DOD);
+    assert(ek_cloud_parse("china", &c) == EK_OK && c == EK_CLOUD_CHINA);
+    assert(ek_cloud_parse("germany", &c) == EK_ERR_USAGE);
+    assert(ek_cloud_parse("", &c) == EK_ERR_USAGE);
+    assert(ek_resource_parse("exo", &r) == EK_OK && r == EK_RESOURCE_EXO);
+    assert(ek_resource_parse("graph", &r) == EK_OK && r == EK_RESOURCE_GRAPH);
+    assert(ek_resource_parse("arm", &r) == EK_OK && r == EK_RESOURCE_ARM);
+    assert(ek_resource_parse("compliance", &r) == EK_OK &&
+           r == EK_RESOURCE_COMPLIANCE);
+    assert(ek_resource_parse("sharepoint", &r) == EK_ERR_USAGE);
+
+    assert(strcmp(ek_cloud_authority_host(EK_CLOUD_GLOBAL),
+                  "https://login.microsoftonline.com") == 0);
+    assert(strcmp(ek_cloud_authority_host(EK_CLOUD_USGOV),
+                  "https://login.microsoftonline.us") == 0);
+    assert(strcmp(ek_cloud_authority_host(EK_CLOUD_USGOV_DOD),
+                  "https://login.microsoftonline.us") == 0);
+    assert(strcmp(ek_cloud_authority_host(EK_CLOUD_CHINA),
+                  "https://login.chinacloudapi.cn") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_GLOBAL, EK_RESOURCE_EXO),
+                  "https://outlook.office365.com/.default") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_GLOBAL, EK_RESOURCE_GRAPH),
+                  "https://graph.microsoft.com/.default") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_GLOBAL, EK_RESOURCE_ARM),
+                  "https://management.azure.com/.default") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_GLOBAL, EK_RESOURCE_COMPLIANCE),
+                  "https://ps.compliance.protection.outlook.com/.default") ==
+           0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_USGOV, EK_RESOURCE_EXO),
+                  "https://outlook.office365.us/.default") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_USGOV_DOD, EK_RESOURCE_EXO),
+                  "https://outlook-dod.office365.us/.default") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_USGOV_DOD, EK_RESOURCE_GRAPH),
+                  "https://dod-graph.microsoft.us/.default") == 0);
+    assert(strcmp(ek_cloud_scope(EK_CLOUD_CHINA, EK_RESOURCE_EXO),
+                  "https://partner.outlook.cn/.default") == 0);
+    assert(ek_cloud_scope(EK_CLOUD_USGOV, EK_RESOURCE_COMPLIANCE) == NULL);
+    assert(ek_cloud_scope((enum ek_cloud)99, EK_RESOURCE_EXO) == NULL);
+    assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_GLOBAL), "O365Default") ==
+           0);
+    assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_USGOV),
+                  "O365USGovGCCHigh") == 0);
+    assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_USGOV_DOD),
+                  "O365USGovDoD") == 0);
+    assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_CHINA), "O365China") ==
+           0);
+}
+
+static void
+test_success(void)
+{
+    struct ek_ctx *ctx = new_ctx();
+    struct ek_access_token *t = NULL;
+    time_t before = time(NULL);
+
+    assert(parse(ctx, 200, "application/json; charset=utf-8",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+                 "\"ext_expires_in\":3599,\"access_token\":\"eyJ0.abc.def\"}",
+                 &t) == EK_OK);
+    assert(strcmp(ek_access_token_value(t), "eyJ0.abc.def") == 0);
+    assert(strcmp(ek_access_token_type(t), "Bearer") == 0);
+    assert(ek_access_token_expires_in(t) == 3599);
+    assert(ek_access_token_expires_on(t) >= before + 3599 &&
+           ek_access_token_expires_on(t) <= time(NULL) + 3599);
+    assert(t->ext_expires_in == 3599);
+    ek_access_token_free(&t);
+    assert(t == NULL);
+
+    /* v1-style string numbers */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":\"3600\","
+                 "\"access_token\":\"x\"}", &t) == EK_OK);
+    assert(ek_access_token_expires_in(t) == 3600);
+    ek_access_token_free(&t);
+
+    /* a 200 without a token is not a success */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":3599}", &t) ==
+           EK_ERR_NETWORK);
+    assert(t == NULL && has(ctx, "without an access_token"));
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":\"soon\","
+                 "\"access_token\":\"x\"}", &t) == EK_ERR_NETWORK);
+    assert(has(ctx, "expires_in"));
+    assert(parse(ctx, 200, "application/json",
+                 "{\"expires_in\":5,\"access_token\":\"x\"}", &t) ==
+           EK_ERR_NETWORK);
+    assert(has(ctx, "token_type"));
+    ek_ctx_free(&ctx);
+}
+
+static const char err_fmt[] =
+    "{\"error\":\"%s\",\"error_description\":\"AADSTS%ld: %s\\r\\n"
+    "Trace ID: 0c1f-trace\\r\\nCorrelation ID: 7d2e-corr\\r\\nTimestamp: "
+    "2026-01-01 00:00:00Z\",\"error_codes\":[%ld],\"timestamp\":"
+    "\"2026-01-01 00:00:00Z\",\"trace_id\":\"0c1f-trace\","
+    "\"correlation_id\":\"7d2e-corr\",\"error_uri\":"
+    "\"https://login.microsoftonline.com/error?code=%ld\"}";
+
+static ek_err
+parse_error(struct ek_ctx *ctx, long status, const char *error, long code,
+            const char *text)
+{
+    struct ek_access_token *t = NULL;
+    char body[1024];
+    ek_err r;
+
+    snprintf(body, sizeof body, err_fmt, error, code, text, code, code);
+    r = parse(ctx, status, "application/json; charset=utf-8", body, &t);
+    assert(t == NULL);
+    return r;
+}
+
+static void
+test_errors_hints(void)
+{
+    struct ek_ctx *ctx = new_ctx();
+
+    assert(parse_error(ctx, 401, "invalid_client", 700027,
+                       "Client assertion failed signature validation.") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "HTTP 401 invalid_client"));
+    assert(has(ctx, "AADSTS700027: Client assertion failed signature "
+                    "validation."));
+    assert(has(ctx, "upload the .cer"));
+    assert(has(ctx, "entrakey cert show"));
+    assert(has(ctx, "[error_codes 700027;"));
+    assert(has(ctx, "correlation ID 7d2e-corr"));
+    /* only the first line of the description */
+    assert(strstr(ek_ctx_errmsg(ctx), "Timestamp:") == NULL);
+
+    assert(parse_error(ctx, 400, "invalid_client", 700024,
+                       "Client assertion is not within its valid time "
+                       "range.") == EK_ERR_ENTRA);
+    assert(has(ctx, "AADSTS700024") && has(ctx, "clock"));
+    assert(strstr(ek_ctx_errmsg(ctx), "behind") == NULL);
+    ctx->clock_skew = 600; /* the server is 10 minutes ahead */
+    assert(parse_error(ctx, 400, "invalid_client", 700024,
+                       "Client assertion is not within its valid time "
+                       "range.") == EK_ERR_ENTRA);
+    assert(has(ctx, "600 s behind the server's"));
+    ctx->clock_skew = -300;
+    assert(parse_error(ctx, 400, "invalid_client", 700024, "x") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "300 s ahead of the server's"));
+    ctx->clock_skew = 0;
+
+    assert(parse_error(ctx, 400, "unauthorized_client", 700016,
+                       "Application with identifier 'x' was not found.") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "--client-id") && has(ctx, "unauthorized_client"));
+
+    assert(parse_error(ctx, 400, "invalid_request", 90002,
+                       "Tenant 'x' not found.") == EK_ERR_ENTRA);
+    assert(has(ctx, "--tenant") && has(ctx, "--cloud"));
+    assert(parse_error(ctx, 400, "invalid_request", 50049,
+                       "Unknown or invalid instance.") == EK_ERR_ENTRA);
+    assert(has(ctx, "--cloud"));
+
+    assert(parse_error(ctx, 400, "invalid_request", 500011,
+                       "The resource principal named "
+                       "https://outlook.office365.com was not found.") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "Exchange.ManageAsApp") && has(ctx, "service principal"));
+
+    assert(parse_error(ctx, 401, "invalid_client", 7000215,
+                       "Invalid client secret provided.") == EK_ERR_ENTRA);
+    assert(has(ctx, "client secret"));
+
+    assert(parse_error(ctx, 400, "invalid_scope", 1002012,
+                       "The provided value for scope x is not valid.") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "/.default") && has(ctx, "invalid_scope"));
+    assert(parse_error(ctx, 400, "invalid_scope", 70011, "bad scope") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "/.default"));
+
+    /* an unknown code: the OAuth error field still gives a hint */
+    assert(parse_error(ctx, 401, "invalid_client", 123456, "Something.") ==
+           EK_ERR_ENTRA);
+    assert(has(ctx, "AADSTS123456: Something.") &&
+           has(ctx, "Check the certificate registered"));
+
+    assert(entra_hint(700027) != NULL && entra_hint(1) == NULL);
+    ek_ctx_free(&ctx);
+}
+
+static void
+test_error_shapes(void)
+{
+    struct ek_ctx *ctx = new_ctx();
+    struct ek_access_token *t = NULL;
+
+    /* the trace on the same line, no codes */
+    assert(parse(ctx, 400, "application/json",
+                 "{\"error\":\"invalid_request\",\"error_description\":"
+                 "\"AADSTS900144: The request body must contain the "
+                 "following parameter: 'client_id'. Trace ID: abc\"}",
+                 &t) == EK_ERR_ENTRA);
+    assert(has(ctx, "'client_id'."));
+    assert(strstr(ek_ctx_errmsg(ctx), "Trace ID") == NULL);
+    /* JSON that is neither */
+    assert(parse(ctx, 400, "application/json", "{\"hello\":1}", &t) ==
+           EK_ERR_NETWORK);
+    assert(has(ctx, "neither a token nor an error"));
+    /* an error field on a 200 is still an error */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"error\":\"invalid_client\",\"access_token\":\"x\","
+                 "\"token_type\":\"Bearer\",\"expires_in\":1}", &t) ==
+           EK_ERR_ENTRA);
+    assert(t == NULL);
+    ek_ctx_free(&ctx);
+}
+
+static void
+test_not_json(void)
+{
+    struct ek_ctx *ctx = new_ctx();
+    struct ek_access_token *t = NULL;
+    const char *trunc = "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+                        "\"access_token\":\"eyJSECRETPART";
+    char *huge;
+    size_t n = 1024 * 1024, i;
+
+    assert(parse(ctx, 503, "text/html; charset=us-ascii",
+                 "<html><head><title>Service Unavailable</title></head>"
+                 "<body><h1>Service   Unavailable</h1></body></html>",
+                 &t) == EK_ERR_NETWORK);
+    assert(has(ctx, "the token endpoint answered HTTP 503 with a text/html "
+                    "page, not JSON"));
+    assert(has(ctx, "Service Unavailable Service Unavailable"));
+
+    /* a success cut short: malformed, and no part of the token shown */
+    assert(parse(ctx, 200, "application/json", trunc, &t) == EK_ERR_NETWORK);
+    assert(has(ctx, "malformed JSON"));
+    assert(strstr(ek_ctx_errmsg(ctx), "SECRET") == NULL);
+
+    /* the same, mislabelled as text: still no excerpt */
+    assert(parse(ctx, 200, "text/plain", trunc, &t) == EK_ERR_NETWORK);
+    assert(strstr(ek_ctx_errmsg(ctx), "SECRET") == NULL);
+    assert(parse(ctx, 200, "text/plain", "junk access_token=SECRET", &t) ==
+           EK_ERR_NETWORK);
+    assert(strstr(ek_ctx_errmsg(ctx), "SECRET") == NULL);
+
+    assert(entra_parse_response(ctx, 502, "", "", 0, &t) == EK_ERR_NETWORK);
+    assert(has(ctx, "empty body"));
+    assert(parse(ctx, 200, NULL, "plain words", &t) == EK_ERR_NETWORK);
+    assert(has(ctx, "without a Content-Type") && has(ctx, "plain words"));
+
+    /* a huge HTML body: the excerpt stays short */
+    huge = malloc(n + 1);
+    assert(huge != NULL);
+    for (i = 0; i < n; i++)
+        huge[i] = "<p>abc</p>"[i % 10];
+    huge[n] = '\0';
+    assert(entra_parse_response(ctx, 500, "text/html", huge, n, &t) ==
+           EK_ERR_NETWORK);
+    assert(strlen(ek_ctx_errmsg(ctx)) < 400);
+    /* a huge JSON document is parsed, and refused for what it lacks */
+    memset(huge, ' ', n);
+    huge[0] = '{';
+    huge[n - 1] = '}';
+    assert(entra_parse_response(ctx, 200, "application/json", huge, n, &t) ==
+           EK_ERR_NETWORK);
+    assert(has(ctx, "access_token"));
+    free(huge);
+    ek_ctx_free(&ctx);
+}
+
+static void
+test_http_date(void)
+{
+    time_t t = 0;
+
+    /* RFC 9110 5.6.7: the three forms of one instant */
+    assert(entra_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t) == 0);
+    assert(t == 784111777);
+    t = 0;
+    assert(entra_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &t) == 0);
+    assert(t == 784111777);
+    t = 0;
+    assert(entra_parse_http_date("Sun Nov  6 08:49:37 1994", &t) == 0);
+    assert(t == 784111777);
+    assert(entra_parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT", &t) == 0);
+    assert(t == 1767225600);
+    assert(entra_parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT", &t) == -1);
+    assert(entra_parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT", &t) == -1);
+    assert(entra_parse_http_date("Sun, 06 Nov 1994 08:49:37", &t) == -1);
+    assert(entra_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT junk", &t) ==
+           -1);
+    assert(entra_parse_http_date("", &t) == -1);
+    assert(entra_parse_http_date("120", &t) == -1);
+}
+
+static void
+test_retry_after(void)
+{
+    long s = -1;
+    time_t now = 1767225600; /* Thu, 01 Jan 2026 00:00:00 GMT */
+
+    assert(entra_parse_retry_after("120", now, &s) == 0 && s == 120);
+    assert(entra_parse_retry_after(" 0 ", now, &s) == 0 && s == 0);
+    assert(entra_parse_retry_after("99999999999999999999", now, &s) == 0 &&
+           s == 1000000000L);
+    assert(entra_parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now,
+                                   &s) == 0 && s == 30);
+    /* a date in the past means now */
+    assert(entra_parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now,
+                                   &s) == 0 && s == 0);
+    s = -1;
+    assert(entra_parse_retry_after("-5", now, &s) == -1 && s == -1);
+    assert(entra_parse_retry_after("1.5", now, &s) == -1);
+    assert(entra_parse_retry_after("soon", now, &s) == -1);
+    assert(entra_parse_retry_after("", now, &s) == -1);
+    assert(entra_parse_retry_after("12 34", now, &s) == -1);
+}
+
+static void
+test_form_and_url(void)
+{
+    struct ek_ctx *ctx = new_ctx();
+    struct ek_secret *f = NULL;
+    char *url = NULL;
+
+    assert(entra_build_form(ctx, "11111111-2222-3333-4444-555555555555",
+                            "https://outlook.office365.com/.default",
+                            "aaa.bbb.c-_c", &f) == EK_OK);
+    assert(strcmp(ek_secret_data(f),
+                  "grant_type=client_credentials"
+                  "&client_id=11111111-2222-3333-4444-555555555555"
+                  "&scope=https%3A%2F%2Foutlook.office365.com%2F.default"
+                  "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3A"
+                  "client-assertion-type%3Ajwt-bearer"
+                  "&client_assertion=aaa.bbb.c-_c") == 0);
+    ek_secret_free(&f);
+    assert(entra_build_form(ctx, "a", "x y&z=1", "j", &f) == EK_OK);
+    assert(strstr(ek_secret_data(f), "&scope=x%20y%26z%3D1&") != NULL);
+    ek_secret_free(&f);
+
+    assert(entra_token_url(ctx, "https://login.microsoftonline.com/",
+                           "contoso.onmicrosoft.com", &url) == EK_OK);
+    assert(strcmp(url, "https://login.microsoftonline.com/"
+                       "contoso.onmicrosoft.com/oauth2/v2.0/token") == 0);
+    free(url);
+    assert(entra_token_url(ctx, "https://127.0.0.1:8443", "t", &url) ==
+           EK_OK);
+    assert(strcmp(url, "https://127.0.0.1:8443/t/oauth2/v2.0/token") == 0);
+    free(url);
+    assert(entra_token_url(ctx, "http://127.0.0.1:8443", "t", &url) ==
+           EK_ERR_USAGE);
+    assert(url == NULL && has(ctx, "https:// URL"));
+    assert(entra_token_url(ctx, "login.microsoftonline.com", "t", &url) ==
+           EK_ERR_USAGE);
+
+    assert(entra_check_ids(ctx, "contoso.onmicrosoft.com",
+                           "11111111-2222-3333-4444-555555555555") == EK_OK);
+    assert(entra_check_ids(ctx, NULL, "x") == EK_ERR_USAGE);
+    assert(has(ctx, "--tenant"));
+    assert(entra_check_ids(ctx, "a/b", "x") == EK_ERR_USAGE);
+    assert(has(ctx, "neither a GUID nor a domain"));
+    assert(entra_check_ids(ctx, "t", "") == EK_ERR_USAGE);
+    assert(has(ctx, "--client-id"));
+    assert(entra_check_ids(ctx, "t", "x?y") == EK_ERR_USAGE);
+    ek_ctx_free(&ctx);
+}
+
+static void
+test_acquire_usage(void)
+{
+    struct ek_ctx *ctx = new_ctx();
+    struct ek_token_params p;
+    struct ek_access_token *t = NULL;
+    /* the key is never reached: a non-NULL pointer is enough */
+    struct ek_key *k = (struct ek_key *)(void *)&p;
+
+    memset(&p, 0, sizeof p);
+    assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
+    assert(has(ctx, "--tenant"));
+    p.assertion.tenant = "t.example";
+    p.assertion.client_id = "c";
+    p.assertion.cloud = EK_CLOUD_USGOV;
+    p.resource = EK_RESOURCE_COMPLIANCE;
+    assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
+    assert(has(ctx, "no known compliance scope in the usgov cloud") &&
+           has(ctx, "--scope"));
+    p.scope = "https://x/.default";
+    p.assertion.authority_host = "http://127.0.0.1:1";
+    assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
+    assert(has(ctx, "https://"));
+    assert(t == NULL);
+    ek_ctx_free(&ctx);
+}
+
+int
+main(void)
+{
+    test_clouds();
+    test_success();
+    test_errors_hints();
+    test_error_shapes();
+    test_not_json();
+    test_http_date();
+    test_retry_after();
+    test_form_and_url();
+    test_acquire_usage();
+    printf("test_entra: ok\n");
+    return 0;
+}

@@ -1,0 +1,158 @@
+/* test_http.c: form redaction, URL checks, the CA bundle, transport errors. */
+#undef NDEBUG
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+
+static char dir[256];
+
+static int
+has(const struct ek_ctx *ctx, const char *s)
+{
+    if (strstr(ek_ctx_errmsg(ctx), s) != NULL)
+        return 1;
+    fprintf(stderr, "missing '%s' in: %s\n", s, ek_ctx_errmsg(ctx));
+    return 0;
+}
+
+static void
+test_redact(void)
+{
+    const char *form = "grant_type=client_credentials&client_id=abc"
+                       "&client_assertion=eyJhbGciOi.SECRET.SIG"
+                       "&scope=x&client_secret=pw&access_token=TOK";
+    char out[512];
+
+    http_redact_form(form, strlen(form), out, sizeof out);
+    assert(strcmp(out, "grant_type=client_credentials&client_id=abc"
+                       "&client_assertion=[redacted 21 bytes]&scope=x"
+                       "&client_secret=[redacted 2 bytes]"
+                       "&access_token=[redacted 3 bytes]") == 0);
+    /* truncation never shows a secret and always terminates */
+    http_redact_form(form, strlen(form), out, 50);
+    assert(strlen(out) == 49);
+    assert(strstr(out, "SECRET") == NULL);
+    /* a name alone, an empty value */
+    http_redact_form("client_assertion&a=", 19, out, sizeof out);
+    assert(strcmp(out, "client_assertion=[redacted 0 bytes]&a=") == 0);
+    /* a name that only starts like a secret one is kept */
+    http_redact_form("client_assertion_type=jwt", 25, out, sizeof out);
+    assert(strcmp(out, "client_assertion_type=jwt") == 0);
+}
+
+static void
+test_url_host(void)
+{
+    char h[64];
+
+    assert(http_url_host("https://login.microsoftonline.com/t/oauth2/v2.0/"
+                         "token", h, sizeof h) == 0);
+    assert(strcmp(h, "login.microsoftonline.com") == 0);
+    assert(http_url_host("https://127.0.0.1:8443/x", h, sizeof h) == 0);
+    assert(strcmp(h, "127.0.0.1:8443") == 0);
+    assert(http_url_host("http://127.0.0.1:8443/x", h, sizeof h) == -1);
+    assert(http_url_host("ftp://x/", h, sizeof h) == -1);
+    assert(http_url_host("not a url", h, sizeof h) == -1);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void
+test_ca_bundle(void)
+{
+    struct ek_ctx *ctx = NULL;
+    char sys[300], extra[300], der[300];
+    unsigned char *b = NULL;
+    size_t n = 0;
+
+    assert(ek_ctx_new(&ctx) == EK_OK);
+    snprintf(sys, sizeof sys, "%s/sys.pem", dir);
+    snprintf(extra, sizeof extra, "%s/extra.pem", dir);
+    snprintf(der, sizeof der, "%s/extra.der", dir);
+    write_file(sys, "-----BEGIN CERTIFICATE-----\nSYS\n"
+                    "-----END CERTIFICATE-----\n");
+    write_file(extra, "-----BEGIN CERTIFICATE-----\nEXTRA\n"
+                      "-----END CERTIFICATE-----\n");
+    write_file(der, "0\x82\x01\x0a binary");
+    /* --ca-file adds to the system bundle; it does not replace it */
+    assert(http_ca_bundle(ctx, sys, extra, &b, &n) == EK_OK);
+    assert(n == strlen((char *)b));
+    assert(strstr((char *)b, "SYS") != NULL);
+    assert(strstr((char *)b, "EXTRA") != NULL);
+    assert(strstr((char *)b, "SYS") < strstr((char *)b, "EXTRA"));
+    free(b);
+    /* the real system bundle is found when none is named */
+    assert(http_ca_bundle(ctx, NULL, extra, &b, &n) == EK_OK);
+    assert(n > 1000 && strstr((char *)b, "EXTRA") != NULL);
+    free(b);
+    assert(http_ca_bundle(ctx, sys, der, &b, &n) == EK_ERR_IO);
+    assert(b == NULL && has(ctx, "holds no PEM certificate"));
+    assert(http_ca_bundle(ctx, sys, "/nonexistent/ca.pem", &b, &n) ==
+           EK_ERR_IO);
+    assert(has(ctx, "--ca-file") && has(ctx, "/nonexistent/ca.pem"));
+    ek_ctx_free(&ctx);
+}
+
+static void
+test_transport_errors(void)
+{
+    struct ek_ctx *ctx = NULL;
+    struct ek_secret *form = NULL;
+    struct http_request req;
+    struct http_response resp;
+
+    assert(ek_ctx_new(&ctx) == EK_OK);
+    assert(ek_secret_new(ctx, 64, &form) == EK_OK);
+    assert(ek_secret_append_str(ctx, form, "a=b") == EK_OK);
+    memset(&req, 0, sizeof req);
+    req.form = form;
+    req.timeout = 5;
+    req.url = "http://127.0.0.1:1/token";
+    assert(http_post_form(ctx, &req, &resp) == EK_ERR_USAGE);
+    assert(has(ctx, "not an https:// URL"));
+    assert(resp.body == NULL && !resp.retryable);
+    /* port 1 on the loopback: refused at once */
+    req.url = "https://127.0.0.1:1/token";
+    assert(http_post_form(ctx, &req, &resp) == EK_ERR_NETWORK);
+    assert(has(ctx, "cannot connect to https://127.0.0.1:1/token"));
+    assert(has(ctx, "CURLE_COULDNT_CONNECT"));
+    assert(resp.retryable && resp.body == NULL);
+    http_response_clear(&resp);
+    ek_secret_free(&form);
+    ek_ctx_free(&ctx);
+}
+
+int
+main(void)
+{
+    const char *tmp = getenv("EK_TEST_TMP");
+    char cmd[300];
+
+    snprintf(dir, sizeof dir, "%s/test_http.XXXXXX",
+             tmp != NULL ? tmp : "/tmp");
+    if (tmp != NULL) {
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
+        assert(system(cmd) == 0);
+    }
+    assert(mkdtemp(dir) != NULL);
+    test_redact();
+    test_url_host();
+    test_ca_bundle();
+    test_transport_errors();
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert(system(cmd) == 0);
+    printf("test_http: ok\n");
+    return 0;
+}
