@@ -505,12 +505,15 @@ tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
 enum tok_path
 tok_choose(unsigned mask, enum ek_alg alg, int with_data)
 {
-    /* hash on the host where the token allows it; for PS256 the token's
-     * own hashing comes before raw RSA, which FIPS-mode HSMs refuse */
+    /* the order PRODUCT.md sets. PS256: hash on the host and
+     * CKM_RSA_PKCS_PSS; else the token's own hashing, before raw RSA,
+     * which FIPS-mode HSMs refuse. RS256: CKM_SHA256_RSA_PKCS, the
+     * mechanism every PKCS#11 policy allows, else CKM_RSA_PKCS over a
+     * DigestInfo made on the host (the only choice with a bare digest) */
     static const enum tok_path ps[] = {TOK_PATH_PSS, TOK_PATH_SHA256_PSS,
                                        TOK_PATH_X509_PSS};
-    static const enum tok_path rs[] = {TOK_PATH_PKCS_DI,
-                                       TOK_PATH_SHA256_PKCS};
+    static const enum tok_path rs[] = {TOK_PATH_SHA256_PKCS,
+                                       TOK_PATH_PKCS_DI};
     const enum tok_path *order = alg == EK_ALG_PS256 ? ps : rs;
     size_t n = alg == EK_ALG_PS256 ? 3 : 2, i;
 

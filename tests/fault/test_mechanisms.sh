@@ -20,8 +20,10 @@ fallback_case "no CKM_RSA_PKCS_PSS nor CKM_SHA256_RSA_PKCS_PSS" \
 fallback_case "no RSA-PSS mechanism at all" "hide=$PSS_ALL" CKM_RSA_X_509 3
 
 # No PSS and no raw RSA: PS256 is impossible; the assertion falls back to
-# RS256 and says so, and verifies as RS256 with x5t.
-spec="hide=$PSS_ALL,CKM_RSA_X_509"
+# RS256 and says so, and verifies as RS256 with x5t. CKM_SHA256_RSA_PKCS is
+# hidden too, so RS256 takes its own fallback: CKM_RSA_PKCS over a
+# DigestInfo made on the host.
+spec="hide=$PSS_ALL,CKM_RSA_X_509,CKM_SHA256_RSA_PKCS"
 fault "$spec" "$EK" tokens --json "${M[@]}"
 expect_rc "no PSS, no X_509: tokens exit 0" 0
 expect_match "no PSS, no X_509: tokens offers no PS256 mechanism" \

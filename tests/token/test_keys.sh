@@ -22,7 +22,7 @@ expect_match "tokens: the URI, formatted by p11-kit" "$OUT" \
 expect_match "tokens: the serial (as pkcs11-tool says)" "$OUT" "^    serial: +$serial$"
 expect_match "tokens: login required" "$OUT" '^    flags: +login required$'
 expect_match "tokens: keygen" "$OUT" '^    keygen: +RSA \(CKM_RSA_PKCS_KEY_PAIR_GEN\)$'
-expect_match "tokens: RS256" "$OUT" '^    RS256: +CKM_RSA_PKCS$'
+expect_match "tokens: RS256" "$OUT" '^    RS256: +CKM_SHA256_RSA_PKCS$'
 expect_match "tokens: PS256" "$OUT" '^    PS256: +CKM_RSA_PKCS_PSS$'
 expect_match "tokens: the free slot" "$OUT" '^  slot [0-9]+: a token that is not initialised \(free slot\)$'
 run "$EK" tokens --json
@@ -33,7 +33,7 @@ for t in json.load(sys.stdin)["tokens"]:
     f = t["flags"]
     print(t["label"] or "-", t["initialized"], t["serial"] or "-", f["login_required"],
           f["pin_locked"], t["keygen"], t["rs256"], t["ps256"])')
-expect_match "tokens --json: the token" "$j" "^keytok True $serial True False CKM_RSA_PKCS_KEY_PAIR_GEN CKM_RSA_PKCS CKM_RSA_PKCS_PSS$"
+expect_match "tokens --json: the token" "$j" "^keytok True $serial True False CKM_RSA_PKCS_KEY_PAIR_GEN CKM_SHA256_RSA_PKCS CKM_RSA_PKCS_PSS$"
 expect_match "tokens --json: the free slot" "$j" '^- False - '
 run "$EK" tokens extra
 expect_rc "tokens takes no argument" 2
