@@ -143,7 +143,7 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
     case TOK_PATH_SHA256_PSS:
         mech.pParameter = &pss;
         mech.ulParameterLen = sizeof pss;
-        /* fall through */
+        __attribute__((fallthrough));
     case TOK_PATH_SHA256_PKCS:
         if (data == NULL)
             return ek_seterr(ctx, EK_ERR_MECHANISM, "%s needs the whole "

@@ -1,5 +1,6 @@
 /* cert.c: the certificate object (parsing, thumbprints, files, the
  * keyCredentials JSON) and the public ek_cert_* and ek_csr_create calls. */
+#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +215,11 @@ cert_parse(struct ek_ctx *ctx, const unsigned char *data, size_t len,
     while (i < len && (data[i] == ' ' || data[i] == '\t' ||
                        data[i] == '\r' || data[i] == '\n'))
         i++;
-    if (len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0) {
+    /* PEM, also after explanatory text (openssl x509 -text writes it);
+     * a DER certificate starts with a SEQUENCE tag */
+    if ((len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0) ||
+        (data[i] != 0x30 && memmem(data, len, "-----BEGIN CERTIFICATE-----",
+                                   27) != NULL)) {
         if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
             x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
         BIO_free(bio);

@@ -321,14 +321,21 @@ reader(char *str, int num, void *stream)
 {
     struct parse_state *st = stream;
     const char *nl;
-    size_t n;
+    size_t n, body;
 
     if (st->pos >= st->len || st->too_long)
         return NULL;
     nl = memchr(st->text + st->pos, '\n', st->len - st->pos);
     n = nl != NULL ? (size_t)(nl - (st->text + st->pos)) + 1
                    : st->len - st->pos;
-    if (num <= 1 || n > (size_t)num - 1) {
+    /* the limit is on the line without its end, as the message says: a
+     * last line without a newline then still fits when a save adds one */
+    body = n;
+    if (body > 0 && st->text[st->pos + body - 1] == '\n')
+        body--;
+    if (body > 0 && st->text[st->pos + body - 1] == '\r')
+        body--;
+    if (num <= 1 || n > (size_t)num - 1 || body > CFG_LINE_MAX) {
         st->too_long = st->lineno + 1;
         return NULL;
     }

@@ -576,7 +576,10 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
         first_line(desc, first, sizeof first);
     cJSON_ArrayForEach(c, codes)
     {
-        if (!cJSON_IsNumber(c))
+        /* AADSTS codes are whole numbers of a few digits; converting a
+         * 1e300 would be undefined behaviour */
+        if (!cJSON_IsNumber(c) ||
+            !(c->valuedouble >= 0 && c->valuedouble <= 999999999.0))
             continue;
         code = (long)c->valuedouble;
         if (o < sizeof codelist)

@@ -2,10 +2,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "fuzz.h"
 #include "internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -13,16 +13,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ek_ctx *ctx = NULL;
     unsigned char id[64];
     size_t idlen = sizeof id;
+    char hex[2 * sizeof id + 1];
     char *s;
+    ek_err r;
 
     if ((s = malloc(size + 1)) == NULL)
         return 0;
     memcpy(s, data, size);
     s[size] = '\0';
     if (ek_ctx_new(&ctx) == EK_OK) {
-        (void)ek_ctx_set_pin_source(ctx, s);
-        (void)ek_ctx_set_so_pin_source(ctx, s);
-        (void)ek_hex_decode(ctx, s, id, &idlen);
+        /* a source is accepted only in one of its three forms */
+        r = ek_ctx_set_pin_source(ctx, s);
+        FUZZ_CHECK(r == EK_OK || r == EK_ERR_USAGE);
+        if (r == EK_OK)
+            FUZZ_CHECK(strncmp(s, "env:", 4) == 0 ||
+                       strncmp(s, "file:", 5) == 0 ||
+                       strncmp(s, "fd:", 3) == 0);
+        FUZZ_CHECK(ek_ctx_set_so_pin_source(ctx, s) == r);
+        /* hex that decodes is the hex of what it decodes to */
+        r = ek_hex_decode(ctx, s, id, &idlen);
+        if (r == EK_OK) {
+            FUZZ_CHECK(idlen * 2 == strlen(s) && idlen <= sizeof id);
+            ek_hex_encode(id, idlen, hex, 0);
+            FUZZ_CHECK(strcasecmp(hex, s) == 0);
+        }
         (void)ek_ctx_set_module(ctx, s);
         ek_ctx_free(&ctx);
     }

@@ -131,4 +131,10 @@ expect_rc "assert with an expired certificate" 9
 expect_match "says expired and AADSTS700027" "$ERR" 'expired on .*AADSTS700027'
 [ -z "$OUT" ] && pass "nothing on stdout" || fail "stdout: $OUT"
 
+# PEM after explanatory text, as `openssl x509 -text` writes it
+openssl x509 -in s1.pem -text > s1-text.pem
+run "$EK" cert show s1-text.pem --json
+expect_rc "PEM after text: exit 0" 0
+expect_match "PEM after text: same thumbprint" "$OUT" "\"thumbprint\":[[:space:]]*\"$fp\""
+
 finish
