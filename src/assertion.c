@@ -70,6 +70,34 @@ authority_url(struct ek_ctx *ctx, const char *host, char **outp)
     return EK_OK;
 }
 
+/* The certificate on the token with the key's id. Parsed once per context
+ * and kept in ctx->cert_cache while the key's certificate DER stays the
+ * same: OpenSSL 3 decodes the public key of every certificate it parses
+ * through its provider decoders, which costs a fifth of a SoftHSM
+ * signature, and a loop of assertions would pay it every time. */
+static ek_err
+token_cert(struct ek_ctx *ctx, const struct ek_key *k,
+           const struct ek_cert **certp)
+{
+    const unsigned char *der = NULL;
+    struct ek_cert *c = NULL;
+    size_t len = 0;
+    ek_err r;
+
+    if (ctx->cert_cache != NULL && ek_key_cert_der(k, &der, &len) == EK_OK &&
+        ctx->cert_cache->der_len == len &&
+        memcmp(ctx->cert_cache->der, der, len) == 0) {
+        *certp = ctx->cert_cache;
+        return EK_OK;
+    }
+    if ((r = ek_cert_from_key(ctx, k, &c)) != EK_OK)
+        return r;
+    ek_cert_free(&ctx->cert_cache);
+    ctx->cert_cache = c;
+    *certp = c;
+    return EK_OK;
+}
+
 ek_err
 ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
                   const struct ek_assertion_params *params,
@@ -77,9 +105,7 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
 {
     struct cert_signer signer = {ctx, k};
     struct jose_assertion a;
-    struct ek_cert *owned = NULL;
     const struct ek_cert *cert;
-    EVP_PKEY *pub = NULL;
     const char *host;
     char *base = NULL, *aud = NULL;
     char jti[JOSE_UUID_LEN + 1];
@@ -146,18 +172,15 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
     /* the certificate: given, or the one on the token with the key's id */
     cert_key_name(k, name, sizeof name);
     if ((cert = params->cert) == NULL) {
-        r = ek_cert_from_key(ctx, k, &owned);
+        r = token_cert(ctx, k, &cert);
         if (r == EK_ERR_NOT_FOUND)
             r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "no certificate for %s; "
                           "make one with `entrakey cert create` or give "
                           "--cert FILE", name);
         if (r != EK_OK)
             goto out;
-        cert = owned;
     }
-    if ((r = cert_key_pubkey(ctx, k, &pub)) != EK_OK)
-        goto out;
-    if (!cert_matches_pubkey(cert, pub)) {
+    if (!ek_cert_matches_key(cert, k)) {
         r = ek_seterr(ctx, EK_ERR_CERT, "the certificate %s (thumbprint %s) "
                       "is not %s's: its public key differs, and Entra ID "
                       "would refuse the assertion (AADSTS700027); give the "
@@ -191,8 +214,6 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
            "PS256" : "RS256", cert->x5t_s256, lifetime);
     r = jose_assertion_sign(ctx, &a, cert_key_sign, &signer, jwtp);
 out:
-    EVP_PKEY_free(pub);
-    ek_cert_free(&owned);
     free(aud);
     free(base);
     return r;

@@ -70,6 +70,7 @@ ek_ctx_free(struct ek_ctx **ctxp)
 
     if (ctxp == NULL || (ctx = *ctxp) == NULL)
         return;
+    ek_cert_free(&ctx->cert_cache);
     tok_ctx_free(&ctx->tok);
     free(ctx->module_path);
     free(ctx->pin_source);

@@ -27,6 +27,8 @@ struct ek_ctx {
     unsigned flags;          /* EK_FLAG_* */
     int64_t clock_skew;      /* from the last HTTP Date header */
     struct tok_ctx *tok;     /* owned by pkcs11/, freed by tok_ctx_free */
+    struct ek_cert *cert_cache; /* the token certificate the last assertion
+                                   parsed (assertion.c); freed with ctx */
 };
 
 /* ------------------------------------------------------------ errors, log */

@@ -90,6 +90,9 @@ def cert_dates(cert):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two sends: with Nagle's algorithm the body
+    # waits for the client's delayed ACK, 40 ms on every response
+    disable_nagle_algorithm = True
     server_version = "entrakey-test-sts/1.0"
 
     def log_message(self, fmt, *args):
