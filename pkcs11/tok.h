@@ -179,7 +179,8 @@ struct ek_key {
 ek_err tok_key_load(struct ek_key *k);
 /* A new key object for the private key o found through session h on s; the
  * key takes h (closes it when freed) only if the caller sets it so. */
-ek_err tok_key_new(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+ek_err tok_key_new(struct ek_ctx *ctx, const struct tok_slot *s,
+                   CK_SESSION_HANDLE h,
                    CK_OBJECT_HANDLE o, struct ek_key **kp);
 /* The initialised tokens whose slot/token/module fields the URI matches;
  * none is EK_ERR_NOT_FOUND naming the tokens there are. uri_str is the

@@ -200,6 +200,10 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         strlen(params->label) > 128)
         return ek_seterr(ctx, EK_ERR_USAGE, "a key needs a label of 1 to 128 "
                          "bytes (--label)");
+    if (!ek_utf8_valid(params->label))
+        return ek_seterr(ctx, EK_ERR_USAGE, "the label is not valid UTF-8 "
+                         "(CKA_LABEL is a UTF-8 string); give --label in "
+                         "UTF-8");
     if (params->id != NULL && (params->id_len == 0 || params->id_len > 64))
         return ek_seterr(ctx, EK_ERR_USAGE, "a key id has 1 to 64 bytes");
     if (token_uri == NULL)

@@ -463,11 +463,16 @@ search_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
             CK_OBJECT_HANDLE **objsp, CK_ULONG *np)
 {
     ek_err r;
-    int need;
+    int need, logged;
 
+    /* the login state before the search: another context of this process
+     * may log in while it runs (login state is per application), and a
+     * search made before that login sees no private object */
+    logged = !(s->ti.flags & CKF_LOGIN_REQUIRED) ||
+             tok_logged_in(ctx, s, h, NULL);
     if ((r = find_private(ctx, s, h, u, objsp, np)) != EK_OK)
         return r;
-    if (!(s->ti.flags & CKF_LOGIN_REQUIRED) || tok_logged_in(ctx, s, h, NULL))
+    if (logged)
         return EK_OK;
     if (listing)
         need = *np == 0 || orphan_ids(ctx, s, h, *objsp, *np);
@@ -485,8 +490,8 @@ search_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 }
 
 ek_err
-tok_key_new(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-        CK_OBJECT_HANDLE o, struct ek_key **kp)
+tok_key_new(struct ek_ctx *ctx, const struct tok_slot *s, CK_SESSION_HANDLE h,
+            CK_OBJECT_HANDLE o, struct ek_key **kp)
 {
     struct ek_key *k;
     ek_err r;
@@ -529,7 +534,7 @@ list_append(struct ek_ctx *ctx, struct ek_key_list *l, struct ek_key *k)
 {
     struct ek_key **grown;
 
-    grown = realloc(l->keys, (l->n + 1) * sizeof *grown);
+    grown = realloc(l->keys, (l->n + 1) * sizeof(struct ek_key *));
     if (grown == NULL)
         return ek_seterr_oom(ctx);
     l->keys = grown;

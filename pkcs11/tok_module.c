@@ -122,17 +122,19 @@ load_path(struct ek_ctx *ctx, const char *path, const char *from,
     char abs[PATH_MAX];
     struct stat st;
     const char *why;
+    int slash;
     CK_RV rv;
     ek_err r = EK_ERR_MODULE;
 
     if ((r = absolute_path(ctx, path, abs, sizeof abs)) != EK_OK)
         return r;
-    if (strchr(abs, '/') != NULL && stat(abs, &st) != 0)
+    slash = strchr(abs, '/') != NULL; /* else p11-kit's module directory */
+    if (slash && stat(abs, &st) != 0)
         return ek_seterr(ctx, EK_ERR_MODULE, "cannot load the PKCS#11 "
                          "module '%s' (from %s): %s; check the path (e.g. "
                          "/usr/lib/softhsm/libsofthsm2.so)", path, from,
                          strerror(errno));
-    if (strchr(abs, '/') != NULL && !S_ISREG(st.st_mode))
+    if (slash && !S_ISREG(st.st_mode))
         return ek_seterr(ctx, EK_ERR_MODULE, "cannot load the PKCS#11 "
                          "module '%s' (from %s): not a regular file; give "
                          "the path of the module's .so file", path, from);

@@ -55,6 +55,13 @@ authority_url(struct ek_ctx *ctx, const char *host, char **outp)
     if (n == 8 || host[8] == '/')
         return ek_seterr(ctx, EK_ERR_USAGE, "the authority host '%s' has no "
                          "host name", host);
+    /* a DNS name has at most 253 characters (RFC 1035 §2.3.4) */
+    if (strcspn(host + 8, ":/") > 253)
+        return ek_seterr(ctx, EK_ERR_USAGE, "the authority host '%.64s...' "
+                         "has a host name of %zu characters, more than a "
+                         "DNS name can have (253); give e.g. "
+                         "--authority-host https://login.microsoftonline.com",
+                         host, strcspn(host + 8, ":/"));
     for (i = 8; i < n; i++) {
         unsigned char ch = (unsigned char)host[i];
 

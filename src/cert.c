@@ -217,6 +217,7 @@ cert_parse(struct ek_ctx *ctx, const unsigned char *data, size_t len,
         i++;
     /* PEM, also after explanatory text (openssl x509 -text writes it);
      * a DER certificate starts with a SEQUENCE tag */
+    /* cppcheck-suppress knownConditionTrueFalse ; it loses i's bound */
     if ((len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0) ||
         (data[i] != 0x30 && memmem(data, len, "-----BEGIN CERTIFICATE-----",
                                    27) != NULL)) {

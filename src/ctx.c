@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#define EK_CTX_C /* defines ek_seterr, ek_calloc: no analyzer macros */
 #include "internal.h"
 
 static const char *const errtext[] = {
@@ -94,11 +95,43 @@ ek_ctx_clock_skew(const struct ek_ctx *ctx)
     return ctx != NULL ? ctx->clock_skew : 0;
 }
 
+/* How much of the end of an over-long sentence is kept: the end says what
+ * to do, and an argument of any length (a 100 kB --tenant) must not push it
+ * out. */
+#define EK_ERRMSG_TAIL 512
+
 ek_err
 ek_vseterr(struct ek_ctx *ctx, ek_err code, const char *fmt, va_list ap)
 {
-    if (ctx != NULL)
-        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    char buf[EK_ERRMSG_MAX];
+    char *full = NULL;
+    size_t head, tail;
+    va_list aq;
+    int n;
+
+    if (ctx == NULL)
+        return code;
+    /* formatted apart from ctx->errmsg: an argument may be the context's
+     * last sentence (ek_seterr(ctx, ..., "%s", ek_ctx_errmsg(ctx))) */
+    va_copy(aq, ap);
+    if ((n = vsnprintf(buf, sizeof buf, fmt, ap)) < 0)
+        buf[0] = '\0';
+    if (n >= 0 && (size_t)n >= sizeof buf &&
+        (full = malloc((size_t)n + 1)) != NULL &&
+        vsnprintf(full, (size_t)n + 1, fmt, aq) == n) {
+        /* the head and the tail, never cutting a UTF-8 character */
+        tail = EK_ERRMSG_TAIL;
+        while (tail > 0 && ((unsigned char)full[n - tail] & 0xc0) == 0x80)
+            tail--;
+        head = sizeof buf - tail - 32;
+        while (head > 0 && ((unsigned char)buf[head] & 0xc0) == 0x80)
+            head--;
+        snprintf(buf + head, sizeof buf - head, " [...%zu bytes...] %s",
+                 (size_t)n - head - tail, full + n - tail);
+    }
+    memcpy(ctx->errmsg, buf, strlen(buf) + 1);
+    free(full);
+    va_end(aq);
     return code;
 }
 

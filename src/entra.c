@@ -212,12 +212,14 @@ entra_parse_http_date(const char *value, time_t *t)
     while (*value == ' ' || *value == '\t')
         value++;
     /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+    /* NOLINTNEXTLINE(cert-err34-c): widths bound each number; checked at got */
     if (sscanf(value, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", wd,
                &d, mon, &y, &H, &M, &S, &n) == 7 && n > 0 &&
         only_space(value + n))
         goto got;
     /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
     n = -1;
+    /* NOLINTNEXTLINE(cert-err34-c): widths bound each number; checked at got */
     if (sscanf(value, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", wd,
                &d, mon, &y, &H, &M, &S, &n) == 7 && n > 0 &&
         only_space(value + n)) {
@@ -226,6 +228,7 @@ entra_parse_http_date(const char *value, time_t *t)
     }
     /* asctime: Sun Nov  6 08:49:37 1994 */
     n = -1;
+    /* NOLINTNEXTLINE(cert-err34-c): widths bound each number; checked at got */
     if (sscanf(value, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", wd, mon,
                &d, &H, &M, &S, &y, &n) == 7 && n > 0 && only_space(value + n))
         goto got;
@@ -609,7 +612,8 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
                          "HTTP %ld with JSON that holds neither a token nor "
                          "an error; check the authority host", status);
     /* the description's sentence, then the hint as a sentence of its own */
-    hint_first[0] = hint != NULL ? (char)toupper((unsigned char)hint[0]) : 0;
+    hint_first[0] =
+        (char)(hint != NULL ? toupper((unsigned char)hint[0]) : 0);
     return ek_seterr(ctx, EK_ERR_ENTRA, "Entra ID refused the token request "
                      "(HTTP %ld %s%s%s): %s.%s%s%s%s%s [error_codes %s%s]",
                      status, error != NULL ? error : "without an error field",

@@ -42,6 +42,15 @@ ek_err ek_vseterr(struct ek_ctx *ctx, ek_err code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 /* "out of memory" with the code EK_ERR_INTERNAL. */
 ek_err ek_seterr_oom(struct ek_ctx *ctx);
+/* clang-tidy's analyzer sees one file at a time and cannot know that these
+ * return their code; without this it follows "return ek_seterr(ctx,
+ * EK_ERR_X, ...)" as if it could return EK_OK and reports null
+ * dereferences on paths that do not exist. Only the analyzer sees it. */
+#if defined(__clang_analyzer__) && !defined(EK_CTX_C)
+#define ek_seterr(ctx, code, ...) \
+    (ek_seterr((ctx), (code), __VA_ARGS__), (code))
+#define ek_seterr_oom(ctx) (ek_seterr_oom(ctx), EK_ERR_INTERNAL)
+#endif
 
 /* Sends a message to the log callback if level <= the context's maximum.
  * Never pass a secret. */
@@ -89,9 +98,19 @@ ek_err ek_file_write_atomic(struct ek_ctx *ctx, const char *path,
 ek_err ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
                     unsigned char **datap, size_t *lenp);
 
+/* 1 when s (NUL-terminated) is valid UTF-8 (no overlong forms, no
+ * surrogates); the length of the character at s, 0 if it is not one. */
+int ek_utf8_valid(const char *s);
+size_t ek_utf8_char_len(const char *s);
+
 /* malloc/calloc/strdup that set an EK_ERR_INTERNAL message on failure. */
 void *ek_calloc(struct ek_ctx *ctx, size_t n, size_t size);
 char *ek_strdup(struct ek_ctx *ctx, const char *s);
+/* For the analyzer (see ek_seterr above): ek_calloc's memory is zeroed. */
+#if defined(__clang_analyzer__) && !defined(EK_CTX_C)
+#include <stdlib.h>
+#define ek_calloc(ctx, n, size) ((void)(ctx), calloc((n), (size)))
+#endif
 
 /* ---------------------------------------------- between the library's parts */
 

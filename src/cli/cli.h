@@ -75,6 +75,14 @@ int cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The exit code for a library error. */
 int cli_exit_code(ek_err e);
+/* For clang-tidy's analyzer, which sees one file at a time: cli_usage
+ * returns CLI_EXIT_USAGE and cli_fail a failure (see src/internal.h). */
+#if defined(__clang_analyzer__) && !defined(EK_CLI_MAIN_C)
+#define cli_usage(cmd, usage, ...) \
+    (cli_usage((cmd), (usage), __VA_ARGS__), CLI_EXIT_USAGE)
+#define cli_fail(cli, e) \
+    (cli_fail((cli), (e)), (e) == EK_OK ? CLI_EXIT_OK : CLI_EXIT_INTERNAL)
+#endif
 /* Prints a warning "entrakey: warning: …" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

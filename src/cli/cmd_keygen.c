@@ -135,8 +135,8 @@ parse_hex(const char *s, unsigned char *out, size_t max, size_t *len)
     if (n == 0 || n % 2 != 0 || n / 2 > max)
         return -1;
     for (i = 0; i < n / 2; i++) {
-        hi = s[2 * i];
-        lo = s[2 * i + 1];
+        hi = (unsigned char)s[2 * i];
+        lo = (unsigned char)s[2 * i + 1];
         hi = hi >= '0' && hi <= '9'   ? hi - '0'
              : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10
              : hi >= 'A' && hi <= 'F' ? hi - 'A' + 10

@@ -80,10 +80,12 @@ key_index(const char *key)
 static int
 profile_exists(const struct ek_config *cfg, const char *name)
 {
+    const char *p;
     size_t i;
 
-    for (i = 0; i < ek_config_profile_count(cfg); i++)
-        if (strcmp(ek_config_profile_name(cfg, i), name) == 0)
+    for (i = 0; name != NULL && i < ek_config_profile_count(cfg); i++)
+        if ((p = ek_config_profile_name(cfg, i)) != NULL &&
+            strcmp(p, name) == 0)
             return 1;
     return 0;
 }

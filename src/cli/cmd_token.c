@@ -534,7 +534,7 @@ exec_child(struct cli *cli, struct token_cmd *t, struct ek_access_token **atp,
     if (src != NULL && strncmp(src, "env:", 4) == 0)
         snprintf(pin_var, sizeof pin_var, "%s", src + 4);
     if (src != NULL && strncmp(src, "fd:", 3) == 0)
-        pin_fd = atoi(src + 3);
+        pin_fd = (int)strtol(src + 3, NULL, 10); /* checked by cli_apply */
     snprintf(expires, sizeof expires, "%lld",
              (long long)ek_access_token_expires_on(*atp));
     if (setenv("ENTRAKEY_ACCESS_TOKEN", ek_access_token_value(*atp), 1) !=

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define EK_CLI_MAIN_C /* defines cli_usage, cli_fail */
 #include "cli.h"
 
 static const char usage_main[] =
@@ -129,6 +130,54 @@ cli_warn(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* The length of the UTF-8 character at p (1-4), or 0 when it is not one. */
+static size_t
+utf8_char_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xe0 && p[0] <= 0xef)
+        return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                       !(p[0] == 0xe0 && p[1] < 0xa0) &&
+                       !(p[0] == 0xed && p[1] > 0x9f)
+                   ? 3
+                   : 0;
+    if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                       (p[3] & 0xc0) == 0x80 &&
+                       !(p[0] == 0xf0 && p[1] < 0x90) &&
+                       !(p[0] == 0xf4 && p[1] > 0x8f)
+                   ? 4
+                   : 0;
+    return 0;
+}
+
+/* Prints s with each byte that is not part of a UTF-8 character replaced
+ * by U+FFFD: labels come from tokens, which do not all keep to UTF-8, and
+ * JSON is UTF-8 (RFC 8259 §8.1). cJSON escapes only '"', '\\' and control
+ * characters, so any other byte is inside a string. -1 on a write error. */
+static int
+put_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+
+    while (*p != '\0') {
+        if ((n = utf8_char_len(p)) == 0) {
+            if (fputs("\xef\xbf\xbd", stdout) == EOF)
+                return -1;
+            p++;
+        } else {
+            if (fwrite(p, 1, n, stdout) != n)
+                return -1;
+            p += n;
+        }
+    }
+    return putchar('\n') == EOF ? -1 : 0;
+}
+
 int
 cli_print_json(cJSON *doc)
 {
@@ -144,7 +193,11 @@ cli_print_json(cJSON *doc)
         fprintf(stderr, "entrakey: out of memory\n");
         return CLI_EXIT_INTERNAL;
     }
-    printf("%s\n", s);
+    if (put_utf8(s) != 0) {
+        free(s);
+        fprintf(stderr, "entrakey: cannot write to standard output\n");
+        return CLI_EXIT_FILE;
+    }
     free(s);
     return CLI_EXIT_OK;
 }
