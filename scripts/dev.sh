@@ -3,8 +3,9 @@
 #   scripts/dev.sh quickstart   install what is missing, build, run the quickstart
 #   scripts/dev.sh test         install what is missing, build twice (-Werror;
 #                               ASan+UBSan) and run the whole test suite in
-#                               each, and every fuzz target for a fixed time
-#                               (EK_FUZZ_SECONDS, default 15)
+#                               each; the token tests under valgrind;
+#                               cppcheck and clang-tidy; and every fuzz target
+#                               for a fixed time (EK_FUZZ_SECONDS, default 15)
 #   scripts/dev.sh build        install what is missing and build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ BUILD_PKGS="build-essential cmake pkg-config libp11-kit-dev libssl-dev
 RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates"
 TEST_PKGS="opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal valgrind clang
-  libclang-rt-14-dev util-linux"
+  libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy"
 
 install_missing() {
   local want=() p
@@ -53,12 +54,14 @@ case "${1:-}" in
     install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS
     build build -DEK_WERROR=ON
     (cd build && ctest --output-on-failure -j"$(nproc)")
+    tests/valgrind.sh build
+    tests/lint.sh build
     tests/fuzz/run-fuzzers.sh "${EK_FUZZ_SECONDS:-15}"
     build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)")
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

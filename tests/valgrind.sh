@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# valgrind.sh: the token tests (tests/token/test_*.sh) with every entrakey
+# command, and the tok_sign_paths helper, run under valgrind's memcheck:
+# invalid reads and writes, uninitialised values, and definite or indirect
+# leaks. A valgrind finding makes that command exit 99, which its test sees
+# as a failure; every report is printed at the end.
+#
+#   tests/valgrind.sh [BUILD-DIR] [TEST-REGEX]     (default: build, all)
+#
+# BUILD-DIR is a build without sanitizers, tests built (valgrind and ASan do
+# not mix). A command whose stdin is a terminal (the PIN prompt tests, which
+# type the PIN after a fixed delay) runs without valgrind, and so do
+# keygen, init and quickstart: their RSA key
+# generation happens inside SoftHSM's OpenSSL and takes 15 s or more under
+# valgrind per key; one keygen and one init are run under valgrind first,
+# on a token of their own, so that entrakey's side of them is covered.
+# VG_ALL=1 runs those under valgrind too (slow: about 15 minutes).
+# Suppressions (third-party code only): tests/hardening/valgrind.supp.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+SRC=$PWD
+BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "valgrind.sh: no build directory ${1:-build}" >&2; exit 2; }
+PATTERN=${2:-.}
+EKBIN="$BUILD/entrakey"
+HELPER="$BUILD/tests/token/tok_sign_paths"
+SUPP="$SRC/tests/hardening/valgrind.supp"
+command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
+[ -x "$EKBIN" ] && [ -x "$HELPER" ] || { echo "valgrind.sh: build $BUILD first (entrakey and the tests)" >&2; exit 2; }
+if nm -D "$EKBIN" | grep -q __asan_init; then
+  echo "valgrind.sh: $EKBIN is a sanitizer build; give a plain one" >&2; exit 2
+fi
+
+VG="$BUILD/valgrind"
+rm -rf "$VG"
+mkdir -p "$VG/logs" "$VG/tmp"
+# wrapper WRAPPER REAL: a program that runs REAL under valgrind
+wrapper() {
+  cat > "$1" <<EOF
+#!/bin/sh
+# made by tests/valgrind.sh: runs $2 under valgrind
+# a PIN prompt on a terminal runs natively: the tests type the PIN after a
+# fixed delay that valgrind's start-up would outlast
+[ -t 0 ] && exec "$2" "\$@"
+cmd=
+for a; do case \$a in -*) ;; *) cmd=\$a; break ;; esac; done
+case \$cmd in
+  keygen|init|quickstart) [ -n "\${VG_ALL:-}" ] || exec "$2" "\$@" ;;
+esac
+exec valgrind -q --error-exitcode=99 --leak-check=full \\
+  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \\
+  --suppressions="$SUPP" --num-callers=30 --log-file="$VG/logs/vg.%p.log" \\
+  "$2" "\$@"
+EOF
+  chmod +x "$1"
+}
+wrapper "$VG/entrakey" "$EKBIN"
+wrapper "$VG/tok_sign_paths" "$HELPER"
+
+export EK_SOURCE_DIR="$SRC" EK_BUILD_DIR="$BUILD" EK_TEST_TMP="$VG/tmp"
+export ENTRAKEY_BIN="$VG/entrakey" TOK_SIGN_PATHS="$VG/tok_sign_paths"
+start=$(date +%s)
+
+# keygen and init once under valgrind, on a token of their own
+smoke() {
+  local d="$VG/tmp/smoke" rc=0
+  mkdir -p "$d/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+    "$d/tokens" > "$d/softhsm2.conf"
+  export SOFTHSM2_CONF="$d/softhsm2.conf"
+  softhsm2-util --init-token --free --label vgsmoke --pin 123456 --so-pin 12345678 >/dev/null || return 1
+  printf '123456\n' > "$d/pin"; chmod 600 "$d/pin"
+  (cd "$d" && VG_ALL=1 ENTRAKEY_MODULE=/usr/lib/softhsm/libsofthsm2.so "$VG/entrakey" keygen \
+     pkcs11:token=vgsmoke --label k1 --pin-source "file:$d/pin" >"$d/out" 2>&1) || rc=1
+  (cd "$d" && VG_ALL=1 ENTRAKEY_MODULE=/usr/lib/softhsm/libsofthsm2.so "$VG/entrakey" init \
+     pkcs11:token=vgsmoke --label k2 --subject CN=vg --pin-source "file:$d/pin" >>"$d/out" 2>&1) || rc=1
+  [ $rc -eq 0 ] || sed 's/^/  /' "$d/out"
+  unset SOFTHSM2_CONF
+  return $rc
+}
+failed=()
+if smoke; then echo "ok - keygen and init under valgrind"; else
+  echo "not ok - keygen and init under valgrind"; failed+=(smoke); fi
+
+# the token tests, as many at once as there are CPUs
+tests=()
+for t in "$SRC"/tests/token/test_*.sh; do
+  n=$(basename "$t" .sh)
+  printf '%s' "$n" | grep -Eq -- "$PATTERN" && tests+=("$t")
+done
+run_one() {
+  local t=$1 n s
+  n=$(basename "$t" .sh)
+  s=$(date +%s)
+  if bash "$t" > "$VG/$n.log" 2>&1; then
+    echo "ok - $n ($(( $(date +%s) - s )) s)"
+  else
+    echo "not ok - $n ($(( $(date +%s) - s )) s): see $VG/$n.log"
+    grep -E '^not ok' "$VG/$n.log" | head -5 | sed 's/^/  /'
+  fi
+}
+export -f run_one
+export VG
+results=$(printf '%s\n' "${tests[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_one "$1"' _ {})
+printf '%s\n' "$results"
+while read -r line; do
+  case $line in "not ok - "*) n=${line#not ok - }; failed+=("${n%% *}") ;; esac
+done <<< "$results"
+
+# every report valgrind wrote
+find "$VG/logs" -name 'vg.*.log' -empty -delete
+reports=$(find "$VG/logs" -name 'vg.*.log' | sort)
+if [ -n "$reports" ]; then
+  echo "valgrind reported:"
+  for r in $reports; do echo "--- $r"; head -80 "$r"; done
+  failed+=(valgrind-reports)
+fi
+echo "valgrind.sh: ${#tests[@]} token tests in $(( $(date +%s) - start )) s; ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
