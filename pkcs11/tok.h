@@ -75,7 +75,7 @@ struct tok_slot {
  * only when include_uninit. The caller frees *slotsp. */
 ek_err tok_slots(struct ek_ctx *ctx, struct tok_sel *sel, int include_uninit,
                  struct tok_slot **slotsp, size_t *np);
-/* Re-reads the token info of a slot. */
+/* Re-reads the PIN counter flags of a slot (right before a login). */
 ek_err tok_slot_refresh(struct ek_ctx *ctx, struct tok_slot *s);
 /* Copies a blank-padded field into a NUL-terminated trimmed string. */
 void tok_trim(char *out, const unsigned char *in, size_t n);

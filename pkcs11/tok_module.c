@@ -293,17 +293,18 @@ tok_trim(char *out, const unsigned char *in, size_t n)
 ek_err
 tok_slot_refresh(struct ek_ctx *ctx, struct tok_slot *s)
 {
+    CK_TOKEN_INFO ti;
     CK_RV rv;
 
-    rv = TOK_CALL(ctx, s->mod->fl, C_GetTokenInfo, s->id, &s->ti);
+    rv = TOK_CALL(ctx, s->mod->fl, C_GetTokenInfo, s->id, &ti);
     if (rv != CKR_OK)
         return tok_fail(ctx, rv, "cannot read the state of token '%s' "
                         "(C_GetTokenInfo)", s->label);
-    tok_trim(s->label, s->ti.label, sizeof s->ti.label);
-    tok_trim(s->manufacturer, s->ti.manufacturerID,
-             sizeof s->ti.manufacturerID);
-    tok_trim(s->model, s->ti.model, sizeof s->ti.model);
-    tok_trim(s->serial, s->ti.serialNumber, sizeof s->ti.serialNumber);
+    /* only the flags (the PIN counters) are news; the token's identity
+     * stays as it was found, so that messages name it even when a module
+     * answers with a half-written record (SoftHSM rewrites its token file
+     * at every login, softhsm/SoftHSMv2#757) */
+    s->ti.flags = ti.flags;
     return EK_OK;
 }
 

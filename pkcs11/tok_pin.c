@@ -260,6 +260,11 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
                              "is empty or longer than %d bytes", EK_PIN_MAX);
         memcpy(buf, uri_pin_value, n + 1);
         *lenp = n;
+        /* a command line is readable by every user of the machine */
+        ek_log(ctx, EK_LOG_WARN, "the PIN for token '%s' comes from "
+               "pin-value= in the URI, which other users of this machine "
+               "can read while the command runs; use --pin-source or "
+               "pin-source= for anything but a test token", s->label);
         return EK_OK;
     }
     if (kind != TOK_LOGIN_SO && uri_pin_source != NULL)

@@ -38,6 +38,8 @@ expect_rc "URI pin-source= with a bare path" 0
 run "$EK" keys "$TOK?pin-value=$TEST_PIN"
 expect_rc "URI pin-value=" 0
 expect_match "URI pin-value=: the key is listed" "$OUT" "$KEYLINE"
+expect_match "URI pin-value=: warns that others can read it" "$ERR" "pin-value= in the URI, which other users of this machine can read"
+expect_nomatch "URI pin-value=: the warning does not show the PIN" "$ERR" "$TEST_PIN"
 printf '%s\r\n' "$TEST_PIN" > "$T/crlf"; chmod 600 "$T/crlf"
 run "$EK" keys "$TOK" --pin-source "file:$T/crlf"
 expect_rc "a PIN file ending in CRLF" 0
