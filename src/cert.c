@@ -219,8 +219,8 @@ cert_parse(struct ek_ctx *ctx, const unsigned char *data, size_t len,
      * a DER certificate starts with a SEQUENCE tag */
     /* cppcheck-suppress knownConditionTrueFalse ; it loses i's bound */
     if ((len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0) ||
-        (data[i] != 0x30 && memmem(data, len, "-----BEGIN CERTIFICATE-----",
-                                   27) != NULL)) {
+        (i < len && data[i] != 0x30 &&
+         memmem(data, len, "-----BEGIN CERTIFICATE-----", 27) != NULL)) {
         if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
             x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
         BIO_free(bio);
