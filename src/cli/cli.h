@@ -91,6 +91,11 @@ int cli_print_json(cJSON *doc);
 /* Formats epoch seconds as "2026-11-27T04:27:45Z". */
 void cli_iso8601(long long epoch, char *buf, size_t len);
 
+/* Before any token work: path must not exist (unless force) and its
+ * directory must be there to write into. Prints why not, ending with
+ * outcome ("nothing was done"), and returns the exit code; 0 if fine. */
+int cli_check_output(const char *path, int force, const char *outcome);
+
 /* Parses a whole unsigned number in [min, max]; 0 ok, -1 bad. */
 int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 

@@ -206,45 +206,6 @@ parse(struct cli *cli, struct opts *o, int argc, char **argv)
     return -1;
 }
 
-/* Before any token work: an output file must not exist (unless --force)
- * and its directory must be there to write into. */
-static int
-check_output(const char *path, int force)
-{
-    char dir[PATH_MAX];
-    const char *slash;
-    struct stat st;
-
-    if (path[0] == '\0') {
-        fprintf(stderr, "entrakey: an output file name is empty\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!force && lstat(path, &st) == 0) {
-        fprintf(stderr, "entrakey: '%s' exists and was left as it is; give "
-                "--force to replace it, or choose another name\n", path);
-        return CLI_EXIT_EXISTS;
-    }
-    slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (stat(dir, &st) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': the directory '%s' "
-                "cannot be used: %s; nothing was done\n", path, dir,
-                strerror(errno));
-        return CLI_EXIT_FILE;
-    }
-    if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': '%s' is %s; nothing "
-                "was done\n", path, dir, S_ISDIR(st.st_mode) ?
-                "not writable" : "not a directory");
-        return CLI_EXIT_FILE;
-    }
-    return 0;
-}
 
 static void
 iso(int64_t t, char buf[32])
@@ -402,8 +363,8 @@ cert_create(struct cli *cli, int argc, char **argv)
     if (o.out != NULL && o.pem != NULL && strcmp(o.out, o.pem) == 0)
         return cli_usage(o.cmd, o.usage, "--out and --pem name the same "
                          "file");
-    if ((o.out != NULL && (rc = check_output(o.out, o.force)) != 0) ||
-        (o.pem != NULL && (rc = check_output(o.pem, o.force)) != 0))
+    if ((o.out != NULL && (rc = cli_check_output(o.out, o.force, "nothing was done")) != 0) ||
+        (o.pem != NULL && (rc = cli_check_output(o.pem, o.force, "nothing was done")) != 0))
         return rc;
     if ((rc = cli_apply(cli)) != 0)
         return rc;
@@ -535,7 +496,7 @@ cert_csr(struct cli *cli, int argc, char **argv)
         return cli_usage(o.cmd, o.usage, "--subject is required");
     if (o.out == NULL)
         return cli_usage(o.cmd, o.usage, "--out FILE.csr is required");
-    if ((rc = check_output(o.out, o.force)) != 0 ||
+    if ((rc = cli_check_output(o.out, o.force, "nothing was done")) != 0 ||
         (rc = cli_apply(cli)) != 0)
         return rc;
     if ((r = ek_dn_check(cli->ctx, o.subject)) != EK_OK)

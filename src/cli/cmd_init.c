@@ -104,46 +104,6 @@ parse_id(const char *s, unsigned char *out, size_t *len)
     return 0;
 }
 
-/* Before the key is made: an output file must not exist (unless --force)
- * and its directory must be there to write into. */
-static int
-check_output(const char *path, int force)
-{
-    char dir[PATH_MAX];
-    const char *slash;
-    struct stat st;
-
-    if (path[0] == '\0') {
-        fprintf(stderr, "entrakey: an output file name is empty\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!force && lstat(path, &st) == 0) {
-        fprintf(stderr, "entrakey: '%s' exists and was left as it is; give "
-                "--force to replace it, or choose another name; no key was "
-                "made\n", path);
-        return CLI_EXIT_EXISTS;
-    }
-    slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (stat(dir, &st) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': the directory '%s' "
-                "cannot be used: %s; no key was made\n", path, dir,
-                strerror(errno));
-        return CLI_EXIT_FILE;
-    }
-    if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': '%s' is %s; no key "
-                "was made\n", path, dir, S_ISDIR(st.st_mode) ?
-                "not writable" : "not a directory");
-        return CLI_EXIT_FILE;
-    }
-    return 0;
-}
 
 /* The key stays; say so, and how to remove it. */
 static void
@@ -379,8 +339,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
         return cli_usage(cmd, usage_init, "--out and --pem name the same "
                          "file");
     /* everything that can be refused is refused before the key is made */
-    if ((rc = check_output(out, force)) != 0 ||
-        (pem != NULL && (rc = check_output(pem, force)) != 0) ||
+    if ((rc = cli_check_output(out, force, "no key was made")) != 0 ||
+        (pem != NULL && (rc = cli_check_output(pem, force, "no key was made")) != 0) ||
         (rc = cli_apply(cli)) != 0)
         return rc;
     if ((r = ek_dn_check(cli->ctx, subject)) != EK_OK)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
@@ -226,6 +227,45 @@ cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
     if (errno != 0 || *end != '\0' || v < min || v > max)
         return -1;
     *out = (unsigned)v;
+    return 0;
+}
+
+int
+cli_check_output(const char *path, int force, const char *outcome)
+{
+    char dir[PATH_MAX];
+    const char *slash;
+    struct stat st;
+
+    if (path[0] == '\0') {
+        fprintf(stderr, "entrakey: an output file name is empty\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!force && lstat(path, &st) == 0) {
+        fprintf(stderr, "entrakey: '%s' exists and was left as it is; give "
+                "--force to replace it, or choose another name; %s\n", path,
+                outcome);
+        return CLI_EXIT_EXISTS;
+    }
+    slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "entrakey: cannot write '%s': the directory '%s' "
+                "cannot be used: %s; %s\n", path, dir, strerror(errno),
+                outcome);
+        return CLI_EXIT_FILE;
+    }
+    if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "entrakey: cannot write '%s': '%s' is %s; %s\n",
+                path, dir, S_ISDIR(st.st_mode) ? "not writable"
+                                               : "not a directory", outcome);
+        return CLI_EXIT_FILE;
+    }
     return 0;
 }
 
