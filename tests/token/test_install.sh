@@ -27,7 +27,11 @@ int main(void) { struct ek_ctx *c = NULL; if (ek_ctx_new(&c) != EK_OK) return 1;
   printf("%s %s\n", ek_version(), ek_strerror(EK_ERR_PIN_LOCKED)); ek_ctx_free(&c); return c != NULL; }
 C
 sed "s|^prefix=.*|prefix=$dest$prefix|" "$pc/entrakey.pc" > "$T/entrakey.pc"
-if cc "$T/user.c" -o "$T/user" $(PKG_CONFIG_PATH="$T" pkg-config --cflags --libs entrakey) \
+# a sanitizer build's library needs the program linked with the same runtime
+san=()
+grep -q '^EK_SANITIZE:BOOL=ON' "$EK_BUILD_DIR/CMakeCache.txt" &&
+  san=(-fsanitize=address,undefined,float-cast-overflow)
+if cc "${san[@]}" "$T/user.c" -o "$T/user" $(PKG_CONFIG_PATH="$T" pkg-config --cflags --libs entrakey) \
      -Wl,-rpath,"$(dirname "$pc")" 2>"$T/cc.err"; then
   pass "a program builds with the installed header and pkg-config file"
   run "$T/user"
