@@ -96,6 +96,15 @@ void cli_iso8601(long long epoch, char *buf, size_t len);
  * outcome ("nothing was done"), and returns the exit code; 0 if fine. */
 int cli_check_output(const char *path, int force, const char *outcome);
 
+/* "CKA_SENSITIVE" … for enum ek_key_attr a. */
+const char *cli_attr_name(int a);
+/* The sentence for a key's non-exportability verdict. */
+const char *cli_verdict_text(enum ek_verdict v);
+/* Parses a hex id (an optional 0x; ':' allowed between bytes, as
+ * pkcs11-tool prints ids) into at most max bytes; 0 ok, -1 bad. */
+int cli_parse_hex(const char *s, unsigned char *out, size_t max,
+                  size_t *len);
+
 /* Parses a whole unsigned number in [min, max]; 0 ok, -1 bad. */
 int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 

@@ -65,46 +65,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Parses an even number of hex digits (an optional 0x, ':' allowed
- * between bytes as pkcs11-tool prints them). */
-static int
-parse_id(const char *s, unsigned char *out, size_t *len)
-{
-    size_t n = 0;
-    int hi, lo;
-
-    if (strncmp(s, "0x", 2) == 0)
-        s += 2;
-    while (*s != '\0') {
-        if (*s == ':') {
-            s++;
-            continue;
-        }
-        if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0 ||
-            n == ID_MAX)
-            return -1;
-        out[n++] = (unsigned char)(hi << 4 | lo);
-        s += 2;
-    }
-    if (n == 0)
-        return -1;
-    *len = n;
-    return 0;
-}
-
-
 /* The key stays; say so, and how to remove it. */
 static void
 report_leftover(const struct cli *cli, const struct ek_key *k)
@@ -149,11 +109,6 @@ verdict_text(enum ek_verdict v)
     }
 }
 
-static const char *const attr_names[EK_ATTR_COUNT] = {
-    "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
-    "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL",
-};
-
 static int
 print_json(const struct ek_key *k, const struct ek_cert *c, const char *out,
            const char *pem)
@@ -175,8 +130,8 @@ print_json(const struct ek_key *k, const struct ek_cert *c, const char *out,
     for (i = 0; ok && i < EK_ATTR_COUNT; i++) {
         int v = ek_key_attr(k, (enum ek_key_attr)i);
 
-        ok = (v < 0 ? cJSON_AddNullToObject(attrs, attr_names[i]) :
-              cJSON_AddBoolToObject(attrs, attr_names[i], v)) != NULL;
+        ok = (v < 0 ? cJSON_AddNullToObject(attrs, cli_attr_name(i)) :
+              cJSON_AddBoolToObject(attrs, cli_attr_name(i), v)) != NULL;
     }
     ok = ok && (cert = cJSON_AddObjectToObject(doc, "certificate")) != NULL &&
          cJSON_AddStringToObject(cert, "subject", ek_cert_subject(c)) !=
@@ -224,7 +179,7 @@ print_text(const struct ek_key *k, const struct ek_cert *c, const char *out,
     printf("              RSA %u bits, label '%s', id %s\n", ek_key_bits(k),
            ek_key_label(k), ek_key_id_hex(k));
     for (i = 0; i < EK_ATTR_COUNT; i++)
-        printf("              %-22s %s\n", attr_names[i],
+        printf("              %-22s %s\n", cli_attr_name(i),
                attr_text(ek_key_attr(k, (enum ek_key_attr)i)));
     printf("verdict:      %s\n", verdict_text(ek_key_verdict(k)));
     if (dropped != NULL && dropped[0] != '\0')
@@ -296,7 +251,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
                                  "3072 or 4096", optarg);
             break;
         case OPT_ID:
-            if (parse_id(optarg, id, &id_len) != 0)
+            if (cli_parse_hex(optarg, id, sizeof id, &id_len) != 0)
                 return cli_usage(cmd, usage_init, "--id '%s' is not hex "
                                  "bytes (e.g. 01 or a1b2), at most %d",
                                  optarg, ID_MAX);

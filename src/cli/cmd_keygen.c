@@ -44,11 +44,6 @@ enum {
     OPT_BITS,
 };
 
-static const char *const attr_names[] = {
-    "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
-    "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL",
-};
-
 /* ----------------------------------------------------------------- spinner */
 
 /* A spinner on stderr while the token works, started when the library says
@@ -123,51 +118,6 @@ keygen_log(void *arg, enum ek_log_level level, const char *msg)
 
 /* ------------------------------------------------------------------ output */
 
-static int
-parse_hex(const char *s, unsigned char *out, size_t max, size_t *len)
-{
-    size_t n, i;
-    int hi, lo;
-
-    if (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)
-        s += 2;
-    n = strlen(s);
-    if (n == 0 || n % 2 != 0 || n / 2 > max)
-        return -1;
-    for (i = 0; i < n / 2; i++) {
-        hi = (unsigned char)s[2 * i];
-        lo = (unsigned char)s[2 * i + 1];
-        hi = hi >= '0' && hi <= '9'   ? hi - '0'
-             : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10
-             : hi >= 'A' && hi <= 'F' ? hi - 'A' + 10
-                                      : -1;
-        lo = lo >= '0' && lo <= '9'   ? lo - '0'
-             : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10
-             : lo >= 'A' && lo <= 'F' ? lo - 'A' + 10
-                                      : -1;
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    *len = n / 2;
-    return 0;
-}
-
-static const char *
-verdict_text(enum ek_verdict v)
-{
-    switch (v) {
-    case EK_VERDICT_NON_EXPORTABLE:
-        return "non-exportable: made on the token and never extractable";
-    case EK_VERDICT_EXTRACTABLE:
-        return "EXTRACTABLE: the private key can leave the token; entrakey "
-               "refuses to sign with it";
-    default:
-        return "unproven: not extractable, but some attribute is unreadable "
-               "or weak (see above)";
-    }
-}
-
 static void
 print_text(const struct ek_key *k)
 {
@@ -183,13 +133,13 @@ print_text(const struct ek_key *k)
     for (a = 0; a < 5; a++) {
         v = ek_key_attr(k, (enum ek_key_attr)a);
         want = a == EK_ATTR_EXTRACTABLE ? 0 : 1;
-        printf("    %-23s %-10s %s\n", attr_names[a],
+        printf("    %-23s %-10s %s\n", cli_attr_name(a),
                v == 1 ? "TRUE" : v == 0 ? "FALSE" : "unreadable",
                v == want ? "ok"
                : v < 0   ? "(the module does not report it)"
                          : (want ? "(should be TRUE)" : "(should be FALSE)"));
     }
-    printf("  verdict:  %s\n", verdict_text(ek_key_verdict(k)));
+    printf("  verdict:  %s\n", cli_verdict_text(ek_key_verdict(k)));
     if (dropped[0] == '\0')
         printf("  template: applied as asked\n");
     else
@@ -216,7 +166,7 @@ to_json(const struct ek_key *k)
         goto fail;
     for (a = 0; a < 5; a++) {
         v = ek_key_attr(k, (enum ek_key_attr)a);
-        if (!cJSON_AddItemToObject(attrs, attr_names[a],
+        if (!cJSON_AddItemToObject(attrs, cli_attr_name(a),
                                    v < 0 ? cJSON_CreateNull()
                                          : cJSON_CreateBool(v)))
             goto fail;
@@ -264,7 +214,7 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
             p.label = optarg;
             continue;
         case OPT_ID:
-            if (parse_hex(optarg, id, sizeof id, &id_len) != 0)
+            if (cli_parse_hex(optarg, id, sizeof id, &id_len) != 0)
                 return cli_usage("keygen", usage_keygen, "--id '%s' is not "
                                  "hex of 1 to 64 bytes (e.g. 01 or a1b2)",
                                  optarg);

@@ -31,11 +31,6 @@ static const char usage_keys[] =
     "Certificates that have expired or are not yet valid are flagged; one\n"
     "that expires within 30 days is warned about.\n";
 
-static const char *const attr_names[] = {
-    "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
-    "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL",
-};
-
 /* What each attribute should read for a key that cannot leave the token. */
 static int
 attr_wanted(int a)
@@ -53,21 +48,6 @@ verdict_word(enum ek_verdict v)
         return "extractable";
     default:
         return "unproven";
-    }
-}
-
-static const char *
-verdict_text(enum ek_verdict v)
-{
-    switch (v) {
-    case EK_VERDICT_NON_EXPORTABLE:
-        return "non-exportable: made on the token and never extractable";
-    case EK_VERDICT_EXTRACTABLE:
-        return "EXTRACTABLE: the private key can leave the token; entrakey "
-               "refuses to sign with it";
-    default:
-        return "unproven: not extractable, but some attribute is unreadable "
-               "or weak (see above)";
     }
 }
 
@@ -154,14 +134,14 @@ print_key(struct cli *cli, const struct ek_key *k, long long now)
         printf("  RSA bits:      unknown (not an RSA key?)\n");
     for (a = 0; a < 5; a++) {
         v = ek_key_attr(k, (enum ek_key_attr)a);
-        printf("  %-23s %-10s %s\n", attr_names[a],
+        printf("  %-23s %-10s %s\n", cli_attr_name(a),
                v == 1 ? "TRUE" : v == 0 ? "FALSE" : "unreadable",
                v == attr_wanted(a) ? "ok"
                : v < 0             ? "(the module does not report it)"
                                    : (attr_wanted(a) ? "(should be TRUE)"
                                                      : "(should be FALSE)"));
     }
-    printf("  verdict:       %s\n", verdict_text(ek_key_verdict(k)));
+    printf("  verdict:       %s\n", cli_verdict_text(ek_key_verdict(k)));
     printf("  always-authenticate: %s\n",
            ek_key_always_authenticate(k)
                ? "yes (the PIN is asked for each signature)"
@@ -223,7 +203,7 @@ to_json(struct cli *cli, const struct ek_key_list *l, long long now)
             goto fail;
         for (a = 0; a < 5; a++) {
             v = ek_key_attr(k, (enum ek_key_attr)a);
-            if (!cJSON_AddItemToObject(attrs, attr_names[a],
+            if (!cJSON_AddItemToObject(attrs, cli_attr_name(a),
                                        v < 0 ? cJSON_CreateNull()
                                              : cJSON_CreateBool(v)))
                 goto fail;

@@ -242,11 +242,8 @@ get_key(struct cli *cli, struct ek_key **keyp)
         return r;
     printf("Key generated: %s\n", ek_key_uri(*keyp));
     for (i = 0; i < EK_ATTR_COUNT; i++) {
-        static const char *const names[] = {
-            "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
-            "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL"};
         int v = ek_key_attr(*keyp, (enum ek_key_attr)i);
-        printf("  %-22s %s\n", names[i],
+        printf("  %-22s %s\n", cli_attr_name(i),
                v < 0 ? "unreadable" : v ? "TRUE" : "FALSE");
     }
     printf("\n");

@@ -230,6 +230,69 @@ cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
     return 0;
 }
 
+const char *
+cli_attr_name(int a)
+{
+    static const char *const names[EK_ATTR_COUNT] = {
+        "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
+        "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL",
+    };
+
+    return a >= 0 && a < EK_ATTR_COUNT ? names[a] : "CKA_?";
+}
+
+const char *
+cli_verdict_text(enum ek_verdict v)
+{
+    switch (v) {
+    case EK_VERDICT_NON_EXPORTABLE:
+        return "non-exportable: made on the token and never extractable";
+    case EK_VERDICT_EXTRACTABLE:
+        return "EXTRACTABLE: the private key can leave the token; entrakey "
+               "refuses to sign with it";
+    default:
+        return "unproven: not extractable, but some attribute is unreadable "
+               "or weak (see above)";
+    }
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+cli_parse_hex(const char *s, unsigned char *out, size_t max, size_t *len)
+{
+    size_t n = 0;
+    int hi, lo;
+
+    if (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)
+        s += 2;
+    while (*s != '\0') {
+        if (*s == ':') {
+            s++;
+            continue;
+        }
+        if ((hi = hexval((unsigned char)s[0])) < 0 ||
+            (lo = hexval((unsigned char)s[1])) < 0 || n == max)
+            return -1;
+        out[n++] = (unsigned char)(hi << 4 | lo);
+        s += 2;
+    }
+    if (n == 0)
+        return -1;
+    *len = n;
+    return 0;
+}
+
 int
 cli_check_output(const char *path, int force, const char *outcome)
 {
