@@ -100,6 +100,10 @@ int cli_check_output(const char *path, int force, const char *outcome);
 const char *cli_attr_name(int a);
 /* The sentence for a key's non-exportability verdict. */
 const char *cli_verdict_text(enum ek_verdict v);
+/* Adds a key's uri, token, label, id, bits, the five attributes (true,
+ * false or null) and the verdict word to o (keys --json, keygen --json);
+ * 0, or -1 when out of memory. */
+int cli_key_json(cJSON *o, const struct ek_key *k);
 /* Parses a hex id (an optional 0x; ':' allowed between bytes, as
  * pkcs11-tool prints ids) into at most max bytes; 0 ok, -1 bad. */
 int cli_parse_hex(const char *s, unsigned char *out, size_t max,

@@ -150,28 +150,11 @@ print_text(const struct ek_key *k)
 static cJSON *
 to_json(const struct ek_key *k)
 {
-    static const char *const words[] = {"non-exportable", "unproven",
-                                        "extractable"};
     const char *dropped = ek_key_template_dropped(k), *p, *comma;
-    cJSON *o = cJSON_CreateObject(), *attrs, *arr, *item;
+    cJSON *o = cJSON_CreateObject(), *arr, *item;
     char name[64];
-    int a, v;
 
-    if (o == NULL || !cJSON_AddStringToObject(o, "uri", ek_key_uri(k)) ||
-        !cJSON_AddStringToObject(o, "token", ek_key_token_label(k)) ||
-        !cJSON_AddStringToObject(o, "label", ek_key_label(k)) ||
-        !cJSON_AddStringToObject(o, "id", ek_key_id_hex(k)) ||
-        !cJSON_AddNumberToObject(o, "bits", ek_key_bits(k)) ||
-        (attrs = cJSON_AddObjectToObject(o, "attributes")) == NULL)
-        goto fail;
-    for (a = 0; a < 5; a++) {
-        v = ek_key_attr(k, (enum ek_key_attr)a);
-        if (!cJSON_AddItemToObject(attrs, cli_attr_name(a),
-                                   v < 0 ? cJSON_CreateNull()
-                                         : cJSON_CreateBool(v)))
-            goto fail;
-    }
-    if (!cJSON_AddStringToObject(o, "verdict", words[ek_key_verdict(k)]) ||
+    if (o == NULL || cli_key_json(o, k) != 0 ||
         (arr = cJSON_AddArrayToObject(o, "template_dropped")) == NULL)
         goto fail;
     for (p = dropped; *p != '\0'; p = *comma ? comma + 1 : comma) {

@@ -38,19 +38,6 @@ attr_wanted(int a)
     return a == EK_ATTR_EXTRACTABLE ? 0 : 1;
 }
 
-static const char *
-verdict_word(enum ek_verdict v)
-{
-    switch (v) {
-    case EK_VERDICT_NON_EXPORTABLE:
-        return "non-exportable";
-    case EK_VERDICT_EXTRACTABLE:
-        return "extractable";
-    default:
-        return "unproven";
-    }
-}
-
 enum cert_state { CERT_OK, CERT_EXPIRED, CERT_NOT_YET, CERT_EXPIRING };
 
 static enum cert_state
@@ -182,10 +169,9 @@ cert_json(struct cli *cli, const struct ek_key *k, long long now)
 static cJSON *
 to_json(struct cli *cli, const struct ek_key_list *l, long long now)
 {
-    cJSON *doc = cJSON_CreateObject(), *arr, *o, *attrs;
+    cJSON *doc = cJSON_CreateObject(), *arr, *o;
     const struct ek_key *k;
     size_t i;
-    int a, v;
 
     if (doc == NULL || (arr = cJSON_AddArrayToObject(doc, "keys")) == NULL)
         goto fail;
@@ -194,22 +180,7 @@ to_json(struct cli *cli, const struct ek_key_list *l, long long now)
         if ((o = cJSON_CreateObject()) == NULL)
             goto fail;
         cJSON_AddItemToArray(arr, o);
-        if (!cJSON_AddStringToObject(o, "uri", ek_key_uri(k)) ||
-            !cJSON_AddStringToObject(o, "token", ek_key_token_label(k)) ||
-            !cJSON_AddStringToObject(o, "label", ek_key_label(k)) ||
-            !cJSON_AddStringToObject(o, "id", ek_key_id_hex(k)) ||
-            !cJSON_AddNumberToObject(o, "bits", ek_key_bits(k)) ||
-            (attrs = cJSON_AddObjectToObject(o, "attributes")) == NULL)
-            goto fail;
-        for (a = 0; a < 5; a++) {
-            v = ek_key_attr(k, (enum ek_key_attr)a);
-            if (!cJSON_AddItemToObject(attrs, cli_attr_name(a),
-                                       v < 0 ? cJSON_CreateNull()
-                                             : cJSON_CreateBool(v)))
-                goto fail;
-        }
-        if (!cJSON_AddStringToObject(o, "verdict",
-                                     verdict_word(ek_key_verdict(k))) ||
+        if (cli_key_json(o, k) != 0 ||
             !cJSON_AddBoolToObject(o, "always_authenticate",
                                    ek_key_always_authenticate(k)) ||
             !cJSON_AddItemToObject(o, "certificate", cert_json(cli, k, now)))

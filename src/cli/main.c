@@ -294,6 +294,40 @@ cli_parse_hex(const char *s, unsigned char *out, size_t max, size_t *len)
 }
 
 int
+cli_key_json(cJSON *o, const struct ek_key *k)
+{
+    static const char *const words[] = {
+        [EK_VERDICT_NON_EXPORTABLE] = "non-exportable",
+        [EK_VERDICT_UNPROVEN] = "unproven",
+        [EK_VERDICT_EXTRACTABLE] = "extractable",
+    };
+    enum ek_verdict verdict = ek_key_verdict(k);
+    cJSON *attrs;
+    int a, v;
+
+    if (!cJSON_AddStringToObject(o, "uri", ek_key_uri(k)) ||
+        !cJSON_AddStringToObject(o, "token", ek_key_token_label(k)) ||
+        !cJSON_AddStringToObject(o, "label", ek_key_label(k)) ||
+        !cJSON_AddStringToObject(o, "id", ek_key_id_hex(k)) ||
+        !cJSON_AddNumberToObject(o, "bits", ek_key_bits(k)) ||
+        (attrs = cJSON_AddObjectToObject(o, "attributes")) == NULL)
+        return -1;
+    for (a = 0; a < EK_ATTR_COUNT; a++) {
+        v = ek_key_attr(k, (enum ek_key_attr)a);
+        if (!cJSON_AddItemToObject(attrs, cli_attr_name(a),
+                                   v < 0 ? cJSON_CreateNull()
+                                         : cJSON_CreateBool(v)))
+            return -1;
+    }
+    if (!cJSON_AddStringToObject(o, "verdict",
+                                 (unsigned)verdict <= EK_VERDICT_EXTRACTABLE
+                                     ? words[verdict]
+                                     : "unproven"))
+        return -1;
+    return 0;
+}
+
+int
 cli_check_output(const char *path, int force, const char *outcome)
 {
     char dir[PATH_MAX];
