@@ -508,7 +508,7 @@ tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
 enum tok_path
 tok_choose(unsigned mask, enum ek_alg alg, int with_data)
 {
-    /* the order PRODUCT.md sets. PS256: hash on the host and
+    /* the order docs/architecture.md gives. PS256: hash on the host and
      * CKM_RSA_PKCS_PSS; else the token's own hashing, before raw RSA,
      * which FIPS-mode HSMs refuse. RS256: CKM_SHA256_RSA_PKCS, the
      * mechanism every PKCS#11 policy allows, else CKM_RSA_PKCS over a

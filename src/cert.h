@@ -80,9 +80,9 @@ ek_err cert_check_validity(struct ek_ctx *ctx, const struct ek_cert *c,
                            int64_t now);
 
 /* A jose_sign_fn over a key on a token (arg: struct cert_signer *). It
- * signs the data with ek_key_sign, so that every PS256 mechanism of
- * PRODUCT.md's order can be chosen, CKM_SHA256_RSA_PKCS_PSS (which needs
- * the data) included; the error sentence is carried over to ctx. */
+ * signs the data with ek_key_sign, so that every PS256 mechanism of the
+ * documented order (docs/architecture.md) can be chosen,
+ * CKM_SHA256_RSA_PKCS_PSS (which needs the data) included; the error sentence is carried over to ctx. */
 struct cert_signer {
     struct ek_ctx *ctx;
     struct ek_key *key;

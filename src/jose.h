@@ -50,7 +50,7 @@ struct jose_assertion {
 
 /* Signs data with RS256 or PS256 semantics; digest is its SHA-256 (made
  * once, by the caller). A token key is given the data, because the token
- * may have to hash it itself (CKM_SHA256_RSA_PKCS_PSS, PRODUCT.md's second
+ * may have to hash it itself (CKM_SHA256_RSA_PKCS_PSS, the second
  * PS256 choice); a software key needs only the digest. *siglen: buffer
  * size in, signature length out. */
 typedef ek_err jose_sign_fn(void *arg, enum ek_alg alg,

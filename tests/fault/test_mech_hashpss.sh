@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PS256 on tokens whose only RSA-PSS mechanism hashes on the token,
 # CKM_SHA256_RSA_PKCS_PSS (libekfault.so hides CKM_RSA_PKCS_PSS, and then
-# CKM_RSA_X_509 too): PRODUCT.md's order is CKM_RSA_PKCS_PSS, else
+# CKM_RSA_X_509 too): the documented order is CKM_RSA_PKCS_PSS, else
 # CKM_SHA256_RSA_PKCS_PSS, else CKM_RSA_X_509; such a token can do PSS, so
 # it is used, never raw RSA before it and never an RS256 fallback.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"

@@ -19,7 +19,8 @@ printf '%s\n' "$OUT" | sed 's/^/# /'
 expect_match "phase 1: all 2,000 signed and verified" "$OUT" '^phase 1: 2000 assertions signed on the token and verified$'
 expect_match "phase 2: 200 contexts" "$OUT" '^phase 2: 200 contexts made, used and freed$'
 if in_asan; then
-  expect_match "ASan build: LeakSanitizer judged (exit 0 above)" "$OUT" 'bounds not checked'
+  expect_match "ASan build: the program says it checked no bounds" "$OUT" 'bounds not checked'
+  skip "phase 1/2 memory flat: not measured under ASan (LeakSanitizer judged leaks: exit 0 above)"
 else
   expect_match "phase 1: memory flat" "$OUT" '^phase 1 .*: flat'
   expect_match "phase 2: memory flat" "$OUT" '^phase 2 .*: flat'
@@ -27,7 +28,7 @@ fi
 
 # valgrind over a shorter run: no error, no definite or indirect leak
 if in_asan; then
-  pass "valgrind: not over an ASan build (the sanitizers are on)"
+  skip "valgrind: not over an ASan build (the sanitizers are on)"
 elif ! command -v valgrind >/dev/null; then
   fail "valgrind is not installed (apt-get install valgrind)"
 else

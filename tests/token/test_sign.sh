@@ -65,7 +65,7 @@ done
 # the choice for a digest (what certificates and assertions use)
 run "$H" choose 'pkcs11:token=signtok;object=k2048'
 expect_match "PS256 uses CKM_RSA_PKCS_PSS" "$OUT" '^PS256 CKM_RSA_PKCS_PSS$'
-expect_match "RS256 uses CKM_SHA256_RSA_PKCS (PRODUCT.md order)" "$OUT" '^RS256 CKM_SHA256_RSA_PKCS$'
+expect_match "RS256 uses CKM_SHA256_RSA_PKCS (the documented order)" "$OUT" '^RS256 CKM_SHA256_RSA_PKCS$'
 TOK_TRACE=1 run "$H" sign 'pkcs11:token=signtok;object=k2048' "$T/sig2048" pss
 expect_match "the log names the mechanism" "$ERR" "signing with CKM_RSA_PKCS_PSS \\(PS256\\) on token 'signtok'"
 

@@ -1,13 +1,6 @@
 /* test_cert.c: DN parsing, certificates and CSRs signed through a software
  * key and checked with OpenSSL, thumbprints, files, the manifest entry. */
-#undef NDEBUG
-#include <assert.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>
@@ -17,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "unit.h"
 #include "cert.h"
 #include "jose.h"
 
@@ -30,22 +24,12 @@ static ek_err
 soft_sign(void *arg, enum ek_alg alg, const unsigned char *data, size_t len,
           const unsigned char digest[32], unsigned char *sig, size_t *siglen)
 {
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(arg, NULL);
     unsigned char check[32];
 
     assert(data != NULL && len > 100);
     assert(EVP_Digest(data, len, check, NULL, EVP_sha256(), NULL) == 1);
     assert(memcmp(check, digest, 32) == 0);
-    assert(pc != NULL);
-    assert(EVP_PKEY_sign_init(pc) == 1);
-    assert(EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1);
-    if (alg == EK_ALG_PS256) {
-        assert(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1);
-        assert(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32) == 1);
-        assert(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()) == 1);
-    }
-    assert(EVP_PKEY_sign(pc, sig, siglen, digest, 32) == 1);
-    EVP_PKEY_CTX_free(pc);
+    ut_soft_sign(arg, alg, digest, sig, siglen);
     return EK_OK;
 }
 
@@ -631,13 +615,7 @@ test_assertion_usage(void)
 int
 main(void)
 {
-    const char *base = getenv("EK_TEST_TMP");
-
-    snprintf(dir, sizeof dir, "%s/test_cert.XXXXXX",
-             base != NULL ? base : "/tmp");
-    if (base != NULL)
-        mkdir(base, 0700);
-    assert(mkdtemp(dir) != NULL);
+    ut_tmpdir(dir, sizeof dir, "test_cert");
     soft_key = EVP_RSA_gen(2048);
     other_key = EVP_RSA_gen(2048);
     assert(soft_key != NULL && other_key != NULL);

@@ -1,25 +1,11 @@
 /* test_config.c: profiles: parsing, errors naming the line, editing, saving
  * with comments kept, the default path. */
-#undef NDEBUG
-#include <assert.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "unit.h"
 #include "config.h"
 
 static char dir[256];
 
-static int
-has(const struct ek_ctx *ctx, const char *s)
-{
-    if (strstr(ek_ctx_errmsg(ctx), s) != NULL)
-        return 1;
-    fprintf(stderr, "missing '%s' in: %s\n", s, ek_ctx_errmsg(ctx));
-    return 0;
-}
 
 static ek_err
 parse(struct ek_ctx *ctx, const char *text, struct ek_config **cfg)
@@ -80,54 +66,54 @@ test_errors(void)
     assert(parse(ctx, "[profile a]\ntenant = t\n\ntennant = t\n", &cfg) ==
            EK_ERR_CONFIG);
     assert(cfg == NULL);
-    assert(has(ctx, "config FILE line 4: unknown key 'tennant' (known: "
+    assert(ut_has(ctx, "config FILE line 4: unknown key 'tennant' (known: "
                     "tenant, client_id, key,"));
 
     assert(parse(ctx, "[profile a]\ntenant = t\nthis is not ini\n", &cfg) ==
            EK_ERR_CONFIG);
-    assert(has(ctx, "config FILE line 3: not understood"));
+    assert(ut_has(ctx, "config FILE line 3: not understood"));
 
     /* the first error wins, whichever kind */
     assert(parse(ctx, "[a]\nbogus line\nfoo = 1\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "line 2: not understood"));
+    assert(ut_has(ctx, "line 2: not understood"));
     assert(parse(ctx, "[a]\nfoo = 1\nbogus line\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "line 2: unknown key 'foo'"));
+    assert(ut_has(ctx, "line 2: unknown key 'foo'"));
 
     assert(parse(ctx, "tenant = t\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "line 1: 'tenant' is outside a [profile NAME] section"));
+    assert(ut_has(ctx, "line 1: 'tenant' is outside a [profile NAME] section"));
 
     assert(parse(ctx, "[profile a]\ntenant = t\n[a]\nscope = s\n", &cfg) ==
            EK_ERR_CONFIG);
-    assert(has(ctx, "line 4: profile 'a' appears a second time (first at "
+    assert(ut_has(ctx, "line 4: profile 'a' appears a second time (first at "
                     "line 2)"));
 
     assert(parse(ctx, "[profile a]\ntenant = t\ntenant = u\n", &cfg) ==
            EK_ERR_CONFIG);
-    assert(has(ctx, "line 3: 'tenant' is given a second time"));
+    assert(ut_has(ctx, "line 3: 'tenant' is given a second time"));
     /* a continuation line is refused the same way */
     assert(parse(ctx, "[profile a]\ntenant = t\n  more\n", &cfg) ==
            EK_ERR_CONFIG);
-    assert(has(ctx, "line 3"));
+    assert(ut_has(ctx, "line 3"));
 
     assert(parse(ctx, "[profile a]\ncloud = mars\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "line 2: cloud 'mars' is not one of global"));
+    assert(ut_has(ctx, "line 2: cloud 'mars' is not one of global"));
     assert(parse(ctx, "[profile a]\nalg = ES256\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "line 2: alg 'ES256'"));
+    assert(ut_has(ctx, "line 2: alg 'ES256'"));
     assert(parse(ctx, "[profile a b]\ntenant = t\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "profile name 'a b'"));
+    assert(ut_has(ctx, "profile name 'a b'"));
     assert(parse(ctx, "[profile a]\ntenant =\n", &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "line 2: the value of 'tenant' is empty"));
+    assert(ut_has(ctx, "line 2: the value of 'tenant' is empty"));
 
     memset(longline, 'x', sizeof longline);
     memcpy(longline, "[profile a]\ntenant = ", 21);
     longline[sizeof longline - 2] = '\n';
     longline[sizeof longline - 1] = '\0';
     assert(parse(ctx, longline, &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "config FILE line 2 is longer than"));
+    assert(ut_has(ctx, "config FILE line 2 is longer than"));
 
     assert(cfg_parse(ctx, "FILE", "[a]\ntenant = t\0x\n", 17, &cfg) ==
            EK_ERR_CONFIG);
-    assert(has(ctx, "line 2: a NUL byte"));
+    assert(ut_has(ctx, "line 2: a NUL byte"));
     ek_ctx_free(&ctx);
 }
 
@@ -142,20 +128,20 @@ test_set_values(void)
     assert(parse(ctx, "", &cfg) == EK_OK);
     assert(ek_config_set(ctx, cfg, "p", "tenant", "t.example") == EK_OK);
     assert(ek_config_set(ctx, cfg, "p", "colour", "blue") == EK_ERR_USAGE);
-    assert(has(ctx, "unknown key 'colour' (known:"));
+    assert(ut_has(ctx, "unknown key 'colour' (known:"));
     assert(ek_config_set(ctx, cfg, "bad name", "tenant", "x") ==
            EK_ERR_USAGE);
-    assert(has(ctx, "profile name 'bad name'"));
+    assert(ut_has(ctx, "profile name 'bad name'"));
     assert(ek_config_set(ctx, cfg, "p", "scope", "a ;b") == EK_ERR_USAGE);
-    assert(has(ctx, "comment"));
+    assert(ut_has(ctx, "comment"));
     assert(ek_config_set(ctx, cfg, "p", "scope", " a") == EK_ERR_USAGE);
     assert(ek_config_set(ctx, cfg, "p", "scope", "a\nb") == EK_ERR_USAGE);
-    assert(has(ctx, "control character"));
+    assert(ut_has(ctx, "control character"));
     assert(ek_config_set(ctx, cfg, "p", "resource", "mail") == EK_ERR_USAGE);
     memset(big, 'k', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     assert(ek_config_set(ctx, cfg, "p", "key", big) == EK_ERR_USAGE);
-    assert(has(ctx, "a config line holds at most"));
+    assert(ut_has(ctx, "a config line holds at most"));
     /* NULL removes; the profile disappears with its last key */
     assert(ek_config_profile_count(cfg) == 1);
     assert(ek_config_set(ctx, cfg, "p", "tenant", NULL) == EK_OK);
@@ -225,7 +211,7 @@ test_load_save(void)
     assert(ek_ctx_new(&ctx) == EK_OK);
     snprintf(path, sizeof path, "%s/a/b/config", dir);
     assert(ek_config_load(ctx, path, 0, &cfg) == EK_ERR_CONFIG);
-    assert(has(ctx, "does not exist") && has(ctx, path));
+    assert(ut_has(ctx, "does not exist") && ut_has(ctx, path));
     assert(ek_config_load(ctx, path, 1, &cfg) == EK_OK);
     assert(ek_config_profile_count(cfg) == 0);
     assert(ek_config_set(ctx, cfg, "p", "tenant", "t.example") == EK_OK);
@@ -261,31 +247,21 @@ test_default_path(void)
     unsetenv("XDG_CONFIG_HOME");
     unsetenv("HOME");
     assert(ek_config_default_path(ctx, &p) == EK_ERR_CONFIG);
-    assert(p == NULL && has(ctx, "--config"));
+    assert(p == NULL && ut_has(ctx, "--config"));
     ek_ctx_free(&ctx);
 }
 
 int
 main(void)
 {
-    const char *tmp = getenv("EK_TEST_TMP");
-    char cmd[300];
-
-    if (tmp != NULL) {
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-        assert(system(cmd) == 0);
-    }
-    snprintf(dir, sizeof dir, "%s/test_config.XXXXXX",
-             tmp != NULL ? tmp : "/tmp");
-    assert(mkdtemp(dir) != NULL);
+    ut_tmpdir(dir, sizeof dir, "test_config");
     test_sections();
     test_errors();
     test_set_values();
     test_render_keeps_comments();
     test_load_save();
     test_default_path();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert(system(cmd) == 0);
+    ut_rmtree(dir);
     printf("test_config: ok\n");
     return 0;
 }

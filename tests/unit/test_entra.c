@@ -1,31 +1,9 @@
 /* test_entra.c: clouds table, token responses and errors, Retry-After and
  * HTTP dates, the form and the token URL. */
-#undef NDEBUG
-#include <assert.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
+#include "unit.h"
 #include "entra.h"
-
-static struct ek_ctx *
-new_ctx(void)
-{
-    struct ek_ctx *ctx = NULL;
-
-    assert(ek_ctx_new(&ctx) == EK_OK);
-    return ctx;
-}
-
-static int
-has(const struct ek_ctx *ctx, const char *s)
-{
-    if (strstr(ek_ctx_errmsg(ctx), s) != NULL)
-        return 1;
-    fprintf(stderr, "missing '%s' in: %s\n", s, ek_ctx_errmsg(ctx));
-    return 0;
-}
 
 static ek_err
 parse(struct ek_ctx *ctx, long status, const char *ct, const char *body,
@@ -94,7 +72,7 @@ test_clouds(void)
 static void
 test_success(void)
 {
-    struct ek_ctx *ctx = new_ctx();
+    struct ek_ctx *ctx = ut_ctx();
     struct ek_access_token *t = NULL;
     time_t before = time(NULL);
 
@@ -122,15 +100,15 @@ test_success(void)
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\",\"expires_in\":3599}", &t) ==
            EK_ERR_NETWORK);
-    assert(t == NULL && has(ctx, "without an access_token"));
+    assert(t == NULL && ut_has(ctx, "without an access_token"));
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\",\"expires_in\":\"soon\","
                  "\"access_token\":\"x\"}", &t) == EK_ERR_NETWORK);
-    assert(has(ctx, "expires_in"));
+    assert(ut_has(ctx, "expires_in"));
     assert(parse(ctx, 200, "application/json",
                  "{\"expires_in\":5,\"access_token\":\"x\"}", &t) ==
            EK_ERR_NETWORK);
-    assert(has(ctx, "token_type"));
+    assert(ut_has(ctx, "token_type"));
     ek_ctx_free(&ctx);
 }
 
@@ -159,72 +137,72 @@ parse_error(struct ek_ctx *ctx, long status, const char *error, long code,
 static void
 test_errors_hints(void)
 {
-    struct ek_ctx *ctx = new_ctx();
+    struct ek_ctx *ctx = ut_ctx();
 
     assert(parse_error(ctx, 401, "invalid_client", 700027,
                        "Client assertion failed signature validation.") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "HTTP 401 invalid_client"));
-    assert(has(ctx, "AADSTS700027: Client assertion failed signature "
+    assert(ut_has(ctx, "HTTP 401 invalid_client"));
+    assert(ut_has(ctx, "AADSTS700027: Client assertion failed signature "
                     "validation."));
-    assert(has(ctx, "upload the .cer"));
-    assert(has(ctx, "entrakey cert show"));
-    assert(has(ctx, "[error_codes 700027;"));
-    assert(has(ctx, "correlation ID 7d2e-corr"));
+    assert(ut_has(ctx, "upload the .cer"));
+    assert(ut_has(ctx, "entrakey cert show"));
+    assert(ut_has(ctx, "[error_codes 700027;"));
+    assert(ut_has(ctx, "correlation ID 7d2e-corr"));
     /* only the first line of the description */
     assert(strstr(ek_ctx_errmsg(ctx), "Timestamp:") == NULL);
 
     assert(parse_error(ctx, 400, "invalid_client", 700024,
                        "Client assertion is not within its valid time "
                        "range.") == EK_ERR_ENTRA);
-    assert(has(ctx, "AADSTS700024") && has(ctx, "clock"));
+    assert(ut_has(ctx, "AADSTS700024") && ut_has(ctx, "clock"));
     assert(strstr(ek_ctx_errmsg(ctx), "behind") == NULL);
     ctx->clock_skew = 600; /* the server is 10 minutes ahead */
     assert(parse_error(ctx, 400, "invalid_client", 700024,
                        "Client assertion is not within its valid time "
                        "range.") == EK_ERR_ENTRA);
-    assert(has(ctx, "600 s behind the server's"));
+    assert(ut_has(ctx, "600 s behind the server's"));
     ctx->clock_skew = -300;
     assert(parse_error(ctx, 400, "invalid_client", 700024, "x") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "300 s ahead of the server's"));
+    assert(ut_has(ctx, "300 s ahead of the server's"));
     ctx->clock_skew = 0;
 
     assert(parse_error(ctx, 400, "unauthorized_client", 700016,
                        "Application with identifier 'x' was not found.") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "--client-id") && has(ctx, "unauthorized_client"));
+    assert(ut_has(ctx, "--client-id") && ut_has(ctx, "unauthorized_client"));
 
     assert(parse_error(ctx, 400, "invalid_request", 90002,
                        "Tenant 'x' not found.") == EK_ERR_ENTRA);
-    assert(has(ctx, "--tenant") && has(ctx, "--cloud"));
+    assert(ut_has(ctx, "--tenant") && ut_has(ctx, "--cloud"));
     assert(parse_error(ctx, 400, "invalid_request", 50049,
                        "Unknown or invalid instance.") == EK_ERR_ENTRA);
-    assert(has(ctx, "--cloud"));
+    assert(ut_has(ctx, "--cloud"));
 
     assert(parse_error(ctx, 400, "invalid_request", 500011,
                        "The resource principal named "
                        "https://outlook.office365.com was not found.") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "Exchange.ManageAsApp") && has(ctx, "service principal"));
+    assert(ut_has(ctx, "Exchange.ManageAsApp") && ut_has(ctx, "service principal"));
 
     assert(parse_error(ctx, 401, "invalid_client", 7000215,
                        "Invalid client secret provided.") == EK_ERR_ENTRA);
-    assert(has(ctx, "client secret"));
+    assert(ut_has(ctx, "client secret"));
 
     assert(parse_error(ctx, 400, "invalid_scope", 1002012,
                        "The provided value for scope x is not valid.") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "/.default") && has(ctx, "invalid_scope"));
+    assert(ut_has(ctx, "/.default") && ut_has(ctx, "invalid_scope"));
     assert(parse_error(ctx, 400, "invalid_scope", 70011, "bad scope") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "/.default"));
+    assert(ut_has(ctx, "/.default"));
 
     /* an unknown code: the OAuth error field still gives a hint */
     assert(parse_error(ctx, 401, "invalid_client", 123456, "Something.") ==
            EK_ERR_ENTRA);
-    assert(has(ctx, "AADSTS123456: Something.") &&
-           has(ctx, "Check the certificate registered"));
+    assert(ut_has(ctx, "AADSTS123456: Something.") &&
+           ut_has(ctx, "Check the certificate registered"));
 
     assert(entra_hint(700027) != NULL && entra_hint(1) == NULL);
     ek_ctx_free(&ctx);
@@ -233,7 +211,7 @@ test_errors_hints(void)
 static void
 test_error_shapes(void)
 {
-    struct ek_ctx *ctx = new_ctx();
+    struct ek_ctx *ctx = ut_ctx();
     struct ek_access_token *t = NULL;
 
     /* the trace on the same line, no codes */
@@ -242,12 +220,12 @@ test_error_shapes(void)
                  "\"AADSTS900144: The request body must contain the "
                  "following parameter: 'client_id'. Trace ID: abc\"}",
                  &t) == EK_ERR_ENTRA);
-    assert(has(ctx, "'client_id'."));
+    assert(ut_has(ctx, "'client_id'."));
     assert(strstr(ek_ctx_errmsg(ctx), "Trace ID") == NULL);
     /* JSON that is neither */
     assert(parse(ctx, 400, "application/json", "{\"hello\":1}", &t) ==
            EK_ERR_NETWORK);
-    assert(has(ctx, "neither a token nor an error"));
+    assert(ut_has(ctx, "neither a token nor an error"));
     /* an error field on a 200 is still an error */
     assert(parse(ctx, 200, "application/json",
                  "{\"error\":\"invalid_client\",\"access_token\":\"x\","
@@ -260,7 +238,7 @@ test_error_shapes(void)
 static void
 test_not_json(void)
 {
-    struct ek_ctx *ctx = new_ctx();
+    struct ek_ctx *ctx = ut_ctx();
     struct ek_access_token *t = NULL;
     const char *trunc = "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
                         "\"access_token\":\"eyJSECRETPART";
@@ -271,13 +249,13 @@ test_not_json(void)
                  "<html><head><title>Service Unavailable</title></head>"
                  "<body><h1>Service   Unavailable</h1></body></html>",
                  &t) == EK_ERR_NETWORK);
-    assert(has(ctx, "the token endpoint answered HTTP 503 with a text/html "
+    assert(ut_has(ctx, "the token endpoint answered HTTP 503 with a text/html "
                     "page, not JSON"));
-    assert(has(ctx, "Service Unavailable Service Unavailable"));
+    assert(ut_has(ctx, "Service Unavailable Service Unavailable"));
 
     /* a success cut short: malformed, and no part of the token shown */
     assert(parse(ctx, 200, "application/json", trunc, &t) == EK_ERR_NETWORK);
-    assert(has(ctx, "malformed JSON"));
+    assert(ut_has(ctx, "malformed JSON"));
     assert(strstr(ek_ctx_errmsg(ctx), "SECRET") == NULL);
 
     /* the same, mislabelled as text: still no excerpt */
@@ -288,9 +266,9 @@ test_not_json(void)
     assert(strstr(ek_ctx_errmsg(ctx), "SECRET") == NULL);
 
     assert(entra_parse_response(ctx, 502, "", "", 0, &t) == EK_ERR_NETWORK);
-    assert(has(ctx, "empty body"));
+    assert(ut_has(ctx, "empty body"));
     assert(parse(ctx, 200, NULL, "plain words", &t) == EK_ERR_NETWORK);
-    assert(has(ctx, "without a Content-Type") && has(ctx, "plain words"));
+    assert(ut_has(ctx, "without a Content-Type") && ut_has(ctx, "plain words"));
 
     /* a huge HTML body: the excerpt stays short */
     huge = malloc(n + 1);
@@ -307,7 +285,7 @@ test_not_json(void)
     huge[n - 1] = '}';
     assert(entra_parse_response(ctx, 200, "application/json", huge, n, &t) ==
            EK_ERR_NETWORK);
-    assert(has(ctx, "access_token"));
+    assert(ut_has(ctx, "access_token"));
     free(huge);
     ek_ctx_free(&ctx);
 }
@@ -363,7 +341,7 @@ test_retry_after(void)
 static void
 test_form_and_url(void)
 {
-    struct ek_ctx *ctx = new_ctx();
+    struct ek_ctx *ctx = ut_ctx();
     struct ek_secret *f = NULL;
     char *url = NULL;
 
@@ -393,18 +371,18 @@ test_form_and_url(void)
     free(url);
     assert(entra_token_url(ctx, "http://127.0.0.1:8443", "t", &url) ==
            EK_ERR_USAGE);
-    assert(url == NULL && has(ctx, "https:// URL"));
+    assert(url == NULL && ut_has(ctx, "https:// URL"));
     assert(entra_token_url(ctx, "login.microsoftonline.com", "t", &url) ==
            EK_ERR_USAGE);
 
     assert(entra_check_ids(ctx, "contoso.onmicrosoft.com",
                            "11111111-2222-3333-4444-555555555555") == EK_OK);
     assert(entra_check_ids(ctx, NULL, "x") == EK_ERR_USAGE);
-    assert(has(ctx, "--tenant"));
+    assert(ut_has(ctx, "--tenant"));
     assert(entra_check_ids(ctx, "a/b", "x") == EK_ERR_USAGE);
-    assert(has(ctx, "neither a GUID nor a domain"));
+    assert(ut_has(ctx, "neither a GUID nor a domain"));
     assert(entra_check_ids(ctx, "t", "") == EK_ERR_USAGE);
-    assert(has(ctx, "--client-id"));
+    assert(ut_has(ctx, "--client-id"));
     assert(entra_check_ids(ctx, "t", "x?y") == EK_ERR_USAGE);
     ek_ctx_free(&ctx);
 }
@@ -412,7 +390,7 @@ test_form_and_url(void)
 static void
 test_acquire_usage(void)
 {
-    struct ek_ctx *ctx = new_ctx();
+    struct ek_ctx *ctx = ut_ctx();
     struct ek_token_params p;
     struct ek_access_token *t = NULL;
     /* the key is never reached: a non-NULL pointer is enough */
@@ -420,18 +398,18 @@ test_acquire_usage(void)
 
     memset(&p, 0, sizeof p);
     assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
-    assert(has(ctx, "--tenant"));
+    assert(ut_has(ctx, "--tenant"));
     p.assertion.tenant = "t.example";
     p.assertion.client_id = "c";
     p.assertion.cloud = EK_CLOUD_USGOV;
     p.resource = EK_RESOURCE_COMPLIANCE;
     assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
-    assert(has(ctx, "no known compliance scope in the usgov cloud") &&
-           has(ctx, "--scope"));
+    assert(ut_has(ctx, "no known compliance scope in the usgov cloud") &&
+           ut_has(ctx, "--scope"));
     p.scope = "https://x/.default";
     p.assertion.authority_host = "http://127.0.0.1:1";
     assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
-    assert(has(ctx, "https://"));
+    assert(ut_has(ctx, "https://"));
     assert(t == NULL);
     ek_ctx_free(&ctx);
 }

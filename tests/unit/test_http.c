@@ -1,23 +1,10 @@
 /* test_http.c: form redaction, URL checks, the CA bundle, transport errors. */
-#undef NDEBUG
-#include <assert.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
+#include "unit.h"
 #include "http.h"
 
 static char dir[256];
 
-static int
-has(const struct ek_ctx *ctx, const char *s)
-{
-    if (strstr(ek_ctx_errmsg(ctx), s) != NULL)
-        return 1;
-    fprintf(stderr, "missing '%s' in: %s\n", s, ek_ctx_errmsg(ctx));
-    return 0;
-}
 
 static void
 test_redact(void)
@@ -98,10 +85,10 @@ test_ca_bundle(void)
     assert(n > 1000 && strstr((char *)b, "EXTRA") != NULL);
     free(b);
     assert(http_ca_bundle(ctx, sys, der, &b, &n) == EK_ERR_IO);
-    assert(b == NULL && has(ctx, "holds no PEM certificate"));
+    assert(b == NULL && ut_has(ctx, "holds no PEM certificate"));
     assert(http_ca_bundle(ctx, sys, "/nonexistent/ca.pem", &b, &n) ==
            EK_ERR_IO);
-    assert(has(ctx, "--ca-file") && has(ctx, "/nonexistent/ca.pem"));
+    assert(ut_has(ctx, "--ca-file") && ut_has(ctx, "/nonexistent/ca.pem"));
     ek_ctx_free(&ctx);
 }
 
@@ -121,13 +108,13 @@ test_transport_errors(void)
     req.timeout = 5;
     req.url = "http://127.0.0.1:1/token";
     assert(http_post_form(ctx, &req, &resp) == EK_ERR_USAGE);
-    assert(has(ctx, "not an https:// URL"));
+    assert(ut_has(ctx, "not an https:// URL"));
     assert(resp.body == NULL && !resp.retryable);
     /* port 1 on the loopback: refused at once */
     req.url = "https://127.0.0.1:1/token";
     assert(http_post_form(ctx, &req, &resp) == EK_ERR_NETWORK);
-    assert(has(ctx, "cannot connect to https://127.0.0.1:1/token"));
-    assert(has(ctx, "CURLE_COULDNT_CONNECT"));
+    assert(ut_has(ctx, "cannot connect to https://127.0.0.1:1/token"));
+    assert(ut_has(ctx, "CURLE_COULDNT_CONNECT"));
     assert(resp.retryable && resp.body == NULL);
     http_response_clear(&resp);
     ek_secret_free(&form);
@@ -137,22 +124,12 @@ test_transport_errors(void)
 int
 main(void)
 {
-    const char *tmp = getenv("EK_TEST_TMP");
-    char cmd[300];
-
-    snprintf(dir, sizeof dir, "%s/test_http.XXXXXX",
-             tmp != NULL ? tmp : "/tmp");
-    if (tmp != NULL) {
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
-        assert(system(cmd) == 0);
-    }
-    assert(mkdtemp(dir) != NULL);
+    ut_tmpdir(dir, sizeof dir, "test_http");
     test_redact();
     test_url_host();
     test_ca_bundle();
     test_transport_errors();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert(system(cmd) == 0);
+    ut_rmtree(dir);
     printf("test_http: ok\n");
     return 0;
 }

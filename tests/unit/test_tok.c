@@ -1,14 +1,8 @@
 /* test_tok.c: the token layer's parts that need no token: CK_RV names and
  * codes, error sentences, mechanism choice, PIN sources, URIs. */
-#undef NDEBUG
-#include <assert.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "unit.h"
 #include "tok.h"
 
 static char dir[256];
@@ -73,7 +67,7 @@ test_choose(void)
 
     assert(tok_choose(all, EK_ALG_PS256, 0) == TOK_PATH_PSS);
     assert(tok_choose(all, EK_ALG_PS256, 1) == TOK_PATH_PSS);
-    /* RS256 (PRODUCT.md): CKM_SHA256_RSA_PKCS with the data, else
+    /* RS256 (docs/architecture.md): CKM_SHA256_RSA_PKCS with the data, else
      * CKM_RSA_PKCS over a DigestInfo made on the host */
     assert(tok_choose(all, EK_ALG_RS256, 0) == TOK_PATH_PKCS_DI);
     assert(tok_choose(all, EK_ALG_RS256, 1) == TOK_PATH_SHA256_PKCS);
@@ -285,13 +279,7 @@ test_trim(void)
 int
 main(void)
 {
-    const char *base = getenv("EK_TEST_TMP");
-
-    snprintf(dir, sizeof dir, "%s/test_tok.XXXXXX",
-             base != NULL ? base : "/tmp");
-    if (base != NULL)
-        mkdir(base, 0700);
-    assert(mkdtemp(dir) != NULL);
+    ut_tmpdir(dir, sizeof dir, "test_tok");
     test_rv_names();
     test_rv_codes();
     test_fail_sentence();

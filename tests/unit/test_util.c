@@ -1,13 +1,7 @@
 /* test_util.c: hex, atomic files, secrets, error sentences. */
-#undef NDEBUG
-#include <assert.h>
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "unit.h"
 #include "internal.h"
 
 static char dir[256];
@@ -115,13 +109,12 @@ test_pin_source_syntax(void)
 int
 main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ek-test-util.%d", (int)getpid());
-    assert(mkdir(dir, 0700) == 0);
+    ut_tmpdir(dir, sizeof dir, "test_util");
     test_hex();
     test_atomic_write();
     test_secret();
     test_pin_source_syntax();
-    { char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf %s", dir); assert(system(cmd) == 0); }
+    ut_rmtree(dir);
     printf("test_util: ok\n");
     return 0;
 }
