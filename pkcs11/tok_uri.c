@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tok.h"
 
@@ -16,33 +17,15 @@ static const char *const query_attrs[] = {
     "pin-value", "pin-source", "module-name", "module-path",
 };
 
-void
-tok_uri_redact(const char *s, char *out, size_t outsz)
-{
-    static const char key[] = "pin-value=";
-    const char *p, *hit;
-    size_t used = 0;
-    int w;
-
-    if (outsz == 0)
-        return;
-    out[0] = '\0';
-    if (s == NULL) {
-        snprintf(out, outsz, "(none)");
-        return;
-    }
-    /* every pin-value= (a URI may repeat it), up to the next '&' */
-    for (p = s; (hit = strstr(p, key)) != NULL && used < outsz;
-         p = hit + strcspn(hit, "&")) {
-        hit += sizeof key - 1;
-        w = snprintf(out + used, outsz - used, "%.*s***", (int)(hit - p), p);
-        if (w < 0)
-            return;
-        used += (size_t)w;
-    }
-    if (used < outsz)
-        snprintf(out + used, outsz - used, "%s", p);
-}
+/* The attributes whose values a message may show: everything else (a
+ * pin-value=, a misspelt or differently-cased one, a vendor's) is shown as
+ * ***, since a near miss may well hold a PIN. */
+static const char *const shown_attrs[] = {
+    "token", "manufacturer", "serial", "model", "library-manufacturer",
+    "library-description", "library-version", "id", "object", "type",
+    "object-type", "slot-description", "slot-manufacturer", "slot-id",
+    "pin-source", "module-name", "module-path",
+};
 
 static int
 known(const char *name, size_t n, const char *const *list, size_t count)
@@ -55,38 +38,208 @@ known(const char *name, size_t n, const char *const *list, size_t count)
     return 0;
 }
 
-/* Finds the first attribute name p11-kit would not understand: p11-kit only
- * says that there is one. */
 static int
-first_unknown(const char *s, char *name, size_t namesz)
+has_pin_value(const char *p, size_t n)
 {
-    const char *p = s + strlen("pkcs11:"), *end, *eq;
-    int query = 0;
-    size_t n;
+    static const char key[] = "pin-value";
+    size_t i;
 
-    while (*p != '\0') {
-        end = p + strcspn(p, query ? "&" : ";?");
-        eq = memchr(p, '=', (size_t)(end - p));
-        n = eq != NULL ? (size_t)(eq - p) : (size_t)(end - p);
-        if (n > 0 &&
-            !(query ? known(p, n, query_attrs, 4) || strncmp(p, "x-", 2) == 0
-                    : known(p, n, path_attrs, sizeof path_attrs /
-                                                  sizeof path_attrs[0]))) {
-            snprintf(name, namesz, "%.*s", (int)n, p);
+    for (i = 0; i + sizeof key - 1 <= n; i++)
+        if (strncasecmp(p + i, key, sizeof key - 1) == 0)
             return 1;
-        }
-        if (*end == '?')
-            query = 1;
-        p = *end != '\0' ? end + 1 : end;
-    }
     return 0;
+}
+
+/* One attribute of a URI: [p, end) is "name=value" or, when malformed, no
+ * '=' at all; *end is the separator (';', '?', '&' or NUL). */
+struct seg {
+    const char *p, *end, *eq;
+    size_t n; /* the name's length */
+    int query;
+};
+
+/* The next segment after s->end (or the first one when s->p is NULL);
+ * 0 at the end of the URI. */
+static int
+next_seg(const char *uri, struct seg *s)
+{
+    const char *p;
+
+    if (s->p == NULL) {
+        p = uri + strcspn(uri, ":");
+        if (*p == '\0')
+            return 0;
+        p++;
+        s->query = 0;
+        if (*p == '\0')
+            return 0;
+        if (*p == '?') {
+            s->query = 1;
+            p++;
+        }
+    } else {
+        if (*s->end == '\0')
+            return 0;
+        if (*s->end == '?')
+            s->query = 1;
+        p = s->end + 1;
+    }
+    s->p = p;
+    s->end = p + strcspn(p, s->query ? "&" : ";?");
+    s->eq = memchr(p, '=', (size_t)(s->end - p));
+    s->n = s->eq != NULL ? (size_t)(s->eq - p) : (size_t)(s->end - p);
+    return 1;
+}
+
+void
+tok_uri_redact(const char *s, char *out, size_t outsz)
+{
+    struct seg g = {NULL, NULL, NULL, 0, 0};
+    const char *done;
+    size_t used = 0, n;
+    int w, keep;
+
+    if (outsz == 0)
+        return;
+    out[0] = '\0';
+    if (s == NULL) {
+        snprintf(out, outsz, "(none)");
+        return;
+    }
+    /* a scheme is letters, digits, '+', '-', '.'; anything else before
+     * the ':' (or no ':') may be a PIN given in the wrong place */
+    n = strcspn(s, ":");
+    if (s[n] != ':' || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") !=
+                           n) {
+        snprintf(out, outsz, "***");
+        return;
+    }
+    done = s;
+    while (used < outsz && next_seg(s, &g)) {
+        keep = g.eq != NULL &&
+               known(g.p, g.n, shown_attrs,
+                     sizeof shown_attrs / sizeof shown_attrs[0]) &&
+               !has_pin_value(g.p, (size_t)(g.end - g.p));
+        if (keep)
+            continue;
+        /* what came before, the name and '=' when there is one, then *** */
+        w = snprintf(out + used, outsz - used, "%.*s***",
+                     (int)((g.eq != NULL ? g.eq + 1 : g.p) - done), done);
+        if (w < 0)
+            return;
+        used += (size_t)w;
+        done = g.end;
+    }
+    if (used < outsz)
+        snprintf(out + used, outsz - used, "%s", done);
+}
+
+/* Refuses what p11-kit 0.24 would read differently from what was written:
+ * an empty segment (";;", a ';' or '&' at either end) ends its parsing and
+ * silently drops what follows, so "pkcs11:token=u;;object=x" would name
+ * any key on u. Names the first attribute p11-kit does not understand
+ * (p11-kit only says that there is one). */
+static ek_err
+check_segments(struct ek_ctx *ctx, const char *s, const char *shown)
+{
+    struct seg g = {NULL, NULL, NULL, 0, 0};
+    const char *rest = s + strcspn(s, ":");
+
+    if (*rest == ':' && rest[1] == '?' && rest[2] == '\0')
+        return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
+                         "empty query after '?'; remove the '?'", shown);
+    while (next_seg(s, &g)) {
+        if (g.p == g.end)
+            return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has "
+                             "an empty attribute (\"%s\", or a '%c' at the "
+                             "start or end); remove the extra '%c', since "
+                             "what follows it would be ignored", shown,
+                             g.query ? "&&" : ";;", g.query ? '&' : ';',
+                             g.query ? '&' : ';');
+        if (g.n > 0 &&
+            !(g.query ? known(g.p, g.n, query_attrs, 4) ||
+                            strncmp(g.p, "x-", 2) == 0
+                      : known(g.p, g.n, path_attrs, sizeof path_attrs /
+                                                         sizeof path_attrs[0])))
+            return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
+                             "attribute entrakey does not understand: '%.*s' "
+                             "(or its value); use token=, serial=, id=, "
+                             "object=, type=private, slot-id=, pin-source=, "
+                             "pin-value=, module-path=", shown,
+                             g.n > 63 ? 63 : (int)g.n, g.p);
+    }
+    return EK_OK;
+}
+
+static int
+set_field(const unsigned char *f)
+{
+    return f[0] != '\0';
+}
+
+/* Whether p11-kit holds the attribute [name, name + n) that the string
+ * had: it stops at what it cannot read without saying so. */
+static int
+parsed(P11KitUri *uri, const char *name, size_t n)
+{
+    CK_TOKEN_INFO *ti = p11_kit_uri_get_token_info(uri);
+    CK_SLOT_INFO *si = p11_kit_uri_get_slot_info(uri);
+    CK_INFO *mi = p11_kit_uri_get_module_info(uri);
+    const struct {
+        const char *name;
+        int set;
+    } t[] = {
+        {"token", set_field(ti->label)},
+        {"manufacturer", set_field(ti->manufacturerID)},
+        {"serial", set_field(ti->serialNumber)},
+        {"model", set_field(ti->model)},
+        {"library-manufacturer", set_field(mi->manufacturerID)},
+        {"library-description", set_field(mi->libraryDescription)},
+        {"library-version", mi->libraryVersion.major != (CK_BYTE)-1},
+        {"id", p11_kit_uri_get_attribute(uri, CKA_ID) != NULL},
+        {"object", p11_kit_uri_get_attribute(uri, CKA_LABEL) != NULL},
+        {"type", p11_kit_uri_get_attribute(uri, CKA_CLASS) != NULL},
+        {"object-type", p11_kit_uri_get_attribute(uri, CKA_CLASS) != NULL},
+        {"slot-description", set_field(si->slotDescription)},
+        {"slot-manufacturer", set_field(si->manufacturerID)},
+        {"slot-id", p11_kit_uri_get_slot_id(uri) != (CK_SLOT_ID)-1},
+        {"pin-value", p11_kit_uri_get_pin_value(uri) != NULL},
+        {"pin-source", p11_kit_uri_get_pin_source(uri) != NULL},
+        {"module-name", p11_kit_uri_get_module_name(uri) != NULL},
+        {"module-path", p11_kit_uri_get_module_path(uri) != NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strlen(t[i].name) == n && strncmp(t[i].name, name, n) == 0)
+            return t[i].set;
+    return 1; /* x-…: vendor attributes p11-kit keeps aside */
+}
+
+/* Every attribute written is one p11-kit parsed. */
+static ek_err
+check_parsed(struct ek_ctx *ctx, const char *s, P11KitUri *uri,
+             const char *shown)
+{
+    struct seg g = {NULL, NULL, NULL, 0, 0};
+
+    while (next_seg(s, &g))
+        if (!parsed(uri, g.p, g.n))
+            return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has "
+                             "'%.*s' where p11-kit did not read it; check "
+                             "the separators (';' between path attributes, "
+                             "'?' then '&' between query attributes)",
+                             shown, g.n > 63 ? 63 : (int)g.n, g.p);
+    return EK_OK;
 }
 
 ek_err
 tok_uri_parse(struct ek_ctx *ctx, const char *s, struct tok_uri *u)
 {
-    char shown[1024], name[64];
+    char shown[1024];
     CK_ATTRIBUTE *a;
+    ek_err r;
     int rc;
 
     memset(u, 0, sizeof *u);
@@ -104,16 +257,21 @@ tok_uri_parse(struct ek_ctx *ctx, const char *s, struct tok_uri *u)
                          "(RFC 7512; escape special characters as %%XX)",
                          shown, p11_kit_uri_message(rc));
     }
-    if (first_unknown(s, name, sizeof name) ||
-        p11_kit_uri_any_unrecognized(u->uri)) {
-        if (!first_unknown(s, name, sizeof name))
-            snprintf(name, sizeof name, "type");
+    if ((r = check_segments(ctx, s, shown)) != EK_OK) {
+        tok_uri_clear(u);
+        return r;
+    }
+    if (p11_kit_uri_any_unrecognized(u->uri)) {
         tok_uri_clear(u);
         return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
-                         "attribute entrakey does not understand: '%s' (or "
+                         "attribute entrakey does not understand: 'type' (or "
                          "its value); use token=, serial=, id=, object=, "
                          "type=private, slot-id=, pin-source=, pin-value=, "
-                         "module-path=", shown, name);
+                         "module-path=", shown);
+    }
+    if ((r = check_parsed(ctx, s, u->uri, shown)) != EK_OK) {
+        tok_uri_clear(u);
+        return r;
     }
     u->module_path = p11_kit_uri_get_module_path(u->uri);
     u->pin_value = p11_kit_uri_get_pin_value(u->uri);
