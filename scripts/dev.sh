@@ -15,7 +15,8 @@ BUILD_PKGS="build-essential cmake pkg-config libp11-kit-dev libssl-dev
 RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates"
 TEST_PKGS="opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal valgrind clang
-  libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy"
+  libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy
+  libtpm2-pkcs11-1"
 
 install_missing() {
   local want=() p

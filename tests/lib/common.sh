@@ -3,6 +3,21 @@
 # user would have seen when they fail.
 set -u
 : "${ENTRAKEY_BIN:?run through ctest}"
+# A p11-kit registry of the tests' own: what the host registers (a TPM's
+# module that complains and leaks without a TPM, a smart card's module, a
+# user's own) must not change what a test sees. p11-kit reads no user
+# configuration as root, so each test runs in a mount namespace of its own
+# where p11-kit's system module directories are replaced by $EK_REGISTRY
+# (see register_module). Without namespaces (unshare refused) the host's
+# registry is used and EK_PRIVATE_REGISTRY is 0.
+if [ -z "${EK_TEST_NS:-}" ]; then
+  if [ "$(id -u)" -eq 0 ]; then _ns=(unshare -m); else _ns=(unshare -rm); fi
+  if "${_ns[@]}" true 2>/dev/null; then
+    EK_TEST_NS=1 exec "${_ns[@]}" bash "$0" "$@"
+  fi
+  echo "# unshare -m is refused here: the host's p11-kit registry is used" >&2
+  export EK_TEST_NS=none
+fi
 EK="$ENTRAKEY_BIN"
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 PY=/usr/bin/python3                 # Debian's, where python3-jwt lives
@@ -13,6 +28,25 @@ T=$(mktemp -d "${EK_TEST_TMP}/$(basename "$0" .sh).XXXXXX")
 export ENTRAKEY_MODULE="$SOFTHSM_MODULE"
 export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share"
 mkdir -p "$HOME"
+EK_REGISTRY="$T/p11-kit-modules"
+EK_PRIVATE_REGISTRY=0
+mkdir -p "$EK_REGISTRY" "$T/etc-pkcs11"
+if [ "$EK_TEST_NS" = 1 ] &&
+   mount --bind "$EK_REGISTRY" /usr/share/p11-kit/modules 2>/dev/null &&
+   { [ ! -d /etc/pkcs11 ] || mount --bind "$T/etc-pkcs11" /etc/pkcs11; }; then
+  EK_PRIVATE_REGISTRY=1
+fi
+# register_module NAME PATH [CONFIG-LINE...]: registers a module with the
+# test's p11-kit registry (a NAME.module file: "module: PATH" and the lines).
+register_module() {
+  local name=$1 path=$2; shift 2
+  { printf 'module: %s\n' "$path"; printf '%s\n' "$@"; } \
+    > "$EK_REGISTRY/$name.module"
+}
+# unregister_module NAME
+unregister_module() { rm -f "$EK_REGISTRY/$1.module"; }
+# the registry starts with SoftHSM alone, as softhsm2 registers itself
+register_module softhsm2 "$SOFTHSM_MODULE"
 unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_AUTHORITY_HOST || true
 _cleanup_fns=()
 _cleanup() { local f; for f in "${_cleanup_fns[@]}"; do $f || true; done; }
