@@ -355,12 +355,22 @@ EK_API const char *ek_cloud_scope(enum ek_cloud cloud, enum ek_resource r);
 EK_API const char *ek_cloud_exo_environment(enum ek_cloud cloud);
 /* Parses "exo", "graph", "arm", "compliance". EK_ERR_USAGE otherwise. */
 EK_API ek_err ek_resource_parse(const char *name, enum ek_resource *r);
+/* Parses "PS256" or "RS256", in any case (the JWT always carries the
+ * upper-case name). EK_ERR_USAGE otherwise. */
+EK_API ek_err ek_alg_parse(const char *name, enum ek_alg *alg);
 
+/* The tenant, client id and authority host are checked by one rule set
+ * (docs/exchange-online.md, "The tenant, the client ID and the authority
+ * host") for both ek_assertion_sign and ek_access_token_acquire; the token
+ * endpoint's URL they make is the assertion's aud. */
 struct ek_assertion_params {
-    const char *tenant;         /* required: GUID or domain */
-    const char *client_id;      /* required: the application (client) id */
+    const char *tenant;         /* required: a GUID, or a domain such as
+                                   contoso.onmicrosoft.com */
+    const char *client_id;      /* required: the application (client) ID,
+                                   a GUID */
     enum ek_cloud cloud;
-    const char *authority_host; /* overrides the cloud's login host */
+    const char *authority_host; /* https://host[:port], overrides the
+                                   cloud's login host */
     enum ek_alg alg;            /* PS256 by default; RS256 adds x5t */
     unsigned lifetime;          /* seconds; 600 when 0; at most 3600 */
     const struct ek_cert *cert; /* NULL: the certificate on the token */
@@ -381,7 +391,7 @@ EK_API ek_err ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
 EK_API ek_err ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
                                   const struct ek_cert *cert);
 
-struct ek_token_params {
+struct ek_access_token_params {
     struct ek_assertion_params assertion;
     const char *scope;          /* overrides resource */
     enum ek_resource resource;  /* EXO by default */
@@ -398,9 +408,10 @@ struct ek_access_token;
  * Errors: EK_ERR_ENTRA (message holds error, AADSTS code and a hint),
  * EK_ERR_NETWORK, EK_ERR_TLS, EK_ERR_THROTTLED, and the errors of
  * ek_assertion_sign. */
-EK_API ek_err ek_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
-                               const struct ek_token_params *params,
-                               struct ek_access_token **tokp);
+EK_API ek_err ek_access_token_acquire(
+    struct ek_ctx *ctx, struct ek_key *k,
+    const struct ek_access_token_params *params,
+    struct ek_access_token **tokp);
 EK_API const char *ek_access_token_value(const struct ek_access_token *t);
 EK_API const char *ek_access_token_type(const struct ek_access_token *t);
 EK_API int64_t ek_access_token_expires_in(const struct ek_access_token *t);

@@ -1,5 +1,11 @@
-/* entra.h: the Entra ID token request: form, exchange with retries, and the
- * parsers of what the token endpoint answers (exposed for tests, fuzzing). */
+/* entra.h: Entra ID, in five files that call downwards only:
+ *   entra.c          the exchange with its retries; ek_access_token_acquire
+ *   assertion.c      the client assertion for a checked endpoint
+ *   entra_endpoint.c tenant, client id, authority host -> token URL (= aud);
+ *                    the form
+ *   entra_response.c the answer: the access token, errors, AADSTS hints
+ *   entra_clouds.c   clouds, resources and algorithm names
+ * (and http.c, http_date.c below them). Exposed for tests and fuzzing. */
 #ifndef EK_ENTRA_H
 #define EK_ENTRA_H
 
@@ -15,6 +21,70 @@
 #define ENTRA_DEFAULT_MAX_WAIT 60
 #define ENTRA_DEFAULT_429_WAIT 5   /* a 429 without Retry-After */
 
+#define ENTRA_GUID_LEN 36
+#define ENTRA_TENANT_MAX 253       /* a GUID, or a domain name */
+#define ENTRA_HOST_MAX 253
+#define ENTRA_AUTHORITY_MAX (8 + ENTRA_HOST_MAX + 6) /* https://host:port */
+#define ENTRA_URL_MAX \
+    (ENTRA_AUTHORITY_MAX + 1 + ENTRA_TENANT_MAX + 18) /* /oauth2/v2.0/token */
+
+/* ------------------------------------------------------ entra_clouds.c */
+
+/* "global", "usgov"... or NULL for a value outside the enum. */
+const char *entra_cloud_name(enum ek_cloud cloud);
+/* "exo", "graph"... or NULL for a value outside the enum. */
+const char *entra_resource_name(enum ek_resource r);
+
+/* ---------------------------------------------------- entra_endpoint.c */
+
+/* Where a token request goes: checked by entra_endpoint_init, the one
+ * place where these rules live. token_url is what is posted to and what
+ * the client assertion's aud says. */
+struct entra_endpoint {
+    char tenant[ENTRA_TENANT_MAX + 1];       /* as given */
+    char client_id[ENTRA_GUID_LEN + 1];      /* as given */
+    char authority[ENTRA_AUTHORITY_MAX + 1]; /* https://host[:port], normal */
+    char token_url[ENTRA_URL_MAX + 1];       /* {authority}/{tenant}/oauth2/
+                                                v2.0/token */
+};
+
+/* Checks the tenant, the client id and the authority host (NULL or "":
+ * the cloud's), in that order, and fills ep. Errors: EK_ERR_USAGE with a
+ * sentence naming what is wrong and why, in the library's terms. */
+ek_err entra_endpoint_init(struct ek_ctx *ctx, struct entra_endpoint *ep,
+                           const char *tenant, const char *client_id,
+                           enum ek_cloud cloud, const char *authority_host);
+
+/* The rules, one by one (entra_endpoint_init uses them; EK_ERR_USAGE).
+ * Tenant: a GUID, or a domain name of two or more LDH labels whose last
+ * label is not a number; not "common", "organizations", "consumers".
+ * Client id: a GUID. Authority: https://host[:port] with an optional
+ * trailing '/', no userinfo, path, query or fragment; written to out in
+ * lower case without a default port. */
+ek_err entra_check_tenant(struct ek_ctx *ctx, const char *tenant);
+ek_err entra_check_client_id(struct ek_ctx *ctx, const char *client_id);
+ek_err entra_check_authority(struct ek_ctx *ctx, const char *authority,
+                             char out[ENTRA_AUTHORITY_MAX + 1]);
+/* 1 when s is 8-4-4-4-12 hexadecimal digits. */
+int entra_is_guid(const char *s);
+
+/* The form body, in a secret: grant_type, client_id, scope,
+ * client_assertion_type and client_assertion, URL-encoded. */
+ek_err entra_build_form(struct ek_ctx *ctx, const char *client_id,
+                        const char *scope, const char *assertion,
+                        struct ek_secret **formp);
+
+/* ----------------------------------------------------------- assertion.c */
+
+/* ek_assertion_sign for an endpoint entra_endpoint_init has checked (its
+ * tenant, client_id, cloud and authority_host are not looked at again). */
+ek_err assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
+                               const struct entra_endpoint *ep,
+                               const struct ek_assertion_params *params,
+                               struct ek_secret **jwtp);
+
+/* ---------------------------------------------------- entra_response.c */
+
 struct ek_access_token {
     struct ek_secret *value;
     char *type;
@@ -24,9 +94,30 @@ struct ek_access_token {
     int64_t expires_on;
 };
 
+/* Parses a token endpoint answer. HTTP 200 with the token fields: EK_OK
+ * and *out (expires_on from the local clock). Otherwise: EK_ERR_ENTRA
+ * (error, AADSTS text, error_codes and a hint), EK_ERR_NETWORK (not JSON,
+ * malformed, no token, an access_token that is not printable ASCII without
+ * spaces or quotes). Server text in a sentence is made safe (text.h).
+ * Token strings are wiped from the parse tree. */
+ek_err entra_parse_response(struct ek_ctx *ctx, long status,
+                            const char *content_type, const char *body,
+                            size_t len, struct ek_access_token **out);
+
+/* The sentence for a 5xx that stayed a 5xx after tries attempts:
+ * EK_ERR_NETWORK. */
+ek_err entra_server_failure(struct ek_ctx *ctx, const char *url, long status,
+                            const char *content_type, const char *body,
+                            size_t len, int tries);
+
+/* The hint for an AADSTS code, or NULL. */
+const char *entra_hint(long code);
+
+/* ------------------------------------------------------------- entra.c */
+
 /* One exchange of a signed assertion for an access token. */
 struct entra_exchange {
-    const char *url;                   /* {host}/{tenant}/oauth2/v2.0/token */
+    const char *url;                   /* entra_endpoint.token_url */
     const char *client_id;
     const char *scope;
     const struct ek_secret *assertion; /* re-used on each retry */
@@ -35,43 +126,9 @@ struct entra_exchange {
     unsigned max_wait;                 /* default when 0 */
 };
 
-/* POSTs the client-credentials form, retrying as ek_token_acquire says,
- * and parses the answer. Errors: those of ek_token_acquire. */
+/* POSTs the client-credentials form, retrying as ek_access_token_acquire
+ * says, and parses the answer. Errors: those of ek_access_token_acquire. */
 ek_err entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
                       struct ek_access_token **tokp);
-
-/* The form body, in a secret: grant_type, client_id, scope,
- * client_assertion_type and client_assertion, URL-encoded. */
-ek_err entra_build_form(struct ek_ctx *ctx, const char *client_id,
-                        const char *scope, const char *assertion,
-                        struct ek_secret **formp);
-
-/* "{host}/{tenant}/oauth2/v2.0/token" into a malloc'd string; host without
- * a trailing slash and https:// only. Errors: EK_ERR_USAGE. */
-ek_err entra_token_url(struct ek_ctx *ctx, const char *host,
-                       const char *tenant, char **urlp);
-
-/* Checks --tenant (GUID or domain) and --client-id. EK_ERR_USAGE. */
-ek_err entra_check_ids(struct ek_ctx *ctx, const char *tenant,
-                       const char *client_id);
-
-/* Parses a token endpoint answer. HTTP 200 with the token fields: EK_OK
- * and *out (expires_on from the local clock). Otherwise: EK_ERR_ENTRA
- * (error, AADSTS text, error_codes and a hint), EK_ERR_NETWORK (not JSON,
- * malformed, no token). Token strings are wiped from the parse tree. */
-ek_err entra_parse_response(struct ek_ctx *ctx, long status,
-                            const char *content_type, const char *body,
-                            size_t len, struct ek_access_token **out);
-
-/* Retry-After: delay-seconds or an HTTP-date (then relative to now, never
- * negative). 0 ok, -1 not understood. */
-int entra_parse_retry_after(const char *value, time_t now, long *seconds);
-
-/* An HTTP-date (IMF-fixdate, RFC 850 or asctime form, RFC 9110 5.6.7).
- * 0 ok, -1 not understood. */
-int entra_parse_http_date(const char *value, time_t *t);
-
-/* The hint for an AADSTS code, or NULL. skew: the clock skew known. */
-const char *entra_hint(long code);
 
 #endif /* EK_ENTRA_H */

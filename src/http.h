@@ -4,6 +4,7 @@
 #define EK_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -53,5 +54,15 @@ ek_err http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle,
 
 /* "host[:port]" of an https URL into out; -1 if the URL is not one. */
 int http_url_host(const char *url, char *out, size_t outsz);
+
+/* http_date.c */
+
+/* An HTTP-date (IMF-fixdate, RFC 850 or asctime form, RFC 9110 5.6.7).
+ * 0 ok, -1 not understood. */
+int http_parse_date(const char *value, time_t *t);
+
+/* Retry-After: delay-seconds or an HTTP-date (then relative to now, never
+ * negative). 0 ok, -1 not understood. */
+int http_parse_retry_after(const char *value, time_t now, long *seconds);
 
 #endif /* EK_HTTP_H */

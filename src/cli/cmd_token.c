@@ -578,7 +578,7 @@ static int
 token_main(struct cli *cli, int argc, char **argv, int exec)
 {
     struct token_cmd t;
-    struct ek_token_params p;
+    struct ek_access_token_params p;
     struct ek_key *key = NULL;
     struct ek_cert *cert = NULL;
     struct ek_access_token *at = NULL;
@@ -616,7 +616,7 @@ token_main(struct cli *cli, int argc, char **argv, int exec)
     p.ca_file = t.ca_file;
     p.timeout = t.timeout;
     p.max_wait = t.max_wait;
-    if ((r = ek_token_acquire(cli->ctx, key, &p, &at)) != EK_OK) {
+    if ((r = ek_access_token_acquire(cli->ctx, key, &p, &at)) != EK_OK) {
         rc = cli_fail(cli, r);
         note_skew(cli);
         goto out;

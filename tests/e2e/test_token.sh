@@ -47,7 +47,7 @@ expect_rc "a scope without /.default: Entra refuses" 5
 expect_match "invalid_scope AADSTS1002012 with a hint" "$ERR" 'invalid_scope.*AADSTS1002012.*/\.default'
 tok --cloud usgov --resource compliance
 expect_rc "no known compliance scope in usgov" 2
-expect_match "... says to give --scope" "$ERR" 'no known compliance scope in the usgov cloud.*--scope'
+expect_match "... says to give the scope" "$ERR" 'no known compliance scope in the usgov cloud; give the scope'
 
 # json
 tok --format json

@@ -1,4 +1,4 @@
-/* fuzz_http_date.c: HTTP Date header values (entra_parse_http_date), the
+/* fuzz_http_date.c: HTTP Date header values (http_parse_date), the
  * three forms of RFC 9110 5.6.7, checked against a round trip through the
  * IMF-fixdate form. */
 #include <stdint.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "entra.h"
+#include "http.h"
 #include "fuzz.h"
 
 int
@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if ((s = fuzz_cstring(data, size)) == NULL)
         return 0;
-    if (entra_parse_http_date(s, &t) == 0) {
+    if (http_parse_date(s, &t) == 0) {
         /* years 1970 to 9999 (a 31 December 9999 23:59:60 may roll over) */
         FUZZ_CHECK(t >= 0 && t <= (time_t)253402300800LL);
         FUZZ_CHECK(gmtime_r(&t, &tm) != NULL);
@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* what we read, written as IMF-fixdate, reads back the same */
             FUZZ_CHECK(strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT",
                                 &tm) > 0);
-            FUZZ_CHECK(entra_parse_http_date(out, &back) == 0);
+            FUZZ_CHECK(http_parse_date(out, &back) == 0);
             FUZZ_CHECK(back == t);
         }
     }

@@ -138,7 +138,7 @@ cd "$T" || exit 1
 # --------------------------------------------- arguments that are not UTF-8
 run "$EK" assert "$KEY_URI" --tenant $'con\xfftoso.com' "${CID[@]}" "${PF[@]}"
 expect_rc "a tenant that is not UTF-8: exit 2" 2
-expect_match "... says what a tenant is" "$ERR" 'neither a tenant id \(GUID\) nor a domain name'
+expect_match "... says what a tenant is" "$ERR" 'is not a GUID or a domain name'
 run "$EK" assert "$KEY_URI" --tenant "$TENANT" --client-id $'\xff\xfe' "${PF[@]}"
 expect_rc "a client id that is not UTF-8: exit 2" 2
 sane "client id not UTF-8"
@@ -181,9 +181,9 @@ long() { # long NAME CODES TAIL-REGEX CMD...: exit in CODES (a regex), the
 }
 long "a 100 kB key URI" 3 'the private keys there are' \
   "$EK" assert "pkcs11:token=$TOKEN_LABEL;object=$L" --tenant "$TENANT" "${CID[@]}" "${PF[@]}"
-long "a 100 kB tenant" 2 'check --tenant or AZURE_TENANT_ID' \
+long "a 100 kB tenant" 2 'is not a GUID or a domain name: it is longer than a domain name can be' \
   "$EK" assert "$KEY_URI" --tenant "$L.com" "${CID[@]}" "${PF[@]}"
-long "a 100 kB client id" 2 'with --client-id' \
+long "a 100 kB client id" 2 'a GUID such as 11111111-2222-3333-4444-555555555555' \
   "$EK" assert "$KEY_URI" --tenant "$TENANT" --client-id "$L" "${PF[@]}"
 long "a 100 kB authority host" 2 'authority' \
   "$EK" assert "$KEY_URI" --tenant "$TENANT" "${CID[@]}" "${PF[@]}" --authority-host "https://$L.com"

@@ -110,7 +110,7 @@ expect_rc "no client id" 2
 expect_match "names --client-id" "$ERR" '--client-id'
 run "$EK" assert "$KEY" --tenant 'contoso.com/../evil' --client-id "$APP" "${PS[@]}"
 expect_rc "a tenant that would break the URL" 2
-expect_match "says what a tenant is" "$ERR" 'neither a tenant id \(GUID\) nor a domain name'
+expect_match "says what a tenant is" "$ERR" 'is not a GUID or a domain name'
 run "$EK" assert "$KEY" --tenant "$TENANT" --client-id "$APP" --authority-host http://login.microsoftonline.com "${PS[@]}"
 expect_rc "http:// authority" 2
 expect_match "says https" "$ERR" 'not an https:// URL'
@@ -125,6 +125,6 @@ expect_rc "--json refused" 2
 run "$EK" keygen 'pkcs11:token=asserttok' --label bare --id 42 "${PS[@]}"
 run "$EK" assert 'pkcs11:token=asserttok;object=bare' --tenant "$TENANT" --client-id "$APP" "${PS[@]}"
 expect_rc "no certificate for the key" 3
-expect_match "says how to make one" "$ERR" 'no certificate for key .bare.*entrakey cert create.*--cert FILE'
+expect_match "says how to make one" "$ERR" 'no certificate for key .bare.*store one with the key.s id on its token, or give the certificate'
 
 finish

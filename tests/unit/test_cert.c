@@ -579,18 +579,17 @@ test_assertion_usage(void)
     assert(ek_ctx_new(&ctx) == EK_OK);
     memset(&p, 0, sizeof p);
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "--tenant") != NULL);
-    assert(strstr(ek_ctx_errmsg(ctx), "AZURE_TENANT_ID") != NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "the tenant is missing") != NULL);
     p.tenant = "contoso.onmicrosoft.com/../x";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "neither a tenant id") != NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "is not a GUID or a domain") != NULL);
     p.tenant = "contoso.com?x=1";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
     p.tenant = "-contoso";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
     p.tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "--client-id") != NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "the client id is missing") != NULL);
     p.client_id = "a b";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
     assert(strstr(ek_ctx_errmsg(ctx), "client id 'a b'") != NULL);
@@ -607,7 +606,8 @@ test_assertion_usage(void)
     assert(strstr(ek_ctx_errmsg(ctx), "no host name") != NULL);
     p.authority_host = "https://login.example.com/x?y";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "position 27") != NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "has a path, query or fragment") !=
+           NULL);
     assert(jwt == NULL);
     ek_ctx_free(&ctx);
 }

@@ -291,59 +291,10 @@ test_not_json(void)
 }
 
 static void
-test_http_date(void)
-{
-    time_t t = 0;
-
-    /* RFC 9110 5.6.7: the three forms of one instant */
-    assert(entra_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t) == 0);
-    assert(t == 784111777);
-    t = 0;
-    assert(entra_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &t) == 0);
-    assert(t == 784111777);
-    t = 0;
-    assert(entra_parse_http_date("Sun Nov  6 08:49:37 1994", &t) == 0);
-    assert(t == 784111777);
-    assert(entra_parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT", &t) == 0);
-    assert(t == 1767225600);
-    assert(entra_parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT", &t) == -1);
-    assert(entra_parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT", &t) == -1);
-    assert(entra_parse_http_date("Sun, 06 Nov 1994 08:49:37", &t) == -1);
-    assert(entra_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT junk", &t) ==
-           -1);
-    assert(entra_parse_http_date("", &t) == -1);
-    assert(entra_parse_http_date("120", &t) == -1);
-}
-
-static void
-test_retry_after(void)
-{
-    long s = -1;
-    time_t now = 1767225600; /* Thu, 01 Jan 2026 00:00:00 GMT */
-
-    assert(entra_parse_retry_after("120", now, &s) == 0 && s == 120);
-    assert(entra_parse_retry_after(" 0 ", now, &s) == 0 && s == 0);
-    assert(entra_parse_retry_after("99999999999999999999", now, &s) == 0 &&
-           s == 1000000000L);
-    assert(entra_parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now,
-                                   &s) == 0 && s == 30);
-    /* a date in the past means now */
-    assert(entra_parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now,
-                                   &s) == 0 && s == 0);
-    s = -1;
-    assert(entra_parse_retry_after("-5", now, &s) == -1 && s == -1);
-    assert(entra_parse_retry_after("1.5", now, &s) == -1);
-    assert(entra_parse_retry_after("soon", now, &s) == -1);
-    assert(entra_parse_retry_after("", now, &s) == -1);
-    assert(entra_parse_retry_after("12 34", now, &s) == -1);
-}
-
-static void
-test_form_and_url(void)
+test_form(void)
 {
     struct ek_ctx *ctx = ut_ctx();
     struct ek_secret *f = NULL;
-    char *url = NULL;
 
     assert(entra_build_form(ctx, "11111111-2222-3333-4444-555555555555",
                             "https://outlook.office365.com/.default",
@@ -360,30 +311,142 @@ test_form_and_url(void)
     assert(strstr(ek_secret_data(f), "&scope=x%20y%26z%3D1&") != NULL);
     ek_secret_free(&f);
 
-    assert(entra_token_url(ctx, "https://login.microsoftonline.com/",
-                           "contoso.onmicrosoft.com", &url) == EK_OK);
-    assert(strcmp(url, "https://login.microsoftonline.com/"
-                       "contoso.onmicrosoft.com/oauth2/v2.0/token") == 0);
-    free(url);
-    assert(entra_token_url(ctx, "https://127.0.0.1:8443", "t", &url) ==
-           EK_OK);
-    assert(strcmp(url, "https://127.0.0.1:8443/t/oauth2/v2.0/token") == 0);
-    free(url);
-    assert(entra_token_url(ctx, "http://127.0.0.1:8443", "t", &url) ==
-           EK_ERR_USAGE);
-    assert(url == NULL && ut_has(ctx, "https:// URL"));
-    assert(entra_token_url(ctx, "login.microsoftonline.com", "t", &url) ==
-           EK_ERR_USAGE);
+    ek_ctx_free(&ctx);
+}
 
-    assert(entra_check_ids(ctx, "contoso.onmicrosoft.com",
-                           "11111111-2222-3333-4444-555555555555") == EK_OK);
-    assert(entra_check_ids(ctx, NULL, "x") == EK_ERR_USAGE);
-    assert(ut_has(ctx, "--tenant"));
-    assert(entra_check_ids(ctx, "a/b", "x") == EK_ERR_USAGE);
-    assert(ut_has(ctx, "neither a GUID nor a domain"));
-    assert(entra_check_ids(ctx, "t", "") == EK_ERR_USAGE);
-    assert(ut_has(ctx, "--client-id"));
-    assert(entra_check_ids(ctx, "t", "x?y") == EK_ERR_USAGE);
+/* A field of endpoint_rules.txt: \xNN a byte, \\ a backslash. */
+static char *
+decode_field(char *s)
+{
+    char *o = s, *start = s;
+    unsigned v;
+
+    while (*s != '\0') {
+        if (s[0] == '\\' && s[1] == '\\') {
+            *o++ = '\\';
+            s += 2;
+        } else if (s[0] == '\\' && s[1] == 'x' && sscanf(s + 2, "%2x", &v) ==
+                   1) {
+            *o++ = (char)v;
+            s += 4;
+        } else {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+    return start;
+}
+
+/* The table shared with the e2e test: the one rule set gives each row's
+ * verdict and URL; ek_assertion_sign and ek_access_token_acquire give the
+ * same code and the same sentence for each refused row (before any key is
+ * used: the key here is a dummy that would crash if it were). */
+static void
+test_endpoint_rules(void)
+{
+    struct ek_ctx *ctx = ut_ctx();
+    struct entra_endpoint ep;
+    struct ek_assertion_params ap;
+    struct ek_access_token_params tp;
+    struct ek_secret *jwt = NULL;
+    struct ek_access_token *t = NULL;
+    struct ek_key *k = (struct ek_key *)(void *)&ap;
+    char path[1024], line[4096], msg[EK_ERRMSG_MAX];
+    char *f[4], *save = NULL, *nl;
+    const char *v[3];
+    const char *src = getenv("EK_SOURCE_DIR");
+    int rows = 0, valid = 0, i;
+    FILE *fp;
+    ek_err r;
+
+    assert(src != NULL);
+    snprintf(path, sizeof path, "%s/tests/e2e/endpoint_rules.txt", src);
+    assert((fp = fopen(path, "r")) != NULL);
+    while (fgets(line, sizeof line, fp) != NULL) {
+        if ((nl = strchr(line, '\n')) != NULL)
+            *nl = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        f[0] = strtok_r(line, "|", &save);
+        for (i = 1; i < 4; i++)
+            f[i] = strtok_r(NULL, i < 3 ? "|" : "", &save);
+        assert(f[3] != NULL);
+        for (i = 0; i < 3; i++)
+            v[i] = strcmp(f[i], "(empty)") == 0  ? ""
+                   : strcmp(f[i], "(none)") == 0 ? NULL
+                                                 : decode_field(f[i]);
+        decode_field(f[3]);
+        rows++;
+        r = entra_endpoint_init(ctx, &ep, v[0], v[1], EK_CLOUD_GLOBAL, v[2]);
+        if (strncmp(f[3], "error: ", 7) != 0) {
+            valid++;
+            if (r != EK_OK || strcmp(ep.token_url, f[3]) != 0)
+                fprintf(stderr, "row %d: %s -> %d %s %s\n", rows, v[0], r,
+                        ep.token_url, ek_ctx_errmsg(ctx));
+            assert(r == EK_OK && strcmp(ep.token_url, f[3]) == 0);
+            continue;
+        }
+        assert(r == EK_ERR_USAGE && ut_has(ctx, f[3] + 7));
+        snprintf(msg, sizeof msg, "%s", ek_ctx_errmsg(ctx));
+        /* a password is never in a sentence */
+        assert(strstr(msg, "pw") == NULL);
+        memset(&ap, 0, sizeof ap);
+        ap.tenant = v[0];
+        ap.client_id = v[1];
+        ap.authority_host = v[2];
+        assert(ek_assertion_sign(ctx, k, &ap, &jwt) == EK_ERR_USAGE);
+        assert(jwt == NULL && strcmp(ek_ctx_errmsg(ctx), msg) == 0);
+        memset(&tp, 0, sizeof tp);
+        tp.assertion = ap;
+        assert(ek_access_token_acquire(ctx, k, &tp, &t) == EK_ERR_USAGE);
+        assert(t == NULL && strcmp(ek_ctx_errmsg(ctx), msg) == 0);
+    }
+    fclose(fp);
+    assert(rows >= 30 && valid >= 10);
+    ek_ctx_free(&ctx);
+}
+
+static void
+test_endpoint_details(void)
+{
+    struct ek_ctx *ctx = ut_ctx();
+    struct entra_endpoint ep;
+    char big[300];
+
+    /* the clouds' own login hosts */
+    assert(entra_endpoint_init(ctx, &ep, "contoso.com",
+                               "11111111-2222-3333-4444-555555555555",
+                               EK_CLOUD_USGOV, NULL) == EK_OK);
+    assert(strcmp(ep.token_url, "https://login.microsoftonline.us/"
+                                "contoso.com/oauth2/v2.0/token") == 0);
+    assert(strcmp(ep.authority, "https://login.microsoftonline.us") == 0);
+    assert(entra_endpoint_init(ctx, &ep, "contoso.com",
+                               "11111111-2222-3333-4444-555555555555",
+                               EK_CLOUD_CHINA, "") == EK_OK);
+    assert(strcmp(ep.authority, "https://login.chinacloudapi.cn") == 0);
+    assert(entra_endpoint_init(ctx, &ep, "contoso.com",
+                               "11111111-2222-3333-4444-555555555555",
+                               (enum ek_cloud)9, NULL) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "unknown cloud 9"));
+    /* the sentences speak of the library's parameters, not of flags */
+    assert(entra_endpoint_init(ctx, &ep, NULL, NULL, EK_CLOUD_GLOBAL,
+                               NULL) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "the tenant is missing") &&
+           strstr(ek_ctx_errmsg(ctx), "--") == NULL);
+    /* an over-long value is quoted in part, and the sentence still ends */
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert(entra_check_client_id(ctx, big) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "'[299 characters redacted]' is not an application"));
+    memset(big, ':', sizeof big - 1);
+    assert(entra_check_client_id(ctx, big) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "::...' is not an application") &&
+           ut_has(ctx, "such as 11111111-2222-3333-4444-555555555555"));
+    /* a JWT given as a tenant is not quoted back */
+    assert(entra_check_tenant(ctx, "eyJhbGciOiJQUzI1NiJ9.eyJhdWQiOiJ4In0."
+                                   "c2ln_bmF0dXJl") == EK_ERR_USAGE);
+    assert(ut_has(ctx, "[JWT redacted, 50 characters]") &&
+           strstr(ek_ctx_errmsg(ctx), "eyJ") == NULL);
     ek_ctx_free(&ctx);
 }
 
@@ -391,24 +454,24 @@ static void
 test_acquire_usage(void)
 {
     struct ek_ctx *ctx = ut_ctx();
-    struct ek_token_params p;
+    struct ek_access_token_params p;
     struct ek_access_token *t = NULL;
     /* the key is never reached: a non-NULL pointer is enough */
     struct ek_key *k = (struct ek_key *)(void *)&p;
 
     memset(&p, 0, sizeof p);
-    assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
-    assert(ut_has(ctx, "--tenant"));
+    assert(ek_access_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "the tenant is missing"));
     p.assertion.tenant = "t.example";
-    p.assertion.client_id = "c";
+    p.assertion.client_id = "11111111-2222-3333-4444-555555555555";
     p.assertion.cloud = EK_CLOUD_USGOV;
     p.resource = EK_RESOURCE_COMPLIANCE;
-    assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
+    assert(ek_access_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
     assert(ut_has(ctx, "no known compliance scope in the usgov cloud") &&
-           ut_has(ctx, "--scope"));
+           ut_has(ctx, "give the scope"));
     p.scope = "https://x/.default";
     p.assertion.authority_host = "http://127.0.0.1:1";
-    assert(ek_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
+    assert(ek_access_token_acquire(ctx, k, &p, &t) == EK_ERR_USAGE);
     assert(ut_has(ctx, "https://"));
     assert(t == NULL);
     ek_ctx_free(&ctx);
@@ -422,9 +485,9 @@ main(void)
     test_errors_hints();
     test_error_shapes();
     test_not_json();
-    test_http_date();
-    test_retry_after();
-    test_form_and_url();
+    test_form();
+    test_endpoint_rules();
+    test_endpoint_details();
     test_acquire_usage();
     printf("test_entra: ok\n");
     return 0;

@@ -1,4 +1,6 @@
-/* test_http.c: form redaction, URL checks, the CA bundle, transport errors. */
+/* test_http.c: form redaction, URL checks, the CA bundle, transport errors,
+ * HTTP dates and Retry-After. */
+#include <time.h>
 
 #include "unit.h"
 #include "http.h"
@@ -121,11 +123,61 @@ test_transport_errors(void)
     ek_ctx_free(&ctx);
 }
 
+static void
+test_http_date(void)
+{
+    time_t t = 0;
+
+    /* RFC 9110 5.6.7: the three forms of one instant */
+    assert(http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", &t) == 0);
+    assert(t == 784111777);
+    t = 0;
+    assert(http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT", &t) == 0);
+    assert(t == 784111777);
+    t = 0;
+    assert(http_parse_date("Sun Nov  6 08:49:37 1994", &t) == 0);
+    assert(t == 784111777);
+    assert(http_parse_date("Thu, 01 Jan 2026 00:00:00 GMT", &t) == 0);
+    assert(t == 1767225600);
+    assert(http_parse_date("Sun, 06 Foo 1994 08:49:37 GMT", &t) == -1);
+    assert(http_parse_date("Sun, 06 Nov 1994 25:49:37 GMT", &t) == -1);
+    assert(http_parse_date("Sun, 06 Nov 1994 08:49:37", &t) == -1);
+    assert(http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT junk", &t) ==
+           -1);
+    assert(http_parse_date("", &t) == -1);
+    assert(http_parse_date("120", &t) == -1);
+}
+
+static void
+test_retry_after(void)
+{
+    long s = -1;
+    time_t now = 1767225600; /* Thu, 01 Jan 2026 00:00:00 GMT */
+
+    assert(http_parse_retry_after("120", now, &s) == 0 && s == 120);
+    assert(http_parse_retry_after(" 0 ", now, &s) == 0 && s == 0);
+    assert(http_parse_retry_after("99999999999999999999", now, &s) == 0 &&
+           s == 1000000000L);
+    assert(http_parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now,
+                                   &s) == 0 && s == 30);
+    /* a date in the past means now */
+    assert(http_parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now,
+                                   &s) == 0 && s == 0);
+    s = -1;
+    assert(http_parse_retry_after("-5", now, &s) == -1 && s == -1);
+    assert(http_parse_retry_after("1.5", now, &s) == -1);
+    assert(http_parse_retry_after("soon", now, &s) == -1);
+    assert(http_parse_retry_after("", now, &s) == -1);
+    assert(http_parse_retry_after("12 34", now, &s) == -1);
+}
+
 int
 main(void)
 {
     ut_tmpdir(dir, sizeof dir, "test_http");
     test_redact();
+    test_http_date();
+    test_retry_after();
     test_url_host();
     test_ca_bundle();
     test_transport_errors();
