@@ -81,6 +81,8 @@ ek_err tok_slot_refresh(struct ek_ctx *ctx, struct tok_slot *s);
 void tok_trim(char *out, const unsigned char *in, size_t n);
 /* 1 for a YubiKey through ykcs11 (its keygen needs the SO login). */
 int tok_slot_is_yubikey(const struct tok_slot *s);
+/* Whether the module is tpm2-pkcs11 (C_GetInfo's manufacturer). */
+int tok_module_is_tpm2(const struct tok_module *m);
 
 /* ----------------------------------------------------------- mechanisms */
 

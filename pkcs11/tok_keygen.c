@@ -106,14 +106,29 @@ degradable(CK_RV rv)
 #define DROP_EXTRACTABLE 0x1u
 #define DROP_DECRYPT 0x2u
 
+/* What to leave out after a refusal. CKA_EXTRACTABLE=FALSE is what keeps
+ * the key on the token, so CKA_DECRYPT goes first; only a module that does
+ * not know an attribute type (ykcs11 2.2.0 and CKA_EXTRACTABLE: every
+ * module knows CKA_DECRYPT) has CKA_EXTRACTABLE left out first, since it
+ * cannot honour it anyway. 0: nothing left to leave out. */
+static unsigned
+next_drop(unsigned drop, CK_RV rv)
+{
+    if (!(drop & DROP_EXTRACTABLE) && rv == CKR_ATTRIBUTE_TYPE_INVALID)
+        return drop | DROP_EXTRACTABLE;
+    if (!(drop & DROP_DECRYPT))
+        return drop | DROP_DECRYPT;
+    if (!(drop & DROP_EXTRACTABLE))
+        return drop | DROP_EXTRACTABLE;
+    return 0;
+}
+
 static ek_err
 generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
          const char *label, const unsigned char *id, size_t id_len,
          CK_ULONG bits, CK_OBJECT_HANDLE *privp, char *dropped,
          size_t droppedsz)
 {
-    static const unsigned ladder[] = {0, DROP_EXTRACTABLE, DROP_DECRYPT,
-                                      DROP_EXTRACTABLE | DROP_DECRYPT};
     CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_BYTE e[] = {0x01, 0x00, 0x01};
@@ -129,11 +144,14 @@ generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
     CK_ULONG n;
     CK_RV rv = CKR_OK;
-    size_t step;
-    unsigned drop = 0;
+    int tries = 0;
+    unsigned drop = 0, next;
 
-    for (step = 0; step < sizeof ladder / sizeof ladder[0]; step++) {
-        drop = ladder[step];
+    /* tpm2-pkcs11 refuses CKA_DECRYPT=FALSE always, and without a resource
+     * manager each refused try leaves an object loaded in the TPM */
+    if (tok_module_is_tpm2(s->mod))
+        drop = DROP_DECRYPT;
+    for (;; tries++) {
         n = 0;
         priv[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof yes};
         priv[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof yes};
@@ -148,28 +166,64 @@ generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         priv[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, id_len};
         rv = TOK_CALL(ctx, s->mod->fl, C_GenerateKeyPair, h, &mech, pub,
                       sizeof pub / sizeof pub[0], priv, n, &hpub, &hpriv);
-        if (rv == CKR_OK || !degradable(rv))
+        if (rv == CKR_OK || !degradable(rv) ||
+            (next = next_drop(drop, rv)) == 0)
             break;
-        if (step + 1 < sizeof ladder / sizeof ladder[0])
-            ek_log(ctx, EK_LOG_WARN, "token '%s' refused the key template "
-                   "(C_GenerateKeyPair: %s); trying again without %s",
-                   s->label, tok_rv_name(rv) ? tok_rv_name(rv) : "error",
-                   ladder[step + 1] == DROP_EXTRACTABLE ? "CKA_EXTRACTABLE"
-                   : ladder[step + 1] == DROP_DECRYPT
-                       ? "CKA_DECRYPT"
-                       : "CKA_EXTRACTABLE and CKA_DECRYPT");
+        ek_log(ctx, EK_LOG_WARN, "token '%s' refused the key template "
+               "(C_GenerateKeyPair: %s); trying again without %s",
+               s->label, tok_rv_name(rv) ? tok_rv_name(rv) : "error",
+               next == DROP_EXTRACTABLE ? "CKA_EXTRACTABLE"
+               : next == DROP_DECRYPT   ? "CKA_DECRYPT"
+                                        : "CKA_EXTRACTABLE and CKA_DECRYPT");
+        drop = next;
     }
     if (rv != CKR_OK)
         return tok_fail(ctx, rv, "cannot generate a %lu-bit RSA key '%s' on "
                         "token '%s' (C_GenerateKeyPair%s)",
                         (unsigned long)bits, label, s->label,
-                        step > 0 ? ", also with a reduced template" : "");
+                        tries > 0 ? ", also with a reduced template" : "");
     snprintf(dropped, droppedsz, "%s%s%s",
              drop & DROP_EXTRACTABLE ? "CKA_EXTRACTABLE" : "",
              drop == (DROP_EXTRACTABLE | DROP_DECRYPT) ? "," : "",
              drop & DROP_DECRYPT ? "CKA_DECRYPT" : "");
     *privp = hpriv;
     return EK_OK;
+}
+
+/* Why the token cannot make the key, and what to do instead: the largest
+ * size it makes, or, when the module makes no keys at all (OpenSC's PIV
+ * driver), the vendor's tool and then cert create. */
+static ek_err
+no_keygen(struct ek_ctx *ctx, struct tok_slot *s, unsigned bits)
+{
+    CK_MECHANISM_INFO mi;
+    unsigned long hi;
+    CK_RV rv;
+
+    rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id,
+                  CKM_RSA_PKCS_KEY_PAIR_GEN, &mi);
+    if (rv != CKR_OK || !(mi.flags & CKF_GENERATE_KEY_PAIR))
+        return ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s': this module "
+                         "cannot generate keys (no "
+                         "CKM_RSA_PKCS_KEY_PAIR_GEN); generate the key on "
+                         "the device with its vendor's tool (for a PIV card: "
+                         "yubico-piv-tool -a generate, or ykman piv keys "
+                         "generate), then run entrakey cert create on it",
+                         s->label);
+    hi = mi.ulMaxKeySize < 1024 ? mi.ulMaxKeySize * 8 : mi.ulMaxKeySize;
+    if (hi >= 2048 && hi < bits)
+        return ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s' cannot generate "
+                         "%u-bit RSA keys: %lu bits is its limit%s; use "
+                         "--bits %lu", s->label, bits, hi,
+                         tok_module_is_tpm2(s->mod) ? " (a TPM 2.0 makes RSA "
+                         "keys of at most 3072 bits)" : "",
+                         hi >= 3072 ? 3072ul : 2048ul);
+    return ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s' cannot generate "
+                     "%u-bit RSA keys (CKM_RSA_PKCS_KEY_PAIR_GEN offers "
+                     "%lu to %lu bits); choose --bits in that range, or "
+                     "generate the key with the token's own tool", s->label,
+                     bits, mi.ulMinKeySize < 1024 ? mi.ulMinKeySize * 8
+                                                  : mi.ulMinKeySize, hi);
 }
 
 ek_err
@@ -231,10 +285,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     if ((r = tok_mech_mask(ctx, s, bits, &mask)) != EK_OK)
         goto out;
     if (!(mask & TOK_CAN_KEYGEN)) {
-        r = ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s' cannot generate "
-                      "%u-bit RSA keys (no CKM_RSA_PKCS_KEY_PAIR_GEN for that "
-                      "size); try --bits 2048, or generate the key with the "
-                      "token's own tool", s->label, bits);
+        r = no_keygen(ctx, s, bits);
         goto out;
     }
     if ((r = tok_session_open(ctx, s, 2, &h)) != EK_OK)

@@ -315,6 +315,14 @@ tok_slot_is_yubikey(const struct tok_slot *s)
            strstr(s->model, "YubiKey") != NULL;
 }
 
+int
+tok_module_is_tpm2(const struct tok_module *m)
+{
+    return m->has_info &&
+           strncmp((const char *)m->info.manufacturerID, "tpm2-software",
+                   13) == 0;
+}
+
 static ek_err
 module_slots(struct ek_ctx *ctx, struct tok_module *m, CK_SLOT_ID **idsp,
              CK_ULONG *np)

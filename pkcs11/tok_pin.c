@@ -188,6 +188,20 @@ tok_logged_in(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
            si.state == CKS_RW_SO_FUNCTIONS;
 }
 
+/* How a locked PIN is unblocked, which depends on the module. */
+static const char *
+unblock_advice(const struct tok_slot *s)
+{
+    if (tok_module_is_tpm2(s->mod))
+        return "a TPM in dictionary-attack lockout takes no PIN until its "
+               "recovery time has passed; wait, or clear the lockout with "
+               "tpm2_dictionarylockout --clear-lockout (it needs the TPM's "
+               "lockout authorization)";
+    if (tok_slot_is_yubikey(s))
+        return "unblock it with the PUK (ykman piv access unblock-pin)";
+    return "unblock it with the SO PIN / PUK (the token's admin tool)";
+}
+
 /* Refuses a login the token's counters advise against. */
 static ek_err
 check_counters(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
@@ -205,10 +219,8 @@ check_counters(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
     }
     if (f & locked)
         return ek_seterr(ctx, EK_ERR_PIN_LOCKED, "the %s of token '%s' is "
-                         "locked; unblock it with the SO PIN / PUK (e.g. "
-                         "ykman piv access unblock-pin, or the token's admin "
-                         "tool); entrakey did not try to log in", who,
-                         s->label);
+                         "locked; %s; entrakey did not try to log in", who,
+                         s->label, unblock_advice(s));
     if (f & final) {
         if (!(ctx->flags & EK_FLAG_ALLOW_FINAL_PIN_TRY))
             return ek_seterr(ctx, EK_ERR_PIN_LOCKED, "token '%s': one %s try "
@@ -370,9 +382,9 @@ tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
                       s->label);
     else if (rv == CKR_PIN_LOCKED)
         r = ek_seterr(ctx, EK_ERR_PIN_LOCKED, "the %s of token '%s' is "
-                      "locked (C_Login: CKR_PIN_LOCKED); unblock it with "
-                      "the SO PIN / PUK (e.g. ykman piv access unblock-pin)",
-                      kind == TOK_LOGIN_SO ? "SO PIN" : "user PIN", s->label);
+                      "locked (C_Login: CKR_PIN_LOCKED); %s",
+                      kind == TOK_LOGIN_SO ? "SO PIN" : "user PIN", s->label,
+                      unblock_advice(s));
     else
         r = tok_fail(ctx, rv, "cannot log in to token '%s' (C_Login %s)",
                      s->label, kinds[kind]);

@@ -184,7 +184,9 @@ advice(CK_RV rv)
                "the PIN source";
     case CKR_PIN_LOCKED:
         return "the user PIN is locked; unblock it with the SO PIN / PUK "
-               "(e.g. ykman piv access unblock-pin)";
+               "(on a YubiKey: ykman piv access unblock-pin; a TPM's "
+               "lockout ends after its recovery time, or with "
+               "tpm2_dictionarylockout --clear-lockout)";
     case CKR_PIN_EXPIRED:
         return "the PIN has expired; change it with the token's tool";
     case CKR_MECHANISM_INVALID:

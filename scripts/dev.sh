@@ -16,7 +16,9 @@ RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates"
 TEST_PKGS="opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal valgrind clang
   libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy
-  libtpm2-pkcs11-1"
+  libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools tpm2-abrmd
+  swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 libtss2-tcti-tabrmd0 dbus
+  iproute2"
 
 install_missing() {
   local want=() p

@@ -10,10 +10,18 @@ set -u
 # where p11-kit's system module directories are replaced by $EK_REGISTRY
 # (see register_module). Without namespaces (unshare refused) the host's
 # registry is used and EK_PRIVATE_REGISTRY is 0.
+# A test that starts network services sets EK_TEST_NETNS=1 before sourcing
+# this file: it then also gets a network namespace of its own, with only a
+# loopback interface, so its fixed ports meet no one else's.
 if [ -z "${EK_TEST_NS:-}" ]; then
   if [ "$(id -u)" -eq 0 ]; then _ns=(unshare -m); else _ns=(unshare -rm); fi
+  [ "${EK_TEST_NETNS:-0}" = 1 ] && _ns+=(-n)
   if "${_ns[@]}" true 2>/dev/null; then
     EK_TEST_NS=1 exec "${_ns[@]}" bash "$0" "$@"
+  fi
+  if [ "${EK_TEST_NETNS:-0}" = 1 ]; then
+    echo "not ok - unshare -n is refused here: this test needs a network namespace"
+    exit 1
   fi
   echo "# unshare -m is refused here: the host's p11-kit registry is used" >&2
   export EK_TEST_NS=none
@@ -28,6 +36,9 @@ T=$(mktemp -d "${EK_TEST_TMP}/$(basename "$0" .sh).XXXXXX")
 export ENTRAKEY_MODULE="$SOFTHSM_MODULE"
 export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share"
 mkdir -p "$HOME"
+if [ "${EK_TEST_NETNS:-0}" = 1 ]; then
+  ip link set lo up || { echo "not ok - cannot bring up lo"; exit 1; }
+fi
 EK_REGISTRY="$T/p11-kit-modules"
 EK_PRIVATE_REGISTRY=0
 mkdir -p "$EK_REGISTRY" "$T/etc-pkcs11"

@@ -1,0 +1,145 @@
+# lib.sh: what the tests on real modules share; sourced after
+# tests/lib/common.sh. Services started here are stopped on exit (also on
+# failure), listen on loopback only, and keep their state under $T.
+TENANT=72f988bf-86f1-41af-91ab-2d7cd011db47
+APP=11111111-2222-3333-4444-555555555555
+_pids=()
+_stop_services() {
+  local p
+  for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${_pids[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  _pids=()
+}
+on_exit _stop_services
+# remember PID: stop it when the test ends
+remember() { _pids+=("$1"); }
+
+# wait_port PORT: until something listens on 127.0.0.1:PORT (5 s at most)
+wait_port() {
+  local i
+  for i in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+
+# verify_jwt NAME FILE ALG CERT: the assertion in FILE verifies with
+# python3-jwt (signature, audience, x5t#S256) and, cut apart, with OpenSSL
+# (pkeyutl with the PSS parameters of RFC 7518 for PS256)
+verify_jwt() {
+  local name=$1 f=$2 alg=$3 cert=$4 out
+  out=$($PY - "$f" "$alg" "$cert" "$TENANT" "$APP" <<'PYEOF' 2>&1
+import base64, hashlib, jwt, sys
+from cryptography import x509
+f, alg, cert, tenant, app = sys.argv[1:6]
+tok = open(f).read().strip()
+der = open(cert, "rb").read()
+pub = x509.load_der_x509_certificate(der).public_key()
+hdr = jwt.get_unverified_header(tok)
+assert hdr["alg"] == alg, hdr
+s256 = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+assert hdr["x5t#S256"] == s256, hdr
+aud = "https://login.microsoftonline.com/%s/oauth2/v2.0/token" % tenant
+c = jwt.decode(tok, pub, algorithms=[alg], audience=aud)
+assert c["iss"] == app and c["sub"] == app, c
+print("ok")
+PYEOF
+)
+  if [ "$out" != ok ]; then fail "$name: python3-jwt: $out"; return; fi
+  local d="$T/jwtcut.$RANDOM"
+  mkdir -p "$d"
+  tr -d '\n' < "$f" | cut -d. -f1,2 | tr -d '\n' > "$d/input"
+  tr -d '\n' < "$f" | cut -d. -f3 | tr '_-' '/+' | \
+    awk '{ while (length($0) % 4) $0 = $0 "="; print }' | openssl base64 -d -A > "$d/sig"
+  openssl x509 -inform DER -in "$cert" -pubkey -noout > "$d/pub.pem"
+  local opts=()
+  [ "$alg" = PS256 ] && opts=(-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256)
+  if openssl dgst -sha256 -verify "$d/pub.pem" "${opts[@]}" -signature "$d/sig" \
+       "$d/input" >/dev/null 2>&1; then
+    pass "$name (python3-jwt and OpenSSL)"
+  else
+    fail "$name: OpenSSL does not verify the $alg signature"
+  fi
+}
+
+# verify_cert NAME CER: the self-signed certificate's signature verifies
+verify_cert() {
+  if openssl x509 -inform DER -in "$2" -out "$T/vc.pem" 2>/dev/null &&
+     openssl verify -check_ss_sig -CAfile "$T/vc.pem" "$T/vc.pem" >/dev/null 2>&1; then
+    pass "$1"
+  else fail "$1: openssl does not verify $2"; fi
+}
+
+# ------------------------------------------------------------------- TPM
+TPM2_SO=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
+TPM_PORT=2321
+
+# tpm_start: swtpm on 127.0.0.1:$TPM_PORT (+1 control), a fresh state
+tpm_start() {
+  mkdir -p "$T/tpm/state"
+  swtpm socket --tpm2 --tpmstate "dir=$T/tpm/state" \
+    --server "type=tcp,port=$TPM_PORT,bindaddr=127.0.0.1" \
+    --ctrl "type=tcp,port=$((TPM_PORT + 1)),bindaddr=127.0.0.1" \
+    --flags not-need-init,startup-clear --log "file=$T/tpm/swtpm.log" &
+  remember $!
+  wait_port "$TPM_PORT"
+}
+
+# abrmd_start: a private D-Bus session bus and tpm2-abrmd on it; exports
+# the tabrmd TCTI for tpm2-tools and tpm2-pkcs11
+abrmd_start() {
+  local i
+  dbus-daemon --session --nofork --address="unix:path=$T/tpm/bus" \
+    --nopidfile >/dev/null 2>&1 &
+  remember $!
+  for i in $(seq 1 50); do [ -S "$T/tpm/bus" ] && break; sleep 0.1; done
+  export DBUS_SESSION_BUS_ADDRESS="unix:path=$T/tpm/bus"
+  tpm2-abrmd --session --allow-root \
+    --tcti="swtpm:host=127.0.0.1,port=$TPM_PORT" >"$T/tpm/abrmd.log" 2>&1 &
+  ABRMD_PID=$!
+  remember $ABRMD_PID
+  for i in $(seq 1 50); do
+    TPM2TOOLS_TCTI="tabrmd:bus_type=session" tpm2_getcap properties-fixed \
+      >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  export TPM2TOOLS_TCTI="tabrmd:bus_type=session"
+  export TPM2_PKCS11_TCTI="tabrmd:bus_type=session"
+}
+
+# tpm_provision LABEL: a tpm2-pkcs11 store with one token (user PIN
+# $TEST_PIN), made with tpm2_ptool through the resource manager
+tpm_provision() {
+  export TPM2_PKCS11_STORE="$T/tpm/store"
+  mkdir -p "$TPM2_PKCS11_STORE"
+  tpm2_ptool init --path="$TPM2_PKCS11_STORE" >/dev/null &&
+  tpm2_ptool addtoken --pid=1 --sopin=sopin123 --userpin="$TEST_PIN" \
+    --label="$1" --path="$TPM2_PKCS11_STORE" >/dev/null
+}
+
+# tpm_direct: from now on, tpm2-pkcs11 and tpm2-tools talk to swtpm
+# directly, without a resource manager
+tpm_direct() {
+  kill "$ABRMD_PID" 2>/dev/null
+  wait "$ABRMD_PID" 2>/dev/null
+  export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$TPM_PORT"
+  export TPM2_PKCS11_TCTI="swtpm:host=127.0.0.1,port=$TPM_PORT"
+}
+
+# tpm_transient: the number of transient objects loaded in the TPM
+tpm_transient() {
+  tpm2_getcap handles-transient 2>/dev/null | grep -c '0x'
+}
+
+# tpm_flush: what a process without a resource manager leaves in the TPM
+tpm_flush() {
+  tpm2_flushcontext -t >/dev/null 2>&1
+  tpm2_flushcontext -s >/dev/null 2>&1
+  tpm2_flushcontext -l >/dev/null 2>&1
+  return 0
+}
