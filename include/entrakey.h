@@ -232,6 +232,10 @@ EK_API unsigned ek_key_bits(const struct ek_key *k);
 EK_API int ek_key_attr(const struct ek_key *k, enum ek_key_attr a);
 EK_API enum ek_verdict ek_key_verdict(const struct ek_key *k);
 EK_API int ek_key_always_authenticate(const struct ek_key *k);
+/* 1 when the key is in a PIV slot (a YubiKey through ykcs11, a PIV card
+ * through OpenSC): such a key cannot be deleted, only overwritten by a new
+ * key in the same slot. */
+EK_API int ek_key_in_piv_slot(const struct ek_key *k);
 /* Which attributes the keygen template had to leave out, comma-separated,
  * or "" (ek_key_generate only). */
 EK_API const char *ek_key_template_dropped(const struct ek_key *k);

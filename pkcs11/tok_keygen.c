@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "tok.h"
 
 static const char *
@@ -328,6 +330,12 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         goto out;
     h = CK_INVALID_HANDLE; /* the key's now */
     snprintf(k->dropped, sizeof k->dropped, "%s", dropped);
+    k->made_here = 1;
+    if (strcmp(k->label, params->label) != 0)
+        ek_log(ctx, EK_LOG_WARN, "token '%s' ignores --label (%s): the key "
+               "is labelled '%s'", s->label,
+               tok_slot_is_yubikey(s) ? "ykcs11 names a key after its PIV "
+               "slot" : "the module chose its own label", k->label);
     if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
         goto out;
     if ((u.pin_value != NULL &&
@@ -368,8 +376,14 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_ID, NULL, 0},
     };
-    /* the minimal template ykcs11 2.2.0 accepts (no hash attributes) */
-    CK_ATTRIBUTE tmpl[7];
+    /* the minimal template ykcs11 2.2.0 accepts (no hash attributes), with
+     * the issuer and serial number NSS softokn requires
+     * (CKR_TEMPLATE_INCOMPLETE without them) */
+    CK_ATTRIBUTE tmpl[9];
+    const unsigned char *p = der;
+    X509 *x = NULL;
+    unsigned char *issuer = NULL, *serial = NULL;
+    int ilen = 0, slen = 0;
     CK_OBJECT_HANDLE *old = NULL, created = CK_INVALID_HANDLE;
     CK_ULONG nold = 0, i, n = 0;
     unsigned char *copy = NULL;
@@ -405,11 +419,12 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
     if ((r = tok_find(ctx, &k->slot, k->session, find, 3, &old, &nold)) !=
         EK_OK)
         return r;
-    if (nold > 0 && !force) {
+    if (nold > 0 && !force && !k->made_here) {
         r = ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' already has a "
                       "certificate with the id of key %s; it was left as it "
-                      "is. Give --force to replace it", k->slot.label,
-                      k->uri);
+                      "is. Give --force to replace it%s", k->slot.label,
+                      k->uri, yubikey ? " (and --so-pin-source: a YubiKey "
+                      "stores certificates with the management key)" : "");
         goto out;
     }
     tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, &cls, sizeof cls};
@@ -421,6 +436,16 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
     tmpl[n++] = (CK_ATTRIBUTE){CKA_SUBJECT, (void *)(uintptr_t)subject_der,
                                subject_len};
     tmpl[n++] = (CK_ATTRIBUTE){CKA_VALUE, (void *)(uintptr_t)der, len};
+    if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
+        (ilen = i2d_X509_NAME(X509_get_issuer_name(x), &issuer)) <= 0 ||
+        (slen = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &serial)) <= 0) {
+        r = ek_seterr(ctx, EK_ERR_CERT, "the certificate of key %s cannot "
+                      "be read back for its issuer and serial number",
+                      k->uri);
+        goto out;
+    }
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_ISSUER, issuer, (CK_ULONG)ilen};
+    tmpl[n++] = (CK_ATTRIBUTE){CKA_SERIAL_NUMBER, serial, (CK_ULONG)slen};
     rv = TOK_CALL(ctx, k->slot.mod->fl, C_CreateObject, k->session, tmpl, n,
                   &created);
     if (rv != CKR_OK) {
@@ -453,6 +478,9 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
            k->uri, k->slot.label, nold > 0 ? " (replacing the old one)" : "");
     r = EK_OK;
 out:
+    OPENSSL_free(issuer);
+    OPENSSL_free(serial);
+    X509_free(x);
     free(old);
     return r;
 }

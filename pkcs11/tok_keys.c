@@ -375,6 +375,15 @@ tok_match_slots(struct ek_ctx *ctx, const char *uri_str, struct tok_uri *u,
         tok_describe_tokens(slots, n, list, sizeof list);
         tok_uri_redact(uri_str, shown, sizeof shown);
         free(slots);
+        if (n == 0 && sel->nmods == 1 && tok_module_is_client(&sel->mods[0])) {
+            tok_client_address(list, sizeof list);
+            return ek_seterr(ctx, EK_ERR_NOT_FOUND, "the p11-kit client "
+                             "module (%s) has no token: the remote p11-kit "
+                             "server is not reachable at %s; start `p11-kit "
+                             "server` there, or forward its socket and set "
+                             "P11_KIT_SERVER_ADDRESS", sel->mods[0].path,
+                             list);
+        }
         if (n == 0)
             return ek_seterr(ctx, EK_ERR_NOT_FOUND, "there is no initialised "
                              "token in the PKCS#11 module%s (%s); check that "
@@ -897,6 +906,19 @@ ek_key_verdict(const struct ek_key *k)
         }
     }
     return EK_VERDICT_NON_EXPORTABLE;
+}
+
+int
+tok_key_made_here(const struct ek_key *k)
+{
+    return k != NULL && k->made_here;
+}
+
+int
+ek_key_in_piv_slot(const struct ek_key *k)
+{
+    return k != NULL && (tok_slot_is_yubikey(&k->slot) ||
+                         strncmp(k->slot.manufacturer, "piv_II", 6) == 0);
 }
 
 int

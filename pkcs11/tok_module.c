@@ -157,6 +157,19 @@ load_path(struct ek_ctx *ctx, const char *path, const char *from,
     if ((r = module_names(ctx, &sel->mods[0], abs)) != EK_OK)
         goto fail;
     rv = module_init(ctx, &sel->mods[0]);
+    if (rv != CKR_OK && strstr(abs, "libsoftokn3") != NULL) {
+        /* NSS takes its database directory in C_Initialize's pReserved */
+        r = ek_seterr(ctx, EK_ERR_MODULE, "cannot initialise NSS softokn "
+                      "'%s' (from %s; C_Initialize: %s): it needs its "
+                      "database directory as init arguments, which a "
+                      "module path cannot carry; register it with p11-kit "
+                      "(a .module file with x-init-reserved: "
+                      "configdir='sql:DIR' ...) and name it in the URI "
+                      "with ?module-name=NAME, without --module (see "
+                      "docs/compatibility.md)", path, from,
+                      tok_rv_name(rv) ? tok_rv_name(rv) : "error");
+        goto fail;
+    }
     if (rv != CKR_OK) {
         r = tok_fail(ctx, rv, "cannot initialise the PKCS#11 module '%s' "
                      "(from %s; C_Initialize)", path, from);
@@ -323,6 +336,30 @@ tok_module_is_tpm2(const struct tok_module *m)
                    13) == 0;
 }
 
+int
+tok_module_is_client(const struct tok_module *m)
+{
+    return m->path != NULL && strstr(m->path, "p11-kit-client") != NULL;
+}
+
+/* Where p11-kit-client.so looks for its server (p11-kit 0.24: the
+ * variable, else $XDG_RUNTIME_DIR/p11-kit/pkcs11). */
+void
+tok_client_address(char *out, size_t outsz)
+{
+    const char *a = getenv("P11_KIT_SERVER_ADDRESS");
+    const char *run = getenv("XDG_RUNTIME_DIR");
+
+    if (a != NULL && a[0] != '\0')
+        snprintf(out, outsz, "%s (P11_KIT_SERVER_ADDRESS)", a);
+    else if (run != NULL && run[0] != '\0')
+        snprintf(out, outsz, "unix:path=%s/p11-kit/pkcs11 (no "
+                 "P11_KIT_SERVER_ADDRESS)", run);
+    else
+        snprintf(out, outsz, "nowhere (neither P11_KIT_SERVER_ADDRESS nor "
+                 "XDG_RUNTIME_DIR is set)");
+}
+
 static ek_err
 module_slots(struct ek_ctx *ctx, struct tok_module *m, CK_SLOT_ID **idsp,
              CK_ULONG *np)
@@ -359,6 +396,17 @@ module_slots(struct ek_ctx *ctx, struct tok_module *m, CK_SLOT_ID **idsp,
                "slots (C_GetSlotList: %s); skipped", m->name,
                tok_rv_name(rv) ? tok_rv_name(rv) : "error");
         return EK_OK;
+    }
+    if (n == 0 && tok_module_is_client(m)) {
+        char addr[512];
+
+        /* p11-kit-client.so answers with no slots when its server is not
+         * there: say so, not "no tokens" */
+        tok_client_address(addr, sizeof addr);
+        ek_log(ctx, EK_LOG_WARN, "the p11-kit client module '%s' reaches "
+               "no remote p11-kit server: the server is not reachable at "
+               "%s; start `p11-kit server` there (or forward its socket) and "
+               "set P11_KIT_SERVER_ADDRESS", m->name, addr);
     }
     *idsp = ids;
     *np = n;

@@ -114,6 +114,7 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
     CK_ULONG inlen = 0, outlen = sizeof out;
     size_t modlen;
     const char *mname;
+    int so, ctx_login;
     CK_RV rv;
     ek_err r = EK_ERR_INTERNAL;
 
@@ -180,6 +181,12 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
             drop_session(k, r);
         goto out;
     }
+    /* logged in as SO only (ykcs11 after keygen with the management key):
+     * the user PIN comes as a context-specific login, which ykcs11 takes
+     * for any PIV slot */
+    so = 0;
+    ctx_login = k->always_auth ||
+                (tok_logged_in(ctx, &k->slot, k->session, &so) && so);
     ek_log(ctx, EK_LOG_INFO, "signing with %s (%s) on token '%s'", mname,
            tok_path_alg(path), k->slot.label);
     rv = TOK_CALL(ctx, k->slot.mod->fl, C_SignInit, k->session, &mech,
@@ -192,7 +199,7 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
             drop_session(k, r);
         goto out;
     }
-    if (k->always_auth) {
+    if (ctx_login) {
         /* CKA_ALWAYS_AUTHENTICATE: a context-specific login between
          * C_SignInit and C_Sign, with the PIN read once per command */
         if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_CONTEXT,

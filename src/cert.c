@@ -580,6 +580,8 @@ refuse_existing(struct ek_ctx *ctx, struct ek_key *k)
     char name[512];
     ek_err r;
 
+    if (tok_key_made_here(k))
+        return EK_OK; /* ykcs11's placeholder, written by its keygen */
     r = ek_key_cert_der(k, &der, &len);
     if (r == EK_ERR_NOT_FOUND)
         return EK_OK;
@@ -587,8 +589,13 @@ refuse_existing(struct ek_ctx *ctx, struct ek_key *k)
         return cert_key_err(ctx, k, r);
     cert_key_name(k, name, sizeof name);
     return ek_seterr(ctx, EK_ERR_EXISTS, "%s already has a certificate; it "
-                     "was left as it is. Give --force to replace it, or "
-                     "--no-store to make one without storing it", name);
+                     "was left as it is. Give --force to replace it%s, or "
+                     "--no-store to make one without storing it", name,
+                     ek_key_in_piv_slot(k)
+                         ? " (a YubiKey's keygen leaves a placeholder "
+                           "certificate; storing on a YubiKey also needs "
+                           "the management key: --so-pin-source)"
+                         : "");
 }
 
 ek_err

@@ -127,6 +127,8 @@ typedef ek_err ek_sign_digest_fn(void *arg, enum ek_alg alg,
 void tok_ctx_free(struct tok_ctx **tp);
 /* The context a key belongs to. */
 struct ek_ctx *tok_key_ctx(const struct ek_key *k);
+/* 1 when ek_key_generate made k in this run (pkcs11/tok_keys.c). */
+int tok_key_made_here(const struct ek_key *k);
 /* ek_sign_digest_fn over a struct ek_key * (arg). Logs in if needed; one
  * C_Login, never retried. */
 ek_err tok_key_sign_digest(void *key, enum ek_alg alg,

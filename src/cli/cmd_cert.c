@@ -50,7 +50,11 @@ static const char usage_create[] =
     "\n"
     "Prints the SHA-1 thumbprint (what the portal and Connect-ExchangeOnline\n"
     "-CertificateThumbprint show), x5t and x5t#S256.\n"
-    "Common options (--module, --pin-source, -v): see entrakey --help.\n";
+    "On a YubiKey (ykcs11), storing needs the management key\n"
+    "(--so-pin-source) besides the PIN, and after entrakey keygen the slot\n"
+    "holds ykcs11's placeholder certificate: give --force to replace it.\n"
+    "Common options (--module, --pin-source, --so-pin-source, -v): see\n"
+    "entrakey --help.\n";
 
 static const char usage_csr[] =
     "usage: entrakey cert csr KEY-URI --subject DN --out FILE.csr\n"
@@ -394,9 +398,14 @@ cert_create(struct cli *cli, int argc, char **argv)
             if (r == EK_OK) {
                 fprintf(stderr, "entrakey: key %s already has a "
                         "certificate on the token (%s, thumbprint %s); it "
-                        "was left as it is. Give --force to replace it, or "
-                        "--no-store\n", ek_key_uri(k), ek_cert_subject(old),
-                        ek_cert_thumbprint(old));
+                        "was left as it is. Give --force to replace it%s, "
+                        "or --no-store\n", ek_key_uri(k),
+                        ek_cert_subject(old), ek_cert_thumbprint(old),
+                        ek_key_in_piv_slot(k)
+                            ? " (a YubiKey's keygen leaves a placeholder "
+                              "certificate; storing on a YubiKey also needs "
+                              "the management key: --so-pin-source)"
+                            : "");
                 rc = CLI_EXIT_EXISTS;
                 goto out;
             }

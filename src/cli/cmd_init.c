@@ -76,6 +76,17 @@ report_leftover(const struct cli *cli, const struct ek_key *k)
         module = getenv("ENTRAKEY_MODULE");
     if (module == NULL || module[0] == '\0')
         module = "MODULE.so";
+    if (ek_key_in_piv_slot(k)) {
+        fprintf(stderr, "entrakey: the key made in this run is still on the "
+                "token: %s\n"
+                "entrakey: to keep it, make its certificate with: entrakey "
+                "cert create '%s' --subject … --force --so-pin-source …\n"
+                "entrakey: PIV keys cannot be deleted, only overwritten: "
+                "run entrakey init again with --id %s to replace it, or "
+                "leave it (without a certificate it is not used)\n",
+                ek_key_uri(k), ek_key_uri(k), id);
+        return;
+    }
     fprintf(stderr, "entrakey: the key made in this run is still on the "
             "token: %s\n"
             "entrakey: to keep it, make its certificate with: entrakey cert "

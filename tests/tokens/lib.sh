@@ -143,3 +143,57 @@ tpm_flush() {
   tpm2_flushcontext -l >/dev/null 2>&1
   return 0
 }
+
+# ------------------------------------------------------------------- PIV
+# A PIV card emulated by tests/piv/piv-card.py, in a reader named like a
+# YubiKey's (ykcs11 takes only readers whose name starts with "Yubico"),
+# served by a pcscd of the test's own: its socket directory /run/pcscd is
+# a private tmpfs, USB devices are out of its sight, and the card reaches
+# vsmartcard's vpcd driver on the namespace's loopback (port 0x8C7B).
+YKCS11_SO=/usr/lib/x86_64-linux-gnu/libykcs11.so
+OPENSC_SO=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
+VPCD_SO=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+PIV_CARD="$EK_SOURCE_DIR/tests/piv/piv-card.py"
+PIV_STATE="$T/piv/card.json"
+PIV_MGM=010203040506070801020304050607080102030405060708
+PIV_SERIAL=12345678
+
+# piv_start [CARD-OPTIONS...]: pcscd and the card; sets PIV_URI (ykcs11)
+piv_start() {
+  local i
+  mkdir -p "$T/piv/readers" /run/pcscd
+  mount -t tmpfs -o mode=755 tmpfs /run/pcscd || return 1
+  [ ! -d /dev/bus/usb ] || mount -t tmpfs tmpfs /dev/bus/usb || return 1
+  cat > "$T/piv/readers/vpcd" <<CONF
+FRIENDLYNAME "Yubico YubiKey OTP+FIDO+CCID"
+DEVICENAME   /dev/null:0x8C7B
+LIBPATH      $VPCD_SO
+CHANNELID    0x8C7B
+CONF
+  pcscd --foreground --config "$T/piv/readers" --apdu --debug \
+    >"$T/piv/pcscd.log" 2>&1 &
+  remember $!
+  $PY "$PIV_CARD" --state "$PIV_STATE" --serial "$PIV_SERIAL" "$@" \
+    >"$T/piv/card.log" 2>&1 &
+  remember $!
+  for i in $(seq 1 100); do
+    grep -q 'Card inserted' "$T/piv/pcscd.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q 'Card inserted' "$T/piv/pcscd.log" || return 1
+  printf '%s\n' "$PIV_MGM" > "$T/piv/mgm"
+  chmod 600 "$T/piv/mgm"
+  PIV_URI="pkcs11:serial=$PIV_SERIAL"
+}
+
+# card FIELD: a field of the card's state (pin_tries, verify_failures,
+# signatures.9c, refused.9a, keys, objects)
+card() {
+  $PY - "$PIV_STATE" "$1" <<'PYEOF'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v.get(k, 0) if isinstance(v, dict) else v
+print(" ".join(v) if isinstance(v, list) else v)
+PYEOF
+}
