@@ -236,6 +236,10 @@ EK_API int ek_key_always_authenticate(const struct ek_key *k);
  * through OpenSC): such a key cannot be deleted, only overwritten by a new
  * key in the same slot. */
 EK_API int ek_key_in_piv_slot(const struct ek_key *k);
+/* 1 when the module reports the key attributes as fixed values, not as
+ * what the device knows of the key (OpenSC's PIV driver): the verdict
+ * then says so. */
+EK_API int ek_key_attrs_fixed(const struct ek_key *k);
 /* Which attributes the keygen template had to leave out, comma-separated,
  * or "" (ek_key_generate only). */
 EK_API const char *ek_key_template_dropped(const struct ek_key *k);

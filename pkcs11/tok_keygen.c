@@ -448,6 +448,18 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
     tmpl[n++] = (CK_ATTRIBUTE){CKA_SERIAL_NUMBER, serial, (CK_ULONG)slen};
     rv = TOK_CALL(ctx, k->slot.mod->fl, C_CreateObject, k->session, tmpl, n,
                   &created);
+    if (rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
+        rv == CKR_TOKEN_WRITE_PROTECTED) {
+        /* OpenSC's PIV driver stores nothing */
+        r = ek_seterr(ctx, EK_ERR_TOKEN, "token '%s' does not store "
+                      "certificates through this module (C_CreateObject: "
+                      "%s); make the certificate with --no-store and write "
+                      "it with --out FILE.cer, then give it to assert and "
+                      "token with --cert FILE.cer (or store it with the "
+                      "card's own tool)", k->slot.label,
+                      tok_rv_name(rv) ? tok_rv_name(rv) : "error");
+        goto out;
+    }
     if (rv != CKR_OK) {
         r = tok_fail(ctx, rv, "cannot store the certificate of key %s on "
                      "token '%s' (C_CreateObject)", k->uri, k->slot.label);

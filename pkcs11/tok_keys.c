@@ -922,6 +922,14 @@ ek_key_in_piv_slot(const struct ek_key *k)
 }
 
 int
+ek_key_attrs_fixed(const struct ek_key *k)
+{
+    /* OpenSC's PIV driver answers CKA_SENSITIVE, CKA_ALWAYS_SENSITIVE,
+     * CKA_NEVER_EXTRACTABLE and CKA_LOCAL with constants for every key */
+    return k != NULL && strncmp(k->slot.manufacturer, "piv_II", 6) == 0;
+}
+
+int
 ek_key_always_authenticate(const struct ek_key *k)
 {
     return k != NULL && k->always_auth;

@@ -366,9 +366,18 @@ tok_uri_key(struct ek_ctx *ctx, const struct tok_slot *s,
     if ((uri = p11_kit_uri_new()) == NULL)
         return ek_seterr_oom(ctx);
     ti = p11_kit_uri_get_token_info(uri);
-    pad(ti->label, sizeof ti->label, s->label);
-    if (s->dup_label)
+    if (strncmp(s->manufacturer, "piv_II", 6) == 0) {
+        /* OpenSC names a PIV token after one of its certificates, so a
+         * token= URI stops matching when a certificate changes: the
+         * card's model and serial number do not */
+        pad(ti->model, sizeof ti->model, s->model);
+        pad(ti->manufacturerID, sizeof ti->manufacturerID, s->manufacturer);
         pad(ti->serialNumber, sizeof ti->serialNumber, s->serial);
+    } else {
+        pad(ti->label, sizeof ti->label, s->label);
+        if (s->dup_label)
+            pad(ti->serialNumber, sizeof ti->serialNumber, s->serial);
+    }
     if (id_len > 0) {
         a.type = CKA_ID;
         a.pValue = (void *)(uintptr_t)id;

@@ -100,6 +100,8 @@ int cli_check_output(const char *path, int force, const char *outcome);
 const char *cli_attr_name(int a);
 /* The sentence for a key's non-exportability verdict. */
 const char *cli_verdict_text(enum ek_verdict v);
+/* The same for a key, saying when the module reports fixed values. */
+const char *cli_key_verdict_text(const struct ek_key *k);
 /* Adds a key's uri, token, label, id, bits, the five attributes (true,
  * false or null) and the verdict word to o (keys --json, keygen --json);
  * 0, or -1 when out of memory. */

@@ -139,7 +139,7 @@ print_text(const struct ek_key *k)
                : v < 0   ? "(the module does not report it)"
                          : (want ? "(should be TRUE)" : "(should be FALSE)"));
     }
-    printf("  verdict:  %s\n", cli_verdict_text(ek_key_verdict(k)));
+    printf("  verdict:  %s\n", cli_key_verdict_text(k));
     if (dropped[0] == '\0')
         printf("  template: applied as asked\n");
     else

@@ -128,7 +128,7 @@ print_key(struct cli *cli, const struct ek_key *k, long long now)
                                    : (attr_wanted(a) ? "(should be TRUE)"
                                                      : "(should be FALSE)"));
     }
-    printf("  verdict:       %s\n", cli_verdict_text(ek_key_verdict(k)));
+    printf("  verdict:       %s\n", cli_key_verdict_text(k));
     printf("  always-authenticate: %s\n",
            ek_key_always_authenticate(k)
                ? "yes (the PIN is asked for each signature)"

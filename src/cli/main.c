@@ -256,6 +256,18 @@ cli_verdict_text(enum ek_verdict v)
     }
 }
 
+const char *
+cli_key_verdict_text(const struct ek_key *k)
+{
+    if (ek_key_attrs_fixed(k) &&
+        ek_key_verdict(k) == EK_VERDICT_NON_EXPORTABLE)
+        return "fixed values: this module reports these attributes as "
+               "constants for every key (OpenSC's PIV driver), not as read "
+               "from the card; a PIV card does not export keys, but these "
+               "values do not show where the key was made";
+    return cli_verdict_text(ek_key_verdict(k));
+}
+
 static int
 hexval(int c)
 {

@@ -83,6 +83,14 @@ class Card:
         self.pin_tries = 3
         self.mgm = DEFAULT_MGM
         self.objects = {}          # GET DATA tag (bytes) -> value
+        # a CHUID as ykman writes it (FASC-N, a GUID from the serial, an
+        # expiry date): OpenSC takes the card's serial number from it
+        guid = b"\x00" * 12 + struct.pack(">I", serial)
+        self.objects[bytes.fromhex("5fc102")] = (
+            tlv(0x30, bytes.fromhex("d4e739da739ced39ce739d836858210842108421"
+                                    "c84210c3eb")) +
+            tlv(0x34, guid) + tlv(0x35, b"20301231") + tlv(0x3E, b"") +
+            tlv(0xFE, b""))
         self.keys = {}             # slot -> RSA private key
         self.verify_failures = 0
         self.signatures = {}
