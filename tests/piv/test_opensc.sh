@@ -20,6 +20,8 @@ for s in 01:9a 02:9c; do
   expect_rc "provisioned ${s#*:} through ykcs11" 0
 done
 export ENTRAKEY_MODULE="$OPENSC_SO"
+M="OpenSC PIV"
+observe "$M" version "opensc-pkcs11 $(pkgver opensc-pkcs11), on tests/piv/piv-card.py"
 
 run "$EK" tokens
 expect_rc "tokens: exit 0" 0
@@ -36,12 +38,14 @@ expect_match "keys: printed URIs carry serial=" "$OUT" '^key pkcs11:.*serial='
 for s in 9a:01 9c:02; do
   id=${s#*:} s=${s%%:*}
   KEY="pkcs11:manufacturer=piv_II;id=%$id;type=private"
-  run "$EK" assert "$KEY" --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
+  run "$EK" -v assert "$KEY" --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
   expect_rc "OpenSC $s: assert PS256: exit 0" 0
+  observe "$M" ps256 "$(signed_with)"
   printf '%s\n' "$OUT" > "$s.ps"
   verify_jwt "OpenSC $s: PS256 verifies" "$s.ps" PS256 "$s.cer"
-  run "$EK" assert "$KEY" --alg RS256 --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
+  run "$EK" -v assert "$KEY" --alg RS256 --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
   expect_rc "OpenSC $s: assert RS256: exit 0" 0
+  observe "$M" rs256 "$(signed_with)"
   printf '%s\n' "$OUT" > "$s.rs"
   verify_jwt "OpenSC $s: RS256 verifies" "$s.rs" RS256 "$s.cer"
 done
@@ -51,6 +55,8 @@ run "$EK" keygen 'pkcs11:manufacturer=piv_II' --label o --pin-source file:pin
 expect_rc "keygen: exit 3" 3
 expect_match "keygen: this module cannot generate keys" "$ERR" 'this module cannot generate keys'
 expect_nomatch "keygen: no --bits advice" "$ERR" 'bits 2048'
+for b in 2048 3072 4096; do observe "$M" keygen-$b "no: the module has no key generation (use yubico-piv-tool or ykman)"; done
+observe "$M" always-auth "9c: CKA_ALWAYS_AUTHENTICATE; context-specific login works"
 
 run "$EK" cert create 'pkcs11:manufacturer=piv_II;id=%01;type=private' --subject CN=again \
   --out again.cer --force --pin-source file:pin
@@ -59,5 +65,7 @@ expect_match "cert create: suggests --no-store and --out" "$ERR" '--no-store.*--
 run "$EK" cert create 'pkcs11:manufacturer=piv_II;id=%01;type=private' --subject CN=again \
   --out again.cer --no-store --pin-source file:pin
 expect_rc "cert create --no-store --out: exit 0" 0
+observe "$M" cert-store "not supported (CKR_FUNCTION_NOT_SUPPORTED): --no-store --out, then --cert"
+observe "$M" quirks "names the token after a certificate (URIs use model=, manufacturer=, serial=); reports CKA_SENSITIVE, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE, LOCAL as fixed TRUE"
 verify_cert "the certificate verifies" again.cer
 finish

@@ -17,6 +17,8 @@ printf '%s\n' "$TEST_PIN" > pin && chmod 600 pin
 PS=(--pin-source file:pin --so-pin-source "file:$T/piv/mgm")
 key() { printf '%s;id=%%%s;type=private' "$PIV_URI" "$1"; }
 
+M="ykcs11 (YubiKey PIV)"
+observe "$M" version "ykcs11 $(pkgver ykcs11), on tests/piv/piv-card.py as firmware 5.2.7"
 run "$EK" tokens
 expect_rc "tokens: exit 0" 0
 expect_match "tokens: ykcs11 sees the card as a YubiKey" "$OUT" "token 'YubiKey PIV #$PIV_SERIAL'"
@@ -27,6 +29,7 @@ for slot in 01:9a 02:9c 03:9d; do
   id=${slot%%:*} s=${slot#*:}
   run "$EK" init "$PIV_URI" --id "$id" --label "k$s" --subject "CN=yk-$s" --out "$s.cer" "${PS[@]}"
   expect_rc "init $s: exit 0" 0
+  observe "$M" keygen-2048 "$(outcome) (9a, 9c, 9d, 9e; the management key)"
   expect_match "init $s: says ykcs11 ignores --label" "$ERR" "ignores --label"
   verify_cert "init $s: the certificate verifies" "$s.cer"
   pkcs11-tool --module "$YKCS11_SO" --read-object --type cert --id "$id" -o "$s.oncard" >/dev/null 2>&1
@@ -37,12 +40,14 @@ expect_match "init: each signature was made on the card" "$(card signatures.9a) 
 
 for s in 9a:01 9c:02 9d:03; do
   id=${s#*:} s=${s%%:*}
-  run "$EK" assert "$(key "$id")" --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
+  run "$EK" -v assert "$(key "$id")" --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
   expect_rc "$s: assert PS256: exit 0" 0
+  observe "$M" ps256 "$(signed_with)"
   printf '%s\n' "$OUT" > "$s.ps"
   verify_jwt "$s: PS256 verifies" "$s.ps" PS256 "$s.cer"
-  run "$EK" assert "$(key "$id")" --alg RS256 --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
+  run "$EK" -v assert "$(key "$id")" --alg RS256 --tenant "$TENANT" --client-id "$APP" --pin-source file:pin
   expect_rc "$s: assert RS256: exit 0" 0
+  observe "$M" rs256 "$(signed_with)"
   printf '%s\n' "$OUT" > "$s.rs"
   verify_jwt "$s: RS256 verifies" "$s.rs" RS256 "$s.cer"
 done
@@ -54,6 +59,14 @@ expect_rc "9c: assert: exit 0" 0
 expect_match "9c: a context-specific login after C_SignInit" "$ERR" 'CKU_CONTEXT_SPECIFIC'
 expect_match "9c: the card signed once more" "$(card signatures.9c)" "^$((before + 1))$"
 expect_match "9c: the card never refused a signature" "$(card refused.9c)" '^0$'
+observe "$M" always-auth "9c: CKA_ALWAYS_AUTHENTICATE; a context-specific login before each signature (the card wants the PIN each time)"
+
+for b in 3072 4096; do
+  run "$EK" keygen "$PIV_URI" --id 06 --bits $b --label big "${PS[@]}"
+  expect_rc "keygen $b on ykcs11 2.2.0: refused (exit 3)" 3
+  expect_match "keygen $b: says 2048 is the limit" "$ERR" '2048 bits is its limit'
+  observe "$M" keygen-$b "no: ykcs11 2.2.0 offers 2048 at most (YubiKey 5.7+ with a newer ykcs11, or OpenSC)"
+done
 
 # keygen, then cert create, in 9e
 run "$EK" keygen "$PIV_URI" --id 04 --label k9e "${PS[@]}"
@@ -63,6 +76,7 @@ expect_rc "cert create after keygen, no --force: exit 8 (ykcs11's placeholder)" 
 expect_match "cert create: says --force and --so-pin-source" "$ERR" '--force.*--so-pin-source'
 run "$EK" cert create "$(key 04)" --subject CN=yk-9e --out 9e.cer --force "${PS[@]}"
 expect_rc "cert create --force --so-pin-source: exit 0" 0
+observe "$M" cert-store "works with the management key (--so-pin-source); after keygen, --force replaces ykcs11's placeholder"
 verify_cert "9e: the certificate verifies" 9e.cer
 
 # init that fails after the key is made (a wrong user PIN at signing): the
@@ -92,4 +106,6 @@ expect_match "final try: the card saw no VERIFY with a PIN" "$(card verify_failu
 run "$EK" assert "$(key 01)" --tenant "$TENANT" --client-id "$APP" --pin-source file:pin --allow-final-pin-try
 expect_rc "--allow-final-pin-try with the right PIN: exit 0" 0
 expect_match "the card has 3 tries again" "$(card pin_tries)" '^3$'
+observe "$M" pin-counters "COUNT_LOW, FINAL_TRY, LOCKED from the card's counter; the final try is refused without --allow-final-pin-try"
+observe "$M" quirks "rejects CKA_EXTRACTABLE (CKR_ATTRIBUTE_TYPE_INVALID); ignores --label (slot names); keygen and store need the SO login (3DES management key only); keygen writes a placeholder certificate; keys cannot be deleted, only overwritten"
 finish

@@ -197,3 +197,19 @@ for k in sys.argv[2].split("."):
 print(" ".join(v) if isinstance(v, list) else v)
 PYEOF
 }
+
+# ------------------------------------------------- docs/compatibility.md
+# observe MODULE KEY VALUE: what a test saw, for tests/tokens/compat-table.sh
+# (one file per module under $EK_BUILD_DIR/compat; a later line wins)
+observe() {
+  mkdir -p "$EK_BUILD_DIR/compat"
+  printf '%s\t%s\n' "$2" "$3" >> "$EK_BUILD_DIR/compat/$1"
+}
+# signed_with: the mechanism the last `entrakey -v` run signed with
+signed_with() {
+  grep -Eo 'signing with CKM_[A-Z0-9_]+' "$T/err" | tail -1 | cut -d' ' -f3
+}
+# outcome: "works" or "fails (exit N)" for the last run
+outcome() { if [ "$RC" -eq 0 ]; then echo works; else echo "fails (exit $RC)"; fi; }
+# pkgver PKG: its Debian version
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
