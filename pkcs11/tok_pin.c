@@ -202,6 +202,28 @@ unblock_advice(const struct tok_slot *s)
     return "unblock it with the SO PIN / PUK (the token's admin tool)";
 }
 
+/* What a refused management key may mean on a YubiKey: firmware 5.7 and
+ * later ship with an AES-192 default management key, which ykcs11 2.2.0
+ * (3DES only) cannot use. ykcs11 gives the firmware as major.minor with
+ * minor = 10 * minor + patch (5.7.1 is 5.71). */
+static const char *
+so_advice(const struct tok_slot *s)
+{
+    const CK_VERSION *v = &s->ti.firmwareVersion;
+
+    if (!tok_slot_is_yubikey(s))
+        return "check the SO PIN source";
+    if (v->major > 5 || (v->major == 5 && v->minor >= 70))
+        return "check the management key source (--so-pin-source, 48 hex "
+               "digits); this YubiKey has firmware 5.7 or later, whose "
+               "default management key is AES-192, and this ykcs11 speaks "
+               "3DES only: set a 3DES management key (ykman piv access "
+               "change-management-key -a TDES), or generate the key with "
+               "ykman and use it through OpenSC";
+    return "check the management key source (--so-pin-source, 48 hex "
+           "digits)";
+}
+
 /* Refuses a login the token's counters advise against. */
 static ek_err
 check_counters(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
@@ -374,7 +396,12 @@ tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     }
     if (keep != NULL)
         ek_secret_free(keep); /* a PIN that failed is never used again */
-    if (rv == CKR_PIN_INCORRECT)
+    if (rv == CKR_PIN_INCORRECT && kind == TOK_LOGIN_SO)
+        r = ek_seterr(ctx, EK_ERR_PIN, "the SO PIN for token '%s' was wrong "
+                      "(C_Login: CKR_PIN_INCORRECT); entrakey does not retry "
+                      "(a wrong PIN in a loop locks a card); %s", s->label,
+                      so_advice(s));
+    else if (rv == CKR_PIN_INCORRECT)
         r = ek_seterr(ctx, EK_ERR_PIN, "the %s for token '%s' was wrong "
                       "(C_Login: CKR_PIN_INCORRECT); entrakey does not retry "
                       "(a wrong PIN in a loop locks a card); check the PIN "

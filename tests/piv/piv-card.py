@@ -8,6 +8,7 @@ and GET SERIAL. The card enforces the PIN: a retry counter (3 tries, then
 blocked), and slot 9c needs a VERIFY right before each signature.
 
   piv-card.py --port PORT --state FILE [--version 5.2.7] [--serial N]
+              [--aes-mgm]
 
 The vpcd protocol (vsmartcard's vpcd, over TCP to 127.0.0.1:PORT): every
 message is a 2-byte big-endian length and its bytes; a 1-byte message from
@@ -75,7 +76,9 @@ def parse_tlvs(data):
 
 
 class Card:
-    def __init__(self, version, serial, state_file, pin=b"123456"):
+    def __init__(self, version, serial, state_file, pin=b"123456",
+                 aes_mgm=False):
+        self.aes_mgm = aes_mgm     # firmware 5.7's AES-192 default key
         self.version = version
         self.serial = serial
         self.state_file = state_file
@@ -248,7 +251,7 @@ class Card:
         return self.sign(p1, p2, items)
 
     def mgm_auth(self, p1, items):
-        if p1 not in (0x00, 0x03):
+        if p1 not in (0x00, 0x03) or (self.aes_mgm and p1 != 0x0A):
             return 0x6A86
         enc = self.cipher().encryptor()
         if 0x80 in items and not items[0x80]:       # witness asked for
@@ -312,8 +315,11 @@ def main():
     ap.add_argument("--state", required=True)
     ap.add_argument("--version", default="5.2.7")
     ap.add_argument("--serial", type=int, default=12345678)
+    ap.add_argument("--aes-mgm", action="store_true",
+                    help="an AES-192 management key (refuses 3DES)")
     a = ap.parse_args()
-    card = Card([int(x) for x in a.version.split(".")], a.serial, a.state)
+    card = Card([int(x) for x in a.version.split(".")], a.serial, a.state,
+                aes_mgm=a.aes_mgm)
     card.save()
     s = None
     for _ in range(100):
