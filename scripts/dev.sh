@@ -18,7 +18,7 @@ TEST_PKGS="opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy
   libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools tpm2-abrmd
   swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 libtss2-tcti-tabrmd0 dbus
-  iproute2 pcscd vsmartcard-vpcd ykcs11 libnss3 libnss3-tools"
+  iproute2 pcscd vsmartcard-vpcd ykcs11 libnss3 libnss3-tools opencryptoki"
 
 install_missing() {
   local want=() p

@@ -213,3 +213,33 @@ signed_with() {
 outcome() { if [ "$RC" -eq 0 ]; then echo works; else echo "fails (exit $RC)"; fi; }
 # pkgver PKG: its Debian version
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
+
+# ------------------------------------------------------------ openCryptoki
+OCK_SO=/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so
+
+# ock_start LABEL: pkcsslotd with the software token (slot 3) alone, its
+# configuration, store, locks and shared memory private to the test (a
+# tmpfs over /run and /dev/shm); the token initialised with SO PIN
+# 87654321 and user PIN $TEST_PIN. Needs root (the pkcs11 group).
+ock_start() {
+  local d="$T/ock"
+  mkdir -p "$d/etc" "$d/lib/swtok/TOK_OBJ"
+  printf 'version opencryptoki-3.1\nslot 3\n{\nstdll = libpkcs11_sw.so\n}\n' \
+    > "$d/etc/opencryptoki.conf"
+  mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /dev/shm &&
+  mkdir -p /run/lock/opencryptoki/swtok &&
+  mount --bind "$d/etc" /etc/opencryptoki &&
+  mount --bind "$d/lib" /var/lib/opencryptoki || return 1
+  chgrp -R pkcs11 "$d" /run/lock/opencryptoki &&
+  chmod -R 770 "$d" /run/lock/opencryptoki || return 1
+  pkcsslotd || return 1
+  # it forks; its pid file is in the test's own /run (/var/run links there)
+  local i
+  for i in $(seq 1 50); do [ -s /run/pkcsslotd.pid ] && break; sleep 0.1; done
+  [ -s /run/pkcsslotd.pid ] || return 1
+  remember "$(cat /run/pkcsslotd.pid)"
+  printf '%s\n' "$1" | pkcsconf -I -c 3 -S 87654321 >/dev/null 2>&1 &&
+  pkcsconf -P -c 3 -S 87654321 -n 76543210 >/dev/null 2>&1 &&
+  pkcsconf -u -c 3 -S 76543210 -n 11111111 >/dev/null 2>&1 &&
+  pkcsconf -p -c 3 -U 11111111 -n "$TEST_PIN" >/dev/null 2>&1
+}
