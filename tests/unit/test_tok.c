@@ -224,8 +224,13 @@ test_uri_parse(void)
 
         tok_uri_redact("pkcs11:?pin-value=a1&pin-value=b2&x=1", shown,
                        sizeof shown);
+        /* an unknown attribute's value may be a misplaced PIN too */
         assert(strcmp(shown, "pkcs11:?pin-value=***&pin-value=***&x=***") ==
                0);
+        tok_uri_redact("pkcs11:token=t;object=o?module-path=/m.so&Pin-Value=1",
+                       shown, sizeof shown);
+        assert(strcmp(shown, "pkcs11:token=t;object=o?module-path=/m.so&"
+                             "Pin-Value=***") == 0);
         tok_uri_redact("pkcs11:token=t?pin-value=s3cr3t", shown, 20);
         assert(strstr(shown, "s3") == NULL);
     }
