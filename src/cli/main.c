@@ -519,8 +519,53 @@ cli_apply(struct cli *cli)
     return 0;
 }
 
+/* Standard output is buffered: a full disk or a closed pipe shows only
+ * when it is flushed, so a command that printed is judged once, here,
+ * after it returned (coreutils' close_stdout). */
+static int stdout_checked;
+
+static int
+stdout_close(int rc)
+{
+    int err = 0;
+
+    if (stdout_checked)
+        return rc;
+    stdout_checked = 1;
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        err = errno != 0 ? errno : EIO;
+    if (fclose(stdout) != 0 && err == 0)
+        err = errno != 0 ? errno : EIO;
+    if (err == 0)
+        return rc;
+    fprintf(stderr, "entrakey: cannot write to standard output: %s; what "
+            "was printed is incomplete\n", strerror(err));
+    return rc == CLI_EXIT_OK ? CLI_EXIT_FILE : rc;
+}
+
+/* For the paths that call exit() (--help). */
+static void
+stdout_close_at_exit(void)
+{
+    int rc = stdout_close(CLI_EXIT_OK);
+
+    if (rc != CLI_EXIT_OK)
+        _exit(rc);
+}
+
+static int
+run_main(int argc, char **argv);
+
 int
 main(int argc, char **argv)
+{
+    atexit(stdout_close_at_exit);
+    return stdout_close(run_main(argc, argv));
+}
+
+static int
+run_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_COMMON_LONGOPTS,
