@@ -34,14 +34,15 @@ pin_from_file(struct ek_ctx *ctx, const char *path, char *buf, size_t bufsz,
     int fd = -1;
     ek_err r = EK_ERR_PIN;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "cannot open the PIN file '%s': %s; "
-                      "check the PIN source", path, strerror(errno));
+    if ((fd = ek_open_regular(path, &st)) == -2) {
+        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' is not a regular "
+                      "file (%s); check the PIN source", path,
+                      ek_file_type(st.st_mode));
         goto out;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' is not a regular "
-                      "file; check the PIN source", path);
+    if (fd < 0) {
+        r = ek_seterr(ctx, EK_ERR_PIN, "cannot open the PIN file '%s': %s; "
+                      "check the PIN source", path, strerror(errno));
         goto out;
     }
     if (st.st_mode & 077) {

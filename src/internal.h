@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "entrakey.h"
@@ -95,6 +96,12 @@ ek_err ek_file_write_atomic(struct ek_ctx *ctx, const char *path,
 /* Reads a whole file of at most max bytes into a malloc'd buffer (one NUL
  * added after the data, not counted). Errors: EK_ERR_IO (missing, too big,
  * unreadable), naming the path. */
+/* Opens path read-only, never blocking in open() (a FIFO), and only when
+ * it is a regular file: the descriptor (blocking again), -1 with errno,
+ * or -2 when it is something else (*st says what). */
+int ek_open_regular(const char *path, struct stat *st);
+/* "a FIFO", "a directory" … for messages. */
+const char *ek_file_type(mode_t mode);
 ek_err ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
                     unsigned char **datap, size_t *lenp);
 

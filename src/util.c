@@ -168,6 +168,32 @@ out:
     return r;
 }
 
+int
+ek_open_regular(const char *path, struct stat *st)
+{
+    int fd, flags;
+
+    /* O_NONBLOCK: open() of a FIFO would otherwise wait for a writer, and
+     * an unattended job would hang where no input can come */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return -2;
+    }
+    if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 ek_err
 ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
              unsigned char **datap, size_t *lenp)
@@ -181,13 +207,14 @@ ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
 
     *datap = NULL;
     *lenp = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        r = ek_seterr(ctx, EK_ERR_IO, "cannot open '%s': %s", path,
-                      strerror(errno));
+    if ((fd = ek_open_regular(path, &st)) == -2) {
+        r = ek_seterr(ctx, EK_ERR_IO, "'%s' is not a regular file (%s); "
+                      "give a file", path, ek_file_type(st.st_mode));
         goto out;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        r = ek_seterr(ctx, EK_ERR_IO, "'%s' is not a regular file", path);
+    if (fd < 0) {
+        r = ek_seterr(ctx, EK_ERR_IO, "cannot open '%s': %s", path,
+                      strerror(errno));
         goto out;
     }
     if ((buf = ek_calloc(ctx, 1, max + 1)) == NULL) {
@@ -225,6 +252,22 @@ out:
     if (fd >= 0)
         close(fd);
     return r;
+}
+
+const char *
+ek_file_type(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    return "not a regular file";
 }
 
 /* The length of the UTF-8 character at s (1-4), or 0 when the bytes there
