@@ -253,7 +253,7 @@ tok_modules(struct ek_ctx *ctx, const char *uri_module_path,
     env = getenv("ENTRAKEY_MODULE");
     if (ctx->module_path != NULL) {
         path = ctx->module_path;
-        from = "--module";
+        from = ctx->module_origin != NULL ? ctx->module_origin : "--module";
     } else if (env != NULL && env[0] != '\0') {
         path = env;
         from = "ENTRAKEY_MODULE";

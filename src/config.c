@@ -500,6 +500,57 @@ out:
     return r;
 }
 
+/* Whether someone other than the user (and root) can change what st
+ * describes: its owner, or a write bit for group or others (a directory
+ * with the sticky bit, such as /tmp, keeps others from replacing what is
+ * not theirs). */
+static const char *
+cfg_unsafe(const struct stat *st, int dir)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return "belongs to another user";
+    if ((st->st_mode & 022) && !(dir && (st->st_mode & S_ISVTX)))
+        return "can be changed by group or others";
+    return NULL;
+}
+
+/* The configuration decides which PKCS#11 module is loaded into the
+ * process that holds the PIN, and whom it trusts (ca_file,
+ * authority_host): like ssh with its config, a file (or directory) that
+ * someone else can change is refused. */
+static ek_err
+cfg_check_owner(struct ek_ctx *ctx, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *why;
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return EK_OK; /* the reader says why */
+    if ((why = cfg_unsafe(&st, 0)) != NULL)
+        return ek_seterr(ctx, EK_ERR_CONFIG, "config file '%s' %s (mode "
+                         "%04o, uid %u); it decides which PKCS#11 module is "
+                         "loaded, so it was not read. Run chmod 600 '%s' "
+                         "(and make it yours)", path, why,
+                         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                         path);
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >=
+             (int)sizeof dir)
+        return ek_seterr(ctx, EK_ERR_CONFIG, "path '%s' is too long", path);
+    if (stat(dir, &st) == 0 && (why = cfg_unsafe(&st, 1)) != NULL)
+        return ek_seterr(ctx, EK_ERR_CONFIG, "the directory '%s' of config "
+                         "file '%s' %s (mode %04o, uid %u), so the file could "
+                         "be replaced; it was not read. Run chmod go-w '%s' "
+                         "(or move the file)", dir, path, why,
+                         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                         dir);
+    return EK_OK;
+}
+
 ek_err
 ek_config_load(struct ek_ctx *ctx, const char *path, int missing_ok,
                struct ek_config **cfgp)
@@ -520,6 +571,8 @@ ek_config_load(struct ek_ctx *ctx, const char *path, int missing_ok,
             return EK_ERR_INTERNAL;
         return EK_OK;
     }
+    if ((r = cfg_check_owner(ctx, path)) != EK_OK)
+        goto out;
     if ((r = ek_file_read(ctx, path, CFG_FILE_MAX, &text, &len)) != EK_OK)
         goto out;
     r = cfg_parse(ctx, path, (const char *)text, len, cfgp);

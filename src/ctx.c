@@ -74,6 +74,7 @@ ek_ctx_free(struct ek_ctx **ctxp)
     ek_cert_free(&ctx->cert_cache);
     tok_ctx_free(&ctx->tok);
     free(ctx->module_path);
+    free(ctx->module_origin);
     free(ctx->pin_source);
     free(ctx->so_pin_source);
     ek_wipe(ctx, sizeof *ctx);
@@ -204,6 +205,12 @@ ek_ctx_set_module(struct ek_ctx *ctx, const char *path)
         return ek_seterr(ctx, EK_ERR_USAGE, "the module path is empty; "
                          "give the path of a PKCS#11 module (.so)");
     return replace_string(ctx, &ctx->module_path, path);
+}
+
+ek_err
+ek_ctx_set_module_origin(struct ek_ctx *ctx, const char *origin)
+{
+    return replace_string(ctx, &ctx->module_origin, origin);
 }
 
 /* Checks the form of a PIN source; the source itself is read at login. */

@@ -21,6 +21,7 @@ struct ek_ctx {
     void *log_arg;
     enum ek_log_level log_max;
     char *module_path;       /* ek_ctx_set_module; NULL: default order */
+    char *module_origin;     /* ek_ctx_set_module_origin; NULL: --module */
     char *pin_source;        /* ek_ctx_set_pin_source; NULL: URI, prompt */
     char *so_pin_source;
     ek_pin_prompt_fn *prompt_fn;

@@ -3,6 +3,7 @@
  * token request, the output formats, and the exec of the child. */
 #include <errno.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -299,6 +300,18 @@ resolve(struct cli *cli, struct token_cmd *t)
                         t->config != NULL ? t->config : path);
                 ek_free(path);
                 return CLI_EXIT_USAGE;
+            }
+        }
+        /* messages about the module say where it came from */
+        if (cli->module == NULL && getenv("ENTRAKEY_MODULE") == NULL &&
+            prof(t, "module") != NULL) {
+            char origin[PATH_MAX + 128];
+
+            snprintf(origin, sizeof origin, "module = in profile '%s' of %s",
+                     t->profile, t->config != NULL ? t->config : path);
+            if ((r = ek_ctx_set_module_origin(cli->ctx, origin)) != EK_OK) {
+                ek_free(path);
+                return cli_fail(cli, r);
             }
         }
         ek_free(path);
