@@ -1,13 +1,96 @@
 /* tok_keygen.c: RSA key pairs generated on the token with a non-exportable
  * template that degrades when a module refuses an attribute, and the
  * certificate objects stored beside them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/x509.h>
 
 #include "tok.h"
+
+/* Serialises keygen on one token across processes: two runs with one
+ * label both pass the "no such label" check and make twins (same label,
+ * same id) that no URI can tell apart. The lock is a file named after the
+ * token's manufacturer, model and serial under $XDG_RUNTIME_DIR/entrakey
+ * (else /run/entrakey), held with flock(2) until the key is made; the
+ * check after generating covers runs that do not share the directory.
+ * Returns the descriptor to close, or -1 when there is no lock to take
+ * (said with -v). */
+static int
+keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    const char *parts[] = {s->manufacturer, s->model, s->serial};
+    char dir[PATH_MAX], path[PATH_MAX];
+    unsigned long long hash = 1469598103934665603ULL; /* FNV-1a */
+    struct stat st;
+    const char *p;
+    size_t i;
+    int fd;
+
+    for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        for (p = parts[i]; ; p++) {
+            hash ^= (unsigned char)*p;
+            hash *= 1099511628211ULL;
+            if (*p == '\0')
+                break;
+        }
+    }
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(dir, sizeof dir, "%s/entrakey", xdg);
+    else
+        snprintf(dir, sizeof dir, "/run/entrakey");
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        goto nolock;
+    /* a directory someone else controls could hand us any file */
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 022))
+        goto nolock;
+    if (snprintf(path, sizeof path, "%s/keygen-%016llx.lock", dir, hash) >=
+        (int)sizeof path)
+        goto nolock;
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto nolock;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ek_log(ctx, EK_LOG_INFO, "another keygen on token '%s' is running; "
+               "waiting for it (%s)", s->label, path);
+        while (flock(fd, LOCK_EX) != 0) {
+            if (errno != EINTR) {
+                close(fd);
+                goto nolock;
+            }
+        }
+    }
+    return fd;
+nolock:
+    ek_log(ctx, EK_LOG_INFO, "no keygen lock for token '%s' (%s: %s); the "
+           "check after generating still refuses twins", s->label, dir,
+           strerror(errno));
+    return -1;
+}
+
+/* How many private keys have the attribute (label or id). */
+static ek_err
+count_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+              const CK_ATTRIBUTE *a, CK_ULONG *np)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof cls}, *a};
+    CK_OBJECT_HANDLE *objs = NULL;
+    ek_err r;
+
+    r = tok_find(ctx, s, h, t, 2, &objs, np);
+    free(objs);
+    return r;
+}
 
 static const char *
 class_name(CK_OBJECT_CLASS c)
@@ -128,8 +211,8 @@ next_drop(unsigned drop, CK_RV rv)
 static ek_err
 generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
          const char *label, const unsigned char *id, size_t id_len,
-         CK_ULONG bits, CK_OBJECT_HANDLE *privp, char *dropped,
-         size_t droppedsz)
+         CK_ULONG bits, CK_OBJECT_HANDLE *privp, CK_OBJECT_HANDLE *pubp,
+         char *dropped, size_t droppedsz)
 {
     CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -189,6 +272,7 @@ generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
              drop == (DROP_EXTRACTABLE | DROP_DECRYPT) ? "," : "",
              drop & DROP_DECRYPT ? "CKA_DECRYPT" : "");
     *privp = hpriv;
+    *pubp = hpub;
     return EK_OK;
 }
 
@@ -236,8 +320,11 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     struct tok_slot *slots = NULL, *s;
     struct ek_key *k = NULL;
     CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-    CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE;
-    CK_ATTRIBUTE a;
+    CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE;
+    CK_ATTRIBUTE a, ida;
+    CK_ULONG twins_label = 0, twins_id = 0;
+    CK_RV rv1, rv2;
+    int lockfd = -1;
     unsigned char picked;
     const unsigned char *id;
     size_t id_len, n = 0;
@@ -290,6 +377,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         r = no_keygen(ctx, s, bits);
         goto out;
     }
+    lockfd = keygen_lock(ctx, s);
     if ((r = tok_session_open(ctx, s, 2, &h)) != EK_OK)
         goto out;
     /* ykcs11 generates keys only after the SO login (the management key) */
@@ -324,8 +412,44 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
            "token '%s' with CKM_RSA_PKCS_KEY_PAIR_GEN", bits, params->label,
            hex, s->label);
     if ((r = generate(ctx, s, h, params->label, id, id_len, bits, &hpriv,
-                      dropped, sizeof dropped)) != EK_OK)
+                      &hpub, dropped, sizeof dropped)) != EK_OK)
         goto out;
+    /* another program (or a run without our lock) may have made a key
+     * with this label or id meanwhile: then the pair this run made goes,
+     * by its own handles, and no two keys are left alike */
+    ida = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, id_len};
+    if ((r = count_private(ctx, s, h, &ida, &twins_id)) != EK_OK)
+        goto out;
+    a.type = CKA_LABEL;
+    a.pValue = (void *)(uintptr_t)params->label;
+    a.ulValueLen = strlen(params->label);
+    if ((r = count_private(ctx, s, h, &a, &twins_label)) != EK_OK)
+        goto out;
+    if (twins_label > 1 || twins_id > 1) {
+        rv1 = TOK_CALL(ctx, s->mod->fl, C_DestroyObject, h, hpriv);
+        rv2 = hpub != CK_INVALID_HANDLE
+                  ? TOK_CALL(ctx, s->mod->fl, C_DestroyObject, h, hpub)
+                  : CKR_OK;
+        if (rv1 != CKR_OK || rv2 != CKR_OK) {
+            r = tok_fail(ctx, rv1 != CKR_OK ? rv1 : rv2, "another program "
+                         "made a key with the %s '%s' on token '%s' while "
+                         "this one was generated, and the key this run made "
+                         "could not be removed (C_DestroyObject); remove the "
+                         "twin (id %s) with the token's tool",
+                         twins_label > 1 ? "label" : "id",
+                         twins_label > 1 ? params->label : hex, s->label,
+                         hex);
+            goto out;
+        }
+        r = ek_seterr(ctx, EK_ERR_EXISTS, "another program made a key with "
+                      "the %s '%s' on token '%s' while this one was "
+                      "generated; the key this run made was removed, so "
+                      "that no two keys are alike. Choose another --label "
+                      "or --id, or use the other key",
+                      twins_label > 1 ? "label" : "id",
+                      twins_label > 1 ? params->label : hex, s->label);
+        goto out;
+    }
     if ((r = tok_key_new(ctx, s, h, hpriv, &k)) != EK_OK)
         goto out;
     h = CK_INVALID_HANDLE; /* the key's now */
@@ -355,6 +479,8 @@ out:
     ek_key_free(&k);
     if (h != CK_INVALID_HANDLE)
         tok_session_close(ctx, &slots[0], h);
+    if (lockfd >= 0)
+        close(lockfd); /* releases the lock, after the key is complete */
     free(slots);
     tok_uri_clear(&u);
     return r;
