@@ -418,16 +418,27 @@ resolve(struct cli *cli, struct token_cmd *t)
     return 0;
 }
 
-/* Writes s in single quotes for sh ('\'' for a quote) or PowerShell (''). */
+/* Writes s in single quotes for sh ('\'' for a quote) or PowerShell. The
+ * PowerShell language specification (2.3.5.2, verbatim strings) ends a
+ * single-quoted string at any single-quote-character: ' and U+2018 to
+ * U+201B; each is doubled, as '' is, so that none ends the string. */
 static void
 put_quoted(const char *s, int powershell)
 {
+    const unsigned char *p = (const unsigned char *)s;
+
     putchar('\'');
-    for (; *s != '\0'; s++) {
-        if (*s == '\'')
+    for (; *p != '\0'; p++) {
+        if (*p == '\'') {
             fputs(powershell ? "''" : "'\\''", stdout);
-        else
-            putchar(*s);
+        } else if (powershell && p[0] == 0xe2 && p[1] == 0x80 &&
+                   p[2] >= 0x98 && p[2] <= 0x9b) {
+            fwrite(p, 1, 3, stdout);
+            fwrite(p, 1, 3, stdout);
+            p += 2;
+        } else {
+            putchar(*p);
+        }
     }
     putchar('\'');
 }
