@@ -1,5 +1,6 @@
 /* config.c: profiles in an INI file: loading through inih with line numbers
  * in every error, editing, and saving atomically with the comments kept. */
+#define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -104,6 +105,13 @@ cfg_check_value(struct ek_ctx *ctx, const char *key, const char *value)
         return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' starts or "
                          "ends with a space, which the config file drops",
                          key);
+    /* a profile never holds a PIN (in any spelling p11-kit might take) */
+    if (strcmp(key, "key") == 0 && strcasestr(value, "pin-value") != NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE, "the key URI of a profile holds "
+                         "pin-value=, a PIN, which a profile never keeps; "
+                         "remove it from the URI and give --pin-source "
+                         "env:NAME|file:PATH|fd:N (the profile's pin_source) "
+                         "instead");
     if (strcmp(key, "cloud") == 0 && ek_cloud_parse(value, &cloud) != EK_OK)
         return ek_seterr(ctx, EK_ERR_USAGE, "cloud '%s' is not one of "
                          "global, usgov, usgov-dod, china", value);
