@@ -282,7 +282,7 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
 {
     const char *src = kind == TOK_LOGIN_SO ? ctx->so_pin_source
                                            : ctx->pin_source;
-    char prompt[128];
+    char prompt[256], label[4 * 32 + 1];
     size_t n;
     ek_err r;
 
@@ -306,9 +306,12 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
         return tok_pin_read(ctx, uri_pin_source, 1, buf, bufsz, lenp);
     if (ctx->prompt_fn == NULL)
         return no_source(ctx, s, kind);
+    /* the label is the token's: a terminal escape in it could draw a
+     * prompt of its own */
+    ek_escape_ctrl(s->label, label, sizeof label);
     snprintf(prompt, sizeof prompt, "%s for token '%s': ",
              kind == TOK_LOGIN_SO ? "SO PIN (YubiKey: management key)"
-                                  : "PIN", s->label);
+                                  : "PIN", label);
     r = ctx->prompt_fn(ctx->prompt_arg, prompt, buf, bufsz);
     if (r == EK_ERR_PIN_REQUIRED)
         return no_source(ctx, s, kind);

@@ -101,6 +101,37 @@ ek_ctx_clock_skew(const struct ek_ctx *ctx)
  * out. */
 #define EK_ERRMSG_TAIL 512
 
+void
+ek_escape_ctrl(const char *s, char *out, size_t outsz)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t used = 0, n;
+    char esc[8];
+
+    if (outsz == 0)
+        return;
+    for (; *p != '\0'; p += n) {
+        n = ek_utf8_char_len((const char *)p);
+        if (n == 0 || *p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+            n = 1;
+        } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+            snprintf(esc, sizeof esc, "\\u%04x", p[1]);
+        } else {
+            if (used + n >= outsz)
+                break;
+            memcpy(out + used, p, n);
+            used += n;
+            continue;
+        }
+        if (used + strlen(esc) >= outsz)
+            break;
+        memcpy(out + used, esc, strlen(esc));
+        used += strlen(esc);
+    }
+    out[used] = '\0';
+}
+
 ek_err
 ek_vseterr(struct ek_ctx *ctx, ek_err code, const char *fmt, va_list ap)
 {
@@ -130,7 +161,8 @@ ek_vseterr(struct ek_ctx *ctx, ek_err code, const char *fmt, va_list ap)
         snprintf(buf + head, sizeof buf - head, " [...%zu bytes...] %s",
                  (size_t)n - head - tail, full + n - tail);
     }
-    memcpy(ctx->errmsg, buf, strlen(buf) + 1);
+    /* a token's label or a server's text may hold terminal escapes */
+    ek_escape_ctrl(buf, ctx->errmsg, sizeof ctx->errmsg);
     free(full);
     va_end(aq);
     return code;
@@ -162,7 +194,7 @@ ek_log_enabled(const struct ek_ctx *ctx, enum ek_log_level level)
 void
 ek_log(struct ek_ctx *ctx, enum ek_log_level level, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], safe[1024];
     va_list ap;
 
     if (!ek_log_enabled(ctx, level))
@@ -170,7 +202,8 @@ ek_log(struct ek_ctx *ctx, enum ek_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    ctx->log_fn(ctx->log_arg, level, msg);
+    ek_escape_ctrl(msg, safe, sizeof safe);
+    ctx->log_fn(ctx->log_arg, level, safe);
 }
 
 void

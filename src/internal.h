@@ -110,6 +110,11 @@ ek_err ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
  * surrogates); the length of the character at s, 0 if it is not one. */
 int ek_utf8_valid(const char *s);
 size_t ek_utf8_char_len(const char *s);
+/* Copies s to out (cut to outsz) with what a terminal would act on made
+ * visible: C0 controls and DEL as \xHH, C1 controls (U+0080-U+009F) as
+ * \u00HH, bytes that are not UTF-8 as \xHH. Token labels and other
+ * strings from outside reach messages only through this. */
+void ek_escape_ctrl(const char *s, char *out, size_t outsz);
 
 /* malloc/calloc/strdup that set an EK_ERR_INTERNAL message on failure. */
 void *ek_calloc(struct ek_ctx *ctx, size_t n, size_t size);

@@ -96,6 +96,13 @@ void cli_iso8601(long long epoch, char *buf, size_t len);
  * outcome ("nothing was done"), and returns the exit code; 0 if fine. */
 int cli_check_output(const char *path, int force, const char *outcome);
 
+/* s fit for a terminal: what came from a token or a file (labels,
+ * manufacturer, model, serial, module names) with C0/C1 controls, DEL and
+ * bytes that are not UTF-8 escaped (\xHH, \u00HH), as the library does
+ * in its sentences. Returns one of 8 rotating static buffers, so several
+ * may be used in one printf. */
+const char *cli_safe(const char *s);
+
 /* "CKA_SENSITIVE" … for enum ek_key_attr a. */
 const char *cli_attr_name(int a);
 /* The sentence for a key's non-exportability verdict. */

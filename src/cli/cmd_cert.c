@@ -465,7 +465,7 @@ cert_create(struct cli *cli, int argc, char **argv)
         printf("stored:       no (--no-store)\n");
     else
         printf("stored:       on token '%s' with id %s\n",
-               ek_key_token_label(k), ek_key_id_hex(k));
+               cli_safe(ek_key_token_label(k)), ek_key_id_hex(k));
     if (o.out != NULL)
         printf("written:      %s (DER: upload it to the app registration)\n",
                o.out);
@@ -584,7 +584,8 @@ cert_import(struct cli *cli, int argc, char **argv)
     }
     printf("key:          %s\n", ek_key_uri(k));
     print_cert(c);
-    printf("stored:       on token '%s' with id %s\n", ek_key_token_label(k),
+    printf("stored:       on token '%s' with id %s\n",
+           cli_safe(ek_key_token_label(k)),
            ek_key_id_hex(k));
     rc = CLI_EXIT_OK;
 out:

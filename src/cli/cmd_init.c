@@ -96,8 +96,9 @@ report_leftover(const struct cli *cli, const struct ek_key *k)
             "--delete-object --type privkey --id %s\n"
             "  pkcs11-tool --module %s --token-label '%s' --login "
             "--delete-object --type pubkey --id %s\n",
-            ek_key_uri(k), ek_key_uri(k), module, ek_key_token_label(k), id,
-            module, ek_key_token_label(k), id);
+            ek_key_uri(k), ek_key_uri(k), cli_safe(module),
+            cli_safe(ek_key_token_label(k)), id, cli_safe(module),
+            cli_safe(ek_key_token_label(k)), id);
 }
 
 static const char *
@@ -188,7 +189,7 @@ print_text(const struct ek_key *k, const struct ek_cert *c, const char *out,
     cli_iso8601((long long)ek_cert_not_after(c), na, sizeof na);
     printf("key:          %s\n", ek_key_uri(k));
     printf("              RSA %u bits, label '%s', id %s\n", ek_key_bits(k),
-           ek_key_label(k), ek_key_id_hex(k));
+           cli_safe(ek_key_label(k)), ek_key_id_hex(k));
     for (i = 0; i < EK_ATTR_COUNT; i++)
         printf("              %-22s %s\n", cli_attr_name(i),
                attr_text(ek_key_attr(k, (enum ek_key_attr)i)));
@@ -206,7 +207,8 @@ print_text(const struct ek_key *k, const struct ek_cert *c, const char *out,
            "Connect-ExchangeOnline -CertificateThumbprint)\n");
     printf("x5t:          %s\n", ek_cert_x5t(c));
     printf("x5t#S256:     %s\n", ek_cert_x5t_s256(c));
-    printf("stored:       on token '%s' with id %s\n", ek_key_token_label(k),
+    printf("stored:       on token '%s' with id %s\n",
+           cli_safe(ek_key_token_label(k)),
            ek_key_id_hex(k));
     printf("written:      %s (DER: upload it to the app registration, "
            "Certificates & secrets)\n", out);

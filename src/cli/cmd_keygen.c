@@ -125,9 +125,9 @@ print_text(const struct ek_key *k)
     int a, v, want;
 
     printf("generated a %u-bit RSA key on token '%s'\n", ek_key_bits(k),
-           ek_key_token_label(k));
+           cli_safe(ek_key_token_label(k)));
     printf("  uri:      %s\n", ek_key_uri(k));
-    printf("  label:    %s\n", ek_key_label(k));
+    printf("  label:    %s\n", cli_safe(ek_key_label(k)));
     printf("  id:       %s\n", ek_key_id_hex(k));
     printf("  attributes read back from the token:\n");
     for (a = 0; a < 5; a++) {

@@ -112,8 +112,8 @@ print_key(struct cli *cli, const struct ek_key *k, long long now)
     int a, v;
 
     printf("key %s\n", ek_key_uri(k));
-    printf("  token:         %s\n", ek_key_token_label(k));
-    printf("  label:         %s\n", ek_key_label(k));
+    printf("  token:         %s\n", cli_safe(ek_key_token_label(k)));
+    printf("  label:         %s\n", cli_safe(ek_key_label(k)));
     printf("  id:            %s\n", ek_key_id_hex(k));
     if (ek_key_bits(k) > 0)
         printf("  RSA bits:      %u\n", ek_key_bits(k));

@@ -47,7 +47,7 @@ print_text(const struct ek_token_list *l)
     for (i = 0; i < ek_token_list_count(l); i++) {
         if (module == NULL || strcmp(module, ek_token_module(l, i)) != 0) {
             module = ek_token_module(l, i);
-            printf("%smodule %s\n", i > 0 ? "\n" : "", module);
+            printf("%smodule %s\n", i > 0 ? "\n" : "", cli_safe(module));
         }
         f = ek_token_flags(l, i);
         if (!(f & EK_TOKEN_INITIALIZED)) {
@@ -56,11 +56,11 @@ print_text(const struct ek_token_list *l)
             continue;
         }
         printf("  slot %lu: token '%s'\n", ek_token_slot(l, i),
-               ek_token_label(l, i));
+               cli_safe(ek_token_label(l, i)));
         printf("    uri:          %s\n", ek_token_uri(l, i));
-        printf("    manufacturer: %s\n", ek_token_manufacturer(l, i));
-        printf("    model:        %s\n", ek_token_model(l, i));
-        printf("    serial:       %s\n", ek_token_serial(l, i));
+        printf("    manufacturer: %s\n", cli_safe(ek_token_manufacturer(l, i)));
+        printf("    model:        %s\n", cli_safe(ek_token_model(l, i)));
+        printf("    serial:       %s\n", cli_safe(ek_token_serial(l, i)));
         printf("    flags:        ");
         any = 0;
         for (j = 0; j < NFLAGS; j++) {

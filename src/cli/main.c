@@ -155,6 +155,39 @@ utf8_char_len(const unsigned char *p)
     return 0;
 }
 
+const char *
+cli_safe(const char *s)
+{
+    static char bufs[8][1024];
+    static unsigned next;
+    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    char *out = bufs[next++ % 8], esc[8];
+    size_t used = 0, n, e;
+
+    for (; *p != '\0'; p += n) {
+        n = utf8_char_len(p);
+        if (n == 0 || *p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+            n = 1;
+        } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+            snprintf(esc, sizeof esc, "\\u%04x", p[1]);
+        } else {
+            if (used + n >= sizeof bufs[0])
+                break;
+            memcpy(out + used, p, n);
+            used += n;
+            continue;
+        }
+        e = strlen(esc);
+        if (used + e >= sizeof bufs[0])
+            break;
+        memcpy(out + used, esc, e);
+        used += e;
+    }
+    out[used] = '\0';
+    return out;
+}
+
 /* Prints s with each byte that is not part of a UTF-8 character replaced
  * by U+FFFD: labels come from tokens, which do not all keep to UTF-8, and
  * JSON is UTF-8 (RFC 8259 §8.1). cJSON escapes only '"', '\\' and control
