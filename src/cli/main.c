@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <termios.h>
@@ -634,6 +635,14 @@ run_main(int argc, char **argv)
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[optind], commands[i].name) != 0)
             continue;
+        /* before any PIN is read: no core file, and /proc/PID/mem,
+         * environ and ptrace for root only (an exec child is dumpable
+         * again) */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+            fprintf(stderr, "entrakey: cannot turn core dumps off "
+                    "(prctl): %s\n", strerror(errno));
+            return CLI_EXIT_INTERNAL;
+        }
         if (ek_ctx_new(&cli.ctx) != EK_OK) {
             fprintf(stderr, "entrakey: out of memory\n");
             return CLI_EXIT_INTERNAL;
