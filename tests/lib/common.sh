@@ -36,6 +36,9 @@ T=$(mktemp -d "${EK_TEST_TMP}/$(basename "$0" .sh).XXXXXX")
 export ENTRAKEY_MODULE="$SOFTHSM_MODULE"
 export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share"
 mkdir -p "$HOME"
+# keygen's lock lives under $XDG_RUNTIME_DIR/entrakey: the test's own
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 if [ "${EK_TEST_NETNS:-0}" = 1 ]; then
   ip link set lo up || { echo "not ok - cannot bring up lo"; exit 1; }
 fi
