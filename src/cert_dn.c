@@ -77,8 +77,21 @@ ossl_reason(char *buf, size_t len)
 struct dn_comp {
     size_t pos; /* offset of the component in the DN, for messages */
     int nid;
+    int plus;    /* joined to the one before by '+': one multi-valued RDN */
     char *value; /* points into the value buffer */
 };
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 
 ek_err
 cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
@@ -87,7 +100,8 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
     struct dn_comp *comps = NULL;
     char *vals = NULL, *v, *type = NULL;
     char why[256];
-    size_t len, i, start, tstart, tend, n = 0, vlen, keep, k;
+    size_t len, i, start, tstart, tend, n = 0, vlen, keep, k, j;
+    size_t rdn_start = 0, rdn_end = 0;
     char sep;
     ek_err r = EK_ERR_USAGE;
 
@@ -151,18 +165,36 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
             goto out;
         }
         comps[n].pos = tstart;
+        comps[n].plus = n > 0 && start > 0 && dn[start - 1] == '+';
         i++; /* '=' */
         while (dn[i] == ' ')
             i++;
         vlen = 0;
         keep = 0; /* trailing spaces are dropped unless escaped */
-        while (dn[i] != '\0' && dn[i] != sep) {
+        /* an unescaped '+' joins the next attribute to this RDN (RFC 4514
+         * 2.2: "CN=a+UID=b" is one RDN with two values) */
+        while (dn[i] != '\0' && dn[i] != sep && dn[i] != '+') {
             if (dn[i] == '\\') {
                 if (dn[i + 1] == '\0') {
                     r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': a backslash "
                                   "at character %zu escapes nothing; write "
                                   "\\\\ for a backslash", dn, i);
                     goto out;
+                }
+                /* \XX: a byte in hex (RFC 4514 2.4: "\2c" is ',') */
+                if (hexval(dn[i + 1]) >= 0 && dn[i + 2] != '\0' &&
+                    hexval(dn[i + 2]) >= 0) {
+                    v[vlen] = (char)(hexval(dn[i + 1]) << 4 |
+                                     hexval(dn[i + 2]));
+                    if (v[vlen] == '\0') {
+                        r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': \\00 at "
+                                      "character %zu would put a NUL in "
+                                      "the value", dn, i);
+                        goto out;
+                    }
+                    keep = ++vlen;
+                    i += 3;
+                    continue;
                 }
                 v[vlen++] = dn[i + 1];
                 keep = vlen;
@@ -186,10 +218,11 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
         n++;
         if (dn[i] == '\0')
             break;
-        i++; /* the separator */
+        i++; /* the separator, or '+' */
         if (dn[i] == '\0') {
             r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': empty component at "
-                          "character %zu (the DN ends with '%c')", dn, i, sep);
+                          "character %zu (the DN ends with '%c')", dn, i,
+                          dn[i - 1]);
             goto out;
         }
     }
@@ -198,13 +231,28 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
         goto out;
     }
     /* "CN=x,O=y" lists the most specific RDN first (RFC 4514): it is the
-     * last in the encoding. "/O=y/CN=x" is in encoding order. */
-    for (k = 0; k < n; k++) {
-        const struct dn_comp *c = &comps[sep == ',' ? n - 1 - k : k];
+     * last in the encoding. "/O=y/CN=x" is in encoding order. An RDN of
+     * several values (joined by '+') keeps them together: its first value
+     * opens the RDN (set 0), the others join it (set -1). */
+    for (k = 0; k < n; k += rdn_end - rdn_start) {
+        if (sep == ',') {
+            rdn_end = n - k; /* one past the last value of this RDN */
+            rdn_start = rdn_end - 1;
+            while (rdn_start > 0 && comps[rdn_start].plus)
+                rdn_start--;
+        } else {
+            rdn_start = k;
+            rdn_end = k + 1;
+            while (rdn_end < n && comps[rdn_end].plus)
+                rdn_end++;
+        }
+        for (j = rdn_start; j < rdn_end; j++) {
+            const struct dn_comp *c = &comps[j];
 
-        if (!X509_NAME_add_entry_by_NID(name, c->nid, MBSTRING_UTF8,
-                                        (const unsigned char *)c->value, -1,
-                                        -1, 0)) {
+            if (X509_NAME_add_entry_by_NID(name, c->nid, MBSTRING_UTF8,
+                                           (const unsigned char *)c->value,
+                                           -1, -1, j == rdn_start ? 0 : -1))
+                continue;
             ossl_reason(why, sizeof why);
             r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': the value of %s at "
                           "character %zu cannot be used: %s%s", dn,

@@ -105,6 +105,43 @@ test_dn_good(void)
     X509_NAME_free(a);
 }
 
+/* RFC 4514: '+' joins values into one RDN; \XX is a byte in hex. Both
+ * were taken literally once ("CN=a+UID=b" was one CN "a+UID=b"). */
+static void
+test_dn_rfc4514(void)
+{
+    X509_NAME *a = NULL, *b = NULL;
+    const X509_NAME_ENTRY *e;
+    const ASN1_STRING *v;
+
+    assert(cert_dn_parse(NULL, "CN=app+UID=42,O=Contoso", &a) == EK_OK);
+    assert(X509_NAME_entry_count(a) == 3);
+    /* O alone first; CN and UID share the second RDN */
+    e = X509_NAME_get_entry(a, 0);
+    assert(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) == NID_organizationName);
+    assert(X509_NAME_ENTRY_set(X509_NAME_get_entry(a, 1)) ==
+           X509_NAME_ENTRY_set(X509_NAME_get_entry(a, 2)));
+    assert(X509_NAME_ENTRY_set(X509_NAME_get_entry(a, 0)) !=
+           X509_NAME_ENTRY_set(X509_NAME_get_entry(a, 1)));
+    /* the slash form says the same */
+    assert(cert_dn_parse(NULL, "/O=Contoso/CN=app+UID=42", &b) == EK_OK);
+    assert(X509_NAME_cmp(a, b) == 0);
+    X509_NAME_free(a);
+    X509_NAME_free(b);
+    expect_dn("OU=x+OU=y,DC=com", "OU=y + OU=x, DC=com");
+
+    /* \2c is a comma, \C3\BC is ü: one CN, not two RDNs */
+    assert(cert_dn_parse(NULL, "CN=R\\2c D J\\C3\\BCrgen,O=x", &a) == EK_OK);
+    assert(X509_NAME_entry_count(a) == 2);
+    v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(a, 1));
+    assert(ASN1_STRING_length(v) == (int)strlen("R, D Jürgen"));
+    assert(memcmp(ASN1_STRING_get0_data(v), "R, D Jürgen",
+                  strlen("R, D Jürgen")) == 0);
+    X509_NAME_free(a);
+    expect_dn("CN=a\\+b", "CN=a\\+b"); /* an escaped '+' stays a '+' */
+    expect_dn("CN=a\\2", "CN=a2");     /* not a hex pair: the character */
+}
+
 static void
 expect_bad_dn(const char *dn, const char *msg)
 {
@@ -128,6 +165,9 @@ test_dn_bad(void)
     expect_bad_dn("CN=x,,O=y", "DN 'CN=x,,O=y': empty component at "
                   "character 5");
     expect_bad_dn("CN=x,", "empty component at character 5");
+    expect_bad_dn("CN=a+b", "no '=' in component 'b'");
+    expect_bad_dn("CN=a+", "the DN ends with '+'");
+    expect_bad_dn("CN=a\\00b", "would put a NUL in the value");
     expect_bad_dn("/CN=x//O=y", "empty component at character 6");
     expect_bad_dn("CN=x,Oy", "no '=' in component 'Oy' at character 5");
     expect_bad_dn("ExchangeAuth", "no '=' in component 'ExchangeAuth' at "
@@ -621,6 +661,7 @@ main(void)
     assert(soft_key != NULL && other_key != NULL);
     test_dn_good();
     test_dn_bad();
+    test_dn_rfc4514();
     test_cert_rs256();
     test_cert_ps256();
     test_cert_wrong_signer();
