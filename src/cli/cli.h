@@ -96,6 +96,11 @@ void cli_iso8601(long long epoch, char *buf, size_t len);
  * outcome ("nothing was done"), and returns the exit code; 0 if fine. */
 int cli_check_output(const char *path, int force, const char *outcome);
 
+/* Whether paths a and b name one file: the same device and inode when
+ * both exist (a link, "./a.cer" and "a.cer"), else the same resolved
+ * directory and the same last name. */
+int cli_same_file(const char *a, const char *b);
+
 /* s fit for a terminal: what came from a token or a file (labels,
  * manufacturer, model, serial, module names) with C0/C1 controls, DEL and
  * bytes that are not UTF-8 escaped (\xHH, \u00HH), as the library does

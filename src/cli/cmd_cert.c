@@ -365,7 +365,7 @@ cert_create(struct cli *cli, int argc, char **argv)
     if (o.subject == NULL)
         return cli_usage(o.cmd, o.usage, "--subject is required, e.g. "
                          "--subject 'CN=ExchangeAuth'");
-    if (o.out != NULL && o.pem != NULL && strcmp(o.out, o.pem) == 0)
+    if (o.out != NULL && o.pem != NULL && cli_same_file(o.out, o.pem))
         return cli_usage(o.cmd, o.usage, "--out and --pem name the same "
                          "file");
     if ((o.out != NULL && (rc = cli_check_output(o.out, o.force, "nothing was done")) != 0) ||
@@ -619,16 +619,18 @@ cert_show(struct cli *cli, int argc, char **argv)
     if ((rc = cli_apply(cli)) != 0)
         return rc;
     arg = argv[optind];
-    if (stat(arg, &st) == 0) {
-        r = ek_cert_load_file(cli->ctx, arg, &c);
-    } else if (strncmp(arg, "pkcs11:", 7) != 0) {
-        fprintf(stderr, "entrakey: '%s' is neither a file nor a pkcs11: "
-                "URI\n", arg);
-        return CLI_EXIT_FILE;
-    } else {
+    /* "pkcs11:…" is always a URI, even when a file has that name (give
+     * ./pkcs11:… for the file): a file must not stand in for a key */
+    if (strncmp(arg, "pkcs11:", 7) == 0) {
         if ((r = ek_key_open(cli->ctx, arg, &k)) == EK_OK &&
             (r = ek_cert_from_key(cli->ctx, k, &c)) == EK_OK)
             matches = ek_cert_matches_key(c, k);
+    } else if (stat(arg, &st) == 0) {
+        r = ek_cert_load_file(cli->ctx, arg, &c);
+    } else {
+        fprintf(stderr, "entrakey: '%s' is neither a file nor a pkcs11: "
+                "URI\n", arg);
+        return CLI_EXIT_FILE;
     }
     if (r != EK_OK) {
         rc = cli_fail(cli, r);

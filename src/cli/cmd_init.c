@@ -303,7 +303,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
         snprintf(default_out, sizeof default_out, "%s.cer", label);
         out = default_out;
     }
-    if (pem != NULL && strcmp(out, pem) == 0)
+    if (pem != NULL && cli_same_file(out, pem))
         return cli_usage(cmd, usage_init, "--out and --pem name the same "
                          "file");
     /* everything that can be refused is refused before the key is made */

@@ -156,6 +156,41 @@ utf8_char_len(const unsigned char *p)
     return 0;
 }
 
+/* The resolved directory of path and its last name, as one path. */
+static int
+resolved(const char *path, char *out, size_t outsz)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *base;
+
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+        base = path;
+    } else {
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
+                 path);
+        base = slash + 1;
+    }
+    if (realpath(dir, real) == NULL)
+        return -1;
+    return snprintf(out, outsz, "%s/%s", real, base) < (int)outsz ? 0 : -1;
+}
+
+int
+cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    char ra[PATH_MAX + 256], rb[PATH_MAX + 256];
+
+    if (strcmp(a, b) == 0)
+        return 1;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (resolved(a, ra, sizeof ra) != 0 || resolved(b, rb, sizeof rb) != 0)
+        return 0;
+    return strcmp(ra, rb) == 0;
+}
+
 const char *
 cli_safe(const char *s)
 {
