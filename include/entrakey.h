@@ -48,6 +48,7 @@ typedef enum ek_err {
     EK_ERR_CONFIG = 19,       /* the configuration file is invalid */
     EK_ERR_THROTTLED = 20,    /* 429/503 with a wait beyond the allowed maximum */
     EK_ERR_CANCELED = 21,     /* the user or the token canceled the operation */
+    EK_ERR_NO_AGENT = 22,     /* no entrakey agent answers for this key */
 } ek_err;
 
 /* The generic text of an error code; never NULL. */
@@ -114,6 +115,14 @@ EK_API void ek_ctx_set_pin_prompt(struct ek_ctx *ctx, ek_pin_prompt_fn *fn,
 #define EK_FLAG_ALLOW_FINAL_PIN_TRY 0x1u /* log in even when FINAL_TRY is set */
 #define EK_FLAG_INSECURE_ALLOW_EXTRACTABLE 0x2u /* sign with an extractable key */
 EK_API void ek_ctx_set_flags(struct ek_ctx *ctx, unsigned flags);
+
+/* Reads a PIN once from a source ("env:NAME", "file:PATH" mode 0600 or
+ * stricter, "fd:N") into a secret the caller frees (it is wiped). For
+ * programs that keep a PIN for later logins (the agent). Errors:
+ * EK_ERR_USAGE (malformed source), EK_ERR_PIN (unreadable, empty). */
+struct ek_secret;
+EK_API ek_err ek_pin_read(struct ek_ctx *ctx, const char *source,
+                          struct ek_secret **pinp);
 
 /* ---------------------------------------------------------------- secrets */
 
@@ -232,6 +241,9 @@ EK_API const char *ek_key_uri(const struct ek_key *k); /* token + id + type */
 EK_API const char *ek_key_label(const struct ek_key *k);
 EK_API const char *ek_key_id_hex(const struct ek_key *k);
 EK_API const char *ek_key_token_label(const struct ek_key *k);
+/* The token's serial number and model (CK_TOKEN_INFO), trimmed. */
+EK_API const char *ek_key_token_serial(const struct ek_key *k);
+EK_API const char *ek_key_token_model(const struct ek_key *k);
 EK_API unsigned ek_key_bits(const struct ek_key *k);
 /* 1 TRUE, 0 FALSE, -1 unreadable (the module does not report it). */
 EK_API int ek_key_attr(const struct ek_key *k, enum ek_key_attr a);
@@ -266,6 +278,14 @@ EK_API const char *ek_key_mechanism(const struct ek_key *k, enum ek_alg alg);
 EK_API ek_err ek_key_sign(struct ek_key *k, enum ek_alg alg,
                           const unsigned char *data, size_t len,
                           unsigned char *sig, size_t *siglen);
+
+/* Logs in now if the token needs it and the session is not logged in yet
+ * (one C_Login, never retried; counters checked first), so that a program
+ * holding the key (the agent) learns of a wrong PIN at start. Errors: PIN
+ * errors, EK_ERR_DEVICE. */
+EK_API ek_err ek_key_login(struct ek_key *k);
+/* 1 while the key's session is logged in, else 0 (never logs in). */
+EK_API int ek_key_logged_in(struct ek_key *k);
 
 /* ----------------------------------------------------------- certificates */
 
@@ -425,12 +445,48 @@ EK_API ek_err ek_access_token_acquire(
     struct ek_ctx *ctx, struct ek_key *k,
     const struct ek_access_token_params *params,
     struct ek_access_token **tokp);
+/* Posts an assertion signed with ek_assertion_sign(params->assertion) to
+ * the token endpoint those parameters name, with the retries of
+ * ek_access_token_acquire: its second half, for a program that signs in
+ * one place and posts in another (the agent signs under its session lock
+ * and posts outside it). The caller frees *tokp. Errors: those of
+ * ek_access_token_acquire after the signature. */
+EK_API ek_err ek_access_token_exchange(
+    struct ek_ctx *ctx, const struct ek_access_token_params *params,
+    const struct ek_secret *assertion, struct ek_access_token **tokp);
 EK_API const char *ek_access_token_value(const struct ek_access_token *t);
 EK_API const char *ek_access_token_type(const struct ek_access_token *t);
 EK_API int64_t ek_access_token_expires_in(const struct ek_access_token *t);
 EK_API int64_t ek_access_token_expires_on(const struct ek_access_token *t);
 EK_API const char *ek_access_token_scope(const struct ek_access_token *t);
 EK_API void ek_access_token_free(struct ek_access_token **tp); /* wipes */
+
+/* ------------------------------------------------------------------ agent */
+
+/* The agent's socket: $ENTRAKEY_AGENT_SOCK, else
+ * $XDG_RUNTIME_DIR/entrakey/agent.sock. The caller frees *pathp with
+ * ek_free. Errors: EK_ERR_NO_AGENT when neither variable is set. */
+EK_API ek_err ek_agent_socket_path(struct ek_ctx *ctx, char **pathp);
+
+/* Asks the `entrakey agent` listening at sock for an access token made with
+ * the key key_uri (as the agent was started with it) for params' tenant,
+ * client id and scope, with at least min_lifetime seconds left (0: the
+ * agent's minimum). The agent answers from its cache or signs and posts.
+ * params->assertion.cert must be NULL. Errors: EK_ERR_NO_AGENT when no
+ * agent answers at sock or it does not serve key_uri (the caller may take
+ * the direct path); otherwise the agent's code and sentence
+ * (EK_ERR_DEVICE, PIN errors, EK_ERR_ENTRA, EK_ERR_THROTTLED, ...). */
+EK_API ek_err ek_agent_token(struct ek_ctx *ctx, const char *sock,
+                             const char *key_uri,
+                             const struct ek_access_token_params *params,
+                             unsigned min_lifetime,
+                             struct ek_access_token **tokp);
+/* The same for a client assertion (params->assertion.lifetime, alg; the
+ * aud as ek_assertion_sign_for). The caller frees *jwtp. */
+EK_API ek_err ek_agent_assertion(struct ek_ctx *ctx, const char *sock,
+                                 const char *key_uri,
+                                 const struct ek_access_token_params *params,
+                                 struct ek_secret **jwtp);
 
 /* ----------------------------------------------------------------- config */
 

@@ -874,6 +874,18 @@ ek_key_token_label(const struct ek_key *k)
     return k != NULL ? k->slot.label : NULL;
 }
 
+const char *
+ek_key_token_serial(const struct ek_key *k)
+{
+    return k != NULL ? k->slot.serial : NULL;
+}
+
+const char *
+ek_key_token_model(const struct ek_key *k)
+{
+    return k != NULL ? k->slot.model : NULL;
+}
+
 unsigned
 ek_key_bits(const struct ek_key *k)
 {

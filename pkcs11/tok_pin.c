@@ -423,3 +423,25 @@ out:
     ek_wipe(pin, sizeof pin);
     return r;
 }
+
+ek_err
+ek_pin_read(struct ek_ctx *ctx, const char *source, struct ek_secret **pinp)
+{
+    char buf[EK_PIN_MAX + 2];
+    size_t len = 0;
+    ek_err r = EK_ERR_USAGE;
+
+    if (pinp == NULL || source == NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE, "ek_pin_read: a source and a "
+                         "place for the PIN are required");
+    *pinp = NULL;
+    if ((r = tok_pin_read(ctx, source, 0, buf, sizeof buf, &len)) != EK_OK)
+        goto out;
+    if ((r = ek_secret_new(ctx, len + 1, pinp)) != EK_OK)
+        goto out;
+    if ((r = ek_secret_append(ctx, *pinp, buf, len)) != EK_OK)
+        ek_secret_free(pinp);
+out:
+    ek_wipe(buf, sizeof buf);
+    return r;
+}

@@ -321,3 +321,28 @@ tok_key_sign_digest(void *key, enum ek_alg alg, const unsigned char digest[32],
         return no_mechanism(k, alg, 0);
     return tok_sign_path(k, p, NULL, 0, digest, sig, siglen);
 }
+
+ek_err
+ek_key_login(struct ek_key *k)
+{
+    ek_err r;
+
+    if (k == NULL)
+        return EK_ERR_USAGE;
+    if ((r = check_key(k)) != EK_OK)
+        return r;
+    /* tok_login checks the session first: no second C_Login */
+    r = tok_login(k->ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_value,
+                  k->pin_source, k->always_auth ? &k->pin : NULL);
+    if (r == EK_ERR_DEVICE)
+        drop_session(k, r);
+    return r;
+}
+
+int
+ek_key_logged_in(struct ek_key *k)
+{
+    if (k == NULL || k->lost || k->session == CK_INVALID_HANDLE)
+        return 0;
+    return tok_logged_in(k->ctx, &k->slot, k->session, NULL);
+}

@@ -11,9 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS="build-essential cmake pkg-config libp11-kit-dev libssl-dev
-  libcurl4-openssl-dev libcjson-dev libinih-dev"
-RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates"
-TEST_PKGS="opensc opensc-pkcs11 libengine-pkcs11-openssl python3
+  libcurl4-openssl-dev libcjson-dev libinih-dev libmicrohttpd-dev
+  libsystemd-dev"
+RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates
+  libmicrohttpd12"
+TEST_PKGS="curl opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal valgrind clang
   libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy
   libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools tpm2-abrmd

@@ -32,6 +32,7 @@ static const char *const errtext[] = {
     [EK_ERR_CONFIG] = "configuration error",
     [EK_ERR_THROTTLED] = "throttled by the server",
     [EK_ERR_CANCELED] = "canceled",
+    [EK_ERR_NO_AGENT] = "no agent serves this key",
 };
 
 const char *

@@ -154,6 +154,47 @@ out:
     return r;
 }
 
+/* The scope a request asks for: its own, else its resource's in its
+ * cloud. */
+static ek_err
+request_scope(struct ek_ctx *ctx, const struct ek_access_token_params *params,
+              const char **scopep)
+{
+    const struct ek_assertion_params *ap = &params->assertion;
+    const char *scope = params->scope;
+
+    if (scope == NULL || scope[0] == '\0') {
+        if (entra_resource_name(params->resource) == NULL)
+            return ek_seterr(ctx, EK_ERR_USAGE, "unknown resource %d",
+                             (int)params->resource);
+        if ((scope = ek_cloud_scope(ap->cloud, params->resource)) == NULL)
+            return ek_seterr(ctx, EK_ERR_USAGE, "no known %s scope in the %s "
+                             "cloud; give the scope (URI/.default) itself",
+                             entra_resource_name(params->resource),
+                             entra_cloud_name(ap->cloud));
+    }
+    *scopep = scope;
+    return EK_OK;
+}
+
+static ek_err
+request_post(struct ek_ctx *ctx, const struct entra_endpoint *ep,
+             const struct ek_access_token_params *params, const char *scope,
+             const struct ek_secret *jwt, struct ek_access_token **tokp)
+{
+    struct entra_exchange x;
+
+    memset(&x, 0, sizeof x);
+    x.url = ep->token_url;
+    x.client_id = ep->client_id;
+    x.scope = scope;
+    x.assertion = jwt;
+    x.ca_file = params->ca_file;
+    x.timeout = params->timeout;
+    x.max_wait = params->max_wait;
+    return entra_exchange(ctx, &x, tokp);
+}
+
 ek_err
 ek_access_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
                         const struct ek_access_token_params *params,
@@ -161,9 +202,8 @@ ek_access_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
 {
     const struct ek_assertion_params *ap;
     struct entra_endpoint ep;
-    struct entra_exchange x;
     struct ek_secret *jwt = NULL;
-    const char *scope;
+    const char *scope = NULL;
     ek_err r = EK_ERR_USAGE;
 
     if (tokp == NULL)
@@ -178,33 +218,41 @@ ek_access_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
     if ((r = entra_endpoint_init(ctx, &ep, ap->tenant, ap->client_id,
                                  ap->cloud, ap->authority_host)) != EK_OK)
         goto out;
-    scope = params->scope;
-    if (scope == NULL || scope[0] == '\0') {
-        if (entra_resource_name(params->resource) == NULL) {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "unknown resource %d",
-                          (int)params->resource);
-            goto out;
-        }
-        if ((scope = ek_cloud_scope(ap->cloud, params->resource)) == NULL) {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "no known %s scope in the %s "
-                          "cloud; give the scope (URI/.default) itself",
-                          entra_resource_name(params->resource),
-                          entra_cloud_name(ap->cloud));
-            goto out;
-        }
-    }
+    if ((r = request_scope(ctx, params, &scope)) != EK_OK)
+        goto out;
     if ((r = assertion_sign_endpoint(ctx, k, &ep, ap, &jwt)) != EK_OK)
         goto out;
-    memset(&x, 0, sizeof x);
-    x.url = ep.token_url;
-    x.client_id = ep.client_id;
-    x.scope = scope;
-    x.assertion = jwt;
-    x.ca_file = params->ca_file;
-    x.timeout = params->timeout;
-    x.max_wait = params->max_wait;
-    r = entra_exchange(ctx, &x, tokp);
+    r = request_post(ctx, &ep, params, scope, jwt, tokp);
 out:
     ek_secret_free(&jwt);
     return r;
+}
+
+ek_err
+ek_access_token_exchange(struct ek_ctx *ctx,
+                         const struct ek_access_token_params *params,
+                         const struct ek_secret *assertion,
+                         struct ek_access_token **tokp)
+{
+    const struct ek_assertion_params *ap;
+    struct entra_endpoint ep;
+    const char *scope = NULL;
+    ek_err r = EK_ERR_USAGE;
+
+    if (tokp == NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE, "ek_access_token_exchange: no "
+                         "place for the token");
+    *tokp = NULL;
+    if (ctx == NULL || params == NULL || assertion == NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE, "ek_access_token_exchange: a "
+                         "context, parameters and an assertion are "
+                         "required");
+    ap = &params->assertion;
+    /* the same rules as the signature: the URL is the assertion's aud */
+    if ((r = entra_endpoint_init(ctx, &ep, ap->tenant, ap->client_id,
+                                 ap->cloud, ap->authority_host)) != EK_OK)
+        return r;
+    if ((r = request_scope(ctx, params, &scope)) != EK_OK)
+        return r;
+    return request_post(ctx, &ep, params, scope, assertion, tokp);
 }

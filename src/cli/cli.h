@@ -137,5 +137,12 @@ int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_profile(struct cli *cli, int argc, char **argv);
 int cmd_quickstart(struct cli *cli, int argc, char **argv);
+int cmd_agent(struct cli *cli, int argc, char **argv); /* src/agent/ */
+
+/* The terminal PIN prompt (no echo; EK_ERR_PIN_REQUIRED without a TTY). */
+ek_err cli_prompt_pin(void *arg, const char *prompt, char *buf,
+                      size_t bufsz);
+/* The log callback -v installs ("entrakey: [ms] message"). */
+void cli_log_to_stderr(void *arg, enum ek_log_level level, const char *msg);
 
 #endif /* EK_CLI_H */

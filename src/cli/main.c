@@ -56,6 +56,7 @@ static const struct {
     {"init", cmd_init},       {"assert", cmd_assert},
     {"token", cmd_token},     {"exec", cmd_exec},
     {"profile", cmd_profile}, {"quickstart", cmd_quickstart},
+    {"agent", cmd_agent},
 };
 
 int
@@ -74,6 +75,7 @@ cli_exit_code(ek_err e)
     case EK_ERR_DEVICE:
     case EK_ERR_MECHANISM:
     case EK_ERR_INSECURE_KEY:
+    case EK_ERR_NO_AGENT:
         return CLI_EXIT_TOKEN;
     case EK_ERR_PIN:
     case EK_ERR_PIN_LOCKED:
@@ -500,8 +502,8 @@ elapsed_ms(void)
            (double)(now.tv_nsec - start_time.tv_nsec) / 1e6;
 }
 
-static void
-log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
+void
+cli_log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
 {
     (void)arg;
     if (level == EK_LOG_WARN)
@@ -512,8 +514,8 @@ log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
 
 /* Reads a PIN from the terminal without echo. Never prompts when stdin is
  * not a terminal: an unattended job must fail at once, not hang. */
-static ek_err
-prompt_pin(void *arg, const char *prompt, char *buf, size_t bufsz)
+ek_err
+cli_prompt_pin(void *arg, const char *prompt, char *buf, size_t bufsz)
 {
     struct termios old, noecho;
     int fd = -1, restore = 0;
@@ -572,7 +574,7 @@ cli_apply(struct cli *cli)
 {
     ek_err r;
 
-    ek_ctx_set_log(cli->ctx, log_to_stderr, NULL,
+    ek_ctx_set_log(cli->ctx, cli_log_to_stderr, NULL,
                    cli->verbose >= 1 ? EK_LOG_TRACE : EK_LOG_WARN);
     ek_ctx_set_flags(cli->ctx, cli->flags);
     if (cli->module != NULL &&
@@ -682,7 +684,7 @@ run_main(int argc, char **argv)
             fprintf(stderr, "entrakey: out of memory\n");
             return CLI_EXIT_INTERNAL;
         }
-        ek_ctx_set_pin_prompt(cli.ctx, prompt_pin, NULL);
+        ek_ctx_set_pin_prompt(cli.ctx, cli_prompt_pin, NULL);
         /* commands parse from their own name on */
         argc -= optind;
         argv += optind;

@@ -1,0 +1,735 @@
+/* agent_core.c: the agent's held keys and kept PIN, and the token cache
+ * with single-flight fetches and refresh ahead of expiry. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+void
+agent_log(struct agent *a, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    (void)a;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "entrakey agent: %s\n", buf);
+}
+
+/* ------------------------------------------------------------------ PIN */
+
+/* The PIN lives in one page that is never swapped (mlock), never in a
+ * core (MADV_DONTDUMP; the process is not dumpable either) and wiped. */
+int
+agent_pin_init(struct agent *a)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    void *p;
+
+    a->pin_cap = pg > 0 ? (size_t)pg : 4096;
+    p = mmap(NULL, a->pin_cap, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    if (mlock(p, a->pin_cap) != 0)
+        agent_log(a, "warning: cannot lock the PIN's memory (mlock: %s); "
+                  "raise RLIMIT_MEMLOCK", strerror(errno));
+    (void)madvise(p, a->pin_cap, MADV_DONTDUMP);
+    a->pin = p;
+    a->pin_len = 0;
+    a->pin_kept = 0;
+    return 0;
+}
+
+void
+agent_pin_wipe(struct agent *a)
+{
+    if (a->pin != NULL)
+        explicit_bzero(a->pin, a->pin_cap);
+    a->pin_len = 0;
+    a->pin_kept = 0;
+}
+
+/* The library asks for the PIN right before its one C_Login: the kept one,
+ * else (once, at start) the configured source or the terminal. */
+static ek_err
+agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
+{
+    struct akey *k = arg;
+    struct agent *a = k->a;
+    struct ek_secret *s = NULL;
+    ek_err r;
+
+    if (a->locked)
+        return EK_ERR_PIN_REQUIRED;
+    if (!a->pin_kept) {
+        if (a->pin_source != NULL) {
+            if ((r = ek_pin_read(k->ctx, a->pin_source, &s)) != EK_OK)
+                return r == EK_ERR_USAGE ? EK_ERR_PIN : r;
+            if (ek_secret_len(s) + 1 > a->pin_cap) {
+                ek_secret_free(&s);
+                return EK_ERR_PIN;
+            }
+            memcpy(a->pin, ek_secret_data(s), ek_secret_len(s));
+            a->pin_len = ek_secret_len(s);
+            ek_secret_free(&s);
+        } else if (a->prompt_ok) {
+            if ((r = cli_prompt_pin(NULL, prompt, a->pin, a->pin_cap)) !=
+                EK_OK)
+                return r;
+            a->pin_len = strlen(a->pin);
+        } else {
+            return EK_ERR_PIN_REQUIRED;
+        }
+        a->pin[a->pin_len] = '\0';
+        a->pin_kept = 1;
+    }
+    if (a->pin_len + 1 > bufsz)
+        return EK_ERR_PIN;
+    memcpy(buf, a->pin, a->pin_len + 1);
+    return EK_OK;
+}
+
+/* ----------------------------------------------------------------- keys */
+
+static void
+copy_err(struct ek_ctx *ctx, char *msg, size_t msgsz)
+{
+    snprintf(msg, msgsz, "%s", ek_ctx_errmsg(ctx));
+}
+
+/* Opens k and logs in (k->mu held or not yet shared). A token that came
+ * back with another serial or model is not logged in to: locked. */
+static ek_err
+akey_open(struct akey *k, char *msg, size_t msgsz)
+{
+    struct agent *a = k->a;
+    ek_err r;
+
+    ek_key_free(&k->key);
+    if ((r = ek_key_open(k->ctx, k->uri, &k->key)) != EK_OK) {
+        copy_err(k->ctx, msg, msgsz);
+        if (k->serial[0] != '\0' &&
+            (r == EK_ERR_NOT_FOUND || r == EK_ERR_TOKEN))
+            r = EK_ERR_DEVICE; /* the token we held is not there */
+        return r;
+    }
+    if (k->serial[0] != '\0' &&
+        (strcmp(k->serial, ek_key_token_serial(k->key)) != 0 ||
+         strcmp(k->model, ek_key_token_model(k->key)) != 0)) {
+        agent_log(a, "key %s: a different token (serial '%s', model '%s') "
+                  "is in the place of serial '%s' model '%s'; locked, no "
+                  "PIN sent", k->uri, ek_key_token_serial(k->key),
+                  ek_key_token_model(k->key), k->serial, k->model);
+        snprintf(msg, msgsz, "a different token (serial '%s') was inserted "
+                 "in place of '%s' (serial '%s'): the agent locked this key "
+                 "and sent no PIN; insert the right token and run curl "
+                 "--unix-socket SOCK -X POST http://localhost/v1/unlock",
+                 ek_key_token_serial(k->key), k->label, k->serial);
+        agent_audit_event(a->audit, "removal", "other-token", NULL, "key",
+                          k->uri, "serial", ek_key_token_serial(k->key),
+                          NULL);
+        ek_key_free(&k->key);
+        k->state = AKEY_LOCKED;
+        return EK_ERR_PIN_LOCKED;
+    }
+    r = ek_key_login(k->key);
+    agent_audit_event(a->audit, "login", r == EK_OK ? "ok" : ek_strerror(r),
+                      NULL, "key", k->uri, "serial",
+                      ek_key_token_serial(k->key), NULL);
+    if (r != EK_OK) {
+        copy_err(k->ctx, msg, msgsz);
+        if (r == EK_ERR_PIN || r == EK_ERR_PIN_LOCKED) {
+            /* a wrong PIN is never tried again */
+            agent_pin_wipe(a);
+            k->state = AKEY_LOCKED;
+        }
+        ek_key_free(&k->key);
+        return r;
+    }
+    k->logins++;
+    snprintf(k->serial, sizeof k->serial, "%s", ek_key_token_serial(k->key));
+    snprintf(k->model, sizeof k->model, "%s", ek_key_token_model(k->key));
+    snprintf(k->label, sizeof k->label, "%s", ek_key_token_label(k->key));
+    snprintf(k->canon, sizeof k->canon, "%s", ek_key_uri(k->key));
+    k->state = AKEY_READY;
+    return EK_OK;
+}
+
+ek_err
+agent_keys_open(struct agent *a, char *msg, size_t msgsz)
+{
+    size_t i;
+    ek_err r;
+
+    for (i = 0; i < a->nkeys; i++) {
+        struct akey *k = &a->keys[i];
+
+        if (k->ctx == NULL) {
+            if (ek_ctx_new(&k->ctx) != EK_OK)
+                return EK_ERR_INTERNAL;
+            k->a = a;
+            ek_ctx_set_log(k->ctx, cli_log_to_stderr, NULL,
+                           a->verbose ? EK_LOG_TRACE : EK_LOG_WARN);
+            ek_ctx_set_pin_prompt(k->ctx, agent_prompt, k);
+            ek_ctx_set_flags(k->ctx, a->cli->flags);
+            if (k->module != NULL &&
+                (r = ek_ctx_set_module(k->ctx, k->module)) != EK_OK) {
+                copy_err(k->ctx, msg, msgsz);
+                return r;
+            }
+            if (a->cli->module != NULL &&
+                (r = ek_ctx_set_module(k->ctx, a->cli->module)) != EK_OK) {
+                copy_err(k->ctx, msg, msgsz);
+                return r;
+            }
+        }
+        if ((r = akey_open(k, msg, msgsz)) != EK_OK)
+            return r;
+        agent_log(a, "holding key %s on token '%s' (serial %s), logged in",
+                  k->uri, k->label, k->serial);
+    }
+    return EK_OK;
+}
+
+void
+agent_keys_close(struct agent *a)
+{
+    size_t i;
+
+    /* closing the last session logs the token out (PKCS#11 5.6) */
+    for (i = 0; i < a->nkeys; i++) {
+        pthread_mutex_lock(&a->keys[i].mu);
+        ek_key_free(&a->keys[i].key);
+        a->keys[i].state = AKEY_GONE;
+        pthread_mutex_unlock(&a->keys[i].mu);
+    }
+}
+
+ssize_t
+agent_find_key(struct agent *a, const char *uri)
+{
+    size_t i;
+
+    for (i = 0; i < a->nkeys; i++)
+        if (strcmp(a->keys[i].uri, uri) == 0 ||
+            (a->keys[i].canon[0] != '\0' &&
+             strcmp(a->keys[i].canon, uri) == 0))
+            return (ssize_t)i;
+    return -1;
+}
+
+static void
+centry_free(struct centry *e)
+{
+    if (e->token != NULL) {
+        explicit_bzero(e->token, strlen(e->token));
+        free(e->token);
+    }
+    free(e->type);
+    free(e->tenant);
+    free(e->client_id);
+    free(e->scope);
+    free(e->authority);
+    free(e->ca_file);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+static void
+cache_drop_tokens(struct agent *a)
+{
+    struct centry *e;
+
+    for (e = a->cache; e != NULL; e = e->next) {
+        if (e->token != NULL) {
+            explicit_bzero(e->token, strlen(e->token));
+            free(e->token);
+            e->token = NULL;
+        }
+        e->expires_on = 0;
+    }
+}
+
+void
+agent_cache_free(struct agent *a)
+{
+    struct centry *e, *n;
+
+    for (e = a->cache; e != NULL; e = n) {
+        n = e->next;
+        centry_free(e);
+    }
+    a->cache = NULL;
+}
+
+void
+agent_lock(struct agent *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->locked = 1;
+    agent_pin_wipe(a);
+    cache_drop_tokens(a);
+    pthread_mutex_unlock(&a->mu);
+    agent_keys_close(a);
+    agent_log(a, "locked: PIN wiped, sessions closed, cache emptied");
+    agent_audit_event(a->audit, "lock", "ok", NULL, NULL);
+}
+
+ek_err
+agent_unlock(struct agent *a, char *msg, size_t msgsz)
+{
+    size_t i;
+    ek_err r = EK_OK;
+
+    pthread_mutex_lock(&a->mu);
+    a->locked = 0;
+    pthread_mutex_unlock(&a->mu);
+    for (i = 0; i < a->nkeys && r == EK_OK; i++) {
+        struct akey *k = &a->keys[i];
+
+        pthread_mutex_lock(&k->mu);
+        k->serial[0] = '\0'; /* whatever token is there now is accepted */
+        if (k->state != AKEY_READY || k->key == NULL)
+            r = akey_open(k, msg, msgsz);
+        pthread_mutex_unlock(&k->mu);
+    }
+    agent_audit_event(a->audit, "unlock", r == EK_OK ? "ok" : ek_strerror(r),
+                      NULL, NULL);
+    if (r != EK_OK && !a->pin_kept && a->pin_source == NULL)
+        snprintf(msg, msgsz, "the agent has no PIN and no PIN source it "
+                 "can read again (the PIN came from a prompt or fd:); "
+                 "restart the agent");
+    return r;
+}
+
+ek_err
+agent_reload(struct agent *a, char *msg, size_t msgsz)
+{
+    size_t i;
+    ek_err r = EK_OK;
+
+    pthread_mutex_lock(&a->mu);
+    cache_drop_tokens(a);
+    pthread_mutex_unlock(&a->mu);
+    for (i = 0; i < a->nkeys; i++) {
+        struct akey *k = &a->keys[i];
+        ek_err kr;
+
+        pthread_mutex_lock(&k->mu);
+        if (k->state != AKEY_LOCKED && !a->locked &&
+            (kr = akey_open(k, msg, msgsz)) != EK_OK && r == EK_OK)
+            r = kr;
+        pthread_mutex_unlock(&k->mu);
+    }
+    agent_log(a, "reloaded: cache emptied, keys opened again");
+    return r;
+}
+
+/* --------------------------------------------------------------- tokens */
+
+/* Ready to sign (k->mu held): the session there, or found again. */
+static ek_err
+akey_ready(struct akey *k, char *msg, size_t msgsz)
+{
+    if (k->a->locked) {
+        snprintf(msg, msgsz, "the agent is locked; unlock it (POST "
+                 "/v1/unlock) or restart it");
+        return EK_ERR_PIN_REQUIRED;
+    }
+    if (k->state == AKEY_LOCKED) {
+        snprintf(msg, msgsz, "key %s is locked in the agent (a wrong PIN, "
+                 "or another token inserted); POST /v1/unlock after fixing "
+                 "it", k->uri);
+        return EK_ERR_PIN_LOCKED;
+    }
+    if (k->state == AKEY_READY && k->key != NULL)
+        return EK_OK;
+    return akey_open(k, msg, msgsz);
+}
+
+/* After a signature failed: a device error means the token is gone. */
+static void
+akey_failed(struct akey *k, ek_err r)
+{
+    if (r == EK_ERR_DEVICE) {
+        agent_log(k->a, "token '%s' of key %s is gone; waiting for it to "
+                  "come back", k->label, k->uri);
+        agent_audit_event(k->a->audit, "removal", "gone", NULL, "key",
+                          k->uri, "serial", k->serial, NULL);
+        ek_key_free(&k->key);
+        k->state = AKEY_GONE;
+    }
+}
+
+/* The jti claim of a JWT, for the audit trail (the assertion itself never
+ * leaves this function). */
+static void
+jwt_jti(const char *jwt, char *out, size_t outsz)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *p = strchr(jwt, '.'), *q, *end;
+    char buf[2048];
+    size_t n = 0;
+    unsigned v = 0;
+    int bits = 0;
+
+    out[0] = '\0';
+    if (p == NULL || (end = strchr(++p, '.')) == NULL)
+        return;
+    for (q = p; q < end && n + 1 < sizeof buf; q++) {
+        const char *c = strchr(b64, *q);
+
+        if (c == NULL || *q == '\0')
+            return;
+        v = (v << 6) | (unsigned)(c - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[n++] = (char)((v >> bits) & 0xff);
+        }
+    }
+    buf[n] = '\0';
+    if ((p = strstr(buf, "\"jti\":\"")) != NULL) {
+        p += 7;
+        if ((q = strchr(p, '"')) != NULL && (size_t)(q - p) < outsz) {
+            memcpy(out, p, (size_t)(q - p));
+            out[q - p] = '\0';
+        }
+    }
+}
+
+static ek_err
+sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
+         const struct caller *who, struct ek_secret **jwtp, char *msg,
+         size_t msgsz)
+{
+    struct akey *k = &a->keys[key];
+    char jti[64] = "";
+    const char *scope = p->scope;
+    ek_err r;
+
+    pthread_mutex_lock(&k->mu);
+    if ((r = akey_ready(k, msg, msgsz)) == EK_OK) {
+        r = ek_assertion_sign(k->ctx, k->key, &p->assertion, jwtp);
+        if (r != EK_OK) {
+            copy_err(k->ctx, msg, msgsz);
+            akey_failed(k, r);
+        } else {
+            k->signatures++;
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (*jwtp != NULL)
+        jwt_jti(ek_secret_data(*jwtp), jti, sizeof jti);
+    if (scope == NULL)
+        scope = ek_cloud_scope(p->assertion.cloud, p->resource);
+    agent_audit_event(a->audit, "assertion", r == EK_OK ? "ok"
+                                                        : ek_strerror(r),
+                      who, "key", k->uri, "tenant", p->assertion.tenant,
+                      "client_id", p->assertion.client_id, "scope", scope,
+                      "jti", jti[0] != '\0' ? jti : NULL, NULL);
+    return r;
+}
+
+ek_err
+agent_assertion(struct agent *a, size_t key, const struct ek_access_token_params *p,
+                const struct caller *who, struct ek_secret **jwtp,
+                char *msg, size_t msgsz)
+{
+    *jwtp = NULL;
+    return sign_for(a, key, p, who, jwtp, msg, msgsz);
+}
+
+static int
+same(const char *x, const char *y)
+{
+    if (x == NULL || y == NULL)
+        return x == y;
+    return strcmp(x, y) == 0;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+/* The entry for this request (a->mu held); NULL when out of memory. */
+static struct centry *
+cache_entry(struct agent *a, size_t key, const struct ek_access_token_params *p,
+            const char *scope)
+{
+    const struct ek_assertion_params *ap = &p->assertion;
+    struct centry *e;
+
+    for (e = a->cache; e != NULL; e = e->next)
+        if (e->key == key && same(e->tenant, ap->tenant) &&
+            same(e->client_id, ap->client_id) && same(e->scope, scope) &&
+            same(e->authority, ap->authority_host) &&
+            e->cloud == (int)ap->cloud)
+            break;
+    if (e == NULL) {
+        if ((e = calloc(1, sizeof *e)) == NULL)
+            return NULL;
+        e->key = key;
+        e->cloud = (int)ap->cloud;
+        e->alg = ap->alg;
+        e->tenant = strdup(ap->tenant);
+        e->client_id = strdup(ap->client_id);
+        e->scope = strdup(scope);
+        e->authority = dup_or_null(ap->authority_host);
+        if (e->tenant == NULL || e->client_id == NULL || e->scope == NULL ||
+            (ap->authority_host != NULL && e->authority == NULL)) {
+            centry_free(e);
+            return NULL;
+        }
+        pthread_cond_init(&e->cv, NULL);
+        e->next = a->cache;
+        a->cache = e;
+    }
+    /* the latest caller's transport settings are used for refreshes */
+    free(e->ca_file);
+    e->ca_file = dup_or_null(p->ca_file);
+    e->timeout = p->timeout;
+    e->max_wait = p->max_wait;
+    e->alg = ap->alg;
+    return e;
+}
+
+static void
+entry_params(const struct centry *e, struct ek_access_token_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->assertion.tenant = e->tenant;
+    p->assertion.client_id = e->client_id;
+    p->assertion.cloud = (enum ek_cloud)e->cloud;
+    p->assertion.authority_host = e->authority;
+    p->assertion.alg = e->alg;
+    p->scope = e->scope;
+    p->ca_file = e->ca_file;
+    p->timeout = e->timeout;
+    p->max_wait = e->max_wait;
+}
+
+/* One fetch for entry e (e->inflight set by the caller, a->mu not held):
+ * sign under the key's lock, post outside it, then store the result. */
+static void
+fetch(struct agent *a, struct centry *e, const struct caller *who)
+{
+    struct ek_access_token_params p;
+    struct ek_secret *jwt = NULL;
+    struct ek_access_token *at = NULL;
+    struct ek_ctx *x = NULL;
+    char msg[512] = "";
+    char *val = NULL, *type = NULL;
+    int64_t exp_on = 0, exp_in = 0;
+    ek_err r;
+
+    pthread_mutex_lock(&a->mu);
+    entry_params(e, &p); /* strings stay: entries are freed only at exit */
+    pthread_mutex_unlock(&a->mu);
+    r = sign_for(a, e->key, &p, who, &jwt, msg, sizeof msg);
+    if (r == EK_OK) {
+        if (ek_ctx_new(&x) != EK_OK) {
+            r = EK_ERR_INTERNAL;
+            snprintf(msg, sizeof msg, "out of memory");
+        } else {
+            ek_ctx_set_log(x, cli_log_to_stderr, NULL,
+                           a->verbose ? EK_LOG_TRACE : EK_LOG_WARN);
+            r = ek_access_token_exchange(x, &p, jwt, &at);
+            if (r != EK_OK)
+                copy_err(x, msg, sizeof msg);
+        }
+    }
+    ek_secret_free(&jwt);
+    if (r == EK_OK) {
+        exp_on = ek_access_token_expires_on(at);
+        exp_in = ek_access_token_expires_in(at);
+        if ((val = strdup(ek_access_token_value(at))) == NULL ||
+            (type = strdup(ek_access_token_type(at))) == NULL) {
+            r = EK_ERR_INTERNAL;
+            snprintf(msg, sizeof msg, "out of memory");
+        }
+    }
+    agent_audit_event(a->audit, "token", r == EK_OK ? "ok" : ek_strerror(r),
+                      who, "key", a->keys[e->key].uri, "tenant", p.assertion.tenant,
+                      "client_id", p.assertion.client_id, "scope", p.scope,
+                      NULL);
+    ek_access_token_free(&at);
+    ek_ctx_free(&x);
+
+    pthread_mutex_lock(&a->mu);
+    if (r == EK_OK && !a->locked) {
+        if (e->token != NULL) {
+            explicit_bzero(e->token, strlen(e->token));
+            free(e->token);
+        }
+        free(e->type);
+        e->token = val;
+        e->type = type;
+        val = type = NULL;
+        e->expires_on = exp_on;
+        e->lifetime = exp_in;
+        e->last_err = EK_OK;
+        e->hold_until = 0;
+    } else if (r != EK_OK) {
+        /* a failed refresh never replaces a still-valid token */
+        e->last_err = r;
+        snprintf(e->last_msg, sizeof e->last_msg, "%s", msg);
+        e->hold_until = time(NULL) + (r == EK_ERR_THROTTLED
+                                          ? AGENT_HOLD_THROTTLED
+                                          : AGENT_HOLD_FAILED);
+        agent_log(a, "token for %s / %s failed: %s", e->client_id, e->scope,
+                  msg);
+    }
+    e->inflight = 0;
+    e->gen++;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&a->mu);
+    if (val != NULL) {
+        explicit_bzero(val, strlen(val));
+        free(val);
+    }
+    free(type);
+}
+
+void
+agent_tok_clear(struct agent_tok *t)
+{
+    if (t->value != NULL) {
+        explicit_bzero(t->value, strlen(t->value));
+        free(t->value);
+    }
+    free(t->type);
+    free(t->scope);
+    memset(t, 0, sizeof *t);
+}
+
+ek_err
+agent_token(struct agent *a, size_t key, const struct ek_access_token_params *p,
+            unsigned min_lifetime, const struct caller *who,
+            struct agent_tok *out, char *msg, size_t msgsz)
+{
+    struct centry *e;
+    const char *scope = p->scope;
+    unsigned long gen;
+    int fetched = 0;
+    time_t now;
+    ek_err r = EK_ERR_INTERNAL;
+
+    memset(out, 0, sizeof *out);
+    if (scope == NULL &&
+        (scope = ek_cloud_scope(p->assertion.cloud, p->resource)) == NULL) {
+        snprintf(msg, msgsz, "no scope given");
+        return EK_ERR_USAGE;
+    }
+    if (min_lifetime == 0)
+        min_lifetime = a->min_lifetime;
+    pthread_mutex_lock(&a->mu);
+    if (a->locked) {
+        pthread_mutex_unlock(&a->mu);
+        snprintf(msg, msgsz, "the agent is locked; unlock it (POST "
+                 "/v1/unlock) or restart it");
+        return EK_ERR_PIN_REQUIRED;
+    }
+    if ((e = cache_entry(a, key, p, scope)) == NULL) {
+        pthread_mutex_unlock(&a->mu);
+        snprintf(msg, msgsz, "out of memory");
+        return EK_ERR_INTERNAL;
+    }
+    for (;;) {
+        now = time(NULL);
+        if (e->token != NULL && e->expires_on - now >= (int64_t)min_lifetime) {
+            if ((out->value = strdup(e->token)) == NULL ||
+                (out->type = strdup(e->type)) == NULL ||
+                (out->scope = strdup(e->scope)) == NULL) {
+                agent_tok_clear(out);
+                snprintf(msg, msgsz, "out of memory");
+                r = EK_ERR_INTERNAL;
+                break;
+            }
+            out->expires_on = e->expires_on;
+            out->cached = !fetched;
+            r = EK_OK;
+            break;
+        }
+        if (e->inflight) {
+            /* single flight: wait for the one fetch, then take its result */
+            gen = e->gen;
+            while (e->inflight && e->gen == gen)
+                pthread_cond_wait(&e->cv, &a->mu);
+            fetched = 1;
+            if (e->last_err != EK_OK &&
+                !(e->token != NULL &&
+                  e->expires_on - time(NULL) >= (int64_t)min_lifetime)) {
+                r = e->last_err;
+                snprintf(msg, msgsz, "%s", e->last_msg);
+                break;
+            }
+            continue;
+        }
+        if (fetched || (e->hold_until > now && e->last_err != EK_OK)) {
+            /* this caller's fetch failed, or one failed a moment ago
+             * (Retry-After and back-off hold for every caller) */
+            r = e->last_err != EK_OK ? e->last_err : EK_ERR_INTERNAL;
+            snprintf(msg, msgsz, "%s", e->last_msg);
+            break;
+        }
+        e->inflight = 1;
+        pthread_mutex_unlock(&a->mu);
+        fetch(a, e, who);
+        pthread_mutex_lock(&a->mu);
+        fetched = 1;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return r;
+}
+
+/* When a token is refreshed ahead: min_lifetime + a minute before expiry,
+ * or at half-life for tokens that live longer than two hours. */
+static int
+due(const struct agent *a, const struct centry *e, time_t now)
+{
+    int64_t ahead = (int64_t)a->min_lifetime + 60;
+
+    if (e->lifetime > 7200)
+        ahead = e->lifetime / 2;
+    return e->token != NULL && !e->inflight && e->expires_on - now <= ahead &&
+           (e->hold_until <= now || e->last_err == EK_OK);
+}
+
+void *
+agent_refresher(void *arg)
+{
+    struct agent *a = arg;
+    struct centry *e;
+    struct timespec ts;
+
+    pthread_mutex_lock(&a->mu);
+    while (!a->stopping) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&a->refresh_cv, &a->mu, &ts);
+        if (a->stopping || a->locked)
+            continue;
+        for (e = a->cache; e != NULL; e = e->next) {
+            if (!due(a, e, time(NULL)))
+                continue;
+            e->inflight = 1;
+            pthread_mutex_unlock(&a->mu);
+            fetch(a, e, NULL);
+            pthread_mutex_lock(&a->mu);
+            break; /* the list may have grown: start over next second */
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}

@@ -1,0 +1,56 @@
+# The agent serves tokens from one login, caches them, answers its
+# protocol, and ends cleanly on SIGTERM.
+. "$EK_SOURCE_DIR/tests/lib/common.sh"
+. "$EK_SOURCE_DIR/tests/e2e/lib.sh"
+. "$EK_SOURCE_DIR/tests/agent/lib.sh"
+
+e2e_setup --lifetime 3600
+start_agent --audit "json:$T/audit.jsonl" || exit 1
+
+# socket and directory modes
+[ "$(stat -c %a "$SOCK")" = 600 ] && pass "socket is 0600" ||
+  fail "socket mode $(stat -c %a "$SOCK")"
+[ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] && pass "socket dir is 0700" ||
+  fail "socket dir mode $(stat -c %a "$(dirname "$SOCK")")"
+
+req GET /v1/status
+[ "$CODE" = 200 ] && [ "$(jget 'd["keys"][0]["state"]')" = ready ] &&
+  [ "$(jget 'd["keys"][0]["logged_in"]')" = True ] &&
+  pass "status: key ready and logged in" || fail "status: $CODE $OUT"
+
+control '{}'
+req POST /v1/token "$(token_body)"
+[ "$CODE" = 200 ] && [ "$(jget 'd["source"]')" = new ] &&
+  pass "first token fetched" || fail "token: $CODE $OUT"
+T1=$(jget 'd["access_token"]')
+req POST /v1/token "$(token_body)"
+[ "$CODE" = 200 ] && [ "$(jget 'd["source"]')" = cache ] &&
+  [ "$(jget 'd["access_token"]')" = "$T1" ] &&
+  pass "second token from the cache" || fail "cached token: $CODE $OUT"
+[ "$(stats 's["token_requests"]')" = 1 ] &&
+  pass "one POST at the endpoint for both" ||
+  fail "endpoint saw $(stats 's["token_requests"]') requests"
+
+req POST /v1/assertion "$(token_body)"
+[ "$CODE" = 200 ] && [ "$(jget 'd["assertion"].count(".")')" = 2 ] &&
+  pass "assertion served" || fail "assertion: $CODE $OUT"
+
+req POST /v1/token '{"key":"pkcs11:token=other;object=x","tenant":"t","client_id":"c","scope":"s"}'
+[ "$CODE" = 404 ] && [ "$(jget 'd["error"]["code"]')" = 22 ] &&
+  pass "unknown key: 404, code 22" || fail "unknown key: $CODE $OUT"
+
+logins=$(jget 'd' >/dev/null; req GET /v1/status; jget 'd["keys"][0]["logins"]')
+[ "$logins" = 1 ] && pass "one login for everything" || fail "logins $logins"
+
+grep -q "$TEST_PIN" "$T/audit.jsonl" && fail "PIN in the audit log" ||
+  pass "no PIN in the audit log"
+grep -q "$T1" "$T/audit.jsonl" && fail "token in the audit log" ||
+  pass "no token in the audit log"
+grep -q '"event":"token","message_id"' "$T/audit.jsonl" &&
+  grep -q '"event":"assertion"' "$T/audit.jsonl" &&
+  pass "audit has assertion and token events" || fail "audit: $(cat "$T/audit.jsonl")"
+
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; rc=$?; AGENT_PID=
+[ "$rc" = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM exit $rc"
+[ -e "$SOCK" ] && fail "socket left behind" || pass "socket removed"
+finish
