@@ -126,6 +126,23 @@ int cli_parse_hex(const char *s, unsigned char *out, size_t max,
 /* Parses a whole unsigned number in [min, max]; 0 ok, -1 bad. */
 int cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+/* The agent socket to ask (agent_use.c): mode -1 --no-agent (*sockp
+ * NULL), 1 --agent (the socket, whether there or not), 0 the default:
+ * $ENTRAKEY_AGENT_SOCK, or the default socket when it exists. Returns 0,
+ * or an exit code after printing why. The caller frees *sockp (ek_free). */
+int cli_agent_sock(struct cli *cli, int mode, char **sockp);
+/* After asking the agent: 0 when it answered (said at -v), -1 when the
+ * direct path should be taken (no agent for the key, mode 0; said at -v),
+ * else the exit code after printing the agent's error. */
+int cli_agent_fallback(struct cli *cli, int mode, const char *sock,
+                       ek_err r);
+#define CLI_AGENT_HELP                                                        \
+    "  --agent               ask the running entrakey agent only (fail\n"  \
+    "                        when none serves the key)\n"                    \
+    "  --no-agent            sign here even when an agent runs (default:\n"\
+    "                        the agent at $ENTRAKEY_AGENT_SOCK or the\n"     \
+    "                        default socket when it serves the key)\n"
+
 /* Subcommands: argv[0] is the command's name; return the exit code. */
 int cmd_tokens(struct cli *cli, int argc, char **argv);
 int cmd_keys(struct cli *cli, int argc, char **argv);

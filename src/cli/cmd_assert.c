@@ -34,6 +34,7 @@ static const char usage_assert[] =
     "  --cert FILE            the certificate (DER or PEM) whose thumbprint goes\n"
     "                         in the header; default: the one on the token\n"
     "                         with the key's id\n"
+    CLI_AGENT_HELP
     "Common options (--module, --pin-source, -v): see entrakey --help.\n"
     "The assertion is a credential for its lifetime: do not log it.\n";
 
@@ -45,6 +46,8 @@ enum {
     OPT_CLOUD,
     OPT_AUTHORITY_HOST,
     OPT_CERT,
+    OPT_AGENT,
+    OPT_NO_AGENT,
 };
 
 static const struct option longopts[] = {
@@ -56,6 +59,8 @@ static const struct option longopts[] = {
     {"cloud", required_argument, NULL, OPT_CLOUD},
     {"authority-host", required_argument, NULL, OPT_AUTHORITY_HOST},
     {"cert", required_argument, NULL, OPT_CERT},
+    {"agent", no_argument, NULL, OPT_AGENT},
+    {"no-agent", no_argument, NULL, OPT_NO_AGENT},
     {NULL, 0, NULL, 0},
 };
 
@@ -98,7 +103,9 @@ cmd_assert(struct cli *cli, int argc, char **argv)
     struct ek_secret *jwt = NULL;
     const char *tenant = NULL, *client_id = NULL, *host = NULL;
     const char *cloud = NULL, *cert_file = NULL;
-    char *host_url = NULL;
+    char *host_url = NULL, *sock = NULL;
+    struct ek_access_token_params tp;
+    int agent_mode = 0;
     size_t n;
     int c, rc;
     ek_err r;
@@ -140,6 +147,12 @@ cmd_assert(struct cli *cli, int argc, char **argv)
             break;
         case OPT_CERT:
             cert_file = optarg;
+            break;
+        case OPT_AGENT:
+            agent_mode = 1;
+            break;
+        case OPT_NO_AGENT:
+            agent_mode = -1;
             break;
         case OPT_JSON:
             return cli_usage(cmd, usage_assert, "assert prints the bare JWT; "
@@ -185,11 +198,32 @@ cmd_assert(struct cli *cli, int argc, char **argv)
         goto out;
     }
     p.cert = cert;
+    if (agent_mode > 0 && cert_file != NULL) {
+        rc = cli_usage(cmd, usage_assert, "--cert needs the direct path: the "
+                       "agent names the certificate on the token");
+        goto out;
+    }
+    if (cert_file == NULL &&
+        (rc = cli_agent_sock(cli, agent_mode, &sock)) != 0)
+        goto out;
+    if (sock != NULL) {
+        memset(&tp, 0, sizeof tp);
+        tp.assertion = p;
+        /* the scope is not part of an assertion; the agent wants one */
+        tp.scope = "https://graph.microsoft.com/.default";
+        r = ek_agent_assertion(cli->ctx, sock, argv[optind], &tp, &jwt);
+        if ((rc = cli_agent_fallback(cli, agent_mode, sock, r)) > 0)
+            goto out;
+        if (rc == 0)
+            goto got;
+        rc = 0;
+    }
     if ((r = ek_key_open(cli->ctx, argv[optind], &k)) != EK_OK ||
         (r = ek_assertion_sign(cli->ctx, k, &p, &jwt)) != EK_OK) {
         rc = cli_fail(cli, r);
         goto out;
     }
+got:
     /* straight to the descriptor: no copy left in a stdio buffer */
     if (write_all(ek_secret_data(jwt), ek_secret_len(jwt)) != 0 ||
         write_all("\n", 1) != 0) {
@@ -204,5 +238,6 @@ out:
     ek_cert_free(&cert);
     ek_key_free(&k);
     free(host_url);
+    ek_free(sock);
     return rc;
 }

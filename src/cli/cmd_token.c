@@ -39,6 +39,7 @@
     "  --organization DOMAIN the *.onmicrosoft.com domain (powershell\n"     \
     "                        format, ENTRAKEY_ORGANIZATION)\n"               \
     "  --profile NAME        take unset values from this profile\n"          \
+    CLI_AGENT_HELP                                                            \
     "  --config FILE         the profiles file (default:\n"                  \
     "                        $XDG_CONFIG_HOME/entrakey/config)\n"            \
     "  --module PATH, --pin-source SRC, --allow-final-pin-try, -v: see\n"    \
@@ -99,6 +100,8 @@ enum {
     OPT_CONFIG,
     OPT_ORGANIZATION,
     OPT_CERT,
+    OPT_AGENT,
+    OPT_NO_AGENT,
 };
 
 enum out_format { FMT_RAW, FMT_JSON, FMT_ENV, FMT_POWERSHELL };
@@ -112,6 +115,8 @@ struct token_cmd {
     const char *authority_host, *ca_file, *format, *alg, *profile, *config;
     const char *organization, *cert_file;
     unsigned timeout, max_wait;
+    int agent_mode;    /* -1 --no-agent, 0 default, 1 --agent */
+    char *agent_sock;  /* the agent that served the token, or NULL */
     char **child; /* exec: COMMAND ARGS..., NULL-terminated */
     /* resolved */
     struct ek_config *cfg;
@@ -167,6 +172,8 @@ parse_args(struct cli *cli, struct token_cmd *t, int argc, char **argv)
         {"config", required_argument, NULL, OPT_CONFIG},
         {"organization", required_argument, NULL, OPT_ORGANIZATION},
         {"cert", required_argument, NULL, OPT_CERT},
+        {"agent", no_argument, NULL, OPT_AGENT},
+        {"no-agent", no_argument, NULL, OPT_NO_AGENT},
         {NULL, 0, NULL, 0},
     };
     int c, rc, nargs = argc, i;
@@ -242,6 +249,12 @@ parse_args(struct cli *cli, struct token_cmd *t, int argc, char **argv)
         case OPT_CERT:
             t->cert_file = optarg;
             break;
+        case OPT_AGENT:
+            t->agent_mode = 1;
+            break;
+        case OPT_NO_AGENT:
+            t->agent_mode = -1;
+            break;
         default:
             rc = cli_common_opt(cli, c, optarg, t->cmd, t->usage);
             if (rc != 0)
@@ -255,6 +268,9 @@ parse_args(struct cli *cli, struct token_cmd *t, int argc, char **argv)
         return cli_usage(t->cmd, t->usage, "unexpected argument '%s'%s",
                          argv[optind], t->exec ? "; put -- before the "
                          "command to run" : "");
+    if (t->agent_mode > 0 && t->cert_file != NULL)
+        return cli_usage(t->cmd, t->usage, "--cert needs the direct path: "
+                         "the agent names the certificate on the token");
     if (t->exec) {
         if (nargs >= argc || nargs + 1 >= argc)
             return cli_usage(t->cmd, t->usage, "no command to run: give "
@@ -572,6 +588,13 @@ exec_child(struct cli *cli, struct token_cmd *t, struct ek_access_token **atp,
                 strerror(errno));
         return CLI_EXIT_INTERNAL;
     }
+    /* with --agent the child can ask the agent again (never a PIN) */
+    if (t->agent_mode > 0 && t->agent_sock != NULL &&
+        setenv("ENTRAKEY_AGENT_SOCK", t->agent_sock, 1) != 0) {
+        fprintf(stderr, "entrakey: cannot set the environment: %s\n",
+                strerror(errno));
+        return CLI_EXIT_INTERNAL;
+    }
     /* no PIN and no PIN source reaches the child */
     if (pin_var[0] != '\0')
         unsetenv(pin_var);
@@ -624,10 +647,6 @@ token_main(struct cli *cli, int argc, char **argv, int exec)
         rc = cli_fail(cli, r);
         goto out;
     }
-    if ((r = ek_key_open(cli->ctx, t.key_uri, &key)) != EK_OK) {
-        rc = cli_fail(cli, r);
-        goto out;
-    }
     memset(&p, 0, sizeof p);
     p.assertion.tenant = t.tenant;
     p.assertion.client_id = t.client_id;
@@ -640,11 +659,28 @@ token_main(struct cli *cli, int argc, char **argv, int exec)
     p.ca_file = t.ca_file;
     p.timeout = t.timeout;
     p.max_wait = t.max_wait;
+    if (t.cert_file == NULL &&
+        (rc = cli_agent_sock(cli, t.agent_mode, &t.agent_sock)) != 0)
+        goto out;
+    if (t.agent_sock != NULL) {
+        r = ek_agent_token(cli->ctx, t.agent_sock, t.key_uri, &p, 0, &at);
+        if ((rc = cli_agent_fallback(cli, t.agent_mode, t.agent_sock, r)) >
+            0)
+            goto out;
+        if (rc == 0)
+            goto got;
+        rc = 0;
+    }
+    if ((r = ek_key_open(cli->ctx, t.key_uri, &key)) != EK_OK) {
+        rc = cli_fail(cli, r);
+        goto out;
+    }
     if ((r = ek_access_token_acquire(cli->ctx, key, &p, &at)) != EK_OK) {
         rc = cli_fail(cli, r);
         note_skew(cli);
         goto out;
     }
+got:
     if (exec)
         rc = exec_child(cli, &t, &at, &key, &cert);
     else
@@ -655,6 +691,7 @@ out:
     ek_key_free(&key);
     ek_config_free(&t.cfg);
     free(t.authority_buf);
+    ek_free(t.agent_sock);
     return rc;
 }
 

@@ -1,0 +1,77 @@
+# token, assert and exec use the agent by themselves, fall back to the
+# direct path without it, and say which at -v.
+. "$EK_SOURCE_DIR/tests/lib/common.sh"
+. "$EK_SOURCE_DIR/tests/e2e/lib.sh"
+. "$EK_SOURCE_DIR/tests/agent/lib.sh"
+
+e2e_setup --lifetime 3600
+start_agent || exit 1
+LOG="$T/spy.log"
+
+# via the agent: no PIN source given at all
+etok() {
+  run "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+    --authority-host "$AUTH" --ca-file "$CA_PEM" "$@"
+}
+control '{}'
+etok -v
+expect_rc "token via the agent" 0
+expect_match "-v names the agent" "$ERR" "served by the agent at $SOCK"
+T1=$OUT
+etok
+[ "$OUT" = "$T1" ] && pass "second token is the cached one" ||
+  fail "second token differs"
+[ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST for two tokens" ||
+  fail "POSTs: $(stats 's["token_requests"]')"
+
+# --no-agent: the direct path (needs the PIN)
+etok -v --no-agent --pin-source "file:$PIN_FILE"
+expect_rc "--no-agent token" 0
+expect_nomatch "--no-agent does not ask it" "$ERR" "served by the agent"
+[ "$(stats 's["token_requests"]')" = 2 ] && pass "--no-agent posted itself" ||
+  fail "POSTs: $(stats 's["token_requests"]')"
+
+# assert via the agent; verified by the endpoint's own checks (a token)
+run "$EK" assert "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+  --authority-host "$AUTH" -v
+expect_rc "assert via the agent" 0
+expect_match "assert -v names the agent" "$ERR" "served by the agent"
+JWT=$OUT
+"$PY" - "$JWT" "$CERT" "$AUTH/$TENANT/oauth2/v2.0/token" <<'PY' &&
+import sys, jwt
+from cryptography import x509
+c = x509.load_der_x509_certificate(open(sys.argv[2], "rb").read())
+jwt.decode(sys.argv[1], c.public_key(), algorithms=["PS256"],
+           audience=sys.argv[3])
+PY
+  pass "the agent's assertion verifies with the certificate, aud right" ||
+  fail "assertion does not verify"
+
+# exec --agent: the child gets the socket, never a PIN
+run "$EK" exec "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+  --authority-host "$AUTH" --ca-file "$CA_PEM" --agent -- \
+  sh -c 'echo "sock=$ENTRAKEY_AGENT_SOCK"; env'
+expect_rc "exec --agent" 0
+expect_match "the child has ENTRAKEY_AGENT_SOCK" "$OUT" "sock=$SOCK"
+expect_nomatch "no PIN in the child's environment" "$OUT" "$TEST_PIN"
+
+# a key the agent does not hold: the direct path (default), exit 3 (--agent)
+run "$EK" token "pkcs11:token=$TOKEN_LABEL;object=nosuch;type=private" \
+  --tenant "$TENANT" --client-id "$CLIENT_ID" --authority-host "$AUTH" \
+  --ca-file "$CA_PEM" --agent
+expect_rc "--agent with a key the agent does not hold" 3
+expect_match "says the agent does not hold it" "$ERR" "does not hold key"
+
+# the agent killed: clients fall back, or fail clearly with --agent
+kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+etok -v --pin-source "file:$PIN_FILE"
+expect_rc "agent SIGKILLed: token by the direct path" 0
+expect_match "-v says it signed directly" "$ERR" "signing directly"
+etok --agent
+expect_rc "agent SIGKILLed, --agent: exit 3" 3
+expect_match "says no agent listens" "$ERR" "no agent listens at $SOCK"
+# a new agent replaces the stale socket
+start_agent || exit 1
+etok
+expect_rc "a new agent over the stale socket serves" 0
+finish
