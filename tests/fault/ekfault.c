@@ -10,6 +10,9 @@
  *                   ("mechanism=0x0000000d"), C_Login lines with the user
  *                   type ("user=1"). A PIN is never written.
  *   EKFAULT         the faults: rules separated by ';' (blanks ignored).
+ *   EKFAULT_SERIAL_FILE  a file; while it exists, C_GetTokenInfo reports
+ *                   its first line (up to 16 characters) as the token's
+ *                   serial number: another token put in the same place.
  *
  * Rules:
  *   FUNC[@N[+]]=ACTION  the calls of C_FUNC that the rule catches: every one,
@@ -811,6 +814,27 @@ finish_sign(CK_SESSION_HANDLE h)
 EKF_FUNCS(EKF_WRAP)
 #undef EKF_WRAP
 
+/* EKFAULT_SERIAL_FILE: the serial number of "another token". */
+static void
+ekf_serial(CK_TOKEN_INFO_PTR info)
+{
+    const char *path = getenv("EKFAULT_SERIAL_FILE");
+    char line[32];
+    FILE *f;
+    size_t n;
+
+    if (path == NULL || (f = fopen(path, "r")) == NULL)
+        return;
+    if (fgets(line, sizeof line, f) != NULL) {
+        n = strcspn(line, "\r\n");
+        if (n > sizeof info->serialNumber)
+            n = sizeof info->serialNumber;
+        memset(info->serialNumber, ' ', sizeof info->serialNumber);
+        memcpy(info->serialNumber, line, n);
+    }
+    fclose(f);
+}
+
 static CK_RV
 w_C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 {
@@ -819,8 +843,10 @@ w_C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 
     if (v.forward) {
         rv = real->C_GetTokenInfo(slot, info);
-        if (rv == CKR_OK && info != NULL)
+        if (rv == CKR_OK && info != NULL) {
             info->flags = (info->flags | spec.flags_set) & ~spec.flags_clear;
+            ekf_serial(info);
+        }
     }
     return ekf_leave(FN_C_GetTokenInfo, &v, rv);
 }
