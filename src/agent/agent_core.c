@@ -56,6 +56,22 @@ agent_pin_wipe(struct agent *a)
     a->pin_kept = 0;
 }
 
+/* A PIN from env:NAME is wiped where the kernel shows it
+ * (/proc/PID/environ reads the process's first environment block) and
+ * removed from the environment. */
+static void
+forget_env_pin(const char *source)
+{
+    char *v;
+
+    if (source == NULL || strncmp(source, "env:", 4) != 0)
+        return;
+    if ((v = getenv(source + 4)) != NULL) {
+        explicit_bzero(v, strlen(v));
+        unsetenv(source + 4);
+    }
+}
+
 /* The library asks for the PIN right before its one C_Login: the kept one,
  * else (once, at start) the configured source or the terminal. */
 static ek_err
@@ -79,6 +95,7 @@ agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
             memcpy(a->pin, ek_secret_data(s), ek_secret_len(s));
             a->pin_len = ek_secret_len(s);
             ek_secret_free(&s);
+            forget_env_pin(a->pin_source);
         } else if (a->prompt_ok) {
             if ((r = cli_prompt_pin(NULL, prompt, a->pin, a->pin_cap)) !=
                 EK_OK)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -330,6 +331,8 @@ do_status(struct agent *a, struct MHD_Connection *c)
         return MHD_NO;
     cJSON_AddStringToObject(doc, "version", ek_version());
     cJSON_AddNumberToObject(doc, "pid", (double)getpid());
+    cJSON_AddBoolToObject(doc, "dumpable",
+                          prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0);
     keys = cJSON_AddArrayToObject(doc, "keys");
     for (i = 0; keys != NULL && i < a->nkeys; i++) {
         struct akey *k = &a->keys[i];

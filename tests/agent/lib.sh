@@ -4,15 +4,17 @@
 # start_agent [agent options...]: `entrakey agent` on $KEY_URI in the
 # foreground (as systemd runs it) with the PIN from $PIN_FILE; waits for
 # its socket. Sets AGENT_PID, SOCK (exported as ENTRAKEY_AGENT_SOCK),
-# AGENT_LOG; stops it on exit.
+# AGENT_LOG; stops it on exit. AGENT_RUN_DIR: the runtime directory
+# (default $T/run); AGENT_PIN_SOURCE: the PIN source (default the file).
 start_agent() {
   local i
-  SOCK="$T/run/entrakey/agent.sock"
+  local run=${AGENT_RUN_DIR:-$T/run}
+  SOCK="$run/entrakey/agent.sock"
   AGENT_LOG="$T/agent.log"
-  mkdir -p "$T/run" && chmod 700 "$T/run"
-  export XDG_RUNTIME_DIR="$T/run"
+  mkdir -p "$run" && chmod 700 "$run"
+  export XDG_RUNTIME_DIR="$run"
   export ENTRAKEY_AGENT_SOCK="$SOCK"
-  "$EK" agent "$KEY_URI" --pin-source "file:$PIN_FILE" "$@" \
+  "$EK" agent "$KEY_URI" --pin-source "${AGENT_PIN_SOURCE:-file:$PIN_FILE}" "$@" \
     </dev/null >>"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   on_exit stop_agent

@@ -1,0 +1,100 @@
+# The cache: one fetch for 50 simultaneous cold requests, 16 clients on 16
+# scopes at once, refresh ahead of expiry, and a failing endpoint during a
+# refresh (500, 429 beyond --max-wait) never costs a still-valid token.
+. "$EK_SOURCE_DIR/tests/lib/common.sh"
+. "$EK_SOURCE_DIR/tests/e2e/lib.sh"
+. "$EK_SOURCE_DIR/tests/agent/lib.sh"
+
+# tokens live 130 s; served while 60 s are left; refreshed at 120 s left
+e2e_setup --lifetime 130
+start_agent --min-lifetime 60 || exit 1
+
+# 50 simultaneous requests for a cold scope: one signature, one POST
+control '{}'
+for i in $(seq 50); do
+  curl -s --max-time 60 --unix-socket "$SOCK" -X POST \
+    --data "$(token_body)" -o "$T/sf.$i" -w '%{http_code}' \
+    http://localhost/v1/token > "$T/sf.$i.code" &
+  pids="${pids:-} $!"
+done
+wait $pids; pids=
+ok=0
+for i in $(seq 50); do
+  [ "$(cat "$T/sf.$i.code")" = 200 ] && ok=$((ok + 1))
+done
+[ "$ok" = 50 ] && pass "50 simultaneous requests answered" ||
+  fail "$ok of 50 answered"
+n=$(for i in $(seq 50); do "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$T/sf.$i"; done | sort -u | wc -l)
+[ "$n" = 1 ] && pass "all 50 got the same token" || fail "$n different tokens"
+[ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST at the endpoint" ||
+  fail "$(stats 's["token_requests"]') POSTs for 50 requests"
+req GET /v1/status
+[ "$(jget 'd["keys"][0]["signatures"]')" = 1 ] && pass "one signature" ||
+  fail "signatures: $(jget 'd["keys"][0]["signatures"]')"
+
+# (reload empties the cache: earlier entries are not refreshed meanwhile)
+# 16 clients (whole entrakey processes) on 16 scopes at once
+req POST /v1/reload
+control '{}'
+for i in $(seq 16); do
+  "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+    --authority-host "$AUTH" --ca-file "$CA_PEM" --agent --format json \
+    --scope "api://app$i/.default" > "$T/c16.$i" 2> "$T/c16.$i.err" &
+  pids="${pids:-} $!"
+done
+wait $pids; pids=
+good=0
+for i in $(seq 16); do
+  "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["resource"]==sys.argv[2] and d["access_token"]' \
+    "$T/c16.$i" "api://app$i/.default" 2>/dev/null && good=$((good + 1))
+done
+[ "$good" = 16 ] && pass "16 concurrent clients, each its own scope's token" ||
+  fail "$good of 16 right: $(cat "$T"/c16.*.err | head -5)"
+[ "$(stats 's["token_requests"]')" = 16 ] && pass "16 POSTs for 16 scopes" ||
+  fail "$(stats 's["token_requests"]') POSTs"
+
+# refresh ahead: the background refresh while the old token is still good
+req POST /v1/reload
+control '{}'
+req POST /v1/token "$(token_body 'api://refresh/.default')"
+first=$(jget 'd["access_token"]')
+sleep 13
+[ "$(stats 's["token_requests"]')" -ge 2 ] && pass "refreshed ahead" ||
+  fail "no refresh: $(stats 's["token_requests"]') POSTs"
+req POST /v1/token "$(token_body 'api://refresh/.default')"
+[ "$(jget 'd["source"]')" = cache ] && [ "$(jget 'd["access_token"]')" != "$first" ] &&
+  pass "the refreshed token is served from the cache" || fail "after refresh: $OUT"
+
+# Entra failing during refresh: 500s, then 429 beyond --max-wait
+for act in json500 throttle; do
+  req POST /v1/reload
+  control '{}'
+  req POST /v1/token "$(token_body "api://$act/.default")"
+  good_tok=$(jget 'd["access_token"]')
+  control '{"actions": ["'$act'","'$act'","'$act'","'$act'","'$act'","'$act'","'$act'","'$act'"], "retry_after": "3000"}'
+  sleep 13
+  n=$(stats 's["token_requests"]')
+  [ "$n" -ge 1 ] && pass "$act: the refresh was tried ($n)" || fail "$act: no refresh tried"
+  req POST /v1/token "$(token_body "api://$act/.default")"
+  [ "$CODE" = 200 ] && [ "$(jget 'd["access_token"]')" = "$good_tok" ] &&
+    pass "$act during refresh: the cached token is still served" ||
+    fail "$act: $CODE $OUT"
+  req GET /v1/status
+  expect_match "$act: status shows the last error" "$OUT" "last_error"
+done
+# a cold scope while the endpoint throttles: the error, for every waiter
+req POST /v1/reload
+control '{"actions": ["throttle","throttle","throttle","throttle"], "retry_after": "3000"}'
+for i in 1 2 3; do
+  curl -s --max-time 60 --unix-socket "$SOCK" -X POST \
+    --data "$(token_body api://cold429/.default)" -o "$T/th.$i" \
+    -w '%{http_code}' http://localhost/v1/token > "$T/th.$i.code" &
+  pids="${pids:-} $!"
+done
+wait $pids; pids=
+codes=$(cat "$T"/th.*.code | sort -u | tr '\n' ' ')
+[ "$codes" = "429 " ] && pass "throttled beyond max-wait: 429 for all waiters" ||
+  fail "codes: $codes $(cat "$T/th.1")"
+[ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST for the throttled waiters" ||
+  fail "$(stats 's["token_requests"]') POSTs while throttled"
+finish
