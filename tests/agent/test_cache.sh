@@ -6,11 +6,12 @@
 . "$EK_SOURCE_DIR/tests/agent/lib.sh"
 
 # tokens live 130 s; served while 60 s are left; refreshed at 120 s left
-e2e_setup --lifetime 130
+e2e_setup --lifetime 3600
 start_agent --min-lifetime 60 || exit 1
+L='"expires_in": 130'
 
 # 50 simultaneous requests for a cold scope: one signature, one POST
-control '{}'
+control "{$L}"
 for i in $(seq 50); do
   curl -s --max-time 60 --unix-socket "$SOCK" -X POST \
     --data "$(token_body)" -o "$T/sf.$i" -w '%{http_code}' \
@@ -35,7 +36,7 @@ req GET /v1/status
 # (reload empties the cache: earlier entries are not refreshed meanwhile)
 # 16 clients (whole entrakey processes) on 16 scopes at once
 req POST /v1/reload
-control '{}'
+control "{$L}"
 for i in $(seq 16); do
   "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
     --authority-host "$AUTH" --ca-file "$CA_PEM" --agent --format json \
@@ -55,7 +56,7 @@ done
 
 # refresh ahead: the background refresh while the old token is still good
 req POST /v1/reload
-control '{}'
+control "{$L}"
 req POST /v1/token "$(token_body 'api://refresh/.default')"
 first=$(jget 'd["access_token"]')
 sleep 13
@@ -68,10 +69,10 @@ req POST /v1/token "$(token_body 'api://refresh/.default')"
 # Entra failing during refresh: 500s, then 429 beyond --max-wait
 for act in json500 throttle; do
   req POST /v1/reload
-  control '{}'
+  control "{$L}"
   req POST /v1/token "$(token_body "api://$act/.default")"
   good_tok=$(jget 'd["access_token"]')
-  control '{"actions": ["'$act'","'$act'","'$act'","'$act'","'$act'","'$act'","'$act'","'$act'"], "retry_after": "3000"}'
+  control '{"actions": ["'$act'","'$act'","'$act'","'$act'","'$act'","'$act'","'$act'","'$act'"], "retry_after": "3000", '"$L"'}'
   sleep 13
   n=$(stats 's["token_requests"]')
   [ "$n" -ge 1 ] && pass "$act: the refresh was tried ($n)" || fail "$act: no refresh tried"
@@ -84,7 +85,7 @@ for act in json500 throttle; do
 done
 # a cold scope while the endpoint throttles: the error, for every waiter
 req POST /v1/reload
-control '{"actions": ["throttle","throttle","throttle","throttle"], "retry_after": "3000"}'
+control '{"actions": ["throttle","throttle","throttle","throttle"], "retry_after": "3000", '"$L"'}'
 for i in 1 2 3; do
   curl -s --max-time 60 --unix-socket "$SOCK" -X POST \
     --data "$(token_body api://cold429/.default)" -o "$T/th.$i" \
@@ -92,7 +93,7 @@ for i in 1 2 3; do
   pids="${pids:-} $!"
 done
 wait $pids; pids=
-codes=$(cat "$T"/th.*.code | sort -u | tr '\n' ' ')
+codes=$(for f in "$T"/th.*.code; do cat "$f"; echo; done | sort -u | tr '\n' ' ')
 [ "$codes" = "429 " ] && pass "throttled beyond max-wait: 429 for all waiters" ||
   fail "codes: $codes $(cat "$T/th.1")"
 [ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST for the throttled waiters" ||

@@ -14,10 +14,11 @@ correlation_id, error_uri).
 
 Misbehaviour for tests comes from a control file (JSON, re-read on every
 request): {"actions": ["throttle", "html503", ...], "retry_after": "1",
-"hang": 30, "clock_offset": 0}; token request number i (counted from the last
-GET /_reset) gets actions[i], or "normal" past the end. Actions: normal,
-throttle (429 + Retry-After), throttle503 (503 + Retry-After), html503 (503
-text/html, no Retry-After), json500, hang (sleep, then nothing), truncate
+"hang": 30, "clock_offset": 0, "expires_in": 3599}; token request number i
+(counted from the last GET /_reset) gets actions[i], or "normal" past the
+end; "expires_in" is what successes say. Actions: normal, throttle (429 +
+Retry-After), throttle503 (503 + Retry-After), html503 (503 text/html, no
+Retry-After), json500, hang (sleep, then nothing), truncate
 (Content-Length larger than the body, then close), huge (1 MiB with a
 Content-Length), huge_noclen (1 MiB, no Content-Length, close-delimited).
 
@@ -419,8 +420,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64))
         with LOCK:
             STATE["issued"].append(token)
-        self.send_json(200, {"token_type": "Bearer", "expires_in": 3599,
-                             "ext_expires_in": 3599, "access_token": token})
+        life = int(self.control().get("expires_in", 3599))
+        self.send_json(200, {"token_type": "Bearer", "expires_in": life,
+                             "ext_expires_in": life, "access_token": token})
         return 200
 
 
