@@ -121,6 +121,53 @@ copy_err(struct ek_ctx *ctx, char *msg, size_t msgsz)
     snprintf(msg, msgsz, "%s", ek_ctx_errmsg(ctx));
 }
 
+/* Whether the token k held (its serial and model) is present again:
+ * EK_OK; another token with its label in its place: the key is locked
+ * (EK_ERR_PIN_LOCKED, no PIN sent); none: EK_ERR_DEVICE. */
+static ek_err
+same_token_back(struct akey *k, char *msg, size_t msgsz)
+{
+    struct ek_token_list *l = NULL;
+    const char *other = NULL;
+    size_t i;
+    ek_err r;
+
+    if ((r = ek_tokens_list(k->ctx, &l)) != EK_OK) {
+        copy_err(k->ctx, msg, msgsz);
+        return r == EK_ERR_NOT_FOUND || r == EK_ERR_TOKEN ? EK_ERR_DEVICE
+                                                          : r;
+    }
+    for (i = 0; i < ek_token_list_count(l); i++) {
+        if (strcmp(ek_token_serial(l, i), k->serial) == 0 &&
+            strcmp(ek_token_model(l, i), k->model) == 0)
+            break;
+        if (strcmp(ek_token_label(l, i), k->label) == 0)
+            other = ek_token_serial(l, i);
+    }
+    if (i < ek_token_list_count(l)) {
+        ek_token_list_free(&l);
+        return EK_OK;
+    }
+    if (other == NULL) {
+        ek_token_list_free(&l);
+        snprintf(msg, msgsz, "token '%s' (serial %s) is not there; "
+                 "reinsert or reconnect it", k->label, k->serial);
+        return EK_ERR_DEVICE;
+    }
+    agent_log(k->a, "key %s: a different token (serial '%s') is in the "
+              "place of '%s' (serial '%s', model '%s'); locked, no PIN sent",
+              k->uri, other, k->label, k->serial, k->model);
+    snprintf(msg, msgsz, "a different token (serial '%s') was inserted in "
+             "place of '%s' (serial '%s'): the agent locked this key and "
+             "sent no PIN; insert the right token and POST /v1/unlock",
+             other, k->label, k->serial);
+    agent_audit_event(k->a->audit, "removal", "other-token", NULL, "key",
+                      k->uri, "serial", other, NULL);
+    ek_token_list_free(&l);
+    k->state = AKEY_LOCKED;
+    return EK_ERR_PIN_LOCKED;
+}
+
 /* Opens k and logs in (k->mu held or not yet shared). A token that came
  * back with another serial or model is not logged in to: locked. */
 static ek_err
@@ -130,6 +177,11 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
     ek_err r;
 
     ek_key_free(&k->key);
+    /* before ek_key_open, which logs in to find a private key: the token
+     * that came back must be the one held, or no PIN goes to it */
+    if (k->serial[0] != '\0' && (r = same_token_back(k, msg, msgsz)) !=
+                                     EK_OK)
+        return r;
     if ((r = ek_key_open(k->ctx, k->uri, &k->key)) != EK_OK) {
         copy_err(k->ctx, msg, msgsz);
         if (k->serial[0] != '\0' &&
