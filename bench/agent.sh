@@ -1,0 +1,177 @@
+#!/bin/bash
+# agent.sh: the agent's benchmark (docs/performance.md, "The agent").
+# Builds entrakey (Release), makes a fresh SoftHSM token with a key and
+# certificate, starts the loopback token endpoint and `entrakey agent`, and
+# measures, side by side in one run:
+#   1. `entrakey token` served from the agent's cache (a whole client
+#      process) against MSAL Python acquiring a token (a whole process):
+#      wall time and peak RSS, interleaved runs; targets >= 50x, RSS <= 1/4
+#   2. cache misses through the agent: assertions/s with 16 concurrent
+#      clients (bench/agent_load.c) against the raw C_Sign rate of the same
+#      token (bench/floor.c); target >= 90 %
+#   3. the agent's RSS after 100 requests and after 100,000; target growth
+#      <= 1 MiB
+# Not part of the test suite: a missed target never fails a build.
+#
+# usage: bench/agent.sh [-n RUNS] [-s SIGNATURES] [-b BUILD-DIR]
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build-bench
+RUNS=31
+SIGNS=2000
+PY=/usr/bin/python3
+MODULE=/usr/lib/softhsm/libsofthsm2.so
+TENANT=contoso.onmicrosoft.com
+CLIENT=11111111-2222-3333-4444-555555555555
+SCOPE=https://outlook.office365.com/.default
+PIN=123456
+
+while getopts "n:s:b:h" opt; do
+  case $opt in
+    n) RUNS=$OPTARG ;;
+    s) SIGNS=$OPTARG ;;
+    b) BUILD=$OPTARG ;;
+    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+done
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'agent.sh: %s\n' "$*" >&2; exit 1; }
+
+say "building entrakey (Release) in $BUILD"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+  >/dev/null 2>&1 || die "cmake failed"
+cmake --build "$BUILD" -j"$(nproc)" --target entrakey_cli >/dev/null ||
+  die "the build failed"
+EK=$BUILD/entrakey
+BIN=$BUILD/bench
+mkdir -p "$BIN"
+CFLAGS="-O2 -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
+# shellcheck disable=SC2086
+cc $CFLAGS -o "$BIN/timeit" "$SRC/bench/timeit.c"
+# shellcheck disable=SC2086,SC2046
+cc $CFLAGS $(pkg-config --cflags p11-kit-1) -o "$BIN/floor" \
+  "$SRC/bench/floor.c" -lcrypto -ldl
+# shellcheck disable=SC2086
+cc $CFLAGS -pthread -o "$BIN/agent_load" "$SRC/bench/agent_load.c"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/entrakey-agent-bench.XXXXXX")
+SERVER_PID= AGENT_PID=
+cleanup() {
+  [ -z "$AGENT_PID" ] || kill "$AGENT_PID" 2>/dev/null || true
+  [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
+mkdir -p "$T/tokens" "$T/home" "$T/run"
+chmod 700 "$T/run"
+cat > "$T/softhsm2.conf" <<CONF
+directories.tokendir = $T/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+slots.mechanisms = ALL
+library.reset_on_fork = false
+CONF
+export SOFTHSM2_CONF=$T/softhsm2.conf
+export HOME=$T/home XDG_CONFIG_HOME=$T/home/.config XDG_RUNTIME_DIR=$T/run
+unset ENTRAKEY_MODULE AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_AUTHORITY_HOST \
+  REQUESTS_CA_BUNDLE CURL_CA_BUNDLE ENTRAKEY_AGENT_SOCK || true
+softhsm2-util --init-token --free --label bench --pin "$PIN" \
+  --so-pin 12345678 >/dev/null || die "softhsm2-util cannot make a token"
+printf '%s\n' "$PIN" > "$T/pin"
+chmod 600 "$T/pin"
+KEY="pkcs11:token=bench;object=bench-key;type=private"
+"$EK" --module "$MODULE" keygen "pkcs11:token=bench" --label bench-key \
+  --pin-source "file:$T/pin" >/dev/null 2>&1 || die "keygen failed"
+"$EK" --module "$MODULE" cert create "$KEY" --subject "CN=entrakey bench" \
+  --out "$T/ek.cer" --pem "$T/ek.pem" --pin-source "file:$T/pin" \
+  >/dev/null 2>&1 || die "cert create failed"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/msal.key" \
+  -out "$T/msal.pem" -subj "/CN=msal bench" -days 30 2>/dev/null ||
+  die "openssl cannot make MSAL's key"
+# shellcheck source=bench/server.sh
+. "$SRC/bench/server.sh"
+start_server "$T" "$TENANT" "$CLIENT" "$T/ek.pem" "$T/msal.pem"
+AUTH=https://127.0.0.1:$PORT
+
+SOCK=$T/run/entrakey/agent.sock
+"$EK" --module "$MODULE" agent "$KEY" --pin-source "file:$T/pin" \
+  </dev/null >"$T/agent.log" 2>&1 &
+AGENT_PID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+[ -S "$SOCK" ] || { cat "$T/agent.log" >&2; die "the agent did not start"; }
+
+TOKEN=("$EK" token "$KEY" --tenant "$TENANT" --client-id "$CLIENT"
+  --authority-host "$AUTH" --ca-file "$T/ca.pem" --scope "$SCOPE" --agent)
+MSAL=("$PY" "$SRC/bench/msal_token.py" "$AUTH/$TENANT" "$CLIENT"
+  "$T/msal.key" "$T/msal.pem" "$SCOPE" "$T/ca.pem")
+"${TOKEN[@]}" >/dev/null || die "entrakey token --agent failed"
+"${MSAL[@]}" >/dev/null || die "MSAL failed"
+
+say "1/3 agent-cached 'entrakey token' vs MSAL Python ($RUNS runs each)"
+printf 'side\twall_ms\trss_kb\trc\tcpu_ms\n' > "$T/token.tsv"
+for i in $(seq "$RUNS"); do
+  for side in $([ $((i % 2)) -eq 1 ] && echo "TOKEN MSAL" || echo "MSAL TOKEN"); do
+    declare -n c=$side
+    read -r w m rc cpu < <("$BIN/timeit" -- "${c[@]}")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$side" "$w" "$m" "$rc" "$cpu" >> "$T/token.tsv"
+    unset -n c
+  done
+done
+
+say "2/3 cache misses: /v1/assertion, 16 clients, vs raw C_Sign ($SIGNS each, 5 runs)"
+printf '{"key":"%s","tenant":"%s","client_id":"%s","scope":"%s","authority_host":"%s"}' \
+  "$KEY" "$TENANT" "$CLIENT" "$SCOPE" "$AUTH" > "$T/assert.json"
+"$EK" -v --module "$MODULE" assert "$KEY" --tenant "$TENANT" --client-id "$CLIENT" \
+  --no-agent --pin-source "file:$T/pin" 2>"$T/mech.err" >/dev/null
+MECH=$(sed -n 's/.*signing with \(CKM_[A-Z0-9_]*\).*/\1/p' "$T/mech.err" | tail -1)
+case $MECH in
+  CKM_RSA_PKCS_PSS) FM=pss ;; CKM_RSA_PKCS) FM=pkcs1 ;;
+  CKM_SHA256_RSA_PKCS_PSS) FM=sha256-pss ;; *) FM=sha256-pkcs1 ;;
+esac
+printf 'side\tper_s\n' > "$T/miss.tsv"
+for i in 1 2 3 4 5; do
+  r=$("$BIN/agent_load" "$SOCK" /v1/assertion "$T/assert.json" 16 "$SIGNS")
+  printf 'agent16\t%s\n' "${r%% *}" >> "$T/miss.tsv"
+  r=$("$BIN/floor" "$MODULE" bench bench-key "$T/pin" "$FM" "$SIGNS")
+  printf 'floor\t%s\n' "${r%% *}" >> "$T/miss.tsv"
+done
+
+say "3/3 the agent's RSS after 100 and after 100,000 requests"
+printf '{"key":"%s","tenant":"%s","client_id":"%s","scope":"%s","authority_host":"%s","ca_file":"%s"}' \
+  "$KEY" "$TENANT" "$CLIENT" "$SCOPE" "$AUTH" "$T/ca.pem" > "$T/token.json"
+rss() { awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
+"$BIN/agent_load" "$SOCK" /v1/token "$T/token.json" 4 100 >/dev/null
+RSS100=$(rss)
+"$BIN/agent_load" "$SOCK" /v1/token "$T/token.json" 16 100000 > "$T/rate100k"
+RSS100K=$(rss)
+
+"$PY" - "$T" "$RSS100" "$RSS100K" "$(cat "$T/rate100k")" "$MECH" <<'PY'
+import csv, statistics, sys
+d, rss100, rss100k, rate, mech = sys.argv[1:]
+rows = list(csv.DictReader(open(d + "/token.tsv"), delimiter="\t"))
+def med(side, k):
+    return statistics.median(float(r[k]) for r in rows if r["side"] == side)
+tw, mw = med("TOKEN", "wall_ms"), med("MSAL", "wall_ms")
+tr, mr = med("TOKEN", "rss_kb"), med("MSAL", "rss_kb")
+tc, mc = med("TOKEN", "cpu_ms"), med("MSAL", "cpu_ms")
+print("load average: %s" % open("/proc/loadavg").read().split()[0])
+print("1. agent-cached entrakey token: %.2f ms (CPU %.1f ms), %d KiB peak "
+      "RSS; MSAL Python %.1f ms (CPU %.1f ms), %d KiB"
+      % (tw, tc, tr, mw, mc, mr))
+print("   CPU time MSAL / entrakey: %.0fx" % (mc / tc if tc > 0 else 0))
+print("   MSAL / entrakey: %.0fx (target >= 50x: %s); RSS %.2f of MSAL's "
+      "(target <= 0.25: %s)" % (mw / tw, "PASS" if mw / tw >= 50 else "MISS",
+                                tr / mr, "PASS" if tr / mr <= 0.25 else "MISS"))
+rows = list(csv.DictReader(open(d + "/miss.tsv"), delimiter="\t"))
+a = statistics.median(float(r["per_s"]) for r in rows if r["side"] == "agent16")
+f = statistics.median(float(r["per_s"]) for r in rows if r["side"] == "floor")
+print("2. cache misses through the agent, 16 clients: %.0f assertions/s; raw "
+      "C_Sign (%s): %.0f/s; %.0f %% (target >= 90 %%: %s)"
+      % (a, mech, f, 100 * a / f, "PASS" if a / f >= 0.9 else "MISS"))
+g = int(rss100k) - int(rss100)
+print("3. agent RSS: %s KiB after 100 requests, %s KiB after 100,000 (%s); "
+      "growth %d KiB (target <= 1024: %s)"
+      % (rss100, rss100k, rate.strip(), g, "PASS" if g <= 1024 else "MISS"))
+PY
