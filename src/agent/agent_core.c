@@ -564,7 +564,8 @@ cache_entry(struct agent *a, size_t key, const struct ek_access_token_params *p,
         e->next = a->cache;
         a->cache = e;
     }
-    /* the latest caller's transport settings are used for refreshes */
+    /* the latest caller's transport settings are used for refreshes; a
+     * fetch running now has its own copy (fetch) */
     free(e->ca_file);
     e->ca_file = dup_or_null(p->ca_file);
     e->timeout = p->timeout;
@@ -598,12 +599,21 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
     struct ek_access_token *at = NULL;
     struct ek_ctx *x = NULL;
     char msg[512] = "";
-    char *val = NULL, *type = NULL;
+    char *val = NULL, *type = NULL, *ca_file = NULL;
     int64_t exp_on = 0, exp_in = 0;
     ek_err r;
 
     pthread_mutex_lock(&a->mu);
-    entry_params(e, &p); /* strings stay: entries are freed only at exit */
+    /* the key fields of an entry never change and entries are freed only
+     * at exit; ca_file is replaced by later callers: copied */
+    entry_params(e, &p);
+    if (e->ca_file != NULL && (ca_file = strdup(e->ca_file)) == NULL) {
+        pthread_mutex_unlock(&a->mu);
+        r = EK_ERR_INTERNAL;
+        snprintf(msg, sizeof msg, "out of memory");
+        goto done;
+    }
+    p.ca_file = ca_file;
     pthread_mutex_unlock(&a->mu);
     r = sign_for(a, e->key, &p, who, &jwt, msg, sizeof msg);
     if (r == EK_OK) {
@@ -634,7 +644,8 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
                       NULL);
     ek_access_token_free(&at);
     ek_ctx_free(&x);
-
+done:
+    free(ca_file);
     pthread_mutex_lock(&a->mu);
     if (r == EK_OK && !a->locked) {
         if (e->token != NULL) {
