@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # dev.sh: set up a fresh Debian 12 machine, build, and run entrakey.
-#   scripts/dev.sh quickstart   install what is missing, build, run the quickstart
+#   scripts/dev.sh quickstart   install what is missing, build and install
+#                               entrakey (as `install` does), run the quickstart
+#   scripts/dev.sh install [PREFIX]  build without the tests (build-install/)
+#                               and install to PREFIX (default ~/.local, or
+#                               /usr/local for root)
+#   scripts/dev.sh deb          build the Debian package (build-deb/*.deb)
 #   scripts/dev.sh test         install what is missing, build twice (-Werror;
 #                               ASan+UBSan) and run the whole test suite in
 #                               each; the token tests under valgrind;
@@ -15,6 +20,7 @@ BUILD_PKGS="build-essential cmake pkg-config libp11-kit-dev libssl-dev
   libsystemd-dev"
 RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates
   libmicrohttpd12"
+DEB_PKGS="dpkg-dev file man-db"
 TEST_PKGS="curl opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal valgrind clang
   libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy
@@ -42,12 +48,71 @@ build() { # build DIR [cmake args...]
   cmake --build "$dir" -j"$(nproc)"
 }
 
+default_prefix() {
+  if [ "$(id -u)" -eq 0 ]; then echo /usr/local; else echo "$HOME/.local"; fi
+}
+
+# install_to PREFIX: a build of the library and the command only (no tests,
+# no fuzzers) in its own directory, installed to PREFIX.
+install_to() {
+  local prefix=$1 dir=${EK_INSTALL_BUILD_DIR:-build-install}
+  case "$prefix" in
+    /*) ;;
+    *) echo "dev.sh: PREFIX must be an absolute path, not '$prefix'" >&2; exit 2 ;;
+  esac
+  mkdir -p "$prefix" 2>/dev/null || true
+  if [ ! -w "$prefix" ]; then
+    echo "dev.sh: cannot write to $prefix; run as root (sudo scripts/dev.sh install $prefix) or give a PREFIX of yours" >&2
+    exit 1
+  fi
+  build "$dir" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
+  cmake --install "$dir" >/dev/null
+  # a program linked against libentrakey finds it after ldconfig (entrakey
+  # itself finds it through its RPATH)
+  if [ "$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+}
+
+# path_note PREFIX: where entrakey is, and how to reach it by name.
+path_note() {
+  local bin=$1/bin
+  echo
+  echo "dev.sh: entrakey is installed in $bin/entrakey"
+  case ":$PATH:" in
+    *":$bin:"*) ;;
+    *)
+      echo "dev.sh: $bin is not on your PATH; to run entrakey by name:"
+      echo "    export PATH=\"$bin:\$PATH\""
+      echo "  (and add that line to ~/.profile or ~/.bashrc to keep it)"
+      ;;
+  esac
+}
+
 case "${1:-}" in
   quickstart)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS
-    build build
-    exec ./build/entrakey quickstart
+    prefix=$(default_prefix)
+    install_to "$prefix"
+    rc=0
+    "$prefix/bin/entrakey" quickstart "${@:2}" || rc=$?
+    path_note "$prefix"
+    exit "$rc"
+    ;;
+  install)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_PKGS
+    prefix=${2:-$(default_prefix)}
+    install_to "$prefix"
+    path_note "$prefix"
+    ;;
+  deb)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_PKGS $DEB_PKGS
+    rm -f build-deb/entrakey_*.deb
+    build build-deb -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX=/usr \
+      -DEK_RELOCATABLE=OFF
+    (cd build-deb && cpack -G DEB >/dev/null)
+    ls build-deb/entrakey_*.deb
     ;;
   build)
     # shellcheck disable=SC2086
@@ -56,7 +121,7 @@ case "${1:-}" in
     ;;
   test)
     # shellcheck disable=SC2086
-    install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS
+    install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS $DEB_PKGS
     build build -DEK_WERROR=ON
     (cd build && ctest --output-on-failure -j"$(nproc)")
     tests/valgrind.sh build
@@ -66,7 +131,7 @@ case "${1:-}" in
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)")
     ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
     exit 2
     ;;
 esac

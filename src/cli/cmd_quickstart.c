@@ -1,5 +1,7 @@
 /* cmd_quickstart.c: `entrakey quickstart`: the whole first-time flow on an
- * embedded SoftHSM token made once under $XDG_DATA_HOME/entrakey/softhsm. */
+ * embedded SoftHSM token made once under $XDG_DATA_HOME/entrakey/softhsm;
+ * the certificate goes to $XDG_DATA_HOME/entrakey/ExchangeAuth.cer (never
+ * into whatever directory it is run from, e.g. a source checkout). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,19 +21,21 @@
 #define QS_CLIENT "00000000-0000-0000-0000-000000000000"
 
 static const char usage[] =
-    "usage: entrakey quickstart [--force] [-v]\n"
+    "usage: entrakey quickstart [--out FILE] [--force] [-v]\n"
     "\n"
     "Runs the whole first-time flow on an embedded SoftHSM token, made once\n"
     "under $XDG_DATA_HOME/entrakey/softhsm (default ~/.local/share):\n"
     "a non-exportable key, a self-signed certificate made on the token,\n"
-    "ExchangeAuth.cer in the current directory, its thumbprints, a client\n"
+    "$XDG_DATA_HOME/entrakey/ExchangeAuth.cer, its thumbprints, a client\n"
     "assertion signed on the token and verified, and the Azure portal steps\n"
     "with the values filled in. Running it again reuses the token and key.\n"
     "\n"
     "A software token is for trying entrakey, not for production keys: use a\n"
     "YubiKey, smartcard, HSM or TPM for those (see docs/getting-started.md).\n"
     "\n"
-    "  --force      replace ./ExchangeAuth.cer if it holds another certificate\n";
+    "  --out FILE   write the certificate (DER, the .cer the portal takes)\n"
+    "               to FILE instead of $XDG_DATA_HOME/entrakey/" "ExchangeAuth.cer\n"
+    "  --force      replace that file if it holds another certificate\n";
 
 static const char *const softhsm_paths[] = {
     "/usr/lib/softhsm/libsofthsm2.so",
@@ -72,6 +76,7 @@ mkdirs(const char *path)
     return 0;
 }
 
+/* $XDG_DATA_HOME/entrakey, else ~/.local/share/entrakey, into out. */
 static int
 data_dir(char *out, size_t len)
 {
@@ -79,10 +84,9 @@ data_dir(char *out, size_t len)
     const char *home = getenv("HOME");
 
     if (xdg != NULL && xdg[0] == '/')
-        return snprintf(out, len, "%s/entrakey/softhsm", xdg) < (int)len
-                   ? 0 : -1;
+        return snprintf(out, len, "%s/entrakey", xdg) < (int)len ? 0 : -1;
     if (home != NULL && home[0] == '/')
-        return snprintf(out, len, "%s/.local/share/entrakey/softhsm",
+        return snprintf(out, len, "%s/.local/share/entrakey",
                         home) < (int)len ? 0 : -1;
     return -1;
 }
@@ -250,29 +254,31 @@ get_key(struct cli *cli, struct ek_key **keyp)
     return EK_OK;
 }
 
-/* Writes ExchangeAuth.cer unless an identical one is already there. */
+/* Writes the .cer to path unless an identical one is already there. */
 static int
-export_cer(struct cli *cli, const struct ek_cert *cert, int force)
+export_cer(struct cli *cli, const struct ek_cert *cert, const char *path,
+           int force)
 {
     struct ek_cert *old = NULL;
     ek_err r;
     int same = 0;
 
-    if (access(QS_CER, F_OK) == 0) {
-        if (ek_cert_load_file(cli->ctx, QS_CER, &old) == EK_OK)
+    if (access(path, F_OK) == 0) {
+        if (ek_cert_load_file(cli->ctx, path, &old) == EK_OK)
             same = strcmp(ek_cert_thumbprint(old),
                           ek_cert_thumbprint(cert)) == 0;
         ek_cert_free(&old);
         if (same)
             return 0;
         if (!force) {
-            fprintf(stderr, "entrakey: ./%s exists and holds another "
-                    "certificate; left as it is. Move it away or run "
-                    "`entrakey quickstart --force`\n", QS_CER);
+            fprintf(stderr, "entrakey: %s exists and holds another "
+                    "certificate; left as it is. Move it away, run "
+                    "`entrakey quickstart --force`, or give another "
+                    "--out FILE\n", path);
             return CLI_EXIT_EXISTS;
         }
     }
-    r = ek_cert_write(cli->ctx, cert, QS_CER, EK_FORMAT_DER,
+    r = ek_cert_write(cli->ctx, cert, path, EK_FORMAT_DER,
                       force ? EK_WRITE_FORCE : 0);
     if (r != EK_OK)
         return cli_fail(cli, r);
@@ -280,22 +286,23 @@ export_cer(struct cli *cli, const struct ek_cert *cert, int force)
 }
 
 static void
-print_steps(const struct ek_cert *cert, const char *dir, const char *keyuri)
+print_steps(const struct ek_cert *cert, const char *dir, const char *keyuri,
+            const char *cer)
 {
     char nb[32], na[32], cwd[PATH_MAX];
 
     cli_iso8601(ek_cert_not_before(cert), nb, sizeof nb);
     cli_iso8601(ek_cert_not_after(cert), na, sizeof na);
-    if (getcwd(cwd, sizeof cwd) == NULL)
-        snprintf(cwd, sizeof cwd, ".");
+    if (cer[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        cwd[0] = '\0';
     printf("Certificate\n"
-           "  file:        %s/%s\n"
+           "  file:        %s%s%s\n"
            "  subject:     %s\n"
            "  valid:       %s to %s\n"
            "  thumbprint:  %s   (SHA-1; what the portal shows)\n"
            "  x5t#S256:    %s\n"
            "  key:         %s\n\n",
-           cwd, QS_CER, ek_cert_subject(cert), nb, na,
+           cwd, cwd[0] != '\0' ? "/" : "", cer, ek_cert_subject(cert), nb, na,
            ek_cert_thumbprint(cert), ek_cert_x5t_s256(cert), keyuri);
     printf(
         "In the Azure portal (https://portal.azure.com), Microsoft Entra ID:\n"
@@ -306,16 +313,21 @@ print_steps(const struct ek_cert *cert, const char *dir, const char *keyuri)
         "     > Office 365 Exchange Online > Application permissions >\n"
         "     Exchange.ManageAsApp > Add permissions, then Grant admin consent.\n"
         "  3. Certificates & secrets > Certificates > Upload certificate:\n"
-        "     %s (thumbprint %s).\n"
+        "     %s\n"
+        "     (thumbprint %s).\n"
         "  4. Roles and administrators > Exchange Administrator (or a\n"
         "     narrower role) > Add assignments: the app.\n\n",
-        QS_CER, ek_cert_thumbprint(cert));
+        cer, ek_cert_thumbprint(cert));
     printf(
-        "Then, with your tenant and application ID:\n"
+        "Then, with your tenant and application ID in place of these:\n"
+        "  TENANT=contoso.onmicrosoft.com                       "
+        "# Directory (tenant) ID or domain\n"
+        "  APPLICATION_ID=11111111-2222-3333-4444-555555555555  "
+        "# Application (client) ID\n"
         "  export ENTRAKEY_MODULE=%s SOFTHSM2_CONF=%s/softhsm2.conf\n"
         "  entrakey token '%s' \\\n"
         "      --pin-source file:%s/user-pin \\\n"
-        "      --tenant contoso.onmicrosoft.com --client-id <application-id> "
+        "      --tenant \"$TENANT\" --client-id \"$APPLICATION_ID\" "
         "--format powershell\n"
         "which prints the line for PowerShell (ExchangeOnlineManagement 3.1+):\n"
         "  Connect-ExchangeOnline -AccessToken '<token>' -Organization "
@@ -332,9 +344,12 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_COMMON_LONGOPTS,
         {"force", no_argument, NULL, OPT_CMD_BASE},
+        {"out", required_argument, NULL, OPT_CMD_BASE + 1},
         {NULL, 0, NULL, 0},
     };
-    char dir[PATH_MAX], pinsrc[PATH_MAX + 8];
+    char base[PATH_MAX], dir[PATH_MAX], cerpath[PATH_MAX];
+    char pinsrc[PATH_MAX + 8];
+    const char *out = NULL;
     struct ek_key *key = NULL;
     struct ek_cert *cert = NULL;
     struct ek_cert_params cp;
@@ -348,6 +363,13 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
                             NULL)) != -1) {
         if (c == OPT_CMD_BASE) {
             force = 1;
+            continue;
+        }
+        if (c == OPT_CMD_BASE + 1) {
+            if (optarg[0] == '\0')
+                return cli_usage("quickstart", usage, "--out needs a file "
+                                 "name");
+            out = optarg;
             continue;
         }
         if ((rc = cli_common_opt(cli, c, optarg, "quickstart", usage)) != 0)
@@ -368,11 +390,17 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
                 "`entrakey init`\n");
         return CLI_EXIT_TOKEN;
     }
-    if (data_dir(dir, sizeof dir) != 0) {
+    if (data_dir(base, sizeof base) != 0 ||
+        path_join(dir, sizeof dir, base, "softhsm") != 0) {
         fprintf(stderr, "entrakey: neither XDG_DATA_HOME nor HOME is set to "
                 "an absolute path; set one so the embedded token has a "
                 "home\n");
         return CLI_EXIT_FILE;
+    }
+    if (out == NULL) {
+        if (path_join(cerpath, sizeof cerpath, base, QS_CER) != 0)
+            return CLI_EXIT_FILE;
+        out = cerpath;
     }
     cli->module = mod;
     if (snprintf(pinsrc, sizeof pinsrc, "file:%s/user-pin", dir) >=
@@ -407,7 +435,7 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
         rc = cli_fail(cli, r);
         goto out;
     }
-    if ((rc = export_cer(cli, cert, force)) != 0)
+    if ((rc = export_cer(cli, cert, out, force)) != 0)
         goto out;
 
     memset(&ap, 0, sizeof ap);
@@ -427,7 +455,7 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
     printf("Signed a client assertion (PS256) on the token and verified it "
            "with the\ncertificate: %zu bytes, for tenant %s.\n\n",
            ek_secret_len(jwt), QS_TENANT);
-    print_steps(cert, dir, ek_key_uri(key));
+    print_steps(cert, dir, ek_key_uri(key), out);
     rc = CLI_EXIT_OK;
 out:
     ek_secret_free(&jwt);

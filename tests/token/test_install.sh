@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The installed library exports only ek_* symbols and carries a SONAME;
 # `cmake --install` lays down the binary, the library, the header, the
-# pkg-config file and the man page; a program built against the installed
-# header and pkg-config file links and runs.
+# pkg-config file, the gzip'd man page and the docs; the install is
+# relocatable: installed with --prefix somewhere else than the configured
+# prefix, entrakey starts and finds the library it came with (RPATH
+# $ORIGIN/../lib), and a program builds with nothing but the installed
+# entrakey.pc and runs.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
+unset LD_LIBRARY_PATH PKG_CONFIG_PATH
 lib="$EK_BUILD_DIR/libentrakey.so"
 others=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDBR]/ {print $3}' | grep -v '^ek_' || true)
 [ -z "$others" ] && pass "only ek_* symbols exported" || fail "other exported symbols: $others"
@@ -12,27 +16,52 @@ readelf -d "$lib" | grep -q 'SONAME.*libentrakey.so.0' && pass "SONAME libentrak
 
 dest="$T/inst"
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt")
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt")
 DESTDIR="$dest" cmake --install "$EK_BUILD_DIR" >"$T/inst.log" 2>&1
 expect_rc_val=$?
 [ $expect_rc_val -eq 0 ] && pass "cmake --install" || { fail "cmake --install"; cat "$T/inst.log"; }
-for f in bin/entrakey include/entrakey.h lib/libentrakey.so.0 lib/pkgconfig/entrakey.pc share/man/man1/entrakey.1; do
-  [ -e "$dest$prefix/$f" ] || f=${f/lib\//lib\/x86_64-linux-gnu\/}
+for f in bin/entrakey include/entrakey.h "$libdir/libentrakey.so.0" \
+    "$libdir/pkgconfig/entrakey.pc" share/man/man1/entrakey.1.gz \
+    share/doc/entrakey/getting-started.md share/doc/entrakey/copyright; do
   [ -e "$dest$prefix/$f" ] && pass "installed $f" || fail "missing $f"
 done
-pc=$(dirname "$(find "$dest" -name entrakey.pc)")
+if gzip -dc "$dest$prefix/share/man/man1/entrakey.1.gz" | cmp -s - "$EK_SOURCE_DIR/docs/entrakey.1"; then
+  pass "the man page is docs/entrakey.1, gzip'd"; else fail "entrakey.1.gz is not docs/entrakey.1"; fi
+
+# Relocated: installed under another prefix than the configured one.
+reloc="$T/elsewhere/.local"
+cmake --install "$EK_BUILD_DIR" --prefix "$reloc" >"$T/reloc.log" 2>&1
+expect_rc_val=$?
+[ $expect_rc_val -eq 0 ] && pass "cmake --install --prefix elsewhere" || { fail "cmake --install --prefix"; cat "$T/reloc.log"; }
+rpath=$(readelf -d "$reloc/bin/entrakey" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p')
+expect_match "RUNPATH is relative to the binary" "$rpath" '^\$ORIGIN/\.\./'"$libdir"'$'
+expect_nomatch "no build directory in the RUNPATH" "$rpath" "$EK_BUILD_DIR"
+run env PATH="$reloc/bin:/usr/bin:/bin" entrakey --version
+expect_rc "the relocated entrakey runs by name" 0
+expect_match "and says its version" "$OUT" "^entrakey [0-9]+\.[0-9]+\.[0-9]+"
+run ldd "$reloc/bin/entrakey"
+expect_match "it loads the library installed next to it" "$OUT" \
+  "libentrakey\.so\.0 => $reloc/bin/\.\./$libdir/libentrakey\.so\.0 "
+
 cat > "$T/user.c" <<'C'
 #include <stdio.h>
 #include <entrakey.h>
 int main(void) { struct ek_ctx *c = NULL; if (ek_ctx_new(&c) != EK_OK) return 1;
   printf("%s %s\n", ek_version(), ek_strerror(EK_ERR_PIN_LOCKED)); ek_ctx_free(&c); return c != NULL; }
 C
-sed "s|^prefix=.*|prefix=$dest$prefix|" "$pc/entrakey.pc" > "$T/entrakey.pc"
+pcdir="$reloc/$libdir/pkgconfig"
+pcvar() { PKG_CONFIG_PATH="$pcdir" pkg-config --variable="$1" entrakey; }
+[ "$(realpath "$(pcvar includedir)")" = "$reloc/include" ] &&
+  pass "entrakey.pc: includedir is the relocated one" || fail "entrakey.pc includedir: $(pcvar includedir)"
+[ "$(realpath "$(pcvar libdir)")" = "$reloc/$libdir" ] &&
+  pass "entrakey.pc: libdir is the relocated one" || fail "entrakey.pc libdir: $(pcvar libdir)"
 # a sanitizer build's library needs the program linked with the same runtime
 san=()
 grep -q '^EK_SANITIZE:BOOL=ON' "$EK_BUILD_DIR/CMakeCache.txt" &&
   san=(-fsanitize=address,undefined,float-cast-overflow)
-if cc "${san[@]}" "$T/user.c" -o "$T/user" $(PKG_CONFIG_PATH="$T" pkg-config --cflags --libs entrakey) \
-     -Wl,-rpath,"$(dirname "$pc")" 2>"$T/cc.err"; then
+# shellcheck disable=SC2046
+if cc "${san[@]}" "$T/user.c" -o "$T/user" $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs entrakey) \
+     -Wl,-rpath,"$(pcvar libdir)" 2>"$T/cc.err"; then
   pass "a program builds with the installed header and pkg-config file"
   run "$T/user"
   expect_match "and runs against the installed library" "$OUT" "^0\.1\.0 PIN locked or at its final try$"

@@ -1,0 +1,100 @@
+# Packaging.cmake: what `cmake --install` lays down, and the Debian package
+# CPack builds from it (scripts/dev.sh install, scripts/dev.sh deb).
+#
+# The install is relocatable by default: the binary finds libentrakey.so.0
+# through RPATH $ORIGIN/../lib..., and entrakey.pc derives its prefix from
+# where it lies (${pcfiledir}), so `cmake --install build --prefix ~/.local`
+# gives a working entrakey although the build was configured for /usr/local.
+# The Debian package turns this off (-DEK_RELOCATABLE=OFF): the library is
+# in the system's directory there, and Debian wants no RPATH.
+
+option(EK_RELOCATABLE
+  "Installed binary and entrakey.pc find the library relative to themselves"
+  ON)
+
+if(EK_RELOCATABLE AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}"
+    AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}"
+    AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  file(RELATIVE_PATH ek_bin_to_lib "${CMAKE_INSTALL_FULL_BINDIR}"
+    "${CMAKE_INSTALL_FULL_LIBDIR}")
+  set_target_properties(entrakey_cli PROPERTIES
+    INSTALL_RPATH "\$ORIGIN/${ek_bin_to_lib}")
+  file(RELATIVE_PATH ek_pc_to_prefix "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
+    "${CMAKE_INSTALL_PREFIX}")
+  string(REGEX REPLACE "/$" "" ek_pc_to_prefix "${ek_pc_to_prefix}")
+  set(EK_PC_PREFIX "\${pcfiledir}/${ek_pc_to_prefix}")
+  set(EK_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  set(EK_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+else()
+  if(EK_RELOCATABLE)
+    message(WARNING "an absolute CMAKE_INSTALL_*DIR: the install is not "
+      "relocatable")
+  endif()
+  # the library is where the loader looks only for a system prefix
+  if(NOT CMAKE_INSTALL_FULL_LIBDIR MATCHES "^/usr/lib")
+    set_target_properties(entrakey_cli PROPERTIES
+      INSTALL_RPATH "${CMAKE_INSTALL_FULL_LIBDIR}")
+  endif()
+  set(EK_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(EK_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
+  set(EK_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
+endif()
+configure_file(cmake/entrakey.pc.in entrakey.pc @ONLY)
+
+# The man page, gzip'd as man-db and Debian expect.
+find_program(EK_GZIP gzip)
+if(EK_GZIP)
+  add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/entrakey.1.gz
+    COMMAND ${EK_GZIP} -9nc ${PROJECT_SOURCE_DIR}/docs/entrakey.1
+      > ${PROJECT_BINARY_DIR}/entrakey.1.gz
+    DEPENDS ${PROJECT_SOURCE_DIR}/docs/entrakey.1 VERBATIM)
+  add_custom_target(ek_manpage ALL DEPENDS ${PROJECT_BINARY_DIR}/entrakey.1.gz)
+  set(EK_MANPAGE ${PROJECT_BINARY_DIR}/entrakey.1.gz)
+else()
+  set(EK_MANPAGE ${PROJECT_SOURCE_DIR}/docs/entrakey.1)
+endif()
+
+set(EK_DOCDIR ${CMAKE_INSTALL_DATADIR}/doc/entrakey)
+install(TARGETS entrakey
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  PUBLIC_HEADER DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS entrakey_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_BINARY_DIR}/entrakey.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+install(FILES ${EK_MANPAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES README.md CHANGELOG.md docs/getting-started.md
+  docs/app-registration.md docs/exchange-online.md docs/uri-and-pins.md
+  docs/errors.md docs/security.md dist/copyright
+  DESTINATION ${EK_DOCDIR})
+
+# The Debian package: `scripts/dev.sh deb` (cpack -G DEB in its own build).
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME entrakey)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+  "Entra ID client credentials whose key never leaves a PKCS#11 token")
+set(CPACK_PACKAGE_DESCRIPTION
+  "entrakey generates an RSA key on a PKCS#11 token (YubiKey, smartcard,
+HSM, TPM), makes the certificate for an Entra ID app registration with
+the signature made on the token, signs JWT client assertions there, and
+exchanges them for access tokens (Exchange Online, Graph, ARM). A command
+and a C library (libentrakey.so.0, entrakey.h, entrakey.pc).")
+set(CPACK_PACKAGE_CONTACT "entrakey maintainers <entrakey@localhost>")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION utils)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
+# libp11-kit0, libssl3, libcjson1, libinih1, libc6 from dpkg-shlibdeps;
+# libcurl is opened with dlopen (src/http_dl.c) so shlibdeps cannot see it.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.68), ca-certificates")
+# softhsm2 for `entrakey quickstart`; ykcs11 and pcscd for a YubiKey
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2, ykcs11, pcscd")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "opensc-pkcs11, p11-kit, bash-completion")
+# a shlibs file and the ldconfig trigger for libentrakey.so.0
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_SET_DESTDIR OFF)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+include(CPack)
