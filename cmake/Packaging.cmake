@@ -62,6 +62,14 @@ install(TARGETS entrakey_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_BINARY_DIR}/entrakey.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${EK_MANPAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES completion/entrakey.bash
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+  RENAME entrakey)
+install(FILES dist/systemd/entrakey-exo@.service
+  dist/systemd/entrakey-exo@.timer dist/systemd/README
+  DESTINATION ${EK_DOCDIR}/examples/systemd)
+install(FILES dist/polkit/50-entrakey-pcscd.rules
+  DESTINATION ${EK_DOCDIR}/examples/polkit)
 install(FILES README.md CHANGELOG.md docs/getting-started.md
   docs/app-registration.md docs/exchange-online.md docs/uri-and-pins.md
   docs/errors.md docs/security.md dist/copyright

@@ -9,8 +9,10 @@
 #   scripts/dev.sh test         install what is missing, build twice (-Werror;
 #                               ASan+UBSan) and run the whole test suite in
 #                               each; the token tests under valgrind;
-#                               cppcheck and clang-tidy; and every fuzz target
-#                               for a fixed time (EK_FUZZ_SECONDS, default 15)
+#                               cppcheck and clang-tidy; every fuzz target
+#                               for a fixed time (EK_FUZZ_SECONDS, default
+#                               15); and the .deb built, installed, run and
+#                               removed (tests/pkg/test_deb.sh, as root)
 #   scripts/dev.sh build        install what is missing and build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,6 +126,7 @@ case "${1:-}" in
     install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS $DEB_PKGS
     build build -DEK_WERROR=ON
     (cd build && ctest --output-on-failure -j"$(nproc)")
+    tests/pkg/test_deb.sh
     tests/valgrind.sh build
     tests/lint.sh build
     tests/fuzz/run-fuzzers.sh "${EK_FUZZ_SECONDS:-15}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed library exports only ek_* symbols and carries a SONAME;
 # `cmake --install` lays down the binary, the library, the header, the
-# pkg-config file, the gzip'd man page and the docs; the install is
+# pkg-config file, the gzip'd man page, the bash completion, the docs and
+# the systemd unit templates; the install is
 # relocatable: installed with --prefix somewhere else than the configured
 # prefix, entrakey starts and finds the library it came with (RPATH
 # $ORIGIN/../lib), and a program builds with nothing but the installed
@@ -22,7 +23,11 @@ expect_rc_val=$?
 [ $expect_rc_val -eq 0 ] && pass "cmake --install" || { fail "cmake --install"; cat "$T/inst.log"; }
 for f in bin/entrakey include/entrakey.h "$libdir/libentrakey.so.0" \
     "$libdir/pkgconfig/entrakey.pc" share/man/man1/entrakey.1.gz \
-    share/doc/entrakey/getting-started.md share/doc/entrakey/copyright; do
+    share/doc/entrakey/getting-started.md share/doc/entrakey/copyright \
+    share/bash-completion/completions/entrakey \
+    share/doc/entrakey/examples/systemd/entrakey-exo@.service \
+    share/doc/entrakey/examples/systemd/entrakey-exo@.timer \
+    share/doc/entrakey/examples/polkit/50-entrakey-pcscd.rules; do
   [ -e "$dest$prefix/$f" ] && pass "installed $f" || fail "missing $f"
 done
 if gzip -dc "$dest$prefix/share/man/man1/entrakey.1.gz" | cmp -s - "$EK_SOURCE_DIR/docs/entrakey.1"; then

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# test_deb.sh: the Debian package `scripts/dev.sh deb` builds: its
+# dependencies (libcurl4 although it is opened with dlopen), then installed
+# with dpkg -i: entrakey runs, `man -w entrakey` finds the page, the
+# library is in ld.so's cache, a program builds with the system's
+# pkg-config, the quickstart runs on it; then removed and purged: nothing
+# of it is left. Needs root and dpkg, so scripts/dev.sh test runs it after
+# ctest. Never touches an entrakey package the machine had before the test
+# (it says SKIP and stops), and removes its own even when a check fails.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+failures=0 passes=0
+fail() { echo "not ok - $*"; failures=$((failures + 1)); }
+pass() { echo "ok - $*"; passes=$((passes + 1)); }
+skip() { echo "SKIP: test_deb.sh: $*"; exit 0; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    exec sudo -n "$0" "$@"
+  fi
+  skip "needs root (dpkg -i); run it as root or with sudo"
+fi
+command -v dpkg >/dev/null || skip "not a dpkg system"
+before=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version}' entrakey 2>/dev/null || true)
+case "$before" in
+  "" | "un "*) ;;
+  *) skip "an entrakey package is on this machine already ($before); the test would replace it" ;;
+esac
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/ek-deb.XXXXXX")
+installed=0
+cleanup() {
+  if [ $installed -eq 1 ] && dpkg-query -W entrakey >/dev/null 2>&1; then
+    dpkg --purge entrakey >/dev/null 2>&1 || echo "test_deb.sh: could not purge entrakey" >&2
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+deb=$(scripts/dev.sh deb 2>"$T/deb.err" | tail -n 1)
+if [ ! -f "$deb" ]; then
+  fail "scripts/dev.sh deb built no package"; sed 's/^/#   /' "$T/deb.err"; exit 1
+fi
+pass "scripts/dev.sh deb: $deb"
+
+field() { dpkg-deb -f "$deb" "$1"; }
+for p in libcurl4 libp11-kit0 libssl3 libcjson1 libinih1 libc6; do
+  field Depends | tr ',' '\n' | grep -q "^ *$p\b" && pass "Depends: $p" || fail "no $p in Depends: $(field Depends)"
+done
+for p in softhsm2 ykcs11 pcscd; do
+  field Recommends | tr ',' '\n' | grep -q "^ *$p\b" && pass "Recommends: $p" || fail "no $p in Recommends: $(field Recommends)"
+done
+dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$T/contents"
+for f in /usr/bin/entrakey /usr/share/man/man1/entrakey.1.gz \
+    /usr/share/bash-completion/completions/entrakey /usr/share/doc/entrakey/copyright \
+    /usr/share/doc/entrakey/examples/systemd/entrakey-exo@.service \
+    /usr/share/doc/entrakey/examples/systemd/entrakey-exo@.timer \
+    /usr/include/entrakey.h; do
+  grep -qxF "$f" "$T/contents" && pass "holds $f" || fail "does not hold $f"
+done
+grep -q '^/usr/lib/[^/]*/libentrakey\.so\.0$' "$T/contents" && pass "holds libentrakey.so.0" || fail "no libentrakey.so.0"
+
+if dpkg -i "$deb" >"$T/dpkg.log" 2>&1; then
+  installed=1
+  pass "dpkg -i"
+else
+  installed=1
+  fail "dpkg -i"; sed 's/^/#   /' "$T/dpkg.log"; exit 1
+fi
+dpkg -L entrakey | sort > "$T/files"
+
+sys=(env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$T/home")
+mkdir -p "$T/home"
+out=$("${sys[@]}" entrakey --version 2>&1) && pass "entrakey --version: $out" || fail "entrakey --version: $out"
+[ "$("${sys[@]}" sh -c 'command -v entrakey')" = /usr/bin/entrakey ] && pass "it is /usr/bin/entrakey" || fail "entrakey is not /usr/bin/entrakey"
+readelf -d /usr/bin/entrakey | grep -Eq 'R(UN)?PATH' && fail "/usr/bin/entrakey has an RPATH" || pass "no RPATH (Debian policy)"
+out=$("${sys[@]}" man -w entrakey 2>&1)
+[ "$out" = /usr/share/man/man1/entrakey.1.gz ] && pass "man -w entrakey: $out" || fail "man -w entrakey: $out"
+ldconfig -p | grep -q 'libentrakey\.so\.0 ' && pass "libentrakey.so.0 is in ld.so's cache" || fail "libentrakey.so.0 not in ldconfig -p"
+dpkg -V entrakey >"$T/verify" 2>&1 && [ ! -s "$T/verify" ] && pass "dpkg -V: files as shipped" || fail "dpkg -V: $(cat "$T/verify")"
+
+cat > "$T/user.c" <<'C'
+#include <stdio.h>
+#include <entrakey.h>
+int main(void) { printf("%s\n", ek_version()); return 0; }
+C
+# shellcheck disable=SC2046
+if cc "$T/user.c" -o "$T/user" $(env -u PKG_CONFIG_PATH pkg-config --cflags --libs entrakey) 2>"$T/cc.err" &&
+   out=$(env -u LD_LIBRARY_PATH "$T/user"); then
+  pass "a program builds with the system's entrakey.pc and runs: $out"
+else
+  fail "program against the package: $(cat "$T/cc.err")"
+fi
+if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
+  if "${sys[@]}" entrakey quickstart >"$T/qs.out" 2>&1; then
+    pass "entrakey quickstart runs from the package"
+  else
+    fail "entrakey quickstart: $(tail -3 "$T/qs.out")"
+  fi
+else
+  echo "SKIP: softhsm2 is not installed: no quickstart from the package"
+fi
+bash -c 'source /usr/share/bash-completion/completions/entrakey && complete -p entrakey' >/dev/null 2>&1 &&
+  pass "the bash completion loads" || fail "the bash completion does not load"
+
+if dpkg -r entrakey >"$T/rm.log" 2>&1; then pass "dpkg -r"; else fail "dpkg -r"; sed 's/^/#   /' "$T/rm.log"; fi
+left=""
+while IFS= read -r f; do
+  [ -d "$f" ] && [ ! -L "$f" ] && continue    # directories others share
+  [ -e "$f" ] || [ -L "$f" ] && left+=" $f"
+done < "$T/files"
+[ -z "$left" ] && pass "no file of the package left after dpkg -r" || fail "left after dpkg -r:$left"
+for d in /usr/share/doc/entrakey /usr/share/doc/entrakey/examples; do
+  [ ! -e "$d" ] && pass "$d removed" || fail "$d is left"
+done
+ldconfig -p | grep -q 'libentrakey\.so\.0 ' && fail "libentrakey.so.0 still in ld.so's cache" || pass "ld.so's cache forgot libentrakey.so.0"
+dpkg --purge entrakey >/dev/null 2>&1
+after=$(dpkg-query -W -f='${db:Status-Abbrev}' entrakey 2>/dev/null || true)
+case "$after" in "" | "un "*) pass "purged: dpkg knows no entrakey" ;; *) fail "dpkg still has entrakey: $after" ;; esac
+installed=0
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
