@@ -2,7 +2,8 @@
 # The systemd unit templates in dist/systemd: systemd-analyze verify finds
 # nothing to say about them (the only change: ExecStart's `entrakey`, which
 # systemd looks up in /usr/local/bin and /usr/bin, is this build's binary);
-# the PIN comes from an encrypted credential, never the command line; the
+# the PIN comes from an encrypted credential, never the command line, and
+# the profiles and the job from credentials too (/etc/entrakey stays 0700); the
 # sandbox scores well on `systemd-analyze security`; and the ExecStart line,
 # with %i and %d filled in, is a command entrakey accepts: it gets as far
 # as the network (exit 6 against a closed port) with the profile and PIN.
@@ -23,7 +24,8 @@ run systemd-analyze verify --man=no "$T/units/entrakey-exo@.service" "$T/units/e
 expect_rc "systemd-analyze verify" 0
 [ -z "$OUT$ERR" ] && pass "and it has nothing to say" || fail "systemd-analyze verify said: $OUT $ERR"
 
-for d in 'LoadCredentialEncrypted=pin:/etc/entrakey/%i.pin.cred' 'UMask=0177' \
+for d in 'LoadCredentialEncrypted=pin:/etc/entrakey/%i.pin.cred' \
+    'LoadCredential=config:/etc/entrakey/config' 'UMask=0177' \
     'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
     'CapabilityBoundingSet=$'; do
   grep -q "^$d" "$svc" && pass "service has $d" || fail "service lacks $d"
@@ -44,12 +46,14 @@ fresh_token exotok
 "$EK" keygen "pkcs11:token=exotok" --label exo --pin-source "file:$PIN_FILE" >/dev/null 2>&1
 "$EK" cert create "pkcs11:token=exotok;object=exo" --subject CN=exo --out "$T/exo.cer" \
   --pin-source "file:$PIN_FILE" >/dev/null 2>&1
-"$EK" profile add unit-test --config "$T/config" --tenant contoso.onmicrosoft.com \
+mkdir -p "$T/creds"
+"$EK" profile add unit-test --config "$T/creds/config" --tenant contoso.onmicrosoft.com \
   --client-id 11111111-2222-3333-4444-555555555555 --key "pkcs11:token=exotok;object=exo" \
   --module "$SOFTHSM_MODULE" --authority-host https://127.0.0.1:9 >/dev/null
-mkdir -p "$T/creds" && cp "$PIN_FILE" "$T/creds/pin" && chmod 400 "$T/creds/pin" && chmod 500 "$T/creds"
+printf 'exit 0\n' > "$T/creds/job.ps1"
+cp "$PIN_FILE" "$T/creds/pin" && chmod 400 "$T/creds/"* && chmod 500 "$T/creds"
 cmdline=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$svc" | sed 's/^ExecStart=//; s/\\$//' | tr '\n' ' ' |
-  sed "s|%i|unit-test|g; s|%d|$T/creds|g; s|/etc/entrakey/config|$T/config|; s|^entrakey |$EK |")
+  sed "s|%i|unit-test|g; s|%d|$T/creds|g; s|^entrakey |$EK |")
 read -ra argv <<<"$cmdline"
 run "${argv[@]}"
 expect_rc "the ExecStart command runs up to the network (exit 6)" 6
