@@ -322,7 +322,10 @@ EK_API int ek_cert_matches_key(const struct ek_cert *c, const struct ek_key *k);
 EK_API ek_err ek_cert_manifest_json(struct ek_ctx *ctx, const struct ek_cert *c,
                                     char **jsonp);
 
-#define EK_WRITE_FORCE 0x1u /* replace an existing file */
+/* Options are flags. EK_WRITE_FORCE: replace an existing file, or (in
+ * struct ek_cert_params) the certificate stored with the key's id. */
+#define EK_WRITE_FORCE 0x1u
+#define EK_CERT_NO_STORE 0x2u /* ek_cert_create: do not store on the token */
 enum ek_format { EK_FORMAT_DER = 0, EK_FORMAT_PEM = 1 };
 /* Writes atomically (temporary file + rename, mode 0644). An existing file
  * is EK_ERR_EXISTS unless EK_WRITE_FORCE. Errors: EK_ERR_IO. */
@@ -334,12 +337,11 @@ struct ek_cert_params {
     const char *subject; /* "CN=…,O=…" or "/CN=…/O=…", UTF-8; required */
     unsigned days;       /* validity; 365 when 0 */
     enum ek_alg sig;     /* EK_ALG_RS256 (sha256WithRSA) or EK_ALG_PS256 */
-    int no_store;        /* do not store the certificate on the token */
-    int force;           /* replace a certificate with the key's id */
+    unsigned flags;      /* EK_CERT_NO_STORE, EK_WRITE_FORCE */
 };
 
 /* Builds an X.509 v3 certificate for the key, signed on the token, verified
- * against the key's public key, and (unless no_store) stored on the token
+ * against the key's public key, and (unless EK_CERT_NO_STORE) stored on the token
  * with the key's CKA_ID and label. Errors: EK_ERR_USAGE (DN syntax, with
  * the position), EK_ERR_EXISTS, token and PIN errors, EK_ERR_CERT. */
 EK_API ek_err ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
@@ -492,7 +494,9 @@ EK_API ek_err ek_agent_assertion(struct ek_ctx *ctx, const char *sock,
 
 /* Profiles in an INI file: [profile NAME] sections of key = value. Keys:
  * tenant, client_id, key, module, cloud, resource, scope, alg, pin_source,
- * organization, authority_host, ca_file. */
+ * organization, authority_host, ca_file. The file format is part of the
+ * ABI; which files are searched and the precedence of profiles, options
+ * and the environment are the command's (docs/api.md). */
 struct ek_config;
 
 /* The default path: $XDG_CONFIG_HOME/entrakey/config, else

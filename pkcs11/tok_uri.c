@@ -164,9 +164,13 @@ check_segments(struct ek_ctx *ctx, const char *s, const char *shown)
                                                          sizeof path_attrs[0])))
             return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
                              "attribute entrakey does not understand: '%.*s' "
-                             "(or its value); use token=, serial=, id=, "
-                             "object=, type=private, slot-id=, pin-source=, "
-                             "pin-value=, module-path=", shown,
+                             "(or its value); use token=, manufacturer=, "
+                             "serial=, model=, library-manufacturer=, "
+                             "library-description=, library-version=, id=, "
+                             "object=, type=private, slot-id=, "
+                             "slot-description=, slot-manufacturer=, "
+                             "pin-source=, pin-value=, module-name=, "
+                             "module-path=", shown,
                              g.n > 63 ? 63 : (int)g.n, g.p);
     }
     return EK_OK;

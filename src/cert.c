@@ -418,9 +418,9 @@ cert_check_validity(struct ek_ctx *ctx, const struct ek_cert *c, int64_t now)
         cert_iso8601(c->not_after, when);
         return ek_seterr(ctx, EK_ERR_CERT, "the certificate %s (thumbprint "
                          "%s) expired on %s; Entra ID refuses assertions "
-                         "made with it (AADSTS700027). Make a new one with "
-                         "`entrakey cert create … --force` and upload it to "
-                         "the app registration", c->subject, c->thumbprint,
+                         "made with it (AADSTS700027). Make a new "
+                         "certificate for the key and upload it to the app "
+                         "registration", c->subject, c->thumbprint,
                          when);
     }
     if (now < c->not_before) {
@@ -565,10 +565,11 @@ check_mech(struct ek_ctx *ctx, const struct ek_key *k, enum ek_alg sig)
         return EK_OK;
     cert_key_name(k, name, sizeof name);
     return ek_seterr(ctx, EK_ERR_MECHANISM, "%s cannot make %s signatures "
-                     "(the token offers no mechanism for them; see entrakey "
-                     "tokens); use --sig %s", name,
+                     "(the token offers no mechanism for them); use %s "
+                     "signatures", name,
                      sig == EK_ALG_PS256 ? "RSA-PSS" : "PKCS#1 v1.5",
-                     sig == EK_ALG_PS256 ? "rsa-pkcs1" : "rsa-pss");
+                     sig == EK_ALG_PS256 ? "PKCS#1 v1.5 (EK_ALG_RS256)"
+                                         : "RSA-PSS (EK_ALG_PS256)");
 }
 
 /* EK_ERR_EXISTS before any signing when the key has a certificate. */
@@ -589,12 +590,11 @@ refuse_existing(struct ek_ctx *ctx, struct ek_key *k)
         return cert_key_err(ctx, k, r);
     cert_key_name(k, name, sizeof name);
     return ek_seterr(ctx, EK_ERR_EXISTS, "%s already has a certificate; it "
-                     "was left as it is. Give --force to replace it%s, or "
-                     "--no-store to make one without storing it", name,
+                     "was left as it is (EK_WRITE_FORCE replaces it)%s", name,
                      ek_key_in_piv_slot(k)
-                         ? " (a YubiKey's keygen leaves a placeholder "
-                           "certificate; storing on a YubiKey also needs "
-                           "the management key: --so-pin-source)"
+                         ? "; a YubiKey's keygen leaves a placeholder "
+                           "certificate, and storing on a YubiKey also "
+                           "needs the management key (the SO PIN source)"
                          : "");
 }
 
@@ -613,13 +613,13 @@ ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
     *certp = NULL;
     if (params == NULL || params->subject == NULL ||
         params->subject[0] == '\0') {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: give "
-                      "--subject, e.g. --subject 'CN=ExchangeAuth'");
+        r = ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: a "
+                      "distinguished name such as 'CN=ExchangeAuth'");
         goto out;
     }
     if (params->days > CERT_DAYS_MAX) {
         r = ek_seterr(ctx, EK_ERR_USAGE, "a validity of %u days is too "
-                      "long; give --days between 1 and %u", params->days,
+                      "long: from 1 to %u days", params->days,
                       CERT_DAYS_MAX);
         goto out;
     }
@@ -627,7 +627,7 @@ ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
     if ((params->sig == EK_ALG_RS256 || params->sig == EK_ALG_PS256) &&
         (r = check_mech(ctx, k, params->sig)) != EK_OK)
         goto out;
-    if (!params->no_store && !params->force &&
+    if (!(params->flags & (EK_CERT_NO_STORE | EK_WRITE_FORCE)) &&
         (r = refuse_existing(ctx, k)) != EK_OK)
         goto out;
     if ((r = cert_key_pubkey(ctx, k, &pub)) != EK_OK ||
@@ -640,8 +640,9 @@ ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
     ek_log(ctx, EK_LOG_INFO, "certificate %s (%s) signed on the token and "
            "verified with the key's public key; thumbprint %s", c->subject,
            c->sigalg, c->thumbprint);
-    if (!params->no_store &&
-        (r = store(ctx, k, c, params->force)) != EK_OK)
+    if (!(params->flags & EK_CERT_NO_STORE) &&
+        (r = store(ctx, k, c, (params->flags & EK_WRITE_FORCE) != 0)) !=
+            EK_OK)
         goto out;
     *certp = c;
     c = NULL;
@@ -698,14 +699,13 @@ ek_csr_create(struct ek_ctx *ctx, struct ek_key *k, const char *subject,
 
     if (k == NULL || path == NULL || path[0] == '\0')
         return ek_seterr(ctx, EK_ERR_USAGE, "a CSR needs a key and an "
-                         "output file (--out FILE.csr)");
+                         "output file");
     if (subject == NULL || subject[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: give "
-                         "--subject, e.g. --subject 'CN=ExchangeAuth'");
+        return ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: a "
+                         "distinguished name such as 'CN=ExchangeAuth'");
     if (!(flags & EK_WRITE_FORCE) && access(path, F_OK) == 0)
         return ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
-                         "it is; give --force to replace it, or choose "
-                         "another name", path);
+                         "it is (EK_WRITE_FORCE replaces it)", path);
     if (((sig == EK_ALG_RS256 || sig == EK_ALG_PS256) &&
          (r = check_mech(ctx, k, sig)) != EK_OK) ||
         (r = cert_key_pubkey(ctx, k, &pub)) != EK_OK ||

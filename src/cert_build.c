@@ -184,7 +184,7 @@ check_alg_days(struct ek_ctx *ctx, enum ek_alg alg, unsigned days)
                          "%d; use rsa-pkcs1 or rsa-pss", (int)alg);
     if (days > CERT_DAYS_MAX)
         return ek_seterr(ctx, EK_ERR_USAGE, "a validity of %u days is too "
-                         "long; give --days between 1 and %u", days,
+                         "long: from 1 to %u days", days,
                          CERT_DAYS_MAX);
     return EK_OK;
 }

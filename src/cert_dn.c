@@ -108,8 +108,7 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
     *namep = NULL;
     if (dn == NULL || dn[0] == '\0' || strcmp(dn, "/") == 0) {
         r = ek_seterr(ctx, EK_ERR_USAGE, "the subject is empty; give a "
-                      "distinguished name such as --subject "
-                      "'CN=ExchangeAuth'");
+                      "distinguished name such as 'CN=ExchangeAuth'");
         goto out;
     }
     len = strlen(dn);

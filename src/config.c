@@ -573,8 +573,7 @@ ek_config_load(struct ek_ctx *ctx, const char *path, int missing_ok,
     if (access(path, F_OK) != 0 && errno == ENOENT) {
         if (!missing_ok)
             return ek_seterr(ctx, EK_ERR_CONFIG, "config file '%s' does not "
-                             "exist; make a profile with `entrakey profile "
-                             "add`, or give --config FILE", path);
+                             "exist", path);
         if ((*cfgp = ek_calloc(ctx, 1, sizeof **cfgp)) == NULL)
             return EK_ERR_INTERNAL;
         return EK_OK;
@@ -783,8 +782,7 @@ ek_config_default_path(struct ek_ctx *ctx, char **pathp)
         snprintf(p, n, "%s/.config/entrakey/config", home);
     } else {
         return ek_seterr(ctx, EK_ERR_CONFIG, "no config file path: neither "
-                         "XDG_CONFIG_HOME nor HOME is set; give --config "
-                         "FILE");
+                         "XDG_CONFIG_HOME nor HOME is set");
     }
     *pathp = p;
     return EK_OK;

@@ -168,8 +168,7 @@ jose_lifetime(struct ek_ctx *ctx, unsigned in, unsigned *out)
     if (in > JOSE_LIFETIME_MAX)
         return ek_seterr(ctx, EK_ERR_USAGE, "an assertion lifetime of %u s "
                          "is too long: at most %u s is allowed (Entra ID "
-                         "asks for 5-10 minutes); give --lifetime %u or less, "
-                         "or leave it out for %u", in, JOSE_LIFETIME_MAX,
+                         "asks for 5-10 minutes); 0 means %u", in,
                          JOSE_LIFETIME_MAX, JOSE_LIFETIME_DEFAULT);
     *out = in == 0 ? JOSE_LIFETIME_DEFAULT : in;
     return EK_OK;

@@ -94,8 +94,7 @@ ek_file_write_atomic(struct ek_ctx *ctx, const char *path, const void *data,
         return ek_seterr(ctx, EK_ERR_USAGE, "no output file was given");
     if (!(flags & EK_WRITE_FORCE) && access(path, F_OK) == 0)
         return ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
-                         "it is; give --force to replace it, or choose "
-                         "another name", path);
+                         "it is (EK_WRITE_FORCE replaces it)", path);
     slash = strrchr(path, '/');
     if (slash == NULL)
         snprintf(dir, sizeof dir, ".");
@@ -148,7 +147,7 @@ ek_file_write_atomic(struct ek_ctx *ctx, const char *path, const void *data,
     } else if (rename_noreplace(tmp, path) != 0) {
         if (errno == EEXIST)
             r = ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
-                          "it is; give --force to replace it", path);
+                          "it is (EK_WRITE_FORCE replaces it)", path);
         else
             r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s", path,
                           strerror(errno));

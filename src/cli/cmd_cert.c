@@ -136,18 +136,6 @@ struct opts {
 
 #define ALLOW(o) (1u << ((o) - OPT_CMD_BASE))
 
-static int
-parse_sig(const char *s, enum ek_alg *alg)
-{
-    if (strcasecmp(s, "rsa-pkcs1") == 0 || strcasecmp(s, "RS256") == 0)
-        *alg = EK_ALG_RS256;
-    else if (strcasecmp(s, "rsa-pss") == 0 || strcasecmp(s, "PS256") == 0)
-        *alg = EK_ALG_PS256;
-    else
-        return -1;
-    return 0;
-}
-
 static const char *
 option_name(int val)
 {
@@ -165,10 +153,10 @@ parse(struct cli *cli, struct opts *o, int argc, char **argv)
 {
     int c, rc;
 
+    cli->cmd = o->cmd;
     optind = 0;
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           o->cmd)) != -1) {
         if (c >= OPT_CMD_BASE && !(o->allowed & ALLOW(c)))
             return cli_usage(o->cmd, o->usage, "%s does not take --%s",
                              o->cmd, option_name(c));
@@ -189,7 +177,7 @@ parse(struct cli *cli, struct opts *o, int argc, char **argv)
             o->pem = optarg;
             break;
         case OPT_SIG:
-            if (parse_sig(optarg, &o->sig) != 0)
+            if (cli_alg_parse(optarg, &o->sig) != 0)
                 return cli_usage(o->cmd, o->usage, "--sig '%s' is not "
                                  "rsa-pkcs1 or rsa-pss", optarg);
             break;
@@ -376,17 +364,18 @@ cert_create(struct cli *cli, int argc, char **argv)
     if ((r = ek_dn_check(cli->ctx, o.subject)) != EK_OK)
         return cli_fail(cli, r);
     if ((r = ek_key_open(cli->ctx, argv[optind], &k)) != EK_OK) {
-        rc = cli_fail(cli, r);
+        rc = cli_fail_uri(cli, r, argv[optind]);
         goto out;
     }
     memset(&params, 0, sizeof params);
     params.subject = o.subject;
     params.days = o.days;
     params.sig = o.sig;
-    params.force = o.force;
+    params.flags = o.force ? EK_WRITE_FORCE : 0;
     if (o.out == NULL && o.pem == NULL) {
         /* nothing to write: build, verify and store in one call */
-        params.no_store = o.no_store;
+        if (o.no_store)
+            params.flags |= EK_CERT_NO_STORE;
         if ((r = ek_cert_create(cli->ctx, k, &params, &c)) != EK_OK) {
             rc = cli_fail(cli, r);
             goto out;
@@ -415,7 +404,7 @@ cert_create(struct cli *cli, int argc, char **argv)
                 goto out;
             }
         }
-        params.no_store = 1;
+        params.flags |= EK_CERT_NO_STORE;
         if ((r = ek_cert_create(cli->ctx, k, &params, &c)) != EK_OK) {
             rc = cli_fail(cli, r);
             goto out;

@@ -1,12 +1,151 @@
-/* cmd_exec.c: `entrakey exec [KEY-URI] [token options] -- COMMAND [ARGS...]`:
- * gets a token as `entrakey token` does, closes the token session, and
- * execs COMMAND with the token in its environment. The options, the request
- * and the exec live with `token` in cmd_token.c, which serves both commands
- * (it tells them apart by argv[0]) so that the two never drift apart. */
+/* cmd_exec.c: `entrakey exec [KEY-URI] [signing options] -- COMMAND
+ * [ARGS...]`: gets an access token as `entrakey token` does (the same
+ * options and request, cli_opts.c and cli_token_acquire), closes the token
+ * session, and execs COMMAND with the token in its environment. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+
+static const char usage_exec[] =
+    "usage: entrakey exec [KEY-URI] [signing options] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Gets an access token as `entrakey token` does, then runs COMMAND (no\n"
+    "shell) in its place with ENTRAKEY_ACCESS_TOKEN, ENTRAKEY_TENANT,\n"
+    "ENTRAKEY_ORGANIZATION and ENTRAKEY_EXPIRES_ON in its environment. The\n"
+    "token session is closed first; no PIN reaches the child, and the\n"
+    "variable of --pin-source env:NAME is removed from its environment.\n"
+    "The exit code is COMMAND's; 127 when it is not found, 126 when it\n"
+    "cannot be run, else entrakey's own codes before it starts.\n"
+    "\n"
+    "Example: entrakey exec --profile prod -- pwsh -File ./job.ps1\n"
+    "\n" CLI_SIGN_OPTIONS_HELP;
+
+/* Replaces the process with the child; returns only on failure. */
+static int
+exec_child(struct cli *cli, struct cli_sign *s, char **child,
+           struct ek_access_token **atp)
+{
+    char expires[32];
+    const char *src = cli->pin_source;
+    const char *org = s->val[CLI_SF_ORGANIZATION];
+    char pin_var[256] = "";
+    int pin_fd = -1, e;
+
+    if (src != NULL && strncmp(src, "env:", 4) == 0)
+        snprintf(pin_var, sizeof pin_var, "%s", src + 4);
+    if (src != NULL && strncmp(src, "fd:", 3) == 0)
+        pin_fd = (int)strtol(src + 3, NULL, 10); /* checked by cli_apply */
+    snprintf(expires, sizeof expires, "%lld",
+             (long long)ek_access_token_expires_on(*atp));
+    if (setenv("ENTRAKEY_ACCESS_TOKEN", ek_access_token_value(*atp), 1) !=
+            0 ||
+        setenv("ENTRAKEY_TENANT", s->val[CLI_SF_TENANT], 1) != 0 ||
+        setenv("ENTRAKEY_EXPIRES_ON", expires, 1) != 0 ||
+        (org != NULL ? setenv("ENTRAKEY_ORGANIZATION", org, 1)
+                     : unsetenv("ENTRAKEY_ORGANIZATION")) != 0) {
+        fprintf(stderr, "entrakey: cannot set the environment: %s\n",
+                strerror(errno));
+        return CLI_EXIT_INTERNAL;
+    }
+    /* with --agent the child can ask the agent again (never a PIN) */
+    if (s->agent_mode > 0 && s->agent_sock != NULL &&
+        setenv("ENTRAKEY_AGENT_SOCK", s->agent_sock, 1) != 0) {
+        fprintf(stderr, "entrakey: cannot set the environment: %s\n",
+                strerror(errno));
+        return CLI_EXIT_INTERNAL;
+    }
+    /* no PIN and no PIN source reaches the child */
+    if (pin_var[0] != '\0')
+        unsetenv(pin_var);
+    if (pin_fd > 2)
+        close(pin_fd);
+    /* the token session is closed (cli_token_acquire); the rest goes too */
+    ek_access_token_free(atp);
+    ek_ctx_free(&cli->ctx);
+    fflush(stdout);
+    fflush(stderr);
+    execvp(child[0], child);
+    e = errno;
+    if (e == ENOENT) {
+        fprintf(stderr, "entrakey exec: cannot run '%s': command not found\n",
+                child[0]);
+        return 127;
+    }
+    fprintf(stderr, "entrakey exec: cannot run '%s': %s%s\n", child[0],
+            strerror(e), e == EACCES || e == ENOEXEC
+                             ? " (is it an executable file?)" : "");
+    return 126;
+}
 
 int
 cmd_exec(struct cli *cli, int argc, char **argv)
 {
-    return cmd_token(cli, argc, argv);
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        CLI_SIGN_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    struct cli_sign s;
+    struct ek_access_token *at = NULL;
+    int c, rc, nargs, i;
+
+    cli_sign_init(&s, "exec");
+    /* options end at "--"; what follows is the child's, untouched */
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0)
+            break;
+    if (i == argc) {
+        for (i = 1; i < argc; i++)
+            if (strcmp(argv[i], "-h") == 0 ||
+                strcmp(argv[i], "--help") == 0) {
+                fputs(usage_exec, stdout);
+                return CLI_EXIT_OK;
+            }
+        return cli_usage(s.cmd, NULL, "no command: put -- before the "
+                         "command to run");
+    }
+    nargs = i;
+    while ((c = cli_getopt(nargs, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           s.cmd)) != -1) {
+        if (c == 'h') {
+            fputs(usage_exec, stdout);
+            rc = CLI_EXIT_OK;
+            goto out;
+        }
+        if ((rc = cli_sign_opt(&s, c, optarg)) < 0)
+            rc = cli_common_opt(cli, c, optarg, s.cmd, usage_exec);
+        if (rc < 0)
+            rc = cli_usage(s.cmd, NULL, "unexpected option");
+        if (rc != 0)
+            goto out;
+    }
+    if (optind < nargs)
+        s.val[CLI_SF_KEY] = argv[optind++];
+    if (optind < nargs) {
+        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'; put -- "
+                       "before the command to run", argv[optind]);
+        goto out;
+    }
+    if (nargs + 1 >= argc) {
+        rc = cli_usage(s.cmd, NULL, "no command to run: give -- COMMAND "
+                       "[ARGS...]");
+        goto out;
+    }
+    if (cli->json) {
+        rc = cli_usage(s.cmd, NULL, "--json has no meaning for exec");
+        goto out;
+    }
+    if ((rc = cli_sign_resolve(cli, &s)) != 0 ||
+        (rc = cli_token_check_org(&s)) != 0)
+        goto out;
+    if ((rc = cli_token_acquire(cli, &s, &at)) != 0)
+        goto out;
+    rc = exec_child(cli, &s, argv + nargs + 1, &at);
+out:
+    ek_access_token_free(&at);
+    cli_sign_free(&s);
+    return rc;
 }

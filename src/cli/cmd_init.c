@@ -235,9 +235,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
     ek_err r;
 
     optind = 0;
-    opterr = 1;
-    while ((c_opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                                NULL)) != -1) {
+    while ((c_opt = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                               "init")) != -1) {
         switch (c_opt) {
         case OPT_LABEL:
             label = optarg;
@@ -270,11 +269,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
                                  optarg, ID_MAX);
             break;
         case OPT_SIG:
-            if (strcasecmp(optarg, "rsa-pkcs1") == 0)
-                sig = EK_ALG_RS256;
-            else if (strcasecmp(optarg, "rsa-pss") == 0)
-                sig = EK_ALG_PS256;
-            else
+            if (cli_alg_parse(optarg, &sig) != 0)
                 return cli_usage(cmd, usage_init, "--sig '%s' is not "
                                  "rsa-pkcs1 or rsa-pss", optarg);
             break;
@@ -331,7 +326,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
     cp.subject = subject;
     cp.days = days;
     cp.sig = sig;
-    cp.no_store = 1;
+    cp.flags = EK_CERT_NO_STORE;
     if ((r = ek_cert_create(cli->ctx, k, &cp, &c)) != EK_OK)
         goto fail;
     if ((r = ek_cert_write(cli->ctx, c, out, EK_FORMAT_DER,

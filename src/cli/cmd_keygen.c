@@ -190,8 +190,8 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
     int c, rc;
 
     memset(&p, 0, sizeof p);
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           "keygen")) != -1) {
         switch (c) {
         case OPT_LABEL:
             p.label = optarg;

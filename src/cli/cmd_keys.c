@@ -206,8 +206,8 @@ cmd_keys(struct cli *cli, int argc, char **argv)
     ek_err r;
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           "keys")) != -1) {
         rc = cli_common_opt(cli, c, optarg, "keys", usage_keys);
         if (rc > 0)
             return rc;

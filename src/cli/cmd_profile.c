@@ -1,5 +1,6 @@
 /* cmd_profile.c: `entrakey profile add|show|list|remove`: named sets of
  * token options in the configuration file. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,10 +11,14 @@ static const char usage_profile[] =
     "       entrakey profile list [--json] [--config FILE]\n"
     "       entrakey profile remove NAME [--config FILE]\n"
     "\n"
-    "Profiles hold the options of `entrakey token` and `entrakey exec`\n"
-    "(given there with --profile NAME; options and the environment win over\n"
-    "a profile). The file is written atomically, mode 0600; comments and\n"
-    "other profiles are kept.\n"
+    "Profiles hold the signing options of `entrakey assert`, `token` and\n"
+    "`exec` (given there with --profile NAME or ENTRAKEY_PROFILE; the\n"
+    "profile 'default' is used when none is named). Precedence: options,\n"
+    "a named profile, the environment, the default profile.\n"
+    "add and remove write the user's file (or --config / ENTRAKEY_CONFIG),\n"
+    "atomically, mode 0600, keeping comments and other profiles. list and\n"
+    "show read the user's file, then /etc/entrakey/config; a profile is\n"
+    "taken whole from the first file that has it, and show says which.\n"
     "\n"
     "settings (profile add):\n"
     "  --tenant TENANT        directory (tenant) ID or domain\n"
@@ -31,7 +36,7 @@ static const char usage_profile[] =
     "  --force                change a profile that exists (only the\n"
     "                         settings given are changed)\n"
     "\n"
-    "  --config FILE          the file (default:\n"
+    "  --config FILE          the only file (or $ENTRAKEY_CONFIG; default:\n"
     "                         $XDG_CONFIG_HOME/entrakey/config, else\n"
     "                         ~/.config/entrakey/config)\n"
     "  --json                 show and list as JSON\n";
@@ -127,9 +132,8 @@ parse_args(struct cli *cli, struct profile_cmd *pc, int argc, char **argv)
     size_t i;
     int c, rc, handled;
 
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           "profile")) != -1) {
         handled = 0;
         for (i = 0; i < sizeof map / sizeof map[0]; i++)
             if (map[i].opt == c) {
@@ -225,60 +229,71 @@ do_add(struct cli *cli, struct profile_cmd *pc, struct ek_config *cfg,
 }
 
 static int
-do_show(struct cli *cli, struct profile_cmd *pc, struct ek_config *cfg,
-        const char *path)
+do_show(struct cli *cli, struct profile_cmd *pc, const struct cli_config *cc)
 {
+    const struct cli_config_file *f = cli_config_find(cc, pc->name);
     cJSON *doc;
     const char *v;
     size_t i;
 
-    if (!profile_exists(cfg, pc->name)) {
-        fprintf(stderr, "entrakey: no profile '%s' in %s; see `entrakey "
-                "profile list`\n", pc->name, path);
+    if (f == NULL) {
+        cli_config_no_profile(cc, "profile", pc->name);
         return CLI_EXIT_USAGE;
     }
     if (cli->json) {
         if ((doc = cJSON_CreateObject()) == NULL ||
-            cJSON_AddStringToObject(doc, "name", pc->name) == NULL)
-            return cli_print_json(NULL);
+            cJSON_AddStringToObject(doc, "name", pc->name) == NULL ||
+            cJSON_AddStringToObject(doc, "file", f->path) == NULL)
+            return cli_print_json(doc);
         for (i = 0; i < NKEYS; i++)
-            if ((v = ek_config_get(cfg, pc->name, keys[i])) != NULL &&
+            if ((v = ek_config_get(f->cfg, pc->name, keys[i])) != NULL &&
                 cJSON_AddStringToObject(doc, keys[i], v) == NULL) {
                 cJSON_Delete(doc);
                 return cli_print_json(NULL);
             }
         return cli_print_json(doc);
     }
+    /* a profile is taken whole from one file: every value is from f */
+    printf("# from %s\n", f->path);
+    for (i = 0; i < cc->n; i++)
+        if (&cc->file[i] != f && cli_config_has(cc->file[i].cfg, pc->name))
+            printf("# (also in %s, not used: the first file wins)\n",
+                   cc->file[i].path);
     printf("[profile %s]\n", pc->name);
     for (i = 0; i < NKEYS; i++)
-        if ((v = ek_config_get(cfg, pc->name, keys[i])) != NULL)
+        if ((v = ek_config_get(f->cfg, pc->name, keys[i])) != NULL)
             printf("%s = %s\n", keys[i], v);
     return CLI_EXIT_OK;
 }
 
+/* The names of every file's profiles, each once, in the order read. */
 static int
-do_list(struct cli *cli, struct ek_config *cfg)
+do_list(struct cli *cli, const struct cli_config *cc)
 {
-    cJSON *doc, *s;
-    size_t i;
+    cJSON *doc = NULL, *s;
+    const char *name;
+    size_t i, j;
 
-    if (cli->json) {
-        if ((doc = cJSON_CreateArray()) == NULL)
-            return cli_print_json(NULL);
-        for (i = 0; i < ek_config_profile_count(cfg); i++) {
-            if ((s = cJSON_CreateString(ek_config_profile_name(cfg, i))) ==
-                    NULL ||
+    if (cli->json && (doc = cJSON_CreateArray()) == NULL)
+        return cli_print_json(NULL);
+    for (i = 0; i < cc->n; i++) {
+        for (j = 0; j < ek_config_profile_count(cc->file[i].cfg); j++) {
+            name = ek_config_profile_name(cc->file[i].cfg, j);
+            if (cli_config_find(cc, name) != &cc->file[i])
+                continue; /* shown with the file that wins */
+            if (!cli->json) {
+                printf("%s\n", name);
+                continue;
+            }
+            if ((s = cJSON_CreateString(name)) == NULL ||
                 !cJSON_AddItemToArray(doc, s)) {
                 cJSON_Delete(s);
                 cJSON_Delete(doc);
                 return cli_print_json(NULL);
             }
         }
-        return cli_print_json(doc);
     }
-    for (i = 0; i < ek_config_profile_count(cfg); i++)
-        printf("%s\n", ek_config_profile_name(cfg, i));
-    return CLI_EXIT_OK;
+    return cli->json ? cli_print_json(doc) : CLI_EXIT_OK;
 }
 
 static int
@@ -308,12 +323,14 @@ cmd_profile(struct cli *cli, int argc, char **argv)
 {
     struct profile_cmd pc;
     struct ek_config *cfg = NULL;
+    struct cli_config cc;
     char *defpath = NULL;
-    const char *path;
+    const char *path, *env;
     int rc;
     ek_err r;
 
     memset(&pc, 0, sizeof pc);
+    memset(&cc, 0, sizeof cc);
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "--help") == 0)) {
         fputs(usage_profile, stdout);
@@ -341,27 +358,40 @@ cmd_profile(struct cli *cli, int argc, char **argv)
         return cli_usage("profile", usage_profile, "profile name '%s' is not "
                          "valid: use 1 to 64 letters, digits, '.', '_', '-' "
                          "or '@'", pc.name);
+    if (strcmp(pc.sub, "list") == 0 || strcmp(pc.sub, "show") == 0) {
+        /* what a command would read: the user's file, then the system's */
+        if ((rc = cli_config_open(cli, &cc, pc.config, 1)) != 0)
+            goto out;
+        rc = strcmp(pc.sub, "list") == 0 ? do_list(cli, &cc)
+                                         : do_show(cli, &pc, &cc);
+        goto out;
+    }
+    /* add and remove write one file: --config, ENTRAKEY_CONFIG, else the
+     * user's (the system file is changed with --config) */
     path = pc.config;
+    if (path == NULL && (env = getenv("ENTRAKEY_CONFIG")) != NULL &&
+        env[0] != '\0')
+        path = env;
     if (path == NULL) {
-        if ((r = ek_config_default_path(cli->ctx, &defpath)) != EK_OK)
-            return cli_fail(cli, r);
+        if ((r = ek_config_default_path(cli->ctx, &defpath)) != EK_OK) {
+            rc = cli_fail(cli, r);
+            fprintf(stderr, "entrakey: give --config FILE\n");
+            goto out;
+        }
         path = defpath;
     }
-    /* a missing file is an empty one, except to show a profile from it */
+    /* a missing file is an empty one */
     if ((r = ek_config_load(cli->ctx, path, 1, &cfg)) != EK_OK) {
         rc = cli_fail(cli, r);
         goto out;
     }
     if (strcmp(pc.sub, "add") == 0)
         rc = do_add(cli, &pc, cfg, path);
-    else if (strcmp(pc.sub, "show") == 0)
-        rc = do_show(cli, &pc, cfg, path);
-    else if (strcmp(pc.sub, "list") == 0)
-        rc = do_list(cli, cfg);
     else
         rc = do_remove(cli, &pc, cfg, path);
 out:
     ek_config_free(&cfg);
+    cli_config_free(&cc);
     ek_free(defpath);
     return rc;
 }

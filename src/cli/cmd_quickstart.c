@@ -359,8 +359,8 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
     int c, rc, force = 0, created = 0;
     ek_err r;
 
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           "quickstart")) != -1) {
         if (c == OPT_CMD_BASE) {
             force = 1;
             continue;

@@ -144,8 +144,8 @@ cmd_tokens(struct cli *cli, int argc, char **argv)
     ek_err r;
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                           "tokens")) != -1) {
         rc = cli_common_opt(cli, c, optarg, "tokens", usage_tokens);
         if (rc > 0)
             return rc;

@@ -1,23 +1,17 @@
-/* main.c: the entrakey command: dispatch, common options, PIN prompt,
- * messages and exit codes. */
+/* main.c: the entrakey command: the leading common options and the
+ * dispatch to a command (the shared helpers are in cli_common.c). */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
-#include <string.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define EK_CLI_MAIN_C /* defines cli_usage, cli_fail */
 #include "cli.h"
 
 static const char usage_main[] =
-    "usage: entrakey [-v] [--module PATH] [--pin-source SRC] COMMAND [ARGS]\n"
+    "usage: entrakey [common options] COMMAND [ARGS] [common options]\n"
     "\n"
     "Keys on a PKCS#11 token, certificates for Entra ID app registrations,\n"
     "client assertions signed on the token, and access tokens.\n"
@@ -42,6 +36,7 @@ static const char usage_main[] =
     "  --allow-final-pin-try    log in even if the token has one PIN try left\n"
     "  --json                   machine-readable output, where offered\n"
     "  -h, --help               help for a command: entrakey COMMAND --help\n"
+    "                           or entrakey help COMMAND\n"
     "  --version                print the version\n"
     "\n"
     "Exit codes: 0 ok, 1 internal, 2 usage, 3 token, 4 PIN, 5 Entra ID,\n"
@@ -58,537 +53,6 @@ static const struct {
     {"profile", cmd_profile}, {"quickstart", cmd_quickstart},
     {"agent", cmd_agent},
 };
-
-int
-cli_exit_code(ek_err e)
-{
-    switch (e) {
-    case EK_OK:
-        return CLI_EXIT_OK;
-    case EK_ERR_USAGE:
-    case EK_ERR_CONFIG:
-        return CLI_EXIT_USAGE;
-    case EK_ERR_MODULE:
-    case EK_ERR_TOKEN:
-    case EK_ERR_NOT_FOUND:
-    case EK_ERR_AMBIGUOUS:
-    case EK_ERR_DEVICE:
-    case EK_ERR_MECHANISM:
-    case EK_ERR_INSECURE_KEY:
-    case EK_ERR_NO_AGENT:
-        return CLI_EXIT_TOKEN;
-    case EK_ERR_PIN:
-    case EK_ERR_PIN_LOCKED:
-    case EK_ERR_PIN_REQUIRED:
-    case EK_ERR_CANCELED:
-        return CLI_EXIT_PIN;
-    case EK_ERR_ENTRA:
-        return CLI_EXIT_ENTRA;
-    case EK_ERR_NETWORK:
-    case EK_ERR_TLS:
-    case EK_ERR_THROTTLED:
-        return CLI_EXIT_NETWORK;
-    case EK_ERR_IO:
-        return CLI_EXIT_FILE;
-    case EK_ERR_EXISTS:
-        return CLI_EXIT_EXISTS;
-    case EK_ERR_CERT:
-        return CLI_EXIT_CERT;
-    case EK_ERR_INTERNAL:
-    default:
-        return CLI_EXIT_INTERNAL;
-    }
-}
-
-int
-cli_fail(struct cli *cli, ek_err e)
-{
-    fprintf(stderr, "entrakey: %s\n", ek_ctx_errmsg(cli->ctx));
-    return cli_exit_code(e);
-}
-
-int
-cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "entrakey %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    if (usage != NULL)
-        fprintf(stderr, "%s(see entrakey %s --help)\n", usage, cmd);
-    return CLI_EXIT_USAGE;
-}
-
-void
-cli_warn(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("entrakey: warning: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-/* The length of the UTF-8 character at p (1-4), or 0 when it is not one. */
-static size_t
-utf8_char_len(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xe0 && p[0] <= 0xef)
-        return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                       !(p[0] == 0xe0 && p[1] < 0xa0) &&
-                       !(p[0] == 0xed && p[1] > 0x9f)
-                   ? 3
-                   : 0;
-    if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        return (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                       (p[3] & 0xc0) == 0x80 &&
-                       !(p[0] == 0xf0 && p[1] < 0x90) &&
-                       !(p[0] == 0xf4 && p[1] > 0x8f)
-                   ? 4
-                   : 0;
-    return 0;
-}
-
-/* The resolved directory of path and its last name, as one path. */
-static int
-resolved(const char *path, char *out, size_t outsz)
-{
-    char dir[PATH_MAX], real[PATH_MAX];
-    const char *slash = strrchr(path, '/'), *base;
-
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-        base = path;
-    } else {
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
-                 path);
-        base = slash + 1;
-    }
-    if (realpath(dir, real) == NULL)
-        return -1;
-    return snprintf(out, outsz, "%s/%s", real, base) < (int)outsz ? 0 : -1;
-}
-
-int
-cli_same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    char ra[PATH_MAX + 256], rb[PATH_MAX + 256];
-
-    if (strcmp(a, b) == 0)
-        return 1;
-    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    if (resolved(a, ra, sizeof ra) != 0 || resolved(b, rb, sizeof rb) != 0)
-        return 0;
-    return strcmp(ra, rb) == 0;
-}
-
-const char *
-cli_safe(const char *s)
-{
-    static char bufs[8][1024];
-    static unsigned next;
-    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
-    char *out = bufs[next++ % 8], esc[8];
-    size_t used = 0, n, e;
-
-    for (; *p != '\0'; p += n) {
-        n = utf8_char_len(p);
-        if (n == 0 || *p < 0x20 || *p == 0x7f) {
-            snprintf(esc, sizeof esc, "\\x%02x", *p);
-            n = 1;
-        } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
-            snprintf(esc, sizeof esc, "\\u%04x", p[1]);
-        } else {
-            if (used + n >= sizeof bufs[0])
-                break;
-            memcpy(out + used, p, n);
-            used += n;
-            continue;
-        }
-        e = strlen(esc);
-        if (used + e >= sizeof bufs[0])
-            break;
-        memcpy(out + used, esc, e);
-        used += e;
-    }
-    out[used] = '\0';
-    return out;
-}
-
-/* Prints s with each byte that is not part of a UTF-8 character replaced
- * by U+FFFD: labels come from tokens, which do not all keep to UTF-8, and
- * JSON is UTF-8 (RFC 8259 §8.1). cJSON escapes only '"', '\\' and control
- * characters, so any other byte is inside a string. -1 on a write error. */
-static int
-put_utf8(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n;
-
-    while (*p != '\0') {
-        if ((n = utf8_char_len(p)) == 0) {
-            if (fputs("\xef\xbf\xbd", stdout) == EOF)
-                return -1;
-            p++;
-        } else {
-            if (fwrite(p, 1, n, stdout) != n)
-                return -1;
-            p += n;
-        }
-    }
-    return putchar('\n') == EOF ? -1 : 0;
-}
-
-int
-cli_print_json(cJSON *doc)
-{
-    char *s;
-
-    if (doc == NULL) {
-        fprintf(stderr, "entrakey: out of memory\n");
-        return CLI_EXIT_INTERNAL;
-    }
-    s = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    if (s == NULL) {
-        fprintf(stderr, "entrakey: out of memory\n");
-        return CLI_EXIT_INTERNAL;
-    }
-    if (put_utf8(s) != 0) {
-        free(s);
-        fprintf(stderr, "entrakey: cannot write to standard output\n");
-        return CLI_EXIT_FILE;
-    }
-    free(s);
-    return CLI_EXIT_OK;
-}
-
-void
-cli_iso8601(long long epoch, char *buf, size_t len)
-{
-    time_t t = (time_t)epoch;
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ",
-                                              &tm) == 0)
-        snprintf(buf, len, "%lld", epoch);
-}
-
-int
-cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-    unsigned long v;
-    char *end = NULL;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
-const char *
-cli_attr_name(int a)
-{
-    static const char *const names[EK_ATTR_COUNT] = {
-        "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
-        "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL",
-    };
-
-    return a >= 0 && a < EK_ATTR_COUNT ? names[a] : "CKA_?";
-}
-
-const char *
-cli_verdict_text(enum ek_verdict v)
-{
-    switch (v) {
-    case EK_VERDICT_NON_EXPORTABLE:
-        return "non-exportable: made on the token and never extractable";
-    case EK_VERDICT_EXTRACTABLE:
-        return "EXTRACTABLE: the private key can leave the token; entrakey "
-               "refuses to sign with it";
-    default:
-        return "unproven: not extractable, but some attribute is unreadable "
-               "or weak (see above)";
-    }
-}
-
-const char *
-cli_key_verdict_text(const struct ek_key *k)
-{
-    if (ek_key_attrs_fixed(k) &&
-        ek_key_verdict(k) == EK_VERDICT_NON_EXPORTABLE)
-        return "fixed values: this module reports these attributes as "
-               "constants for every key (OpenSC's PIV driver), not as read "
-               "from the card; a PIV card does not export keys, but these "
-               "values do not show where the key was made";
-    return cli_verdict_text(ek_key_verdict(k));
-}
-
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int
-cli_parse_hex(const char *s, unsigned char *out, size_t max, size_t *len)
-{
-    size_t n = 0;
-    int hi, lo;
-
-    if (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)
-        s += 2;
-    while (*s != '\0') {
-        if (*s == ':') {
-            s++;
-            continue;
-        }
-        if ((hi = hexval((unsigned char)s[0])) < 0 ||
-            (lo = hexval((unsigned char)s[1])) < 0 || n == max)
-            return -1;
-        out[n++] = (unsigned char)(hi << 4 | lo);
-        s += 2;
-    }
-    if (n == 0)
-        return -1;
-    *len = n;
-    return 0;
-}
-
-int
-cli_key_json(cJSON *o, const struct ek_key *k)
-{
-    static const char *const words[] = {
-        [EK_VERDICT_NON_EXPORTABLE] = "non-exportable",
-        [EK_VERDICT_UNPROVEN] = "unproven",
-        [EK_VERDICT_EXTRACTABLE] = "extractable",
-    };
-    enum ek_verdict verdict = ek_key_verdict(k);
-    cJSON *attrs;
-    int a, v;
-
-    if (!cJSON_AddStringToObject(o, "uri", ek_key_uri(k)) ||
-        !cJSON_AddStringToObject(o, "token", ek_key_token_label(k)) ||
-        !cJSON_AddStringToObject(o, "label", ek_key_label(k)) ||
-        !cJSON_AddStringToObject(o, "id", ek_key_id_hex(k)) ||
-        !cJSON_AddNumberToObject(o, "bits", ek_key_bits(k)) ||
-        (attrs = cJSON_AddObjectToObject(o, "attributes")) == NULL)
-        return -1;
-    for (a = 0; a < EK_ATTR_COUNT; a++) {
-        v = ek_key_attr(k, (enum ek_key_attr)a);
-        if (!cJSON_AddItemToObject(attrs, cli_attr_name(a),
-                                   v < 0 ? cJSON_CreateNull()
-                                         : cJSON_CreateBool(v)))
-            return -1;
-    }
-    if (!cJSON_AddStringToObject(o, "verdict",
-                                 (unsigned)verdict <= EK_VERDICT_EXTRACTABLE
-                                     ? words[verdict]
-                                     : "unproven"))
-        return -1;
-    return 0;
-}
-
-int
-cli_check_output(const char *path, int force, const char *outcome)
-{
-    char dir[PATH_MAX];
-    const char *slash;
-    struct stat st;
-
-    if (path[0] == '\0') {
-        fprintf(stderr, "entrakey: an output file name is empty\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!force && lstat(path, &st) == 0) {
-        fprintf(stderr, "entrakey: '%s' exists and was left as it is; give "
-                "--force to replace it, or choose another name; %s\n", path,
-                outcome);
-        return CLI_EXIT_EXISTS;
-    }
-    slash = strrchr(path, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (stat(dir, &st) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': the directory '%s' "
-                "cannot be used: %s; %s\n", path, dir, strerror(errno),
-                outcome);
-        return CLI_EXIT_FILE;
-    }
-    if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': '%s' is %s; %s\n",
-                path, dir, S_ISDIR(st.st_mode) ? "not writable"
-                                               : "not a directory", outcome);
-        return CLI_EXIT_FILE;
-    }
-    return 0;
-}
-
-int
-cli_common_opt(struct cli *cli, int c, const char *arg, const char *cmd,
-               const char *usage)
-{
-    switch (c) {
-    case 'v':
-        cli->verbose++;
-        return 0;
-    case OPT_MODULE:
-        cli->module = arg;
-        return 0;
-    case OPT_PIN_SOURCE:
-        cli->pin_source = arg;
-        return 0;
-    case OPT_SO_PIN_SOURCE:
-        cli->so_pin_source = arg;
-        return 0;
-    case OPT_ALLOW_FINAL_PIN_TRY:
-        cli->flags |= EK_FLAG_ALLOW_FINAL_PIN_TRY;
-        return 0;
-    case OPT_INSECURE_EXTRACTABLE:
-        cli->flags |= EK_FLAG_INSECURE_ALLOW_EXTRACTABLE;
-        return 0;
-    case OPT_JSON:
-        cli->json = 1;
-        return 0;
-    case 'h':
-        fputs(usage, stdout);
-        exit(CLI_EXIT_OK);
-    case '?':
-        /* getopt has said what was wrong */
-        return cli_usage(cmd, usage, "invalid arguments");
-    case ':':
-        return cli_usage(cmd, usage, "an option needs a value");
-    default:
-        return -1;
-    }
-}
-
-static struct timespec start_time;
-
-/* Milliseconds since the command started: -v lines carry them so that a
- * slow step (module load, login, TLS) shows where the time goes. */
-static double
-elapsed_ms(void)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start_time.tv_sec) * 1e3 +
-           (double)(now.tv_nsec - start_time.tv_nsec) / 1e6;
-}
-
-void
-cli_log_to_stderr(void *arg, enum ek_log_level level, const char *msg)
-{
-    (void)arg;
-    if (level == EK_LOG_WARN)
-        fprintf(stderr, "entrakey: warning: %s\n", msg);
-    else
-        fprintf(stderr, "entrakey: [%9.3f ms] %s\n", elapsed_ms(), msg);
-}
-
-/* Reads a PIN from the terminal without echo. Never prompts when stdin is
- * not a terminal: an unattended job must fail at once, not hang. */
-ek_err
-cli_prompt_pin(void *arg, const char *prompt, char *buf, size_t bufsz)
-{
-    struct termios old, noecho;
-    int fd = -1, restore = 0;
-    size_t n = 0;
-    ssize_t r;
-    char c;
-    ek_err ret = EK_ERR_PIN_REQUIRED;
-
-    (void)arg;
-    if (bufsz == 0 || !isatty(STDIN_FILENO))
-        return EK_ERR_PIN_REQUIRED;
-    if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
-        return EK_ERR_PIN_REQUIRED;
-    if (tcgetattr(fd, &old) == 0) {
-        noecho = old;
-        noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-        noecho.c_lflag |= ICANON;
-        if (tcsetattr(fd, TCSAFLUSH, &noecho) == 0)
-            restore = 1;
-    }
-    if (write(fd, prompt, strlen(prompt)) < 0)
-        goto out;
-    for (;;) {
-        r = read(fd, &c, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            ret = EK_ERR_CANCELED;
-            goto out;
-        }
-        if (c == '\n' || c == '\r')
-            break;
-        if (n + 1 >= bufsz) {
-            ret = EK_ERR_PIN;
-            goto out;
-        }
-        buf[n++] = c;
-    }
-    buf[n] = '\0';
-    ret = EK_OK;
-out:
-    c = 0;
-    if (restore)
-        tcsetattr(fd, TCSAFLUSH, &old);
-    if (write(fd, "\n", 1) < 0) {
-        /* nothing to do: the newline is cosmetic */
-    }
-    close(fd);
-    if (ret != EK_OK)
-        memset(buf, 0, bufsz);
-    return ret;
-}
-
-int
-cli_apply(struct cli *cli)
-{
-    ek_err r;
-
-    ek_ctx_set_log(cli->ctx, cli_log_to_stderr, NULL,
-                   cli->verbose >= 1 ? EK_LOG_TRACE : EK_LOG_WARN);
-    ek_ctx_set_flags(cli->ctx, cli->flags);
-    if (cli->module != NULL &&
-        (r = ek_ctx_set_module(cli->ctx, cli->module)) != EK_OK)
-        return cli_fail(cli, r);
-    if (cli->pin_source != NULL &&
-        (r = ek_ctx_set_pin_source(cli->ctx, cli->pin_source)) != EK_OK)
-        return cli_fail(cli, r);
-    if (cli->so_pin_source != NULL &&
-        (r = ek_ctx_set_so_pin_source(cli->ctx, cli->so_pin_source)) !=
-            EK_OK)
-        return cli_fail(cli, r);
-    return 0;
-}
 
 /* Standard output is buffered: a full disk or a closed pipe shows only
  * when it is flushed, so a command that printed is judged once, here,
@@ -644,23 +108,23 @@ run_main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct cli cli;
+    static char help_opt[] = "--help";
+    char *help[3] = {NULL, help_opt, NULL};
     size_t i;
     int c, rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &start_time);
+    cli_clock_start();
     memset(&cli, 0, sizeof cli);
     signal(SIGPIPE, SIG_IGN);
-    /* leading common options: entrakey -v --module X tokens */
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS, longopts,
-                            NULL)) != -1) {
+    /* leading common options: entrakey -v --json --module X tokens; the
+     * command sees them as its own */
+    while ((c = cli_getopt(argc, argv, "+" CLI_COMMON_SHORTOPTS, longopts,
+                           "")) != -1) {
         if (c == 'V') {
             printf("entrakey %s (libentrakey %s)\n", EK_VERSION_STRING,
                    ek_version());
             return CLI_EXIT_OK;
         }
-        if (c == OPT_JSON)
-            return cli_usage("", usage_main, "--json goes after the command");
         rc = cli_common_opt(&cli, c, optarg, "", usage_main);
         if (rc != 0)
             return rc;
@@ -668,6 +132,19 @@ run_main(int argc, char **argv)
     if (optind >= argc) {
         fputs(usage_main, stderr);
         return CLI_EXIT_USAGE;
+    }
+    /* entrakey help [COMMAND] is COMMAND --help */
+    if (strcmp(argv[optind], "help") == 0) {
+        if (optind + 1 >= argc) {
+            fputs(usage_main, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (optind + 2 < argc)
+            return cli_usage("help", NULL, "give one command");
+        help[0] = argv[optind + 1];
+        argc = 2;
+        argv = help;
+        optind = 0;
     }
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[optind], commands[i].name) != 0)
@@ -685,6 +162,7 @@ run_main(int argc, char **argv)
             return CLI_EXIT_INTERNAL;
         }
         ek_ctx_set_pin_prompt(cli.ctx, cli_prompt_pin, NULL);
+        cli.cmd = commands[i].name;
         /* commands parse from their own name on */
         argc -= optind;
         argv += optind;
@@ -693,7 +171,5 @@ run_main(int argc, char **argv)
         ek_ctx_free(&cli.ctx);
         return rc;
     }
-    fprintf(stderr, "entrakey: unknown command '%s'\n\n%s", argv[optind],
-            usage_main);
-    return CLI_EXIT_USAGE;
+    return cli_usage("", NULL, "unknown command '%s'", argv[optind]);
 }

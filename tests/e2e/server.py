@@ -161,7 +161,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         if (len(parts) == 4 and parts[1:] ==
                 ["v2.0", ".well-known", "openid-configuration"]):
-            base = "https://127.0.0.1:%d/%s" % (port, parts[0])
+            host = self.server.opts.host[0] if self.server.opts.host else \
+                "127.0.0.1"
+            base = ("https://%s/%s" % (host, parts[0]) if port == 443 else
+                    "https://%s:%d/%s" % (host, port, parts[0]))
             self.send_json(200, {
                 "issuer": base + "/v2.0",
                 "token_endpoint": base + "/oauth2/v2.0/token",
@@ -368,8 +371,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "'%s', Found key 'Start=%s, End=%s']"
                 % (reg["thumbprint"], not_before.isoformat(),
                    not_after.isoformat()))
+        names = ["127.0.0.1", "localhost"] + self.server.opts.host
         auds = ["https://%s:%d/%s/oauth2/v2.0/token" % (h, port, tenant)
-                for h in ("127.0.0.1", "localhost")]
+                for h in names]
+        if port == 443:
+            auds += ["https://%s/%s/oauth2/v2.0/token" % (h, tenant)
+                     for h in names]
         try:
             claims = jwt.decode(
                 assertion, key=reg["cert"].public_key(), algorithms=[alg],
@@ -446,12 +453,17 @@ def main():
     ap.add_argument("--cert", action="append", default=[],
                     help="a certificate registered on the app; repeatable")
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--port", type=int, default=0,
+                    help="the port (default: any free one)")
+    ap.add_argument("--host", action="append", default=[],
+                    help="another name of this endpoint (e.g. "
+                    "login.microsoftonline.com in a test's own namespace)")
     ap.add_argument("--control", help="JSON control file (see above)")
     ap.add_argument("--lifetime", type=float, default=300)
     ap.add_argument("--verbose", action="store_true")
     opts = ap.parse_args()
 
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", opts.port), Handler)
     srv.opts = opts
     srv.certs = [load_cert(p) for p in opts.cert]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -55,15 +55,19 @@ expect_rc "--format json" 0
 run "$PY" -c '
 import json, sys, time
 d = json.loads(sys.argv[1])
-assert set(d) == {"access_token", "token_type", "expires_in", "expires_on", "resource", "tenant"}, d.keys()
+assert set(d) == {"access_token", "token_type", "expires_in", "expires_on", "scope", "resource", "tenant"}, d.keys()
 assert d["token_type"] == "Bearer" and d["expires_in"] == 3599
 assert abs(d["expires_on"] - (time.time() + 3599)) < 60, d["expires_on"]
-assert d["resource"] == "https://outlook.office365.com/.default"
+assert d["scope"] == "https://outlook.office365.com/.default", d["scope"]
+assert d["resource"] == "https://outlook.office365.com", d["resource"]
 assert d["tenant"] == sys.argv[2] and d["access_token"] == sys.argv[3]
 print("json ok")' "$OUT" "$TENANT" "$(issued)"
 expect_match "json: the fields, the token, expires_on in epoch seconds" "$OUT" '^json ok$'
 tok --json
 expect_match "--json is --format json" "$OUT" '"token_type":'
+tok --format json --scope "api://my-api/.default"
+run "$PY" -c 'import json, sys; d = json.loads(sys.argv[1]); print(d.get("scope"), d.get("resource", "missing"))' "$OUT"
+expect_match "json: --scope: scope as given, resource without /.default" "$OUT" '^api://my-api/.default api://my-api$'
 
 # env: sh reads it back
 tok --format env
@@ -133,7 +137,7 @@ AZURE_TENANT_ID=$TENANT AZURE_CLIENT_ID=$CLIENT_ID AZURE_AUTHORITY_HOST="127.0.0
 expect_rc "AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_AUTHORITY_HOST (bare host)" 0
 run "$EK" token "$KEY_URI" --client-id "$CLIENT_ID" --pin-source "file:$PIN_FILE"
 expect_rc "no tenant: usage" 2
-expect_match "... names --tenant and AZURE_TENANT_ID" "$ERR" 'no tenant: give --tenant, AZURE_TENANT_ID'
+expect_match "... names --tenant and AZURE_TENANT_ID" "$ERR" 'no tenant: give --tenant.*AZURE_TENANT_ID'
 run "$EK" token --tenant "$TENANT" --client-id "$CLIENT_ID"
 expect_rc "no key: usage" 2
 tok --timeout 0

@@ -88,7 +88,7 @@ expect_match "... says it cannot open that file, and why" "$ERR" \
 NOHOME=(env -u HOME -u XDG_CONFIG_HOME -u XDG_DATA_HOME)
 run "${NOHOME[@]}" "$EK" token --profile p
 expect_rc "no HOME, a profile asked for: exit 2" 2
-expect_match "... says which variables and what to do" "$ERR" 'neither XDG_CONFIG_HOME nor HOME is set; give --config FILE'
+expect_match "... says which variables and what to do" "$(tr '\n' ' ' <<< "$ERR")" 'neither XDG_CONFIG_HOME nor HOME is set.*give --config FILE'
 sane "no HOME, --profile"
 run "${NOHOME[@]}" "$EK" token --profile p --config "$CONF"
 expect_rc "no HOME, --config FILE: works" 0

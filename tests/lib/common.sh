@@ -62,6 +62,11 @@ unregister_module() { rm -f "$EK_REGISTRY/$1.module"; }
 # the registry starts with SoftHSM alone, as softhsm2 registers itself
 register_module softhsm2 "$SOFTHSM_MODULE"
 unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_AUTHORITY_HOST || true
+# no profile or file named from outside, and never the machine's
+# /etc/entrakey/config (test_config_files.sh reads that path in a mount
+# namespace)
+unset ENTRAKEY_PROFILE ENTRAKEY_CONFIG || true
+export ENTRAKEY_SYSTEM_CONFIG=
 _cleanup_fns=()
 _cleanup() { local f; for f in "${_cleanup_fns[@]}"; do $f || true; done; }
 trap _cleanup EXIT

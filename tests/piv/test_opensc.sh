@@ -61,7 +61,7 @@ observe "$M" always-auth "9c: CKA_ALWAYS_AUTHENTICATE; context-specific login wo
 run "$EK" cert create 'pkcs11:manufacturer=piv_II;id=%01;type=private' --subject CN=again \
   --out again.cer --force --pin-source file:pin
 expect_rc "cert create (store): refused" 3
-expect_match "cert create: suggests --no-store and --out" "$ERR" '--no-store.*--out'
+expect_match "cert create: suggests --no-store and --out" "$(tr '\n' ' ' <<< "$ERR")" '--no-store.*--out'
 run "$EK" cert create 'pkcs11:manufacturer=piv_II;id=%01;type=private' --subject CN=again \
   --out again.cer --no-store --pin-source file:pin
 expect_rc "cert create --no-store --out: exit 0" 0

@@ -73,7 +73,7 @@ run "$EK" keygen "$PIV_URI" --id 04 --label k9e "${PS[@]}"
 expect_rc "keygen 9e: exit 0" 0
 run "$EK" cert create "$(key 04)" --subject CN=yk-9e --out 9e.cer --pin-source file:pin
 expect_rc "cert create after keygen, no --force: exit 8 (ykcs11's placeholder)" 8
-expect_match "cert create: says --force and --so-pin-source" "$ERR" '--force.*--so-pin-source'
+expect_match "cert create: says --force and --so-pin-source" "$(tr '\n' ' ' <<< "$ERR")" '--force.*--so-pin-source'
 run "$EK" cert create "$(key 04)" --subject CN=yk-9e --out 9e.cer --force "${PS[@]}"
 expect_rc "cert create --force --so-pin-source: exit 0" 0
 observe "$M" cert-store "works with the management key (--so-pin-source); after keygen, --force replaces ykcs11's placeholder"

@@ -84,7 +84,7 @@ cmp -s tok.der k1.issued.cer && pass "token holds the issued certificate" || fai
 
 run "$EK" cert import "$K1" k1.issued.pem "${PS[@]}"
 expect_rc "import again without --force" 8
-expect_match "says --force" "$ERR" 'already has a certificate.*--force'
+expect_match "says --force" "$(tr '\n' ' ' <<< "$ERR")" 'already has a certificate.*--force'
 run "$EK" cert import "$K1" k1.issued.pem --force --json "${PS[@]}"
 expect_rc "import --force (PEM)" 0
 expect_match "json stored" "$OUT" '"stored":[[:space:]]*true'

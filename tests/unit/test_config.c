@@ -247,7 +247,8 @@ test_default_path(void)
     unsetenv("XDG_CONFIG_HOME");
     unsetenv("HOME");
     assert(ek_config_default_path(ctx, &p) == EK_ERR_CONFIG);
-    assert(p == NULL && ut_has(ctx, "--config"));
+    assert(p == NULL && ut_has(ctx, "neither XDG_CONFIG_HOME nor HOME"));
+    assert(strstr(ek_ctx_errmsg(ctx), "--") == NULL); /* no CLI flags */
     ek_ctx_free(&ctx);
 }
 
