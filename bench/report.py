@@ -69,7 +69,7 @@ PHASES = [
      "pkcs11/tok_pin.c: 'logging in to token'"),
     ("C_Login", r"^C_Login:", "pkcs11/: the trace of C_Login"),
     ("key lookup: objects, attributes, mechanisms", r"^key .* on token",
-     "pkcs11/tok_keys.c: 'key URI (N-bit RSA) on token'"),
+     "pkcs11/tok_find.c: 'key URI (N-bit RSA) on token'"),
     ("certificate parse + match (token: + libcurl load if lazy)", r"^assertion for ",
      "src/assertion.c: 'assertion for CLIENT: aud …'"),
     ("claims, SHA-256, C_SignInit + C_Sign", r"^C_Sign:",

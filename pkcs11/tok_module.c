@@ -39,19 +39,20 @@ sel_free(struct tok_sel *sel)
     memset(sel, 0, sizeof *sel);
 }
 
-void
-tok_ctx_free(struct tok_ctx **tp)
+/* The token layer's cleanup, registered on the context with its state:
+ * ek_ctx_free (the base layer) calls it without knowing the token layer. */
+static void
+tok_ctx_free(void *state)
 {
-    struct tok_ctx *t;
+    struct tok_ctx *t = state;
     size_t i;
 
-    if (tp == NULL || (t = *tp) == NULL)
+    if (t == NULL)
         return;
     for (i = 0; i < t->nsels; i++)
         sel_free(&t->sels[i]);
     free(t->sels);
     free(t);
-    *tp = NULL;
 }
 
 /* Initialises a managed module; CKR_CRYPTOKI_ALREADY_INITIALIZED means
@@ -244,6 +245,7 @@ ek_err
 tok_modules(struct ek_ctx *ctx, const char *uri_module_path,
             struct tok_sel **selp)
 {
+    struct tok_ctx *t;
     struct tok_sel *sels, *sel;
     const char *path = NULL, *from = NULL, *env;
     size_t i;
@@ -261,11 +263,13 @@ tok_modules(struct ek_ctx *ctx, const char *uri_module_path,
         path = uri_module_path;
         from = "module-path= in the URI";
     }
-    if (ctx->tok == NULL &&
-        (ctx->tok = ek_calloc(ctx, 1, sizeof *ctx->tok)) == NULL)
-        return EK_ERR_INTERNAL;
-    for (i = 0; i < ctx->tok->nsels; i++) {
-        sel = &ctx->tok->sels[i];
+    if ((t = ek_ctx_ext_get(ctx, EK_EXT_TOKEN)) == NULL) {
+        if ((t = ek_calloc(ctx, 1, sizeof *t)) == NULL)
+            return EK_ERR_INTERNAL;
+        ek_ctx_ext_set(ctx, EK_EXT_TOKEN, t, tok_ctx_free);
+    }
+    for (i = 0; i < t->nsels; i++) {
+        sel = &t->sels[i];
         if ((path == NULL && sel->path == NULL) ||
             (path != NULL && sel->path != NULL &&
              strcmp(path, sel->path) == 0)) {
@@ -273,11 +277,11 @@ tok_modules(struct ek_ctx *ctx, const char *uri_module_path,
             return EK_OK;
         }
     }
-    sels = realloc(ctx->tok->sels, (ctx->tok->nsels + 1) * sizeof *sels);
+    sels = realloc(t->sels, (t->nsels + 1) * sizeof *sels);
     if (sels == NULL)
         return ek_seterr_oom(ctx);
-    ctx->tok->sels = sels;
-    sel = &sels[ctx->tok->nsels];
+    t->sels = sels;
+    sel = &sels[t->nsels];
     memset(sel, 0, sizeof *sel);
     if (path != NULL)
         r = load_path(ctx, path, from, sel);
@@ -289,7 +293,7 @@ tok_modules(struct ek_ctx *ctx, const char *uri_module_path,
         sel_free(sel);
         return EK_ERR_INTERNAL;
     }
-    ctx->tok->nsels++;
+    t->nsels++;
     *selp = sel;
     return EK_OK;
 }

@@ -10,30 +10,36 @@
 #include "entra.h"
 #include "jose.h"
 
-/* The certificate on the token with the key's id. Parsed once per context
- * and kept in ctx->cert_cache while the key's certificate DER stays the
- * same: OpenSSL 3 decodes the public key of every certificate it parses
- * through its provider decoders, which costs a fifth of a SoftHSM
- * signature, and a loop of assertions would pay it every time. */
-static ek_err
-token_cert(struct ek_ctx *ctx, const struct ek_key *k,
-           const struct ek_cert **certp)
+static void
+cert_cache_free(void *cache)
 {
+    struct ek_cert *c = cache;
+
+    ek_cert_free(&c);
+}
+
+/* The certificate on the token with the key's id. Parsed once per key and
+ * kept on the key while its certificate DER stays the same: OpenSSL 3
+ * decodes the public key of every certificate it parses through its
+ * provider decoders, which costs a fifth of a SoftHSM signature, and a
+ * loop of assertions would pay it every time. */
+static ek_err
+token_cert(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert **certp)
+{
+    const struct ek_cert *cached = tok_key_cache(k);
     const unsigned char *der = NULL;
     struct ek_cert *c = NULL;
     size_t len = 0;
     ek_err r;
 
-    if (ctx->cert_cache != NULL && ek_key_cert_der(k, &der, &len) == EK_OK &&
-        ctx->cert_cache->der_len == len &&
-        memcmp(ctx->cert_cache->der, der, len) == 0) {
-        *certp = ctx->cert_cache;
+    if (cached != NULL && ek_key_cert_der(k, &der, &len) == EK_OK &&
+        cached->der_len == len && memcmp(cached->der, der, len) == 0) {
+        *certp = cached;
         return EK_OK;
     }
     if ((r = ek_cert_from_key(ctx, k, &c)) != EK_OK)
         return r;
-    ek_cert_free(&ctx->cert_cache);
-    ctx->cert_cache = c;
+    tok_key_set_cache(k, c, cert_cache_free);
     *certp = c;
     return EK_OK;
 }

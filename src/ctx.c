@@ -69,18 +69,46 @@ void
 ek_ctx_free(struct ek_ctx **ctxp)
 {
     struct ek_ctx *ctx;
+    size_t i;
 
     if (ctxp == NULL || (ctx = *ctxp) == NULL)
         return;
-    ek_cert_free(&ctx->cert_cache);
-    tok_ctx_free(&ctx->tok);
+    /* the layers above free what they keep here: the base layer calls
+     * nothing above it */
+    for (i = EK_EXT_COUNT; i-- > 0;)
+        ek_ctx_ext_set(ctx, (enum ek_ctx_ext_id)i, NULL, NULL);
     free(ctx->module_path);
     free(ctx->module_origin);
     free(ctx->pin_source);
     free(ctx->so_pin_source);
-    ek_wipe(ctx, sizeof *ctx);
+    /* OPENSSL_cleanse, not ek_wipe (secret.c): the context is the bottom
+     * of the base layer and calls no other file of the library */
+    OPENSSL_cleanse(ctx, sizeof *ctx);
     free(ctx);
     *ctxp = NULL;
+}
+
+void *
+ek_ctx_ext_get(const struct ek_ctx *ctx, enum ek_ctx_ext_id id)
+{
+    if (ctx == NULL || (unsigned)id >= EK_EXT_COUNT)
+        return NULL;
+    return ctx->ext[id].state;
+}
+
+void
+ek_ctx_ext_set(struct ek_ctx *ctx, enum ek_ctx_ext_id id, void *state,
+               void (*free_fn)(void *state))
+{
+    struct ek_ctx_ext old;
+
+    if (ctx == NULL || (unsigned)id >= EK_EXT_COUNT)
+        return;
+    old = ctx->ext[id];
+    ctx->ext[id].state = state;
+    ctx->ext[id].free_fn = free_fn;
+    if (old.state != NULL && old.state != state && old.free_fn != NULL)
+        old.free_fn(old.state);
 }
 
 const char *

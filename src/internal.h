@@ -13,7 +13,18 @@
 #define EK_PIN_MAX 256      /* longest PIN accepted from any source */
 #define EK_ERRMSG_MAX 2048  /* longest error sentence kept on a context */
 
-struct tok_ctx; /* the token layer's per-context state (pkcs11/tok.h) */
+/* What a layer above the base keeps on a context (the token layer's loaded
+ * modules). The base layer knows only how to free it: the layer registers
+ * its cleanup together with the state (ek_ctx_ext_set). */
+enum ek_ctx_ext_id {
+    EK_EXT_TOKEN = 0, /* pkcs11/: struct tok_ctx */
+    EK_EXT_COUNT,
+};
+
+struct ek_ctx_ext {
+    void *state;
+    void (*free_fn)(void *state);
+};
 
 struct ek_ctx {
     char errmsg[EK_ERRMSG_MAX];
@@ -28,10 +39,15 @@ struct ek_ctx {
     void *prompt_arg;
     unsigned flags;          /* EK_FLAG_* */
     int64_t clock_skew;      /* from the last HTTP Date header */
-    struct tok_ctx *tok;     /* owned by pkcs11/, freed by tok_ctx_free */
-    struct ek_cert *cert_cache; /* the token certificate the last assertion
-                                   parsed (assertion.c); freed with ctx */
+    struct ek_ctx_ext ext[EK_EXT_COUNT]; /* freed by their own hooks */
 };
+
+/* The state a layer keeps on the context, or NULL. */
+void *ek_ctx_ext_get(const struct ek_ctx *ctx, enum ek_ctx_ext_id id);
+/* Keeps state on the context; ek_ctx_free calls free_fn(state) (in the
+ * reverse order of the ids). Replacing state frees the old one first. */
+void ek_ctx_ext_set(struct ek_ctx *ctx, enum ek_ctx_ext_id id, void *state,
+                    void (*free_fn)(void *state));
 
 /* ------------------------------------------------------------ errors, log */
 
@@ -136,12 +152,16 @@ typedef ek_err ek_sign_digest_fn(void *arg, enum ek_alg alg,
 
 /* Implemented by pkcs11/: */
 
-/* Frees the token layer's state of a context (modules, sessions). */
-void tok_ctx_free(struct tok_ctx **tp);
 /* The context a key belongs to. */
 struct ek_ctx *tok_key_ctx(const struct ek_key *k);
-/* 1 when ek_key_generate made k in this run (pkcs11/tok_keys.c). */
+/* 1 when ek_key_generate made k in this run (pkcs11/tok_key.c). */
 int tok_key_made_here(const struct ek_key *k);
+/* What a layer above keeps on a key (assertion.c: the parsed certificate),
+ * or NULL. free_fn(cache) runs when the key is freed or the cache is
+ * replaced: the token layer calls nothing above it. */
+void *tok_key_cache(const struct ek_key *k);
+void tok_key_set_cache(struct ek_key *k, void *cache,
+                       void (*free_fn)(void *cache));
 /* ek_sign_digest_fn over a struct ek_key * (arg). Logs in if needed; one
  * C_Login, never retried. */
 ek_err tok_key_sign_digest(void *key, enum ek_alg alg,
