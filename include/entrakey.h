@@ -92,9 +92,12 @@ EK_API ek_err ek_ctx_set_module(struct ek_ctx *ctx, const char *path);
 EK_API ek_err ek_ctx_set_module_origin(struct ek_ctx *ctx,
                                        const char *origin);
 
-/* Where the user PIN comes from: "env:NAME", "file:PATH" (mode 0600 or
- * stricter), "fd:N". NULL: the URI's pin-value=/pin-source=, else the
- * prompt callback. The source is read once, right before C_Login.
+/* Where the user PIN comes from: "env:NAME", "file:PATH" (a regular file
+ * of mode 0600 or stricter; file:///PATH too), "fd:N". Of each, the first
+ * line is the PIN (without "\n" or "\r\n"); an fd: is read no further.
+ * NULL: the URI's pin-value=, else its pin-source= (the same forms, or a
+ * bare file name), else the prompt callback. A key takes its source when
+ * it is opened; the source is read once, right before C_Login.
  * Errors: EK_ERR_USAGE for a malformed source. */
 EK_API ek_err ek_ctx_set_pin_source(struct ek_ctx *ctx, const char *source);
 
@@ -269,6 +272,18 @@ EK_API ek_err ek_key_cert_der(const struct ek_key *k, const unsigned char **der,
                               size_t *len);
 /* The mechanism the key would use for alg, or NULL if none. */
 EK_API const char *ek_key_mechanism(const struct ek_key *k, enum ek_alg alg);
+
+/* Takes the PIN source the key was opened with (whichever it came from:
+ * the context's, or the URI's pin-source=) out of reach of a program this
+ * process runs next: an env:NAME variable is unset, an fd:N descriptor
+ * closed (0, 1 and 2 are pointed at /dev/null instead). A file: source is
+ * left alone (mode 0600, the owner's). For exec-style wrappers, after the
+ * last signature and before exec; not thread-safe (it changes the
+ * process's environment). */
+EK_API void ek_key_pin_source_scrub(struct ek_key *k);
+/* The same for the context's PIN source (ek_ctx_set_pin_source), for a
+ * program that got what it needed without opening a key. */
+EK_API void ek_ctx_pin_source_scrub(struct ek_ctx *ctx);
 
 /* Signs data on the token: SHA-256 on the host, then the signature by the
  * mechanism chosen for alg. *siglen is the buffer size in, the signature

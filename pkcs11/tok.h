@@ -170,9 +170,8 @@ struct ek_key {
     unsigned char *cert_der;
     size_t cert_len;
     unsigned mech_mask;          /* TOK_PATH_BIT() of the usable paths */
-    char *pin_value;             /* the URI's pin-value= (not a copy of a
-                                    secret we own: wiped at free) */
-    char *pin_source;            /* the URI's pin-source= */
+    struct ek_pin_source *pin_src; /* the user PIN's, resolved when the key
+                                      was opened (NULL: the prompt) */
     struct ek_secret *pin;       /* kept only for always-authenticate keys */
     int warned_extractable;
     int lost;                    /* the session died (device error) */
@@ -235,20 +234,20 @@ enum tok_login_kind {
     TOK_LOGIN_CONTEXT = 2, /* CKU_CONTEXT_SPECIFIC, after C_SignInit */
 };
 
-/* Logs in on session h of slot s unless it is logged in already. The PIN
- * comes from ctx->pin_source (ctx->so_pin_source for SO), else the URI's
- * pin-value=/pin-source= (uri_pin_value, uri_pin_source), else the prompt.
- * Token info is re-read first: LOCKED and FINAL_TRY refuse. One C_Login,
- * never retried. keep: when not NULL, the PIN is kept there (always-
- * authenticate keys) and reused instead of read again. */
+/* The user PIN source for what a URI names: the context's
+ * (ek_ctx_set_pin_source), else the URI's pin-value=, else its
+ * pin-source=; *srcp NULL: the prompt. Resolved once (when a key is
+ * opened, or a listing starts) and kept; the caller frees *srcp. */
+ek_err tok_pin_resolve(struct ek_ctx *ctx, const struct tok_uri *u,
+                       struct ek_pin_source **srcp);
+/* Logs in on session h of slot s unless it is logged in already, with the
+ * PIN from src (the resolved user source, or ctx->so_pin_source for SO;
+ * NULL: the prompt). Token info is re-read first: LOCKED and FINAL_TRY
+ * refuse. One C_Login, never retried. keep: when not NULL, the PIN is kept
+ * there (always-authenticate keys) and reused instead of read again. */
 ek_err tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-                 enum tok_login_kind kind, const char *uri_pin_value,
-                 const char *uri_pin_source, struct ek_secret **keep);
-/* Reads a PIN from a source ("env:NAME", "file:PATH", "fd:N", or a bare
- * path when bare_is_file) into buf (NUL-terminated), one trailing newline
- * stripped. Errors: EK_ERR_PIN, EK_ERR_USAGE. */
-ek_err tok_pin_read(struct ek_ctx *ctx, const char *src, int bare_is_file,
-                    char *buf, size_t bufsz, size_t *lenp);
+                 enum tok_login_kind kind, const struct ek_pin_source *src,
+                 struct ek_secret **keep);
 /* Whether the session is logged in (user or SO). */
 int tok_logged_in(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
                   int *so);

@@ -151,8 +151,9 @@ orphan_ids(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 /* Searches a slot, logging in first when private objects may be hidden. */
 static ek_err
 search_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-            const struct tok_uri *u, int listing, struct ek_secret **keep,
-            CK_OBJECT_HANDLE **objsp, CK_ULONG *np)
+            const struct tok_uri *u, const struct ek_pin_source *pin_src,
+            int listing, struct ek_secret **keep, CK_OBJECT_HANDLE **objsp,
+            CK_ULONG *np)
 {
     ek_err r;
     int need, logged;
@@ -175,8 +176,7 @@ search_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     free(*objsp);
     *objsp = NULL;
     *np = 0;
-    if ((r = tok_login(ctx, s, h, TOK_LOGIN_USER, u ? u->pin_value : NULL,
-                       u ? u->pin_source : NULL, keep)) != EK_OK)
+    if ((r = tok_login(ctx, s, h, TOK_LOGIN_USER, pin_src, keep)) != EK_OK)
         return r;
     return find_private(ctx, s, h, u, objsp, np);
 }
@@ -218,6 +218,7 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
     struct tok_slot *slots = NULL;
     struct ek_key_list *l = NULL;
     struct ek_key *k = NULL;
+    struct ek_pin_source *pin_src = NULL;
     CK_OBJECT_HANDLE *objs = NULL;
     CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
     CK_ULONG nobj = 0, j;
@@ -231,6 +232,8 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
         return r;
     if ((r = uri_check_class(ctx, token_uri, &u)) != EK_OK)
         goto out;
+    if ((r = tok_pin_resolve(ctx, &u, &pin_src)) != EK_OK)
+        goto out;
     if ((r = tok_match_slots(ctx, token_uri, &u, &slots, &n)) != EK_OK)
         goto out;
     if ((l = ek_calloc(ctx, 1, sizeof *l)) == NULL) {
@@ -240,7 +243,7 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
     for (i = 0; i < n; i++) {
         if ((r = tok_session_open(ctx, &slots[i], 0, &h)) != EK_OK)
             goto out;
-        if ((r = search_slot(ctx, &slots[i], h, &u, 1, NULL, &objs,
+        if ((r = search_slot(ctx, &slots[i], h, &u, pin_src, 1, NULL, &objs,
                              &nobj)) !=
             EK_OK)
             goto out;
@@ -267,6 +270,7 @@ out:
         tok_session_close(ctx, &slots[i], h);
     free(objs);
     ek_key_list_free(&l);
+    ek_pin_source_free(&pin_src);
     free(slots);
     tok_uri_clear(&u);
     return r;
@@ -378,6 +382,7 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     size_t n = 0, i, at = 0, matches = 0;
     struct ek_key *k = NULL;
     struct ek_secret *pin = NULL;
+    struct ek_pin_source *pin_src = NULL;
     char shown[1024], list[3072], save[EK_ERRMSG_MAX], want[512],
         tokens[1024];
     ek_err r = EK_ERR_INTERNAL;
@@ -391,6 +396,9 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     tok_uri_redact(key_uri, shown, sizeof shown);
     if ((r = uri_check_class(ctx, key_uri, &u)) != EK_OK)
         goto out;
+    /* the PIN source is resolved once, here, and kept on the key */
+    if ((r = tok_pin_resolve(ctx, &u, &pin_src)) != EK_OK)
+        goto out;
     if ((r = tok_match_slots(ctx, key_uri, &u, &slots, &n)) != EK_OK)
         goto out;
     if ((hs = ek_calloc(ctx, n, sizeof *hs)) == NULL) {
@@ -401,7 +409,8 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     for (i = 0; i < n; i++) {
         if ((r = tok_session_open(ctx, &slots[i], rw, &hs[i])) != EK_OK)
             goto out;
-        if ((r = search_slot(ctx, &slots[i], hs[i], &u, 0, &pin, &objs,
+        if ((r = search_slot(ctx, &slots[i], hs[i], &u, pin_src, 0, &pin,
+                             &objs,
                              &nobj)) !=
             EK_OK)
             goto out;
@@ -459,13 +468,8 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     hs[at] = CK_INVALID_HANDLE; /* the key's now */
     if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
         goto out;
-    if ((u.pin_value != NULL &&
-         (k->pin_value = ek_strdup(ctx, u.pin_value)) == NULL) ||
-        (u.pin_source != NULL &&
-         (k->pin_source = ek_strdup(ctx, u.pin_source)) == NULL)) {
-        r = EK_ERR_INTERNAL;
-        goto out;
-    }
+    k->pin_src = pin_src;
+    pin_src = NULL;
     if (k->always_auth) {
         /* the PIN of the login above serves the context-specific logins:
          * a source such as fd:N can be read only once */
@@ -489,6 +493,7 @@ out:
     free(objs);
     free(slots);
     ek_secret_free(&pin);
+    ek_pin_source_free(&pin_src);
     tok_uri_clear(&u);
     return r;
 }

@@ -306,11 +306,7 @@ tok_key_clear(struct ek_key *k)
     free(k->exponent);
     OPENSSL_free(k->pub_der);
     free(k->cert_der);
-    if (k->pin_value != NULL) {
-        ek_wipe(k->pin_value, strlen(k->pin_value));
-        free(k->pin_value);
-    }
-    free(k->pin_source);
+    ek_pin_source_free(&k->pin_src);
     ek_secret_free(&k->pin);
     tok_key_set_cache(k, NULL, NULL);
     memset(k, 0, sizeof *k);
@@ -374,6 +370,13 @@ tok_key_set_cache(struct ek_key *k, void *cache, void (*free_fn)(void *cache))
     k->cache_free = free_fn;
     if (old != NULL && old != cache && old_free != NULL)
         old_free(old);
+}
+
+void
+ek_key_pin_source_scrub(struct ek_key *k)
+{
+    if (k != NULL)
+        ek_pin_source_scrub(k->pin_src);
 }
 
 const char *
@@ -523,9 +526,7 @@ ek_key_mechanism(const struct ek_key *k, enum ek_alg alg)
 
     if (k == NULL)
         return NULL;
-    /* what ek_key_sign uses; tok_key_sign_digest can use it too unless it
-     * is CKM_SHA256_RSA_PKCS_PSS or CKM_SHA256_RSA_PKCS (they hash on the
-     * token and need the message) */
+    /* what ek_key_sign uses */
     p = tok_choose(k->mech_mask, alg, 1);
     return p == TOK_PATH_NONE ? NULL : tok_mech_name(tok_path_mech(p));
 }

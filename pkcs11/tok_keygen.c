@@ -319,6 +319,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     struct tok_uri u;
     struct tok_slot *slots = NULL, *s;
     struct ek_key *k = NULL;
+    struct ek_pin_source *pin_src = NULL;
     CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
     CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE;
     CK_ATTRIBUTE a, ida;
@@ -378,13 +379,16 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         goto out;
     }
     lockfd = keygen_lock(ctx, s);
+    if ((r = tok_pin_resolve(ctx, &u, &pin_src)) != EK_OK)
+        goto out;
     if ((r = tok_session_open(ctx, s, 2, &h)) != EK_OK)
         goto out;
     /* ykcs11 generates keys only after the SO login (the management key) */
-    if ((r = tok_login(ctx, s, h,
-                       tok_slot_is_yubikey(s) ? TOK_LOGIN_SO
-                                              : TOK_LOGIN_USER,
-                       u.pin_value, u.pin_source, NULL)) != EK_OK)
+    if (tok_slot_is_yubikey(s))
+        r = tok_login(ctx, s, h, TOK_LOGIN_SO, ctx->so_pin_source, NULL);
+    else
+        r = tok_login(ctx, s, h, TOK_LOGIN_USER, pin_src, NULL);
+    if (r != EK_OK)
         goto out;
     a.type = CKA_LABEL;
     a.pValue = (void *)(uintptr_t)params->label;
@@ -462,13 +466,8 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
                "slot" : "the module chose its own label", k->label);
     if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
         goto out;
-    if ((u.pin_value != NULL &&
-         (k->pin_value = ek_strdup(ctx, u.pin_value)) == NULL) ||
-        (u.pin_source != NULL &&
-         (k->pin_source = ek_strdup(ctx, u.pin_source)) == NULL)) {
-        r = EK_ERR_INTERNAL;
-        goto out;
-    }
+    k->pin_src = pin_src;
+    pin_src = NULL;
     if (ek_key_verdict(k) != EK_VERDICT_NON_EXPORTABLE)
         ek_log(ctx, EK_LOG_WARN, "the new key %s does not prove itself "
                "non-exportable; see its attributes", k->uri);
@@ -477,6 +476,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     r = EK_OK;
 out:
     ek_key_free(&k);
+    ek_pin_source_free(&pin_src);
     if (h != CK_INVALID_HANDLE)
         tok_session_close(ctx, &slots[0], h);
     if (lockfd >= 0)
@@ -531,11 +531,10 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
         /* ykcs11 stores objects only after the SO login */
         if (tok_logged_in(ctx, &k->slot, k->session, NULL))
             (void)TOK_CALL(ctx, k->slot.mod->fl, C_Logout, k->session);
-        r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_SO, NULL, NULL,
-                      NULL);
+        r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_SO,
+                      ctx->so_pin_source, NULL);
     } else {
-        r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER,
-                      k->pin_value, k->pin_source,
+        r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_src,
                       k->always_auth ? &k->pin : NULL);
     }
     if (r != EK_OK)

@@ -1,175 +1,27 @@
 /* tok_pin.c: PIN sources and the login policy: one C_Login per command,
  * never retried, never at FINAL_TRY or LOCKED, the PIN wiped right after. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "tok.h"
 
-/* Strips one trailing "\n" or "\r\n". */
-static size_t
-strip_newline(char *buf, size_t n)
-{
-    if (n > 0 && buf[n - 1] == '\n') {
-        n--;
-        if (n > 0 && buf[n - 1] == '\r')
-            n--;
-    }
-    buf[n] = '\0';
-    return n;
-}
-
-static ek_err
-pin_from_file(struct ek_ctx *ctx, const char *path, char *buf, size_t bufsz,
-              size_t *lenp)
-{
-    char tmp[EK_PIN_MAX + 3];
-    struct stat st;
-    size_t n = 0;
-    ssize_t got;
-    int fd = -1;
-    ek_err r = EK_ERR_PIN;
-
-    if ((fd = ek_open_regular(path, &st)) == -2) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' is not a regular "
-                      "file (%s); check the PIN source", path,
-                      ek_file_type(st.st_mode));
-        goto out;
-    }
-    if (fd < 0) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "cannot open the PIN file '%s': %s; "
-                      "check the PIN source", path, strerror(errno));
-        goto out;
-    }
-    if (st.st_mode & 077) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' can be read or "
-                      "changed by group or others (mode %04o); it was not "
-                      "read. Run chmod 600 '%s'", path,
-                      (unsigned)(st.st_mode & 07777), path);
-        goto out;
-    }
-    for (;;) {
-        got = read(fd, tmp + n, sizeof tmp - 1 - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            r = ek_seterr(ctx, EK_ERR_PIN, "cannot read the PIN file '%s': "
-                          "%s", path, strerror(errno));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-        if (n >= sizeof tmp - 1)
-            break;
-    }
-    n = strip_newline(tmp, n);
-    if (n + 1 > bufsz || n > EK_PIN_MAX) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' holds more than "
-                      "%d bytes; is it the right file?", path, EK_PIN_MAX);
-        goto out;
-    }
-    memcpy(buf, tmp, n + 1);
-    *lenp = n;
-    r = EK_OK;
-out:
-    ek_wipe(tmp, sizeof tmp);
-    if (fd >= 0)
-        close(fd);
-    return r;
-}
-
-/* Reads up to a newline or EOF, one byte at a time so that nothing after
- * the PIN is consumed. The descriptor stays open: it is the caller's. */
-static ek_err
-pin_from_fd(struct ek_ctx *ctx, int fd, char *buf, size_t bufsz,
-            size_t *lenp)
-{
-    size_t n = 0;
-    ssize_t got;
-    char c;
-
-    for (;;) {
-        got = read(fd, &c, 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            ek_wipe(buf, bufsz);
-            return ek_seterr(ctx, EK_ERR_PIN, "cannot read the PIN from "
-                             "file descriptor %d: %s; check --pin-source "
-                             "fd:%d", fd, strerror(errno), fd);
-        }
-        if (got == 0)
-            break;
-        if (n + 2 > bufsz || n >= EK_PIN_MAX) {
-            ek_wipe(buf, bufsz);
-            c = 0;
-            return ek_seterr(ctx, EK_ERR_PIN, "the PIN from file "
-                             "descriptor %d is longer than %d bytes", fd,
-                             EK_PIN_MAX);
-        }
-        buf[n++] = c;
-        if (c == '\n')
-            break;
-    }
-    c = 0;
-    *lenp = strip_newline(buf, n);
-    return EK_OK;
-}
-
 ek_err
-tok_pin_read(struct ek_ctx *ctx, const char *src, int bare_is_file, char *buf,
-             size_t bufsz, size_t *lenp)
+tok_pin_resolve(struct ek_ctx *ctx, const struct tok_uri *u,
+                struct ek_pin_source **srcp)
 {
-    const char *v;
-    char *end = NULL;
-    long fd;
-    size_t n;
-    ek_err r;
-
-    *lenp = 0;
-    buf[0] = '\0';
-    if (strncmp(src, "env:", 4) == 0) {
-        if ((v = getenv(src + 4)) == NULL)
-            return ek_seterr(ctx, EK_ERR_PIN, "the PIN source '%s' names an "
-                             "environment variable that is not set; export "
-                             "%s or give another PIN source", src, src + 4);
-        n = strlen(v);
-        if (n + 1 > bufsz || n > EK_PIN_MAX)
-            return ek_seterr(ctx, EK_ERR_PIN, "the PIN in '%s' is longer "
-                             "than %d bytes", src, EK_PIN_MAX);
-        memcpy(buf, v, n + 1);
-        *lenp = n;
-        r = EK_OK;
-    } else if (strncmp(src, "file://", 7) == 0) {
-        r = pin_from_file(ctx, src + 6, buf, bufsz, lenp);
-    } else if (strncmp(src, "file:", 5) == 0) {
-        r = pin_from_file(ctx, src + 5, buf, bufsz, lenp);
-    } else if (strncmp(src, "fd:", 3) == 0) {
-        errno = 0;
-        fd = strtol(src + 3, &end, 10);
-        if (src[3] == '\0' || *end != '\0' || errno != 0 || fd < 0 ||
-            fd > 65535)
-            return ek_seterr(ctx, EK_ERR_USAGE, "the PIN source '%s' is not "
-                             "understood; fd:N takes a descriptor number",
-                             src);
-        r = pin_from_fd(ctx, (int)fd, buf, bufsz, lenp);
-    } else if (bare_is_file && src[0] != '|' && src[0] != '\0') {
-        r = pin_from_file(ctx, src, buf, bufsz, lenp);
-    } else {
-        return ek_seterr(ctx, EK_ERR_USAGE, "the PIN source '%s' is not "
-                         "understood; use env:NAME, file:PATH or fd:N", src);
+    *srcp = NULL;
+    if (ctx->pin_source != NULL) {
+        if (u != NULL && (u->pin_value != NULL || u->pin_source != NULL))
+            ek_log(ctx, EK_LOG_INFO, "the PIN source set on the context "
+                   "comes before the URI's pin-%s=",
+                   u->pin_value != NULL ? "value" : "source");
+        return ek_pin_source_dup(ctx, ctx->pin_source, srcp);
     }
-    if (r == EK_OK && *lenp == 0) {
-        ek_wipe(buf, bufsz);
-        return ek_seterr(ctx, EK_ERR_PIN, "the PIN from '%s' is empty; check "
-                         "the PIN source", src);
-    }
-    return r;
+    if (u != NULL && u->pin_value != NULL)
+        return ek_pin_source_value(ctx, u->pin_value, srcp);
+    if (u != NULL && u->pin_source != NULL)
+        return ek_pin_source_parse(ctx, u->pin_source, EK_PINSRC_URI, srcp);
+    return EK_OK; /* the prompt */
 }
 
 int
@@ -274,36 +126,27 @@ no_source(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
                      "(the prompt needs a terminal on stdin)", s->label);
 }
 
-/* Reads the PIN for a login into buf from the first source there is. */
+/* Reads the PIN for a login into buf: from src, else the prompt. */
 static ek_err
 get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
-        const char *uri_pin_value, const char *uri_pin_source, char *buf,
-        size_t bufsz, size_t *lenp)
+        const struct ek_pin_source *src, char *buf, size_t bufsz,
+        size_t *lenp)
 {
-    const char *src = kind == TOK_LOGIN_SO ? ctx->so_pin_source
-                                           : ctx->pin_source;
     char prompt[256], label[4 * 32 + 1];
-    size_t n;
     ek_err r;
 
-    if (src != NULL)
-        return tok_pin_read(ctx, src, 0, buf, bufsz, lenp);
-    if (kind != TOK_LOGIN_SO && uri_pin_value != NULL) {
-        n = strlen(uri_pin_value);
-        if (n == 0 || n + 1 > bufsz || n > EK_PIN_MAX)
-            return ek_seterr(ctx, EK_ERR_PIN, "the pin-value= of the URI "
-                             "is empty or longer than %d bytes", EK_PIN_MAX);
-        memcpy(buf, uri_pin_value, n + 1);
-        *lenp = n;
+    if (src != NULL) {
+        if ((r = ek_pin_source_read(ctx, src, buf, bufsz, lenp)) != EK_OK)
+            return r;
         /* a command line is readable by every user of the machine */
-        ek_log(ctx, EK_LOG_WARN, "the PIN for token '%s' comes from "
-               "pin-value= in the URI, which other users of this machine "
-               "can read while the command runs; use --pin-source or "
-               "pin-source= for anything but a test token", s->label);
+        if (ek_pin_source_kind(src) == EK_PIN_VALUE)
+            ek_log(ctx, EK_LOG_WARN, "the PIN for token '%s' comes from "
+                   "pin-value= in the URI, which other users of this "
+                   "machine can read while the program runs; use a PIN "
+                   "source (pin-source=) for anything but a test token",
+                   s->label);
         return EK_OK;
     }
-    if (kind != TOK_LOGIN_SO && uri_pin_source != NULL)
-        return tok_pin_read(ctx, uri_pin_source, 1, buf, bufsz, lenp);
     if (ctx->prompt_fn == NULL)
         return no_source(ctx, s, kind);
     /* the label is the token's: a terminal escape in it could draw a
@@ -332,8 +175,8 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
 
 ek_err
 tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-          enum tok_login_kind kind, const char *uri_pin_value,
-          const char *uri_pin_source, struct ek_secret **keep)
+          enum tok_login_kind kind, const struct ek_pin_source *src,
+          struct ek_secret **keep)
 {
     static const CK_USER_TYPE types[] = {CKU_USER, CKU_SO,
                                          CKU_CONTEXT_SPECIFIC};
@@ -378,8 +221,7 @@ tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
             p = ek_secret_data(*keep);
             len = ek_secret_len(*keep);
         } else {
-            r = get_pin(ctx, s, kind, uri_pin_value, uri_pin_source, pin,
-                        sizeof pin, &len);
+            r = get_pin(ctx, s, kind, src, pin, sizeof pin, &len);
             if (r != EK_OK)
                 goto out;
             p = pin;
@@ -428,6 +270,7 @@ ek_err
 ek_pin_read(struct ek_ctx *ctx, const char *source, struct ek_secret **pinp)
 {
     char buf[EK_PIN_MAX + 2];
+    struct ek_pin_source *src = NULL;
     size_t len = 0;
     ek_err r = EK_ERR_USAGE;
 
@@ -435,13 +278,15 @@ ek_pin_read(struct ek_ctx *ctx, const char *source, struct ek_secret **pinp)
         return ek_seterr(ctx, EK_ERR_USAGE, "ek_pin_read: a source and a "
                          "place for the PIN are required");
     *pinp = NULL;
-    if ((r = tok_pin_read(ctx, source, 0, buf, sizeof buf, &len)) != EK_OK)
+    if ((r = ek_pin_source_parse(ctx, source, 0, &src)) != EK_OK ||
+        (r = ek_pin_source_read(ctx, src, buf, sizeof buf, &len)) != EK_OK)
         goto out;
     if ((r = ek_secret_new(ctx, len + 1, pinp)) != EK_OK)
         goto out;
     if ((r = ek_secret_append(ctx, *pinp, buf, len)) != EK_OK)
         ek_secret_free(pinp);
 out:
+    ek_pin_source_free(&src);
     ek_wipe(buf, sizeof buf);
     return r;
 }

@@ -174,8 +174,7 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
         return EK_ERR_USAGE;
     }
     /* one C_Login of the user per command (tok_login checks the session) */
-    if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER,
-                       k->pin_value, k->pin_source,
+    if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_src,
                        k->always_auth ? &k->pin : NULL)) != EK_OK) {
         if (r == EK_ERR_DEVICE)
             drop_session(k, r);
@@ -203,7 +202,7 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
         /* CKA_ALWAYS_AUTHENTICATE: a context-specific login between
          * C_SignInit and C_Sign, with the PIN read once per command */
         if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_CONTEXT,
-                           k->pin_value, k->pin_source, &k->pin)) != EK_OK) {
+                           k->pin_src, &k->pin)) != EK_OK) {
             drop_session(k, r);
             goto out;
         }
@@ -255,15 +254,6 @@ out:
 static ek_err
 no_mechanism(struct ek_key *k, enum ek_alg alg, int with_data)
 {
-    enum tok_path data_path = tok_choose(k->mech_mask, alg, 1);
-
-    if (!with_data && data_path != TOK_PATH_NONE)
-        return ek_seterr(k->ctx, EK_ERR_MECHANISM, "token '%s' makes %s "
-                         "signatures with key %s only through %s, which "
-                         "hashes on the token and needs the whole message, "
-                         "not its digest (an internal caller should use "
-                         "ek_key_sign)", k->slot.label, tok_path_alg(data_path),
-                         k->uri, tok_mech_name(tok_path_mech(data_path)));
     if (alg == EK_ALG_PS256)
         return ek_seterr(k->ctx, EK_ERR_MECHANISM, "token '%s' cannot make a "
                          "PS256 signature with %u-bit key %s: it offers none "
@@ -306,23 +296,6 @@ ek_key_sign(struct ek_key *k, enum ek_alg alg, const unsigned char *data,
 }
 
 ek_err
-tok_key_sign_digest(void *key, enum ek_alg alg, const unsigned char digest[32],
-                    unsigned char *sig, size_t *siglen)
-{
-    struct ek_key *k = key;
-    enum tok_path p;
-
-    if (k == NULL)
-        return EK_ERR_USAGE;
-    if (alg != EK_ALG_PS256 && alg != EK_ALG_RS256)
-        return ek_seterr(k->ctx, EK_ERR_USAGE, "unknown signature "
-                         "algorithm %d", (int)alg);
-    if ((p = tok_choose(k->mech_mask, alg, 0)) == TOK_PATH_NONE)
-        return no_mechanism(k, alg, 0);
-    return tok_sign_path(k, p, NULL, 0, digest, sig, siglen);
-}
-
-ek_err
 ek_key_login(struct ek_key *k)
 {
     ek_err r;
@@ -332,8 +305,8 @@ ek_key_login(struct ek_key *k)
     if ((r = check_key(k)) != EK_OK)
         return r;
     /* tok_login checks the session first: no second C_Login */
-    r = tok_login(k->ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_value,
-                  k->pin_source, k->always_auth ? &k->pin : NULL);
+    r = tok_login(k->ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_src,
+                  k->always_auth ? &k->pin : NULL);
     if (r == EK_ERR_DEVICE)
         drop_session(k, r);
     return r;

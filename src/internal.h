@@ -33,8 +33,9 @@ struct ek_ctx {
     enum ek_log_level log_max;
     char *module_path;       /* ek_ctx_set_module; NULL: default order */
     char *module_origin;     /* ek_ctx_set_module_origin; NULL: --module */
-    char *pin_source;        /* ek_ctx_set_pin_source; NULL: URI, prompt */
-    char *so_pin_source;
+    struct ek_pin_source *pin_source; /* ek_ctx_set_pin_source; NULL: the
+                                         URI's, else the prompt */
+    struct ek_pin_source *so_pin_source;
     ek_pin_prompt_fn *prompt_fn;
     void *prompt_arg;
     unsigned flags;          /* EK_FLAG_* */
@@ -94,6 +95,47 @@ ek_err ek_secret_append(struct ek_ctx *ctx, struct ek_secret *s,
 ek_err ek_secret_append_str(struct ek_ctx *ctx, struct ek_secret *s,
                             const char *str);
 
+/* ------------------------------------------------------------ PIN sources */
+
+/* Where a PIN comes from (src/pin.c): the one parser of every form, used by
+ * ek_ctx_set_pin_source, by the token layer's login (a URI's pin-source=
+ * and pin-value=) and by ek_key_pin_source_scrub. */
+enum ek_pin_kind {
+    EK_PIN_NONE = 0,
+    EK_PIN_ENV = 1,   /* env:NAME */
+    EK_PIN_FILE = 2,  /* file:PATH, file:///PATH; a bare path in a URI */
+    EK_PIN_FD = 3,    /* fd:N */
+    EK_PIN_VALUE = 4, /* a URI's pin-value=: the PIN itself */
+};
+#define EK_PINSRC_URI 0x1u /* a URI's pin-source=: bare paths are files */
+#define EK_PINSRC_SO 0x2u  /* the SO PIN's (for messages) */
+
+struct ek_pin_source;
+
+/* Parses a source. Errors: EK_ERR_USAGE naming it and the forms. */
+ek_err ek_pin_source_parse(struct ek_ctx *ctx, const char *text,
+                           unsigned flags, struct ek_pin_source **srcp);
+/* A source holding the PIN itself (pin-value=), kept in a wiped secret. */
+ek_err ek_pin_source_value(struct ek_ctx *ctx, const char *pin,
+                           struct ek_pin_source **srcp);
+/* A copy (NULL gives NULL). */
+ek_err ek_pin_source_dup(struct ek_ctx *ctx, const struct ek_pin_source *src,
+                         struct ek_pin_source **copyp);
+void ek_pin_source_free(struct ek_pin_source **srcp); /* wipes; NULL-safe */
+enum ek_pin_kind ek_pin_source_kind(const struct ek_pin_source *src);
+/* "env:NAME" etc. as given, for messages; "pin-value=" for a PIN. */
+const char *ek_pin_source_text(const struct ek_pin_source *src);
+/* Reads the PIN: the first line of an env:, file: or fd: source (without
+ * "\n" or "\r\n"; an fd: is read no further), a pin-value= as it is.
+ * A file must be a regular file of mode 0600 or stricter. buf gets the
+ * PIN and a NUL. Errors: EK_ERR_PIN (unset, unreadable, empty, longer
+ * than EK_PIN_MAX), naming the source. */
+ek_err ek_pin_source_read(struct ek_ctx *ctx, const struct ek_pin_source *src,
+                          char *buf, size_t bufsz, size_t *lenp);
+/* Takes the source out of reach of a program this process runs: unsets
+ * an env: variable, closes an fd: (0-2 become /dev/null). */
+void ek_pin_source_scrub(const struct ek_pin_source *src);
+
 /* ------------------------------------------------------------ small utils */
 
 /* Lower- or upper-case hex of n bytes into out (2n+1 bytes). */
@@ -143,13 +185,6 @@ char *ek_strdup(struct ek_ctx *ctx, const char *s);
 
 /* ---------------------------------------------- between the library's parts */
 
-/* Signs a SHA-256 digest with RS256 or PS256 semantics. Used by jose and
- * cert so that they do not depend on the token layer directly (and unit
- * tests can sign with a software key). */
-typedef ek_err ek_sign_digest_fn(void *arg, enum ek_alg alg,
-                                 const unsigned char digest[32],
-                                 unsigned char *sig, size_t *siglen);
-
 /* Implemented by pkcs11/: */
 
 /* The context a key belongs to. */
@@ -162,11 +197,6 @@ int tok_key_made_here(const struct ek_key *k);
 void *tok_key_cache(const struct ek_key *k);
 void tok_key_set_cache(struct ek_key *k, void *cache,
                        void (*free_fn)(void *cache));
-/* ek_sign_digest_fn over a struct ek_key * (arg). Logs in if needed; one
- * C_Login, never retried. */
-ek_err tok_key_sign_digest(void *key, enum ek_alg alg,
-                           const unsigned char digest[32], unsigned char *sig,
-                           size_t *siglen);
 /* Stores a certificate object with the key's CKA_ID and CKA_LABEL. An
  * existing certificate with that id is EK_ERR_EXISTS unless force (then it
  * is replaced: the new one is created before the old one is destroyed).

@@ -58,6 +58,12 @@ typedef ek_err jose_sign_fn(void *arg, enum ek_alg alg,
                             const unsigned char digest[32],
                             unsigned char *sig, size_t *siglen);
 
+/* Signs a SHA-256 digest with RS256 or PS256 semantics: a software key
+ * (the unit tests and the fuzz targets sign with one). */
+typedef ek_err ek_sign_digest_fn(void *arg, enum ek_alg alg,
+                                 const unsigned char digest[32],
+                                 unsigned char *sig, size_t *siglen);
+
 /* A jose_sign_fn over an ek_sign_digest_fn: arg is a struct
  * jose_digest_signer; the data is not used. */
 struct jose_digest_signer {

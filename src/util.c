@@ -269,34 +269,6 @@ ek_file_type(mode_t mode)
     return "not a regular file";
 }
 
-/* The length of the UTF-8 character at s (1-4), or 0 when the bytes there
- * are not one (a stray continuation byte, an overlong form, a surrogate,
- * beyond U+10FFFF, cut short by the NUL). */
-size_t
-ek_utf8_char_len(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-            (p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f))
-            return 0;
-        return 3;
-    }
-    if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-            (p[3] & 0xc0) != 0x80 || (p[0] == 0xf0 && p[1] < 0x90) ||
-            (p[0] == 0xf4 && p[1] > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 int
 ek_utf8_valid(const char *s)
 {

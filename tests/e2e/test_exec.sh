@@ -47,6 +47,42 @@ x --pin-source fd:7 -- sh -c 'if [ -e /proc/self/fd/7 ]; then echo fd7=open; els
 expect_rc "exec with --pin-source fd:7" 0
 expect_match "the PIN descriptor is closed in the child" "$OUT" '^fd7=closed$'
 
+# the PIN source of the key URI (pin-source=) is taken away too (issue 15):
+# before, only --pin-source was, and the child got the URI's variable
+xu() { # xu URI-QUERY [exec options...] -- COMMAND...
+  local q=$1; shift
+  run "$EK" exec "$KEY_URI?$q" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+    --authority-host "$AUTH" --ca-file "$CA_PEM" "$@"
+}
+EK_E2E_PIN=$TEST_PIN xu pin-source=env:EK_E2E_PIN -- sh -c \
+  'echo "pin=${EK_E2E_PIN-unset}"; env'
+expect_rc "exec with the URI's pin-source=env:" 0
+expect_match "the URI's PIN variable does not reach the child" "$OUT" '^pin=unset$'
+case "$OUT" in
+  *"$TEST_PIN"*) fail "the URI's PIN appears in the child's environment" ;;
+  *) pass "the URI's PIN is nowhere in the child's environment" ;;
+esac
+xu pin-source=fd:7 -- sh -c 'if [ -e /proc/self/fd/7 ]; then echo fd7=open; cat <&7; else echo fd7=closed; fi' 7<"$PIN_FILE"
+expect_rc "exec with the URI's pin-source=fd:7" 0
+expect_match "the URI's PIN descriptor is closed in the child" "$OUT" '^fd7=closed$'
+case "$OUT" in
+  *"$TEST_PIN"*) fail "the child read the PIN from the URI's descriptor" ;;
+  *) pass "the child cannot read the PIN from the URI's descriptor" ;;
+esac
+# ... and from a profile whose key URI names the source
+run "$EK" profile add urijob --key "$KEY_URI?pin-source=env:EK_E2E_PIN" \
+  --tenant "$TENANT" --client-id "$CLIENT_ID" --authority-host "$AUTH" \
+  --ca-file "$CA_PEM"
+expect_rc "profile add with key = URI?pin-source=env:" 0
+EK_E2E_PIN=$TEST_PIN run "$EK" exec --profile urijob -- sh -c 'echo "pin=${EK_E2E_PIN-unset}"'
+expect_rc "exec --profile with the key URI's pin-source=env:" 0
+expect_match "the profile key URI's PIN variable does not reach the child" "$OUT" '^pin=unset$'
+# the flag comes before the URI: its source is the one used, and taken away
+EK_E2E_PIN=$TEST_PIN xu pin-source=env:EK_E2E_OTHER --pin-source env:EK_E2E_PIN -- \
+  sh -c 'echo "pin=${EK_E2E_PIN-unset}"'
+expect_rc "exec with --pin-source and the URI's pin-source=" 0
+expect_match "the flag's PIN variable does not reach the child" "$OUT" '^pin=unset$'
+
 # what follows -- is the child's, options included
 x --pin-source "file:$PIN_FILE" -- sh -c 'printf "%s," "$@"' sh --tenant -v --
 expect_match "arguments after -- are passed untouched" "$OUT" '^--tenant,-v,--,$'

@@ -51,10 +51,10 @@ verify "$d" pss.sig pss && fail "control: a wrong message verified" || pass "con
 verify "$d" pkcs-di.sig pss && fail "control: PKCS#1 v1.5 verified as PSS" || pass "control: padding is checked"
 cp "$d/msg.keep" "$d/msg.bin"
 
-# the public entry points: ek_key_sign (data) and tok_key_sign_digest
+# ek_key_sign (data), and a digest through tok_sign_path (the test's own)
 d="$T/api"; mkdir -p "$d"
 run "$H" api 'pkcs11:token=signtok;object=k2048' "$d"
-expect_rc "ek_key_sign and tok_key_sign_digest" 0
+expect_rc "ek_key_sign and a digest signed through tok_sign_path" 0
 for a in api-ps256 digest-ps256; do
   verify "$d" "$a.sig" pss && pass "openssl verifies $a" || fail "$a does not verify"
 done

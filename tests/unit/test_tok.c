@@ -1,5 +1,6 @@
 /* test_tok.c: the token layer's parts that need no token: CK_RV names and
  * codes, error sentences, mechanism choice, PIN sources, URIs. */
+#include <errno.h>
 #include <fcntl.h>
 
 #include "unit.h"
@@ -108,6 +109,23 @@ write_file(const char *path, const char *data, mode_t mode)
     close(fd);
 }
 
+/* Parses and reads a PIN source, as a login does. */
+static ek_err
+pin_read(struct ek_ctx *ctx, const char *text, unsigned flags, char *buf,
+         size_t bufsz, size_t *lenp)
+{
+    struct ek_pin_source *src = NULL;
+    ek_err r;
+
+    *lenp = 0;
+    if ((r = ek_pin_source_parse(ctx, text, flags, &src)) != EK_OK)
+        return r;
+    r = ek_pin_source_read(ctx, src, buf, bufsz, lenp);
+    ek_pin_source_free(&src);
+    assert(src == NULL);
+    return r;
+}
+
 static void
 test_pin_sources(void)
 {
@@ -118,70 +136,168 @@ test_pin_sources(void)
 
     assert(ek_ctx_new(&ctx) == EK_OK);
     setenv("TOK_TEST_PIN", "4321", 1);
-    assert(tok_pin_read(ctx, "env:TOK_TEST_PIN", 0, buf, sizeof buf, &len) ==
+    assert(pin_read(ctx, "env:TOK_TEST_PIN", 0, buf, sizeof buf, &len) ==
+           EK_OK);
+    assert(len == 4 && strcmp(buf, "4321") == 0);
+    /* the first line only, for every source (issue 15) */
+    setenv("TOK_TEST_PIN", "4321\r\nsecond", 1);
+    assert(pin_read(ctx, "env:TOK_TEST_PIN", 0, buf, sizeof buf, &len) ==
            EK_OK);
     assert(len == 4 && strcmp(buf, "4321") == 0);
     unsetenv("TOK_TEST_PIN");
-    assert(tok_pin_read(ctx, "env:TOK_TEST_PIN", 0, buf, sizeof buf, &len) ==
+    assert(pin_read(ctx, "env:TOK_TEST_PIN", 0, buf, sizeof buf, &len) ==
            EK_ERR_PIN);
     assert(strstr(ek_ctx_errmsg(ctx), "not set") != NULL);
 
-    /* one trailing CRLF stripped, no more */
+    /* the first line, without its CRLF */
     snprintf(path, sizeof path, "%s/pin", dir);
     write_file(path, "12 34\r\n", 0600);
     snprintf(src, sizeof src, "file:%s", path);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
     assert(strcmp(buf, "12 34") == 0 && len == 5);
+    /* printf '123456\n\n' sent "123456\n" before (issue 15 item 1) */
     write_file(path, "1234\n\n", 0600);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
-    assert(strcmp(buf, "1234\n") == 0);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
+    assert(strcmp(buf, "1234") == 0 && len == 4);
+    write_file(path, "1234\nsecond line\n", 0600);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
+    assert(strcmp(buf, "1234") == 0 && len == 4);
 
     /* a file others can read is refused, and the message says chmod 600 */
     write_file(path, "1234\n", 0644);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
     assert(strstr(ek_ctx_errmsg(ctx), "chmod 600") != NULL);
     assert(strstr(ek_ctx_errmsg(ctx), "0644") != NULL);
     assert(len == 0);
     write_file(path, "1234\n", 0640);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
 
     /* a bare path only where the URI's pin-source= allows it */
     write_file(path, "5678", 0600);
-    assert(tok_pin_read(ctx, path, 1, buf, sizeof buf, &len) == EK_OK);
+    assert(pin_read(ctx, path, EK_PINSRC_URI, buf, sizeof buf, &len) ==
+           EK_OK);
     assert(strcmp(buf, "5678") == 0);
-    assert(tok_pin_read(ctx, path, 0, buf, sizeof buf, &len) ==
-           EK_ERR_USAGE);
+    assert(pin_read(ctx, path, 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
+    assert(strstr(ek_ctx_errmsg(ctx), "env:NAME") != NULL);
+    /* file:///PATH is a local file (RFC 8089); file://HOST/ is refused */
     snprintf(src, sizeof src, "file://%s", path);
-    assert(tok_pin_read(ctx, src, 1, buf, sizeof buf, &len) == EK_OK);
+    assert(path[0] == '/');
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
     assert(strcmp(buf, "5678") == 0);
+    assert(pin_read(ctx, "file://host/pin", EK_PINSRC_URI, buf, sizeof buf,
+                    &len) == EK_ERR_USAGE);
+    assert(strstr(ek_ctx_errmsg(ctx), "names a host") != NULL);
 
     /* empty and too long */
-    write_file(path, "\n", 0600);
+    write_file(path, "\n1234\n", 0600);
     snprintf(src, sizeof src, "file:%s", path);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
     assert(strstr(ek_ctx_errmsg(ctx), "empty") != NULL);
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     write_file(path, big, 0600);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(strstr(ek_ctx_errmsg(ctx), "longer than") != NULL);
+    big[EK_PIN_MAX] = '\n';
+    write_file(path, big, 0600);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
+    assert(len == EK_PIN_MAX);
     snprintf(src, sizeof src, "file:%s/missing", dir);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
     assert(strstr(ek_ctx_errmsg(ctx), "No such file") != NULL);
+    /* a FIFO is not waited on: refused at once */
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    assert(mkfifo(path, 0600) == 0);
+    snprintf(src, sizeof src, "file:%s", path);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(strstr(ek_ctx_errmsg(ctx), "not a regular file") != NULL);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/pin", dir);
 
     /* fd: reads up to the newline and leaves the rest */
     assert(pipe(p) == 0);
-    assert(write(p[1], "9999\nrest", 9) == 9);
+    assert(write(p[1], "9999\r\nrest", 10) == 10);
     close(p[1]);
     snprintf(src, sizeof src, "fd:%d", p[0]);
-    assert(tok_pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
+    assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
     assert(strcmp(buf, "9999") == 0 && len == 4);
     assert(read(p[0], buf, 4) == 4 && memcmp(buf, "rest", 4) == 0);
     close(p[0]);
-    assert(tok_pin_read(ctx, "fd:x", 0, buf, sizeof buf, &len) ==
+
+    /* the forms refused, the same for the context and a URI */
+    assert(pin_read(ctx, "fd:x", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
+    assert(pin_read(ctx, "fd:", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
+    assert(pin_read(ctx, "fd:-1", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
+    assert(pin_read(ctx, "fd:70000", 0, buf, sizeof buf, &len) ==
            EK_ERR_USAGE);
-    assert(tok_pin_read(ctx, "|cat /pin", 1, buf, sizeof buf, &len) ==
+    assert(pin_read(ctx, "env:", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
+    assert(pin_read(ctx, "env:A-B", EK_PINSRC_URI, buf, sizeof buf, &len) ==
            EK_ERR_USAGE);
+    assert(pin_read(ctx, "file:", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
+    assert(pin_read(ctx, "|cat /pin", EK_PINSRC_URI, buf, sizeof buf, &len) ==
+           EK_ERR_USAGE);
+    assert(strstr(ek_ctx_errmsg(ctx), "never runs a command") != NULL);
+    assert(pin_read(ctx, "http://x/pin", EK_PINSRC_URI, buf, sizeof buf,
+                    &len) == EK_ERR_USAGE);
+    assert(ek_ctx_set_pin_source(ctx, "1234") == EK_ERR_USAGE);
+    assert(strstr(ek_ctx_errmsg(ctx), "the PIN source '1234'") != NULL);
+    assert(ek_ctx_set_so_pin_source(ctx, "x") == EK_ERR_USAGE);
+    assert(strstr(ek_ctx_errmsg(ctx), "the SO PIN source") != NULL);
+    assert(ek_ctx_set_pin_source(ctx, "fd:3") == EK_OK);
+    assert(ek_ctx_set_pin_source(ctx, NULL) == EK_OK);
     unlink(path);
+    ek_ctx_free(&ctx);
+}
+
+/* pin-value= is the PIN itself: read as it is, never shown. */
+static void
+test_pin_value(void)
+{
+    struct ek_ctx *ctx = NULL;
+    struct ek_pin_source *src = NULL, *copy = NULL;
+    char buf[EK_PIN_MAX + 1];
+    size_t len = 0;
+
+    assert(ek_ctx_new(&ctx) == EK_OK);
+    assert(ek_pin_source_value(ctx, "12 34", &src) == EK_OK);
+    assert(ek_pin_source_kind(src) == EK_PIN_VALUE);
+    assert(strcmp(ek_pin_source_text(src), "pin-value=") == 0);
+    assert(ek_pin_source_dup(ctx, src, &copy) == EK_OK);
+    assert(ek_pin_source_read(ctx, copy, buf, sizeof buf, &len) == EK_OK);
+    assert(len == 5 && strcmp(buf, "12 34") == 0);
+    ek_pin_source_free(&src);
+    ek_pin_source_free(&copy);
+    assert(ek_pin_source_value(ctx, "", &src) == EK_OK);
+    assert(ek_pin_source_read(ctx, src, buf, sizeof buf, &len) == EK_ERR_PIN);
+    assert(strstr(ek_ctx_errmsg(ctx), "empty") != NULL);
+    ek_pin_source_free(&src);
+    ek_ctx_free(&ctx);
+}
+
+/* What ek_key_pin_source_scrub does for exec: the variable is unset, the
+ * descriptor closed (0-2: /dev/null in its place). */
+static void
+test_pin_scrub(void)
+{
+    struct ek_ctx *ctx = NULL;
+    struct ek_pin_source *src = NULL;
+    char text[32];
+    int p[2];
+
+    assert(ek_ctx_new(&ctx) == EK_OK);
+    setenv("TOK_TEST_SCRUB", "1234", 1);
+    assert(ek_pin_source_parse(ctx, "env:TOK_TEST_SCRUB", 0, &src) == EK_OK);
+    ek_pin_source_scrub(src);
+    assert(getenv("TOK_TEST_SCRUB") == NULL);
+    ek_pin_source_free(&src);
+
+    assert(pipe(p) == 0);
+    snprintf(text, sizeof text, "fd:%d", p[0]);
+    assert(ek_pin_source_parse(ctx, text, EK_PINSRC_URI, &src) == EK_OK);
+    ek_pin_source_scrub(src);
+    assert(fcntl(p[0], F_GETFD) == -1 && errno == EBADF);
+    ek_pin_source_free(&src);
+    close(p[1]);
     ek_ctx_free(&ctx);
 }
 
@@ -290,6 +406,8 @@ main(void)
     test_fail_sentence();
     test_choose();
     test_pin_sources();
+    test_pin_value();
+    test_pin_scrub();
     test_uri_parse();
     test_uri_format();
     test_trim();
