@@ -154,26 +154,30 @@ enum ek_alg {
 #define EK_TOKEN_INITIALIZED 0x20u
 #define EK_TOKEN_WRITE_PROTECTED 0x40u
 
+struct ek_token;      /* one token: a slot with a token present */
 struct ek_token_list;
 
 /* Lists the tokens of the selected module(s) (see ek_ctx_set_module). The
  * caller frees *listp. Errors: EK_ERR_MODULE, EK_ERR_TOKEN. */
 EK_API ek_err ek_tokens_list(struct ek_ctx *ctx, struct ek_token_list **listp);
 EK_API size_t ek_token_list_count(const struct ek_token_list *l);
-/* Fields of token i; strings are trimmed, never NULL (maybe ""). */
-EK_API const char *ek_token_uri(const struct ek_token_list *l, size_t i);
-EK_API const char *ek_token_label(const struct ek_token_list *l, size_t i);
-EK_API const char *ek_token_manufacturer(const struct ek_token_list *l, size_t i);
-EK_API const char *ek_token_model(const struct ek_token_list *l, size_t i);
-EK_API const char *ek_token_serial(const struct ek_token_list *l, size_t i);
-EK_API const char *ek_token_module(const struct ek_token_list *l, size_t i);
-EK_API unsigned long ek_token_slot(const struct ek_token_list *l, size_t i);
-EK_API unsigned ek_token_flags(const struct ek_token_list *l, size_t i);
+/* Token i (NULL when i is out of range); valid until the list is freed. */
+EK_API const struct ek_token *ek_token_list_get(const struct ek_token_list *l,
+                                                size_t i);
+/* A token's fields; strings are trimmed, never NULL (maybe ""). */
+EK_API const char *ek_token_uri(const struct ek_token *t);
+EK_API const char *ek_token_label(const struct ek_token *t);
+EK_API const char *ek_token_manufacturer(const struct ek_token *t);
+EK_API const char *ek_token_model(const struct ek_token *t);
+EK_API const char *ek_token_serial(const struct ek_token *t);
+EK_API const char *ek_token_module(const struct ek_token *t);
+EK_API unsigned long ek_token_slot(const struct ek_token *t);
+EK_API unsigned ek_token_flags(const struct ek_token *t);
 /* The mechanism that would be used ("CKM_RSA_PKCS_PSS", …), or NULL when
  * the token cannot do it. keygen: "CKM_RSA_PKCS_KEY_PAIR_GEN" or NULL. */
-EK_API const char *ek_token_mech_sign(const struct ek_token_list *l, size_t i,
+EK_API const char *ek_token_mech_sign(const struct ek_token *t,
                                       enum ek_alg alg);
-EK_API const char *ek_token_mech_keygen(const struct ek_token_list *l, size_t i);
+EK_API const char *ek_token_mech_keygen(const struct ek_token *t);
 EK_API void ek_token_list_free(struct ek_token_list **lp);
 
 /* Initialises the first uninitialised slot of the selected module as a new

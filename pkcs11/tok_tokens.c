@@ -6,7 +6,7 @@
 
 #include "tok.h"
 
-struct tok_entry {
+struct ek_token {
     char *uri;
     char *module;
     char label[33];
@@ -19,7 +19,7 @@ struct tok_entry {
 };
 
 struct ek_token_list {
-    struct tok_entry *e;
+    struct ek_token *e;
     size_t n;
 };
 
@@ -51,7 +51,7 @@ ek_tokens_list(struct ek_ctx *ctx, struct ek_token_list **listp)
     struct tok_sel *sel = NULL;
     struct tok_slot *slots = NULL;
     struct ek_token_list *l = NULL;
-    struct tok_entry *e;
+    struct ek_token *e;
     size_t n = 0, i;
     char save[EK_ERRMSG_MAX];
     ek_err r = EK_ERR_INTERNAL;
@@ -105,75 +105,75 @@ ek_token_list_count(const struct ek_token_list *l)
     return l != NULL ? l->n : 0;
 }
 
-static const struct tok_entry *
-entry(const struct ek_token_list *l, size_t i)
+const struct ek_token *
+ek_token_list_get(const struct ek_token_list *l, size_t i)
 {
     return l != NULL && i < l->n ? &l->e[i] : NULL;
 }
 
 const char *
-ek_token_uri(const struct ek_token_list *l, size_t i)
+ek_token_uri(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->uri : "";
+    return t != NULL ? t->uri : "";
 }
 
 const char *
-ek_token_label(const struct ek_token_list *l, size_t i)
+ek_token_label(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->label : "";
+    return t != NULL ? t->label : "";
 }
 
 const char *
-ek_token_manufacturer(const struct ek_token_list *l, size_t i)
+ek_token_manufacturer(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->manufacturer : "";
+    return t != NULL ? t->manufacturer : "";
 }
 
 const char *
-ek_token_model(const struct ek_token_list *l, size_t i)
+ek_token_model(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->model : "";
+    return t != NULL ? t->model : "";
 }
 
 const char *
-ek_token_serial(const struct ek_token_list *l, size_t i)
+ek_token_serial(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->serial : "";
+    return t != NULL ? t->serial : "";
 }
 
 const char *
-ek_token_module(const struct ek_token_list *l, size_t i)
+ek_token_module(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->module : "";
+    return t != NULL ? t->module : "";
 }
 
 unsigned long
-ek_token_slot(const struct ek_token_list *l, size_t i)
+ek_token_slot(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->slot : 0;
+    return t != NULL ? t->slot : 0;
 }
 
 unsigned
-ek_token_flags(const struct ek_token_list *l, size_t i)
+ek_token_flags(const struct ek_token *t)
 {
-    return entry(l, i) ? entry(l, i)->flags : 0;
+    return t != NULL ? t->flags : 0;
 }
 
 const char *
-ek_token_mech_sign(const struct ek_token_list *l, size_t i, enum ek_alg alg)
+ek_token_mech_sign(const struct ek_token *t, enum ek_alg alg)
 {
     enum tok_path p;
 
-    if (entry(l, i) == NULL)
+    if (t == NULL)
         return NULL;
-    p = tok_choose(entry(l, i)->mask, alg, 1);
+    p = tok_choose(t->mask, alg, 1);
     return p == TOK_PATH_NONE ? NULL : tok_mech_name(tok_path_mech(p));
 }
 
 const char *
-ek_token_mech_keygen(const struct ek_token_list *l, size_t i)
+ek_token_mech_keygen(const struct ek_token *t)
 {
-    if (entry(l, i) == NULL || !(entry(l, i)->mask & TOK_CAN_KEYGEN))
+    if (t == NULL || !(t->mask & TOK_CAN_KEYGEN))
         return NULL;
     return "CKM_RSA_PKCS_KEY_PAIR_GEN";
 }

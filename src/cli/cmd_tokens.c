@@ -45,22 +45,24 @@ print_text(const struct ek_token_list *l)
     int any;
 
     for (i = 0; i < ek_token_list_count(l); i++) {
-        if (module == NULL || strcmp(module, ek_token_module(l, i)) != 0) {
-            module = ek_token_module(l, i);
+        const struct ek_token *tk = ek_token_list_get(tk);
+
+        if (module == NULL || strcmp(module, ek_token_module(tk)) != 0) {
+            module = ek_token_module(tk);
             printf("%smodule %s\n", i > 0 ? "\n" : "", cli_safe(module));
         }
-        f = ek_token_flags(l, i);
+        f = ek_token_flags(tk);
         if (!(f & EK_TOKEN_INITIALIZED)) {
             printf("  slot %lu: a token that is not initialised (free "
-                   "slot)\n", ek_token_slot(l, i));
+                   "slot)\n", ek_token_slot(tk));
             continue;
         }
-        printf("  slot %lu: token '%s'\n", ek_token_slot(l, i),
-               cli_safe(ek_token_label(l, i)));
-        printf("    uri:          %s\n", ek_token_uri(l, i));
-        printf("    manufacturer: %s\n", cli_safe(ek_token_manufacturer(l, i)));
-        printf("    model:        %s\n", cli_safe(ek_token_model(l, i)));
-        printf("    serial:       %s\n", cli_safe(ek_token_serial(l, i)));
+        printf("  slot %lu: token '%s'\n", ek_token_slot(tk),
+               cli_safe(ek_token_label(tk)));
+        printf("    uri:          %s\n", ek_token_uri(tk));
+        printf("    manufacturer: %s\n", cli_safe(ek_token_manufacturer(tk)));
+        printf("    model:        %s\n", cli_safe(ek_token_model(tk)));
+        printf("    serial:       %s\n", cli_safe(ek_token_serial(tk)));
         printf("    flags:        ");
         any = 0;
         for (j = 0; j < NFLAGS; j++) {
@@ -70,12 +72,12 @@ print_text(const struct ek_token_list *l)
             any = 1;
         }
         printf("%s\n", any ? "" : "none");
-        m = ek_token_mech_keygen(l, i);
+        m = ek_token_mech_keygen(tk);
         printf("    keygen:       %s\n",
                m != NULL ? "RSA (CKM_RSA_PKCS_KEY_PAIR_GEN)" : "no");
-        m = ek_token_mech_sign(l, i, EK_ALG_RS256);
+        m = ek_token_mech_sign(tk, EK_ALG_RS256);
         printf("    RS256:        %s\n", m != NULL ? m : "no");
-        m = ek_token_mech_sign(l, i, EK_ALG_PS256);
+        m = ek_token_mech_sign(tk, EK_ALG_PS256);
         printf("    PS256:        %s\n", m != NULL ? m : "no");
     }
 }
@@ -96,20 +98,22 @@ to_json(const struct ek_token_list *l)
     if (doc == NULL || (arr = cJSON_AddArrayToObject(doc, "tokens")) == NULL)
         goto fail;
     for (i = 0; i < ek_token_list_count(l); i++) {
-        f = ek_token_flags(l, i);
+        const struct ek_token *tk = ek_token_list_get(tk);
+
+        f = ek_token_flags(tk);
         if ((t = cJSON_CreateObject()) == NULL)
             goto fail;
         cJSON_AddItemToArray(arr, t);
-        if (!cJSON_AddStringToObject(t, "module", ek_token_module(l, i)) ||
-            !cJSON_AddNumberToObject(t, "slot", (double)ek_token_slot(l, i)) ||
+        if (!cJSON_AddStringToObject(t, "module", ek_token_module(tk)) ||
+            !cJSON_AddNumberToObject(t, "slot", (double)ek_token_slot(tk)) ||
             !cJSON_AddBoolToObject(t, "initialized",
                                    (f & EK_TOKEN_INITIALIZED) != 0) ||
-            !cJSON_AddStringToObject(t, "uri", ek_token_uri(l, i)) ||
-            !cJSON_AddStringToObject(t, "label", ek_token_label(l, i)) ||
+            !cJSON_AddStringToObject(t, "uri", ek_token_uri(tk)) ||
+            !cJSON_AddStringToObject(t, "label", ek_token_label(tk)) ||
             !cJSON_AddStringToObject(t, "manufacturer",
-                                     ek_token_manufacturer(l, i)) ||
-            !cJSON_AddStringToObject(t, "model", ek_token_model(l, i)) ||
-            !cJSON_AddStringToObject(t, "serial", ek_token_serial(l, i)) ||
+                                     ek_token_manufacturer(tk)) ||
+            !cJSON_AddStringToObject(t, "model", ek_token_model(tk)) ||
+            !cJSON_AddStringToObject(t, "serial", ek_token_serial(tk)) ||
             (flags = cJSON_AddObjectToObject(t, "flags")) == NULL)
             goto fail;
         for (j = 0; j < NFLAGS; j++)
@@ -118,13 +122,13 @@ to_json(const struct ek_token_list *l)
                 goto fail;
         if (!cJSON_AddItemToObject(t, "keygen",
                                    json_string_or_null(
-                                       ek_token_mech_keygen(l, i))) ||
+                                       ek_token_mech_keygen(tk))) ||
             !cJSON_AddItemToObject(t, "rs256",
                                    json_string_or_null(ek_token_mech_sign(
-                                       l, i, EK_ALG_RS256))) ||
+                                       tk, EK_ALG_RS256))) ||
             !cJSON_AddItemToObject(t, "ps256",
                                    json_string_or_null(ek_token_mech_sign(
-                                       l, i, EK_ALG_PS256))))
+                                       tk, EK_ALG_PS256))))
             goto fail;
     }
     return doc;

@@ -249,6 +249,19 @@ test_pin_sources(void)
     ek_ctx_free(&ctx);
 }
 
+/* Tokens are objects: a list hands out each; getters are NULL-safe. */
+static void
+test_token_objects(void)
+{
+    assert(ek_token_list_count(NULL) == 0);
+    assert(ek_token_list_get(NULL, 0) == NULL);
+    assert(strcmp(ek_token_label(NULL), "") == 0);
+    assert(strcmp(ek_token_uri(NULL), "") == 0);
+    assert(ek_token_slot(NULL) == 0 && ek_token_flags(NULL) == 0);
+    assert(ek_token_mech_sign(NULL, EK_ALG_PS256) == NULL);
+    assert(ek_token_mech_keygen(NULL) == NULL);
+}
+
 /* pin-value= is the PIN itself: read as it is, never shown. */
 static void
 test_pin_value(void)
@@ -407,6 +420,7 @@ main(void)
     test_choose();
     test_pin_sources();
     test_pin_value();
+    test_token_objects();
     test_pin_scrub();
     test_uri_parse();
     test_uri_format();
