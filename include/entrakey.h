@@ -17,6 +17,14 @@ extern "C" {
 #endif
 
 /*
+ * Errors: one context rule for every call (as libtls). A call reports its
+ * error on the context it is given, or, when it takes no context, on the
+ * context of the object it is given (a key carries the context it was
+ * opened with: ek_key_sign's error is read with ek_ctx_errmsg of that
+ * context). A call given both a context and a key needs the key's own
+ * context (else EK_ERR_USAGE): sentences are never copied between
+ * contexts.
+ *
  * Threading: every object belongs to the context that made it. A context
  * and its objects may be used by one thread at a time; use one context per
  * thread for parallel work (modules are loaded once per process and shared,

@@ -21,16 +21,14 @@
 /* ------------------------------------------------------------ key helpers */
 
 ek_err
-cert_key_err(struct ek_ctx *ctx, const struct ek_key *k, ek_err r)
+cert_key_check(struct ek_ctx *ctx, const struct ek_key *k)
 {
-    struct ek_ctx *kctx;
-
-    if (r == EK_OK || k == NULL)
-        return r;
-    kctx = tok_key_ctx(k);
-    if (kctx != NULL && kctx != ctx)
-        ek_seterr(ctx, r, "%s", ek_ctx_errmsg(kctx));
-    return r;
+    /* one context per call: the key's errors land on the key's context,
+     * so a call given another context would lose them */
+    if (k != NULL && tok_key_ctx(k) != ctx)
+        return ek_seterr(ctx, EK_ERR_USAGE, "the key was opened with "
+                         "another context; use the context it belongs to");
+    return EK_OK;
 }
 
 ek_err
@@ -41,8 +39,7 @@ cert_key_sign(void *signer, enum ek_alg alg, const unsigned char *data,
     struct cert_signer *s = signer;
 
     (void)digest; /* ek_key_sign hashes on the host, or the token does */
-    return cert_key_err(s->ctx, s->key,
-                        ek_key_sign(s->key, alg, data, len, sig, siglen));
+    return ek_key_sign(s->key, alg, data, len, sig, siglen);
 }
 
 void
@@ -67,7 +64,7 @@ cert_key_pubkey(struct ek_ctx *ctx, const struct ek_key *k, EVP_PKEY **pkeyp)
 
     *pkeyp = NULL;
     if ((r = ek_key_public_der(k, &der, &len)) != EK_OK)
-        return cert_key_err(ctx, k, r);
+        return r;
     p = der;
     if (der == NULL || (pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL) {
         ERR_clear_error();
@@ -286,8 +283,10 @@ ek_cert_from_key(struct ek_ctx *ctx, const struct ek_key *k,
     if (certp == NULL || k == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE, "ek_cert_from_key: no key");
     *certp = NULL;
+    if ((r = cert_key_check(ctx, k)) != EK_OK)
+        return r;
     if ((r = ek_key_cert_der(k, &der, &len)) != EK_OK)
-        return cert_key_err(ctx, k, r);
+        return r;
     memcpy(name, "the certificate of ", 19);
     cert_key_name(k, name + 19, sizeof name - 19);
     return cert_parse(ctx, der, len, name, certp);
@@ -551,7 +550,7 @@ store(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert *c, int force)
     }
     r = tok_key_store_cert(k, c->der, c->der_len, subj, (size_t)n, force);
     OPENSSL_free(subj);
-    return cert_key_err(ctx, k, r);
+    return r;
 }
 
 /* A token that cannot make the signature asked for is told before the
@@ -587,7 +586,7 @@ refuse_existing(struct ek_ctx *ctx, struct ek_key *k)
     if (r == EK_ERR_NOT_FOUND)
         return EK_OK;
     if (r != EK_OK)
-        return cert_key_err(ctx, k, r);
+        return r;
     cert_key_name(k, name, sizeof name);
     return ek_seterr(ctx, EK_ERR_EXISTS, "%s already has a certificate; it "
                      "was left as it is (EK_WRITE_FORCE replaces it)%s", name,
@@ -611,6 +610,8 @@ ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
     if (certp == NULL || k == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE, "ek_cert_create: no key");
     *certp = NULL;
+    if ((r = cert_key_check(ctx, k)) != EK_OK)
+        return r;
     if (params == NULL || params->subject == NULL ||
         params->subject[0] == '\0') {
         r = ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: a "
@@ -665,6 +666,8 @@ ek_cert_import(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert *c,
     if (k == NULL || c == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE, "ek_cert_import: no key or "
                          "certificate");
+    if ((r = cert_key_check(ctx, k)) != EK_OK)
+        return r;
     if ((r = cert_key_pubkey(ctx, k, &pub)) != EK_OK)
         goto out;
     if (!cert_matches_pubkey(c, pub)) {
@@ -700,6 +703,8 @@ ek_csr_create(struct ek_ctx *ctx, struct ek_key *k, const char *subject,
     if (k == NULL || path == NULL || path[0] == '\0')
         return ek_seterr(ctx, EK_ERR_USAGE, "a CSR needs a key and an "
                          "output file");
+    if ((r = cert_key_check(ctx, k)) != EK_OK)
+        return r;
     if (subject == NULL || subject[0] == '\0')
         return ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: a "
                          "distinguished name such as 'CN=ExchangeAuth'");

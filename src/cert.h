@@ -91,9 +91,9 @@ ek_err cert_key_sign(void *signer, enum ek_alg alg, const unsigned char *data,
                      size_t len, const unsigned char digest[32],
                      unsigned char *sig, size_t *siglen);
 
-/* Carries a token-layer error from the key's context over to ctx (when
- * they differ) and returns r. */
-ek_err cert_key_err(struct ek_ctx *ctx, const struct ek_key *k, ek_err r);
+/* EK_ERR_USAGE unless k belongs to ctx: one context per call, so that the
+ * token layer's errors (set on the key's context) are ctx's. */
+ek_err cert_key_check(struct ek_ctx *ctx, const struct ek_key *k);
 
 /* "key 'LABEL' (id 01) on token 'T'" for messages. */
 void cert_key_name(const struct ek_key *k, char *buf, size_t len);

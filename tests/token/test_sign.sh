@@ -71,6 +71,9 @@ expect_match "the log names the mechanism" "$ERR" "signing with CKM_RSA_PKCS_PSS
 
 # --- an extractable key is refused unless the user says otherwise ---
 "${P11[@]}" --keypairgen --key-type rsa:2048 --label leaky --id 50 --usage-sign --private --extractable >/dev/null 2>&1
+run "$H" ctxrule 'pkcs11:token=signtok;object=k2048'
+expect_match "a key used with another context: refused there (EK_ERR_USAGE)" "$OUT" '^other code 2: the key was opened with another context'
+expect_match "... and with its own context it works" "$OUT" '^own code (0|5)$'
 run "$H" insecure 'pkcs11:token=signtok;object=leaky'
 expect_match "extractable: EK_ERR_INSECURE_KEY (10)" "$OUT" \
   "^default code 10: key pkcs11:token=signtok;id=%50;object=leaky;type=private on token 'signtok' can leave the token \\(CKA_EXTRACTABLE=TRUE\\)"

@@ -254,6 +254,27 @@ do_session_loss(char **argv)
     return 0;
 }
 
+/* One context per call: a key used with another context is refused on
+ * that context (its error sentence is never copied between contexts). */
+static int
+do_ctxrule(char **argv)
+{
+    struct ek_ctx *ctx = new_ctx(0), *other = new_ctx(0);
+    struct ek_key *k = open_key(ctx, argv[2]);
+    struct ek_cert *c = NULL;
+    ek_err r;
+
+    r = ek_cert_from_key(other, k, &c);
+    printf("other code %d: %s\n", (int)r, ek_ctx_errmsg(other));
+    r = ek_cert_from_key(ctx, k, &c);
+    printf("own code %d\n", (int)r);
+    ek_cert_free(&c);
+    ek_key_free(&k);
+    ek_ctx_free(&other);
+    ek_ctx_free(&ctx);
+    return 0;
+}
+
 static int
 do_insecure(char **argv)
 {
@@ -365,6 +386,8 @@ main(int argc, char **argv)
         return do_session_loss(argv);
     if (argc == 3 && strcmp(argv[1], "insecure") == 0)
         return do_insecure(argv);
+    if (argc == 3 && strcmp(argv[1], "ctxrule") == 0)
+        return do_ctxrule(argv);
     fprintf(stderr, "usage: see the comment at the top of %s\n", __FILE__);
     return 2;
 }
