@@ -138,11 +138,11 @@ same_token_back(struct akey *k, char *msg, size_t msgsz)
                                                           : r;
     }
     for (i = 0; i < ek_token_list_count(l); i++) {
-        if (strcmp(ek_token_serial(l, i), k->serial) == 0 &&
-            strcmp(ek_token_model(l, i), k->model) == 0)
+        if (strcmp(ek_token_serial(ek_token_list_get(l, i)), k->serial) == 0 &&
+            strcmp(ek_token_model(ek_token_list_get(l, i)), k->model) == 0)
             break;
-        if (strcmp(ek_token_label(l, i), k->label) == 0)
-            other = ek_token_serial(l, i);
+        if (strcmp(ek_token_label(ek_token_list_get(l, i)), k->label) == 0)
+            other = ek_token_serial(ek_token_list_get(l, i));
     }
     if (i < ek_token_list_count(l)) {
         ek_token_list_free(&l);

@@ -45,7 +45,7 @@ print_text(const struct ek_token_list *l)
     int any;
 
     for (i = 0; i < ek_token_list_count(l); i++) {
-        const struct ek_token *tk = ek_token_list_get(tk);
+        const struct ek_token *tk = ek_token_list_get(l, i);
 
         if (module == NULL || strcmp(module, ek_token_module(tk)) != 0) {
             module = ek_token_module(tk);
@@ -98,7 +98,7 @@ to_json(const struct ek_token_list *l)
     if (doc == NULL || (arr = cJSON_AddArrayToObject(doc, "tokens")) == NULL)
         goto fail;
     for (i = 0; i < ek_token_list_count(l); i++) {
-        const struct ek_token *tk = ek_token_list_get(tk);
+        const struct ek_token *tk = ek_token_list_get(l, i);
 
         f = ek_token_flags(tk);
         if ((t = cJSON_CreateObject()) == NULL)
