@@ -56,8 +56,6 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
         return ek_seterr(ctx, EK_ERR_USAGE, "ek_assertion_sign: no key or "
                          "parameters");
     *jwtp = NULL;
-    if ((r = cert_key_check(ctx, k)) != EK_OK)
-        return r;
     /* everything the caller gave is checked before the token is touched */
     if ((r = entra_endpoint_init(ctx, &ep, params->tenant, params->client_id,
                                  params->cloud, params->authority_host)) !=

@@ -275,8 +275,8 @@ ek_pin_source_read(struct ek_ctx *ctx, const struct ek_pin_source *src,
     case EK_PIN_ENV:
         if ((v = getenv(arg)) == NULL) {
             r = ek_seterr(ctx, EK_ERR_PIN, "%s '%s' names an environment "
-                          "variable that is not set; export %s or name "
-                          "another source", what(src->flags),
+                          "variable that is not set; export %s or give "
+                          "another PIN source", what(src->flags),
                           ek_pin_source_text(src), arg);
             goto out;
         }
@@ -314,8 +314,9 @@ ek_pin_source_read(struct ek_ctx *ctx, const struct ek_pin_source *src,
     tmp[n] = '\0';
     if (n > EK_PIN_MAX || n + 1 > bufsz) {
         r = ek_seterr(ctx, EK_ERR_PIN, "the PIN from %s '%s' is longer than "
-                      "%d bytes; is it the right source?", what(src->flags),
-                      ek_pin_source_text(src), EK_PIN_MAX);
+                      "%d bytes (more than %d bytes in its first line); is "
+                      "it the right source?", what(src->flags),
+                      ek_pin_source_text(src), EK_PIN_MAX, EK_PIN_MAX);
         goto out;
     }
     if (n == 0) {

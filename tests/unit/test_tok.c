@@ -197,7 +197,7 @@ test_pin_sources(void)
     big[sizeof big - 1] = '\0';
     write_file(path, big, 0600);
     assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_ERR_PIN);
-    assert(strstr(ek_ctx_errmsg(ctx), "longer than") != NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "more than") != NULL);
     big[EK_PIN_MAX] = '\n';
     write_file(path, big, 0600);
     assert(pin_read(ctx, src, 0, buf, sizeof buf, &len) == EK_OK);
