@@ -332,10 +332,10 @@ void cli_sign_after_error(const struct cli *cli, const struct cli_sign *s,
 void cli_sign_free(struct cli_sign *s);
 
 /* token and exec: opens the key, signs, and asks for the access token;
- * the key and its session are closed before it returns. 0 or an exit
- * code after printing why. */
+ * the key (and its session) is closed before it returns unless keyp, which
+ * then holds it. 0 or an exit code after printing why. */
 int cli_token_acquire(struct cli *cli, struct cli_sign *s,
-                      struct ek_access_token **atp);
+                      struct ek_access_token **atp, struct ek_key **keyp);
 /* token and exec: the organization (the tenant when it is a domain). */
 int cli_token_check_org(struct cli_sign *s);
 

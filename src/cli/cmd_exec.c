@@ -26,18 +26,12 @@ static const char usage_exec[] =
 /* Replaces the process with the child; returns only on failure. */
 static int
 exec_child(struct cli *cli, struct cli_sign *s, char **child,
-           struct ek_access_token **atp)
+           struct ek_access_token **atp, struct ek_key **keyp)
 {
     char expires[32];
-    const char *src = cli->pin_source;
     const char *org = s->val[CLI_SF_ORGANIZATION];
-    char pin_var[256] = "";
-    int pin_fd = -1, e;
+    int e;
 
-    if (src != NULL && strncmp(src, "env:", 4) == 0)
-        snprintf(pin_var, sizeof pin_var, "%s", src + 4);
-    if (src != NULL && strncmp(src, "fd:", 3) == 0)
-        pin_fd = (int)strtol(src + 3, NULL, 10); /* checked by cli_apply */
     snprintf(expires, sizeof expires, "%lld",
              (long long)ek_access_token_expires_on(*atp));
     if (setenv("ENTRAKEY_ACCESS_TOKEN", ek_access_token_value(*atp), 1) !=
@@ -57,12 +51,15 @@ exec_child(struct cli *cli, struct cli_sign *s, char **child,
                 strerror(errno));
         return CLI_EXIT_INTERNAL;
     }
-    /* no PIN and no PIN source reaches the child */
-    if (pin_var[0] != '\0')
-        unsetenv(pin_var);
-    if (pin_fd > 2)
-        close(pin_fd);
-    /* the token session is closed (cli_token_acquire); the rest goes too */
+    /* no PIN and no PIN source reaches the child: the context's
+     * (--pin-source, the profile's) */
+    ek_ctx_pin_source_scrub(cli->ctx);
+    /* and the source the key used, whichever it came from (--pin-source,
+     * the profile, the URI's pin-source=); none when the agent served */
+    if (*keyp != NULL)
+        ek_key_pin_source_scrub(*keyp);
+    /* close the token session before exec: sessions do not survive it */
+    ek_key_free(keyp);
     ek_access_token_free(atp);
     ek_ctx_free(&cli->ctx);
     fflush(stdout);
@@ -90,6 +87,7 @@ cmd_exec(struct cli *cli, int argc, char **argv)
     };
     struct cli_sign s;
     struct ek_access_token *at = NULL;
+    struct ek_key *key = NULL;
     int c, rc, nargs, i;
 
     cli_sign_init(&s, "exec");
@@ -141,10 +139,11 @@ cmd_exec(struct cli *cli, int argc, char **argv)
     if ((rc = cli_sign_resolve(cli, &s)) != 0 ||
         (rc = cli_token_check_org(&s)) != 0)
         goto out;
-    if ((rc = cli_token_acquire(cli, &s, &at)) != 0)
+    if ((rc = cli_token_acquire(cli, &s, &at, &key)) != 0)
         goto out;
-    rc = exec_child(cli, &s, argv + nargs + 1, &at);
+    rc = exec_child(cli, &s, argv + nargs + 1, &at, &key);
 out:
+    ek_key_free(&key);
     ek_access_token_free(&at);
     cli_sign_free(&s);
     return rc;

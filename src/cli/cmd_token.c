@@ -39,7 +39,7 @@ enum out_format { FMT_RAW, FMT_JSON, FMT_ENV, FMT_POWERSHELL };
 
 int
 cli_token_acquire(struct cli *cli, struct cli_sign *s,
-                  struct ek_access_token **atp)
+                  struct ek_access_token **atp, struct ek_key **keyp)
 {
     struct ek_access_token_params p;
     struct ek_key *key = NULL;
@@ -85,8 +85,11 @@ cli_token_acquire(struct cli *cli, struct cli_sign *s,
         goto out;
     }
     rc = CLI_EXIT_OK;
+    if (keyp != NULL) {
+        *keyp = key; /* exec scrubs its PIN source, then frees it */
+        key = NULL;
+    }
 out:
-    /* the token session ends here: exec must not carry it over */
     ek_cert_free(&cert);
     ek_key_free(&key);
     return rc;
@@ -401,7 +404,7 @@ cmd_token(struct cli *cli, int argc, char **argv)
         (rc = cli_token_check_org(&s)) != 0 ||
         (rc = check_format(cli, &s, format, &fmt)) != 0)
         goto out;
-    if ((rc = cli_token_acquire(cli, &s, &at)) != 0)
+    if ((rc = cli_token_acquire(cli, &s, &at, NULL)) != 0)
         goto out;
     rc = print_token(&s, fmt, at);
 out:
