@@ -32,10 +32,12 @@ what(unsigned flags)
 static ek_err
 bad(struct ek_ctx *ctx, unsigned flags, const char *text, const char *why)
 {
-    return ek_seterr(ctx, EK_ERR_USAGE, "%s '%s' is not understood: %s; use "
+    /* the text itself is never repeated: it could be a PIN */
+    (void)text;
+    return ek_seterr(ctx, EK_ERR_USAGE, "%s is not understood: %s; use "
                      "env:NAME (an environment variable), file:PATH (a file "
                      "readable only by you) or fd:N (an open file "
-                     "descriptor)", what(flags), text, why);
+                     "descriptor)", what(flags), why);
 }
 
 static ek_err

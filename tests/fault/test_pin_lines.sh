@@ -78,6 +78,11 @@ expect_rc "URI pin-source=|command: exit 2 (usage)" 2
 expect_calls "URI pin-source=|command: no C_Login" C_Login -eq 0
 fault "" "${ASSERT[@]}" "$KEY_URI" --pin-source "file://host$PF"
 expect_rc "file://HOST/PATH: exit 2 (usage)" 2
-expect_match "file://HOST/PATH: says it names a host" "$ERR" "names a host"
+expect_match "file://HOST/PATH: refused as not understood" "$ERR" "not understood"
+expect_nomatch "file://HOST/PATH: the source is not repeated" "$ERR" "file://host"
+fault "" "${ASSERT[@]}" "$KEY_URI?pin-source=file://host$PF"
+expect_rc "URI pin-source=file://HOST/PATH: exit 2 (usage)" 2
+expect_match "URI pin-source=file://HOST/PATH: says it names a host" "$ERR" "names a host"
+expect_nomatch "URI pin-source=file://HOST/PATH: the source is not repeated" "$ERR" "file://host"
 
 finish
