@@ -264,6 +264,12 @@ EK_API unsigned ek_key_bits(const struct ek_key *k);
 EK_API int ek_key_attr(const struct ek_key *k, enum ek_key_attr a);
 EK_API enum ek_verdict ek_key_verdict(const struct ek_key *k);
 EK_API int ek_key_always_authenticate(const struct ek_key *k);
+/* 1 when the key was found, before any login, through its public key or
+ * certificate: its private object and the five attributes are read only at
+ * the first signature, after the login of the key's own token (until then
+ * ek_key_attr gives -1). A PIN is shown only to the token that holds the
+ * key. */
+EK_API int ek_key_needs_login(const struct ek_key *k);
 /* 1 when the key is in a PIV slot (a YubiKey through ykcs11, a PIV card
  * through OpenSC): such a key cannot be deleted, only overwritten by a new
  * key in the same slot. */

@@ -189,6 +189,17 @@ struct ek_key {
 ek_err tok_key_load(struct ek_key *k);
 /* A new key object for the private key o found through session h on s; the
  * key takes h (closes it when freed) only if the caller sets it so. */
+/* A key found, before any login, through its public key or certificate o
+ * (CKA_ID names the private key, which is hidden until login): label, id,
+ * public key, certificate and URI are read; the private object and its
+ * attributes only by tok_key_resolve. */
+ek_err tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
+                          CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+                          struct ek_key **kp);
+/* Makes sure the key's private object is known: for a key found through a
+ * public object, logs in (the one C_Login; never retried) and finds the
+ * private key with its id, then reads its attributes. */
+ek_err tok_key_resolve(struct ek_key *k);
 ek_err tok_key_new(struct ek_ctx *ctx, const struct tok_slot *s,
                    CK_SESSION_HANDLE h,
                    CK_OBJECT_HANDLE o, struct ek_key **kp);

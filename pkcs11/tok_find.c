@@ -83,17 +83,21 @@ tok_match_slots(struct ek_ctx *ctx, const char *uri_str, struct tok_uri *u,
     return EK_OK;
 }
 
-/* Finds the private keys of a slot matching the URI's id/label. */
+/* Finds the objects of class cls on a slot matching the URI's id/label
+ * (certificates: token objects only; ykcs11's attestation certificates
+ * are session objects with the key's id). */
 static ek_err
-find_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-             const struct tok_uri *u, CK_OBJECT_HANDLE **objsp,
-             CK_ULONG *np)
+find_class(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+           const struct tok_uri *u, CK_OBJECT_CLASS cls,
+           CK_OBJECT_HANDLE **objsp, CK_ULONG *np)
 {
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[3] = {{CKA_CLASS, &cls, sizeof cls}};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE tmpl[4] = {{CKA_CLASS, &cls, sizeof cls}};
     CK_ATTRIBUTE *a;
     CK_ULONG n = 1;
 
+    if (cls == CKO_CERTIFICATE)
+        tmpl[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof yes};
     if (u != NULL && u->uri != NULL) {
         if ((a = p11_kit_uri_get_attribute(u->uri, CKA_ID)) != NULL)
             tmpl[n++] = *a;
@@ -103,82 +107,128 @@ find_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     return tok_find(ctx, s, h, tmpl, n, objsp, np);
 }
 
-/* Whether a public key or certificate has an id that no visible private
- * key has: then private objects are hidden until login. */
-static int
-orphan_ids(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-           CK_OBJECT_HANDLE *privs, CK_ULONG nprivs)
+/* Finds the private keys of a slot matching the URI's id/label. */
+static ek_err
+find_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+             const struct tok_uri *u, CK_OBJECT_HANDLE **objsp,
+             CK_ULONG *np)
 {
-    static const CK_OBJECT_CLASS classes[] = {CKO_PUBLIC_KEY,
-                                              CKO_CERTIFICATE};
-    CK_OBJECT_CLASS cls;
-    CK_ATTRIBUTE tmpl = {CKA_CLASS, &cls, sizeof cls};
-    CK_OBJECT_HANDLE *objs = NULL;
-    CK_ULONG n = 0, i, j;
-    unsigned char *id = NULL, *pid = NULL;
-    size_t idlen = 0, pidlen = 0;
-    size_t c;
-    int orphan = 0, found;
-
-    for (c = 0; c < 2 && !orphan; c++) {
-        cls = classes[c];
-        if (tok_find(ctx, s, h, &tmpl, 1, &objs, &n) != EK_OK)
-            return 1;
-        for (i = 0; i < n && !orphan; i++) {
-            if (tok_attr(ctx, s, h, objs[i], CKA_ID, &id, &idlen) != EK_OK ||
-                id == NULL)
-                continue;
-            found = 0;
-            for (j = 0; j < nprivs && !found; j++) {
-                if (tok_attr(ctx, s, h, privs[j], CKA_ID, &pid, &pidlen) ==
-                        EK_OK &&
-                    pid != NULL && pidlen == idlen &&
-                    memcmp(pid, id, idlen) == 0)
-                    found = 1;
-                free(pid);
-                pid = NULL;
-            }
-            orphan = !found;
-            free(id);
-            id = NULL;
-        }
-        free(objs);
-        objs = NULL;
-    }
-    return orphan;
+    return find_class(ctx, s, h, u, CKO_PRIVATE_KEY, objsp, np);
 }
 
-/* Searches a slot, logging in first when private objects may be hidden. */
-static ek_err
-search_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-            const struct tok_uri *u, const struct ek_pin_source *pin_src,
-            int listing, struct ek_secret **keep, CK_OBJECT_HANDLE **objsp,
-            CK_ULONG *np)
-{
-    ek_err r;
-    int need, logged;
+/* What a slot shows for a URI before any login: its visible private keys,
+ * and, while private objects are hidden (CKF_LOGIN_REQUIRED, not logged
+ * in), the public keys and certificates whose CKA_ID names a hidden
+ * private key. A PIN is shown only to the token that holds the key, so
+ * keys are found this way first (a token's login state is per process:
+ * another context may have logged in). */
+struct cand {
+    CK_OBJECT_HANDLE obj;
+    int is_private;
+    unsigned char *id;
+    size_t idlen;
+};
+struct view {
+    struct cand *c;
+    size_t n;
+    size_t nprivate;
+    int hidden; /* private objects may be hidden until login */
+};
 
-    /* the login state before the search: another context of this process
-     * may log in while it runs (login state is per application), and a
-     * search made before that login sees no private object */
-    logged = !(s->ti.flags & CKF_LOGIN_REQUIRED) ||
-             tok_logged_in(ctx, s, h, NULL);
-    if ((r = find_private(ctx, s, h, u, objsp, np)) != EK_OK)
+static void
+view_clear(struct view *v)
+{
+    size_t i;
+
+    for (i = 0; i < v->n; i++)
+        free(v->c[i].id);
+    free(v->c);
+    memset(v, 0, sizeof *v);
+}
+
+static ek_err
+view_add(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+         struct view *v, CK_OBJECT_HANDLE o, int is_private)
+{
+    unsigned char *id = NULL;
+    size_t idlen = 0, i;
+    struct cand *grown;
+    ek_err r;
+
+    if ((r = tok_attr(ctx, s, h, o, CKA_ID, &id, &idlen)) != EK_OK)
         return r;
-    if (logged)
-        return EK_OK;
-    if (listing)
-        need = *np == 0 || orphan_ids(ctx, s, h, *objsp, *np);
-    else
-        need = *np == 0;
-    if (!need)
-        return EK_OK;
-    free(*objsp);
-    *objsp = NULL;
-    *np = 0;
-    if ((r = tok_login(ctx, s, h, TOK_LOGIN_USER, pin_src, keep)) != EK_OK)
-        return r;
-    return find_private(ctx, s, h, u, objsp, np);
+    if (!is_private) {
+        /* a public half names a hidden private key by its id: none, or
+         * one already counted (a public key and its certificate), adds
+         * nothing */
+        for (i = 0; id != NULL && i < v->n; i++)
+            if (v->c[i].idlen == idlen && memcmp(v->c[i].id, id, idlen) == 0)
+                break;
+        if (id == NULL || idlen == 0 || i < v->n) {
+            free(id);
+            return EK_OK;
+        }
+    }
+    if ((grown = realloc(v->c, (v->n + 1) * sizeof *grown)) == NULL) {
+        free(id);
+        return ek_seterr_oom(ctx);
+    }
+    v->c = grown;
+    v->c[v->n++] = (struct cand){o, is_private, id, idlen};
+    if (is_private)
+        v->nprivate++;
+    return EK_OK;
+}
+
+static ek_err
+view_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+          const struct tok_uri *u, struct view *v)
+{
+    static const CK_OBJECT_CLASS pub[] = {CKO_PUBLIC_KEY, CKO_CERTIFICATE};
+    CK_OBJECT_HANDLE *objs = NULL;
+    CK_ULONG n = 0, j;
+    size_t c;
+    ek_err r;
+
+    view_clear(v);
+    v->hidden = (s->ti.flags & CKF_LOGIN_REQUIRED) &&
+                !tok_logged_in(ctx, s, h, NULL);
+    if ((r = find_private(ctx, s, h, u, &objs, &n)) != EK_OK)
+        goto out;
+    for (j = 0; j < n; j++)
+        if ((r = view_add(ctx, s, h, v, objs[j], 1)) != EK_OK)
+            goto out;
+    for (c = 0; v->hidden && c < sizeof pub / sizeof pub[0]; c++) {
+        free(objs);
+        objs = NULL;
+        if ((r = find_class(ctx, s, h, u, pub[c], &objs, &n)) != EK_OK)
+            goto out;
+        for (j = 0; j < n; j++)
+            if ((r = view_add(ctx, s, h, v, objs[j], 0)) != EK_OK)
+                goto out;
+    }
+    r = EK_OK;
+out:
+    free(objs);
+    return r;
+}
+
+/* A key object for candidate c of a view. */
+static ek_err
+view_key(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+         const struct cand *c, struct ek_key **kp)
+{
+    if (c->is_private)
+        return tok_key_new(ctx, s, h, c->obj, kp);
+    return tok_key_new_public(ctx, s, h, c->obj, kp);
+}
+
+/* "'label' (serial S)" of slot s, for messages. */
+static void
+describe_slot(const struct tok_slot *s, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "'%s' (serial %s)", s->label,
+             s->serial[0] != '\0' ? s->serial : "none");
 }
 
 static ek_err
@@ -218,11 +268,11 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
     struct tok_slot *slots = NULL;
     struct ek_key_list *l = NULL;
     struct ek_key *k = NULL;
+    struct view v = {NULL, 0, 0, 0};
     struct ek_pin_source *pin_src = NULL;
-    CK_OBJECT_HANDLE *objs = NULL;
     CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-    CK_ULONG nobj = 0, j;
-    size_t n = 0, i = 0;
+    size_t n = 0, i = 0, j;
+    int named;
     ek_err r = EK_ERR_INTERNAL;
 
     if (ctx == NULL || listp == NULL)
@@ -240,15 +290,37 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
         r = EK_ERR_INTERNAL;
         goto out;
     }
+    /* a login only for a token the URI names alone: never one PIN for
+     * several tokens */
+    named = token_uri != NULL && token_uri[0] != '\0' && n == 1;
     for (i = 0; i < n; i++) {
         if ((r = tok_session_open(ctx, &slots[i], 0, &h)) != EK_OK)
             goto out;
-        if ((r = search_slot(ctx, &slots[i], h, &u, pin_src, 1, NULL, &objs,
-                             &nobj)) !=
-            EK_OK)
+        if ((r = view_slot(ctx, &slots[i], h, &u, &v)) != EK_OK)
             goto out;
-        for (j = 0; j < nobj; j++) {
-            if ((r = tok_key_new(ctx, &slots[i], h, objs[j], &k)) != EK_OK)
+        if (v.hidden && (v.n == 0 || v.n > v.nprivate)) {
+            if (named) {
+                r = tok_login(ctx, &slots[i], h, TOK_LOGIN_USER, pin_src,
+                              NULL);
+                if (r == EK_OK)
+                    r = view_slot(ctx, &slots[i], h, &u, &v);
+                else if (r == EK_ERR_PIN_REQUIRED)
+                    ek_log(ctx, EK_LOG_WARN, "token '%s' keeps its private "
+                           "keys hidden until login and there is no PIN "
+                           "source: its keys are listed from their public "
+                           "keys and certificates, without their "
+                           "attributes", slots[i].label);
+                if (r != EK_OK && r != EK_ERR_PIN_REQUIRED)
+                    goto out;
+            } else {
+                ek_log(ctx, EK_LOG_INFO, "token '%s': private keys are "
+                       "hidden until login; listed from public objects (a "
+                       "URI that names this token alone lets it log in)",
+                       slots[i].label);
+            }
+        }
+        for (j = 0; j < v.n; j++) {
+            if ((r = view_key(ctx, &slots[i], h, &v.c[j], &k)) != EK_OK)
                 goto out;
             /* a listed key keeps no session */
             k->session = CK_INVALID_HANDLE;
@@ -257,8 +329,6 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
                 goto out;
             }
         }
-        free(objs);
-        objs = NULL;
         tok_session_close(ctx, &slots[i], h);
         h = CK_INVALID_HANDLE;
     }
@@ -268,7 +338,7 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
 out:
     if (h != CK_INVALID_HANDLE)
         tok_session_close(ctx, &slots[i], h);
-    free(objs);
+    view_clear(&v);
     ek_key_list_free(&l);
     ek_pin_source_free(&pin_src);
     free(slots);
@@ -370,6 +440,29 @@ describe_want(const struct tok_uri *u, char *out, size_t outsz)
         snprintf(out, outsz, "any private key");
 }
 
+/* Appends "URI (token 'L', serial S)" of candidate c to list. */
+static void
+describe_cand(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
+              const struct cand *c, char *list, size_t listsz)
+{
+    unsigned char *label = NULL;
+    size_t labellen = 0, used = strlen(list);
+    char *uri = NULL;
+    struct tok_slot named = *s;
+
+    /* a URI with serial= names the token even where labels repeat */
+    named.dup_label = 1;
+    if (used < listsz &&
+        tok_attr(ctx, s, h, c->obj, CKA_LABEL, &label, &labellen) == EK_OK &&
+        tok_uri_key(ctx, &named, c->id, c->idlen, (char *)label, &uri) ==
+            EK_OK)
+        snprintf(list + used, listsz - used, "%s%s (token '%s', serial %s)",
+                 used > 0 ? ", " : "", uri, s->label,
+                 s->serial[0] != '\0' ? s->serial : "none");
+    free(label);
+    free(uri);
+}
+
 static ek_err
 tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
                  struct ek_key **keyp)
@@ -377,20 +470,22 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     struct tok_uri u;
     struct tok_slot *slots = NULL;
     CK_SESSION_HANDLE *hs = NULL;
-    CK_OBJECT_HANDLE *objs = NULL, found = CK_INVALID_HANDLE;
-    CK_ULONG nobj = 0;
-    size_t n = 0, i, at = 0, matches = 0;
+    struct view *views = NULL;
+    size_t n = 0, i, j, at = 0, matches = 0, nhidden = 0, hidden_at = 0;
     struct ek_key *k = NULL;
     struct ek_secret *pin = NULL;
     struct ek_pin_source *pin_src = NULL;
+    CK_OBJECT_HANDLE *objs = NULL;
+    CK_ULONG nobj = 0;
+    const struct cand *found = NULL;
     char shown[1024], list[3072], save[EK_ERRMSG_MAX], want[512],
-        tokens[1024];
+        tokens[1024], one[128];
     ek_err r = EK_ERR_INTERNAL;
 
     *keyp = NULL;
     if (key_uri == NULL || key_uri[0] == '\0')
         return ek_seterr(ctx, EK_ERR_USAGE, "no key URI was given; list the "
-                         "keys with entrakey keys");
+                         "keys first");
     if ((r = tok_uri_parse(ctx, key_uri, &u)) != EK_OK)
         return r;
     tok_uri_redact(key_uri, shown, sizeof shown);
@@ -401,55 +496,84 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
         goto out;
     if ((r = tok_match_slots(ctx, key_uri, &u, &slots, &n)) != EK_OK)
         goto out;
-    if ((hs = ek_calloc(ctx, n, sizeof *hs)) == NULL) {
+    if ((hs = ek_calloc(ctx, n, sizeof *hs)) == NULL ||
+        (views = ek_calloc(ctx, n, sizeof *views)) == NULL) {
         r = EK_ERR_INTERNAL;
         goto out;
     }
-    list[0] = '\0';
+    /* first, what every matching token shows without a login */
+    list[0] = tokens[0] = '\0';
     for (i = 0; i < n; i++) {
         if ((r = tok_session_open(ctx, &slots[i], rw, &hs[i])) != EK_OK)
             goto out;
-        if ((r = search_slot(ctx, &slots[i], hs[i], &u, pin_src, 0, &pin,
-                             &objs,
-                             &nobj)) !=
+        if ((r = view_slot(ctx, &slots[i], hs[i], &u, &views[i])) != EK_OK)
+            goto out;
+        for (j = 0; j < views[i].n; j++) {
+            if (matches++ == 0) {
+                at = i;
+                found = &views[i].c[j];
+            }
+            describe_cand(ctx, &slots[i], hs[i], &views[i].c[j], list,
+                          sizeof list);
+        }
+        if (views[i].n == 0 && views[i].hidden) {
+            /* may hold a private key without a public half */
+            if (nhidden++ == 0)
+                hidden_at = i;
+            describe_slot(&slots[i], one, sizeof one);
+            snprintf(tokens + strlen(tokens), sizeof tokens - strlen(tokens),
+                     "%s%s", nhidden > 1 ? ", " : "", one);
+        }
+    }
+    if (matches > 1) {
+        /* refused before any login: one PIN is never tried on several
+         * tokens */
+        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%zu keys match '%s': %s; name "
+                      "one (id=, and serial= where several tokens hold "
+                      "it); no PIN was used", matches, shown, list);
+        goto out;
+    }
+    if (matches == 0 && nhidden > 1) {
+        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "no public key or certificate "
+                      "matching '%s' is visible, and %zu tokens keep their "
+                      "private keys hidden until login: %s. A PIN goes to "
+                      "one token only: name it in the URI (serial=); no PIN "
+                      "was used", shown, nhidden, tokens);
+        goto out;
+    }
+    if (matches == 0 && nhidden == 1) {
+        /* one token may hold it as a private key alone: its login */
+        at = hidden_at;
+        if ((r = tok_login(ctx, &slots[at], hs[at], TOK_LOGIN_USER, pin_src,
+                           &pin)) != EK_OK)
+            goto out;
+        if ((r = find_private(ctx, &slots[at], hs[at], &u, &objs, &nobj)) !=
             EK_OK)
             goto out;
-        if (nobj > 0 && matches == 0) {
-            at = i;
-            found = objs[0];
+        if (nobj > 1) {
+            r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%lu private keys match "
+                          "'%s' on token '%s'; name one with id=",
+                          (unsigned long)nobj, shown, slots[at].label);
+            goto out;
         }
-        matches += nobj;
-        if (nobj > 0) {
-            /* the URIs of the matches, for EK_ERR_AMBIGUOUS */
-            for (CK_ULONG j = 0; j < nobj; j++) {
-                unsigned char *id = NULL, *label = NULL;
-                size_t idlen = 0, labellen = 0, used = strlen(list);
-                char *uri = NULL;
-
-                if (tok_attr(ctx, &slots[i], hs[i], objs[j], CKA_ID, &id,
-                             &idlen) == EK_OK &&
-                    tok_attr(ctx, &slots[i], hs[i], objs[j], CKA_LABEL,
-                             &label, &labellen) == EK_OK &&
-                    tok_uri_key(ctx, &slots[i], id, idlen, (char *)label,
-                                &uri) == EK_OK && used < sizeof list)
-                    snprintf(list + used, sizeof list - used, "%s%s",
-                             used > 0 ? ", " : "", uri);
-                free(id);
-                free(label);
-                free(uri);
-            }
+        if (nobj == 1) {
+            if ((r = tok_key_new(ctx, &slots[at], hs[at], objs[0], &k)) !=
+                EK_OK)
+                goto out;
+            matches = 1;
         }
-        free(objs);
-        objs = NULL;
+    } else if (matches == 1) {
+        if ((r = view_key(ctx, &slots[at], hs[at], found, &k)) != EK_OK)
+            goto out;
     }
-    if (matches == 0) {
+    if (k == NULL) {
         describe_want(&u, want, sizeof want);
         tok_describe_tokens(slots, n, tokens, sizeof tokens);
         describe_keys(ctx, slots, n, hs, list, sizeof list);
         if (list[0] == '\0')
             r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "no private key matches "
                           "'%s': there is no private key on the matching "
-                          "token%s; make one with entrakey keygen", shown,
+                          "token%s; generate one first", shown,
                           n == 1 ? "" : "s");
         else
             r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "no private key matches "
@@ -457,27 +581,21 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
                           "there are: %s", shown, want, tokens, list);
         goto out;
     }
-    if (matches > 1) {
-        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%zu private keys match '%s': "
-                      "%s; name one with id= (and serial= if the tokens "
-                      "share a label)", matches, shown, list);
-        goto out;
-    }
-    if ((r = tok_key_new(ctx, &slots[at], hs[at], found, &k)) != EK_OK)
-        goto out;
     hs[at] = CK_INVALID_HANDLE; /* the key's now */
     if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
         goto out;
     k->pin_src = pin_src;
     pin_src = NULL;
-    if (k->always_auth) {
+    if (k->always_auth && pin != NULL) {
         /* the PIN of the login above serves the context-specific logins:
          * a source such as fd:N can be read only once */
         k->pin = pin;
         pin = NULL;
     }
-    ek_log(ctx, EK_LOG_INFO, "key %s (%u-bit RSA) on token '%s'", k->uri,
-           k->bits, k->slot.label);
+    ek_log(ctx, EK_LOG_INFO, "key %s (%u-bit RSA) on token '%s'%s", k->uri,
+           k->bits, k->slot.label, ek_key_needs_login(k) ? ", found through "
+           "its public objects (the login comes at the first signature)"
+                                                         : "");
     *keyp = k;
     k = NULL;
     r = EK_OK;
@@ -487,8 +605,11 @@ out:
     ek_key_free(&k);
     for (i = 0; hs != NULL && i < n; i++)
         tok_session_close(ctx, &slots[i], hs[i]);
+    for (i = 0; views != NULL && i < n; i++)
+        view_clear(&views[i]);
     if (r != EK_OK)
         ek_seterr(ctx, r, "%s", save);
+    free(views);
     free(hs);
     free(objs);
     free(slots);

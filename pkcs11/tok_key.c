@@ -89,10 +89,12 @@ load_public(struct ek_key *k)
     ek_err r;
 
     r = EK_OK;
-    if (k->modulus == NULL) /* else read by load_batched */
+    /* else read by load_batched, or not known yet (found through a public
+     * object: tok_key_new_public) */
+    if (k->modulus == NULL && k->priv != CK_INVALID_HANDLE)
         r = tok_attr(k->ctx, &k->slot, k->session, k->priv, CKA_MODULUS,
                      &k->modulus, &k->modulus_len);
-    if (r == EK_OK && k->exponent == NULL)
+    if (r == EK_OK && k->exponent == NULL && k->priv != CK_INVALID_HANDLE)
         r = tok_attr(k->ctx, &k->slot, k->session, k->priv,
                      CKA_PUBLIC_EXPONENT, &k->exponent, &k->exponent_len);
     if (r != EK_OK)
@@ -344,6 +346,163 @@ tok_key_new(struct ek_ctx *ctx, const struct tok_slot *s, CK_SESSION_HANDLE h,
     }
     *kp = k;
     return EK_OK;
+}
+
+/* The modulus and exponent from the certificate, for a key found through
+ * a certificate alone (no public key object). */
+static ek_err
+public_from_cert(struct ek_key *k)
+{
+    const unsigned char *p = k->cert_der;
+    X509 *x = NULL;
+    EVP_PKEY *pk;
+    BIGNUM *n = NULL, *e = NULL;
+    ek_err r = EK_OK;
+
+    if (k->cert_der == NULL || k->modulus != NULL)
+        return EK_OK;
+    if ((x = d2i_X509(NULL, &p, (long)k->cert_len)) == NULL ||
+        (pk = X509_get0_pubkey(x)) == NULL ||
+        !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
+        !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e))
+        goto out; /* not RSA, or unreadable: the key stays without one */
+    k->modulus_len = (size_t)BN_num_bytes(n);
+    k->exponent_len = (size_t)BN_num_bytes(e);
+    if ((k->modulus = ek_calloc(k->ctx, 1, k->modulus_len + 1)) == NULL ||
+        (k->exponent = ek_calloc(k->ctx, 1, k->exponent_len + 1)) == NULL) {
+        r = EK_ERR_INTERNAL;
+        goto out;
+    }
+    BN_bn2bin(n, k->modulus);
+    BN_bn2bin(e, k->exponent);
+    r = load_public(k); /* the size and the SubjectPublicKeyInfo */
+out:
+    BN_free(n);
+    BN_free(e);
+    X509_free(x);
+    return r;
+}
+
+ek_err
+tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
+                   CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+                   struct ek_key **kp)
+{
+    struct ek_key *k;
+    unsigned char *v = NULL;
+    size_t len = 0;
+    int i;
+    ek_err r;
+
+    *kp = NULL;
+    if ((k = ek_calloc(ctx, 1, sizeof *k)) == NULL)
+        return EK_ERR_INTERNAL;
+    k->ctx = ctx;
+    k->slot = *s;
+    k->session = h;
+    k->priv = CK_INVALID_HANDLE;
+    k->key_type = CK_UNAVAILABLE_INFORMATION;
+    for (i = 0; i < EK_ATTR_COUNT; i++)
+        k->attr[i] = -1; /* read from the private key after the login */
+    if ((r = tok_attr(ctx, &k->slot, h, o, CKA_LABEL, &v, &len)) != EK_OK ||
+        (r = tok_attr(ctx, &k->slot, h, o, CKA_ID, &k->id, &k->id_len)) !=
+            EK_OK)
+        goto fail;
+    k->label = (char *)v;
+    v = NULL;
+    if (k->label == NULL && (k->label = ek_strdup(ctx, "")) == NULL) {
+        r = EK_ERR_INTERNAL;
+        goto fail;
+    }
+    if ((k->id_hex = ek_calloc(ctx, 1, 2 * k->id_len + 1)) == NULL) {
+        r = EK_ERR_INTERNAL;
+        goto fail;
+    }
+    if (k->id != NULL)
+        ek_hex_encode(k->id, k->id_len, k->id_hex, 0);
+    if ((r = load_public(k)) != EK_OK || (r = load_cert(k)) != EK_OK ||
+        (r = public_from_cert(k)) != EK_OK ||
+        (r = tok_uri_key(ctx, &k->slot, k->id, k->id_len, k->label,
+                         &k->uri)) != EK_OK)
+        goto fail;
+    *kp = k;
+    return EK_OK;
+fail:
+    free(v);
+    k->session = CK_INVALID_HANDLE; /* the caller's */
+    tok_key_clear(k);
+    free(k);
+    return r;
+}
+
+ek_err
+tok_key_resolve(struct ek_key *k)
+{
+    static const CK_ATTRIBUTE_TYPE five[EK_ATTR_COUNT] = {
+        [EK_ATTR_SENSITIVE] = CKA_SENSITIVE,
+        [EK_ATTR_EXTRACTABLE] = CKA_EXTRACTABLE,
+        [EK_ATTR_ALWAYS_SENSITIVE] = CKA_ALWAYS_SENSITIVE,
+        [EK_ATTR_NEVER_EXTRACTABLE] = CKA_NEVER_EXTRACTABLE,
+        [EK_ATTR_LOCAL] = CKA_LOCAL,
+    };
+    struct ek_ctx *ctx = k->ctx;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof cls},
+        {CKA_ID, k->id, k->id_len},
+    };
+    CK_OBJECT_HANDLE *objs = NULL;
+    CK_ULONG n = 0, kt = 0;
+    int i;
+    ek_err r;
+
+    if (k->priv != CK_INVALID_HANDLE)
+        return EK_OK;
+    if (k->session == CK_INVALID_HANDLE)
+        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no session (a "
+                         "listed key); open it with ek_key_open", k->uri);
+    if (k->id_len == 0)
+        return ek_seterr(ctx, EK_ERR_NOT_FOUND, "key %s on token '%s' was "
+                         "found through a public object without CKA_ID, "
+                         "which names no private key", k->uri, k->slot.label);
+    /* the one login of this key's token; the PIN is kept until it is
+     * known whether the key wants a login before each signature (a
+     * source such as fd:N can be read only once) */
+    if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER,
+                       k->pin_src, &k->pin)) != EK_OK)
+        return r;
+    if ((r = tok_find(ctx, &k->slot, k->session, tmpl, 2, &objs, &n)) !=
+        EK_OK)
+        goto out;
+    if (n != 1) {
+        r = ek_seterr(ctx, n == 0 ? EK_ERR_NOT_FOUND : EK_ERR_AMBIGUOUS,
+                      "token '%s' shows a public key or certificate for key "
+                      "%s, but %s private key with its id (%s) after the "
+                      "login", k->slot.label, k->uri, n == 0 ? "no" : "more "
+                      "than one", k->id_hex);
+        goto out;
+    }
+    k->priv = objs[0];
+    if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE,
+                       &kt) == EK_OK)
+        k->key_type = kt;
+    for (i = 0; i < EK_ATTR_COUNT; i++)
+        k->attr[i] = tok_attr_bool(ctx, &k->slot, k->session, k->priv,
+                                   five[i]);
+    k->always_auth = tok_attr_bool(ctx, &k->slot, k->session, k->priv,
+                                   CKA_ALWAYS_AUTHENTICATE) == 1;
+    r = EK_OK;
+out:
+    if (r != EK_OK || !k->always_auth)
+        ek_secret_free(&k->pin);
+    free(objs);
+    return r;
+}
+
+int
+ek_key_needs_login(const struct ek_key *k)
+{
+    return k != NULL && k->priv == CK_INVALID_HANDLE;
 }
 
 /* --------------------------------------------------------------- getters */

@@ -130,6 +130,13 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
     if (modlen > 0 && *siglen < modlen)
         return ek_seterr(ctx, EK_ERR_USAGE, "the signature buffer holds %zu "
                          "bytes; key %s needs %zu", *siglen, k->uri, modlen);
+    /* a key found through its public half: the login of its own token,
+     * then its private object and attributes, before anything is signed */
+    if (!k->lost && (r = tok_key_resolve(k)) != EK_OK) {
+        if (r == EK_ERR_DEVICE)
+            drop_session(k, r);
+        return r;
+    }
     if ((r = check_key(k)) != EK_OK)
         return r;
     mech.mechanism = tok_path_mech(path);

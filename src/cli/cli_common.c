@@ -491,6 +491,11 @@ cli_verdict_text(enum ek_verdict v)
 const char *
 cli_key_verdict_text(const struct ek_key *k)
 {
+    if (ek_key_needs_login(k))
+        return "not read: the token keeps its private keys hidden until "
+               "login, and this key was found through its public key or "
+               "certificate (name this token alone in the URI and give a "
+               "PIN source to read the attributes)";
     if (ek_key_attrs_fixed(k) &&
         ek_key_verdict(k) == EK_VERDICT_NON_EXPORTABLE)
         return "fixed values: this module reports these attributes as "
@@ -564,9 +569,12 @@ cli_key_json(cJSON *o, const struct ek_key *k)
             return -1;
     }
     if (!cJSON_AddStringToObject(o, "verdict",
-                                 (unsigned)verdict <= EK_VERDICT_EXTRACTABLE
+                                 ek_key_needs_login(k) ? "not read"
+                                 : (unsigned)verdict <= EK_VERDICT_EXTRACTABLE
                                      ? words[verdict]
-                                     : "unproven"))
+                                     : "unproven") ||
+        !cJSON_AddBoolToObject(o, "private_key_visible",
+                               !ek_key_needs_login(k)))
         return -1;
     return 0;
 }

@@ -119,7 +119,7 @@ print_key(struct cli *cli, const struct ek_key *k, long long now)
         printf("  RSA bits:      %u\n", ek_key_bits(k));
     else
         printf("  RSA bits:      unknown (not an RSA key?)\n");
-    for (a = 0; a < 5; a++) {
+    for (a = 0; a < 5 && !ek_key_needs_login(k); a++) {
         v = ek_key_attr(k, (enum ek_key_attr)a);
         printf("  %-23s %-10s %s\n", cli_attr_name(a),
                v == 1 ? "TRUE" : v == 0 ? "FALSE" : "unreadable",

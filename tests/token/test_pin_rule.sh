@@ -90,4 +90,20 @@ spy "$T/e.log" "$EK" --module "$SPY" assert "pkcs11:serial=$SERIAL;object=dup" \
 expect_rc "the backup's dup named by serial=" 0
 [ "$(logins "$T/e.log")" -eq 1 ] && pass "serial=: exactly one C_Login" ||
   fail "serial=: $(logins "$T/e.log") C_Login calls"
+# --- a token named alone, no PIN source: its public view, exit 0 ---
+spy "$T/n.log" "$EK" --module "$SPY" keys 'pkcs11:token=primary'
+expect_rc "keys on a named token without a PIN source" 0
+expect_match "it says why the attributes are not shown" "$ERR" \
+  "token 'primary' keeps its private keys hidden until login and there is no PIN source"
+expect_match "the keys are listed from public objects" "$OUT" 'verdict: +not read'
+[ "$(logins "$T/n.log")" -eq 0 ] && pass "no PIN source: no C_Login" ||
+  fail "no PIN source: $(logins "$T/n.log") C_Login"
+run "$EK" keys 'pkcs11:token=primary' --json
+expect_match "--json says the private key is not visible" "$OUT" '"private_key_visible":[[:space:]]*false'
+# named alone with a PIN source: one login, the attributes read
+spy "$T/p.log" "$EK" --module "$SPY" keys 'pkcs11:token=primary' --pin-source "file:$PIN_FILE"
+expect_rc "keys on a named token with its PIN" 0
+expect_match "the attributes are read after the login" "$OUT" 'verdict: +non-exportable'
+[ "$(logins "$T/p.log")" -eq 1 ] && pass "named token: exactly one C_Login" ||
+  fail "named token: $(logins "$T/p.log") C_Login"
 finish
