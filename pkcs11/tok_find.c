@@ -448,14 +448,11 @@ describe_cand(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     unsigned char *label = NULL;
     size_t labellen = 0, used = strlen(list);
     char *uri = NULL;
-    struct tok_slot named = *s;
 
-    /* a URI with serial= names the token even where labels repeat */
-    named.dup_label = 1;
+    /* the URI carries serial= where tokens share a label (dup_label) */
     if (used < listsz &&
         tok_attr(ctx, s, h, c->obj, CKA_LABEL, &label, &labellen) == EK_OK &&
-        tok_uri_key(ctx, &named, c->id, c->idlen, (char *)label, &uri) ==
-            EK_OK)
+        tok_uri_key(ctx, s, c->id, c->idlen, (char *)label, &uri) == EK_OK)
         snprintf(list + used, listsz - used, "%s%s (token '%s', serial %s)",
                  used > 0 ? ", " : "", uri, s->label,
                  s->serial[0] != '\0' ? s->serial : "none");
@@ -551,9 +548,18 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
             EK_OK)
             goto out;
         if (nobj > 1) {
+            for (j = 0; j < nobj; j++) {
+                struct cand c = {objs[j], 1, NULL, 0};
+
+                if (tok_attr(ctx, &slots[at], hs[at], objs[j], CKA_ID, &c.id,
+                             &c.idlen) == EK_OK)
+                    describe_cand(ctx, &slots[at], hs[at], &c, list,
+                                  sizeof list);
+                free(c.id);
+            }
             r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%lu private keys match "
-                          "'%s' on token '%s'; name one with id=",
-                          (unsigned long)nobj, shown, slots[at].label);
+                          "'%s' on token '%s': %s; name one with id=",
+                          (unsigned long)nobj, shown, slots[at].label, list);
             goto out;
         }
         if (nobj == 1) {
