@@ -47,6 +47,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     struct http_request req;
     struct http_response resp;
     char host[256] = "?";
+    char ra[64] = "none"; /* Retry-After, quoted: server text */
     char prev[EK_ERRMSG_MAX];
     unsigned timeout = x->timeout != 0 ? x->timeout : ENTRA_DEFAULT_TIMEOUT;
     unsigned max_wait =
@@ -96,10 +97,11 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
             if (wait > (long)max_wait) {
                 r = ek_seterr(ctx, EK_ERR_THROTTLED, "%s is throttling "
                               "(HTTP %ld) and asks to wait %ld s "
-                              "(Retry-After: %s), more than --max-wait %u s; "
-                              "try again later or raise --max-wait", host,
+                              "(Retry-After: %s), more than the %u s it may "
+                              "wait; try again later or allow a longer wait",
+                              host,
                               resp.status, wait,
-                              has_ra ? resp.retry_after : "none", max_wait);
+                              ra, max_wait);
                 goto out;
             }
             if (throttled == ENTRA_THROTTLE_RETRIES) {
@@ -112,7 +114,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
             throttled++;
             ek_log(ctx, EK_LOG_WARN, "%s answered HTTP %ld; waiting %ld s as "
                    "it asks (Retry-After: %s), then retry %d of %d", host,
-                   resp.status, wait, has_ra ? resp.retry_after : "none",
+                   resp.status, wait, ra,
                    throttled, ENTRA_THROTTLE_RETRIES);
             pause_seconds(wait);
             waited += wait;

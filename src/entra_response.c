@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "entra.h"
+#include "text.h"
 
 /* ------------------------------------------------------- access tokens */
 
@@ -69,16 +70,16 @@ static const struct {
     {700027, "the certificate is not registered on the app, the key is not "
              "the certificate's, or the certificate has expired: upload the "
              ".cer to the app registration (Certificates & secrets) and "
-             "check that its thumbprint is the one `entrakey cert show` "
-             "prints"},
+             "check that its thumbprint is the one of the certificate on "
+             "the token"},
     {700024, "the assertion's time window (nbf/exp) is not valid at the "
              "server: check this machine's clock (NTP)"},
-    {700016, "no such app in that tenant: check --client-id (the "
-             "Application (client) ID) and --tenant"},
-    {90002, "the tenant is not found in this cloud: check --tenant (a GUID or "
-            "a *.onmicrosoft.com domain) and --cloud"},
-    {50049, "the authority is not known: check --cloud, --authority-host and "
-            "--tenant"},
+    {700016, "no such app in that tenant: check the client id (the "
+             "Application (client) ID) and the tenant"},
+    {90002, "the tenant is not found in this cloud: check the tenant (a GUID "
+            "or a *.onmicrosoft.com domain) and the cloud"},
+    {50049, "the authority is not known: check the cloud, the authority "
+            "host and the tenant"},
     {500011, "the resource's service principal is missing in the tenant: for "
              "Exchange Online the tenant needs Exchange Online (the Office "
              "365 Exchange Online service principal), and the app needs "
@@ -88,15 +89,15 @@ static const struct {
               "check that no proxy rewrites the request and that the app "
               "has the certificate registered"},
     {1002012, "the scope is not valid: use one resource's /.default scope "
-              "(e.g. https://outlook.office365.com/.default) or --resource"},
+              "(e.g. https://outlook.office365.com/.default)"},
     {70011, "the scope is not valid: use one resource's /.default scope "
-            "(e.g. https://outlook.office365.com/.default) or --resource"},
+            "(e.g. https://outlook.office365.com/.default)"},
     {700022, "the scope names more than one resource: ask for one resource "
              "per token"},
     {7000112, "the application is disabled in the tenant: an administrator "
               "must enable it"},
     {50012, "the assertion was refused: check that the registered "
-            "certificate is the one on the token (`entrakey cert show`)"},
+            "certificate is the one on the token"},
 };
 
 const char *
@@ -140,15 +141,15 @@ static const char *
 oauth_error_hint(const char *error)
 {
     if (strcmp(error, "invalid_client") == 0)
-        return "check the certificate registered on the app, --client-id "
-               "and --tenant";
+        return "check the certificate registered on the app, the client id "
+               "and the tenant";
     if (strcmp(error, "unauthorized_client") == 0)
-        return "check --client-id and --tenant, and that the app is "
+        return "check the client id and the tenant, and that the app is "
                "consented in that tenant";
     if (strcmp(error, "invalid_scope") == 0)
-        return "use one resource's /.default scope, or --resource";
+        return "use one resource's /.default scope";
     if (strcmp(error, "invalid_request") == 0)
-        return "check --tenant, --client-id, --cloud and --scope";
+        return "check the tenant, the client id, the cloud and the scope";
     if (strcmp(error, "temporarily_unavailable") == 0 ||
         strcmp(error, "server_error") == 0)
         return "try again later";
@@ -250,10 +251,13 @@ body_snippet(const char *body, size_t len, char *out, size_t outsz)
 }
 
 /* The first line of error_description (the AADSTS text), without the
- * trace that some answers put on the same line, nor a final period. */
+ * trace that some answers put on the same line, nor a final period;
+ * quoted (text.h). Redaction sees four times what is shown, so that a
+ * token is never shown cut short instead of redacted. */
 static void
 first_line(const char *desc, char *out, size_t outsz)
 {
+    char line[4 * 512];
     const char *cut;
     size_t n;
 
@@ -263,7 +267,21 @@ first_line(const char *desc, char *out, size_t outsz)
         n = (size_t)(cut - desc);
     while (n > 0 && (desc[n - 1] == ' ' || desc[n - 1] == '.'))
         n--;
-    snprintf(out, outsz, "%.*s", (int)n, desc);
+    if (n >= sizeof line)
+        n = sizeof line - 1;
+    memcpy(line, desc, n);
+    line[n] = '\0';
+    text_quote(out, outsz < sizeof line / 4 ? outsz : sizeof line / 4, line);
+}
+
+/* The snippet of a page, quoted: a token in it redacted whole. */
+static void
+quoted_snippet(const char *body, size_t len, char *out, size_t outsz)
+{
+    char text[4096];
+
+    body_snippet(body, len, text, sizeof text);
+    text_quote(out, outsz, text);
 }
 
 /* "a text/html page" or "a body without a Content-Type". */
@@ -271,16 +289,18 @@ static void
 page_kind(const char *content_type, char *out, size_t outsz)
 {
     const char *semi;
+    char type[128], q[96];
 
     if (content_type == NULL || content_type[0] == '\0') {
         snprintf(out, outsz, "a body without a Content-Type");
         return;
     }
     semi = strchr(content_type, ';');
-    snprintf(out, outsz, "a %.*s page",
+    snprintf(type, sizeof type, "%.*s",
              (int)(semi != NULL ? (size_t)(semi - content_type)
                                 : strlen(content_type)),
              content_type);
+    snprintf(out, outsz, "a %s page", text_quote(q, sizeof q, type));
 }
 
 /* A body that may hold a token, whatever its Content-Type says: JSON, or
@@ -329,7 +349,7 @@ not_json(struct ek_ctx *ctx, long status, const char *content_type,
                          "HTTP %ld with malformed JSON (%zu bytes; cut "
                          "short?); try again, and check any proxy", status,
                          len);
-    body_snippet(body, len, snippet, sizeof snippet);
+    quoted_snippet(body, len, snippet, sizeof snippet);
     page_kind(content_type, type, sizeof type);
     return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered HTTP "
                      "%ld with %s, not JSON: \"%s\"; check the authority "
@@ -345,6 +365,7 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
     const char *desc = json_str(j, "error_description");
     const char *trace = json_str(j, "trace_id");
     const char *corr = json_str(j, "correlation_id");
+    char error_q[96], trace_q[96], corr_q[96];
     const cJSON *codes = cJSON_GetObjectItemCaseSensitive(j, "error_codes");
     const cJSON *c;
     const char *meaning = NULL, *hint = NULL;
@@ -376,6 +397,7 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
         meaning = oauth_error_meaning(error);
         if (hint == NULL)
             hint = oauth_error_hint(error);
+        error = text_quote(error_q, sizeof error_q, error);
     }
     if (hint_code == 700024 && ctx != NULL &&
         (ctx->clock_skew > ENTRA_SKEW_WARN ||
@@ -387,7 +409,9 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
                  ctx->clock_skew > 0 ? "behind" : "ahead of");
     if (trace != NULL || corr != NULL)
         snprintf(ids, sizeof ids, "; trace ID %s; correlation ID %s",
-                 trace != NULL ? trace : "-", corr != NULL ? corr : "-");
+                 text_quote(trace_q, sizeof trace_q,
+                            trace != NULL ? trace : "-"),
+                 text_quote(corr_q, sizeof corr_q, corr != NULL ? corr : "-"));
     if (error == NULL && desc == NULL)
         return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered "
                          "HTTP %ld with JSON that holds neither a token nor "
@@ -406,6 +430,50 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
                      skewnote, codelist[0] != '\0' ? codelist : "none", ids);
 }
 
+/* A JSON escape of NUL (\u0000) in the body: cJSON decodes it into the
+ * string, where it silently ends the value. */
+static int
+has_json_nul(const char *body, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i++) {
+        if (body[i] != '\\')
+            continue;
+        if (i + 5 < len && memcmp(body + i + 1, "u0000", 5) == 0)
+            return 1;
+        i++; /* the escaped character, which may be a backslash */
+    }
+    return 0;
+}
+
+/* Why s is not a plausible token value (printable ASCII without spaces or
+ * quotes: JWTs, Entra's opaque tokens and "Bearer" fit), into why; 0 if it
+ * is one. Printed raw, put in an environment variable or in a quoted
+ * shell or PowerShell line, anything else could be a terminal escape, a
+ * second line or the end of the quoting. The value is never quoted. */
+static int
+token_chars_bad(const char *s, char *why, size_t whysz)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i;
+
+    for (i = 0; p[i] != '\0'; i++) {
+        if (p[i] > ' ' && p[i] < 0x7f && p[i] != '"' && p[i] != '\'' &&
+            p[i] != '`' && p[i] != '\\')
+            continue;
+        snprintf(why, whysz, "%s at character %zu",
+                 p[i] == ' '    ? "a space"
+                 : p[i] < ' '   ? "a control character"
+                 : p[i] == 0x7f ? "a control character"
+                 : p[i] >= 0x80 ? "a byte that is not ASCII"
+                                : "a quote or backslash",
+                 i + 1);
+        return 1;
+    }
+    return 0;
+}
+
 ek_err
 entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
                      const char *body, size_t len,
@@ -416,6 +484,7 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
     const cJSON *tok;
     const char *type;
     int64_t expires_in = 0, ext = 0;
+    char why[80] = "";
     ek_err r = EK_ERR_NETWORK;
 
     *out = NULL;
@@ -444,6 +513,22 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
                           ? "an access_token"
                       : type == NULL ? "a token_type"
                                      : "a valid expires_in");
+        goto out;
+    }
+    if (has_json_nul(body, len))
+        snprintf(why, sizeof why, "a NUL character (\\u0000) in the answer");
+    if (why[0] != '\0' ||
+        token_chars_bad(tok->valuestring, why, sizeof why)) {
+        r = ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint returned a "
+                      "malformed access_token (%s; an access token is "
+                      "printable ASCII without spaces or quotes); check the "
+                      "authority host and any proxy", why);
+        goto out;
+    }
+    if (token_chars_bad(type, why, sizeof why)) {
+        r = ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint returned a "
+                      "malformed token_type (%s); check the authority host "
+                      "and any proxy", why);
         goto out;
     }
     (void)json_int(cJSON_GetObjectItemCaseSensitive(j, "ext_expires_in"),
@@ -476,6 +561,7 @@ entra_server_failure(struct ek_ctx *ctx, const char *url, long status,
 {
     const char *error, *desc, *trace;
     char detail[700], first[400] = "", kind[96], snippet[160];
+    char error_q[96], trace_q[96];
     cJSON *j = NULL;
 
     if (len > 0)
@@ -487,10 +573,13 @@ entra_server_failure(struct ek_ctx *ctx, const char *url, long status,
         if (desc != NULL)
             first_line(desc, first, sizeof first);
         snprintf(detail, sizeof detail, "%s: %s%s%s%s",
-                 error != NULL ? error : "error",
+                 text_quote(error_q, sizeof error_q,
+                            error != NULL ? error : "error"),
                  first[0] != '\0' ? first : "no description",
                  trace != NULL ? " (trace ID " : "",
-                 trace != NULL ? trace : "", trace != NULL ? ")" : "");
+                 text_quote(trace_q, sizeof trace_q,
+                            trace != NULL ? trace : ""),
+                 trace != NULL ? ")" : "");
     } else if (len == 0) {
         snprintf(detail, sizeof detail, "an empty body");
     } else if (is_json_type(content_type) ||
@@ -498,7 +587,7 @@ entra_server_failure(struct ek_ctx *ctx, const char *url, long status,
         snprintf(detail, sizeof detail, "malformed JSON, %zu bytes", len);
     } else {
         page_kind(content_type, kind, sizeof kind);
-        body_snippet(body, len, snippet, sizeof snippet);
+        quoted_snippet(body, len, snippet, sizeof snippet);
         snprintf(detail, sizeof detail, "%s, not JSON: \"%s\"", kind,
                  snippet);
     }

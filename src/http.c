@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "text.h"
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc = CURLE_FAILED_INIT;
@@ -104,12 +105,12 @@ ca_file_read(struct ek_ctx *ctx, const char *ca_file, unsigned char **datap,
     static const char pem_cert[] = "-----BEGIN CERTIFICATE-----";
 
     if (ek_file_read(ctx, ca_file, 1024 * 1024, datap, lenp) != EK_OK)
-        return ek_seterr(ctx, EK_ERR_IO, "--ca-file: %s; give a PEM file of "
+        return ek_seterr(ctx, EK_ERR_IO, "the CA file: %s; give a PEM file of "
                          "the CA certificates to trust", ek_ctx_errmsg(ctx));
     if (memmem(*datap, *lenp, pem_cert, sizeof pem_cert - 1) == NULL) {
         free(*datap);
         *datap = NULL;
-        return ek_seterr(ctx, EK_ERR_IO, "--ca-file '%s' holds no PEM "
+        return ek_seterr(ctx, EK_ERR_IO, "the CA file '%s' holds no PEM "
                          "certificate (no '%s' line); give the CA "
                          "certificate(s) in PEM form", ca_file, pem_cert);
     }
@@ -154,7 +155,7 @@ http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle, const char *ca_file,
     if (sys_bundle != NULL &&
         ek_file_read(ctx, sys_bundle, HTTP_CA_MAX, &sys, &sys_len) != EK_OK)
         ek_log(ctx, EK_LOG_INFO, "system CA bundle '%s' unreadable; "
-               "trusting only --ca-file '%s'", sys_bundle, ca_file);
+               "trusting only the CA file '%s'", sys_bundle, ca_file);
     if ((buf = ek_calloc(ctx, 1, sys_len + extra_len + 2)) == NULL) {
         r = EK_ERR_INTERNAL;
         goto out;
@@ -277,7 +278,11 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
                const struct http_request *req, const char *host,
                const struct sink *sink, struct http_response *resp)
 {
-    const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    char why_q[CURL_ERROR_SIZE + 64];
+    /* curl's own words may quote the server's certificate names */
+    const char *why = text_quote(why_q, sizeof why_q,
+                                 errbuf[0] != '\0' ? errbuf
+                                                   : curl_easy_strerror(rc));
     const char *name = curl_code_name(rc);
     const char *proxy_note = "";
     double connect_time = 0;
@@ -298,7 +303,7 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
     if (is_tls_error(rc))
         return ek_seterr(ctx, EK_ERR_TLS, "TLS with %s failed: %s (%s); "
                          "check the system clock, and if the endpoint uses "
-                         "a private CA, give it with --ca-file PEM%s",
+                         "a private CA, give its certificate (PEM) as the CA file%s",
                          req->url, why, name, proxy_note);
     resp->retryable = 1;
     switch (rc) {
@@ -317,7 +322,7 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
                  "(%s)", req->timeout, name);
         return ek_seterr(ctx, EK_ERR_NETWORK, "no answer within %u s from "
                          "%s (%s: %s; %s); check the network or raise "
-                         "--timeout", req->timeout, host, name, why,
+                         "the timeout", req->timeout, host, name, why,
                          req->url);
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -392,6 +397,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     size_t i;
     char *redacted = NULL;
     char *ct = NULL;
+    char ct_q[160], ra_q[160];
     double secs = 0, t_connect = 0, t_tls = 0, t_first = 0;
     struct sink sink;
     CURLcode rc;
@@ -403,7 +409,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     if (http_url_host(req->url, host, sizeof host) != 0)
         return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not an https:// URL; "
                          "entrakey talks to token endpoints over HTTPS "
-                         "only (check --authority-host)", req->url);
+                         "only (check the authority host)", req->url);
     capath = http_system_capath();
     if (req->ca_file != NULL && capath != NULL) {
         /* checked here; libcurl reads it (CURLOPT_CAINFO below) */
@@ -481,7 +487,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         if (curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK) {
             r = ek_seterr(ctx, EK_ERR_TLS, "this libcurl cannot take a CA "
                           "bundle from memory (CURLOPT_CAINFO_BLOB), so "
-                          "--ca-file cannot be honoured");
+                          "the CA file cannot be honoured");
             goto out;
         }
     }
@@ -516,13 +522,17 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     (void)curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &t_connect);
     (void)curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME, &t_tls);
     (void)curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME, &t_first);
+    /* the server's words, quoted: a header can carry escapes */
     ek_log(ctx, EK_LOG_TRACE, "HTTP %ld from %s: %s, %zu bytes, %.1f ms "
            "(connect %.2f ms, TLS done %.2f ms, first byte %.2f ms)%s%s",
            resp->status, host,
-           resp->content_type[0] != '\0' ? resp->content_type : "no type",
+           text_quote(ct_q, sizeof ct_q, resp->content_type[0] != '\0'
+                                             ? resp->content_type
+                                             : "no type"),
            resp->body->len, secs * 1e3, t_connect * 1e3, t_tls * 1e3,
            t_first * 1e3, resp->retry_after[0] != '\0' ?
-           ", Retry-After: " : "", resp->retry_after);
+           ", Retry-After: " : "",
+           text_quote(ra_q, sizeof ra_q, resp->retry_after));
     r = EK_OK;
 out:
     if (redacted != NULL) {

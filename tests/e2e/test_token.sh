@@ -101,7 +101,7 @@ expect_rc "unknown format: usage" 2
 run "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
   --authority-host "$AUTH" --pin-source "file:$PIN_FILE"
 expect_rc "an unknown CA: exit 6" 6
-expect_match "... TLS, curl's reason, the URL, --ca-file" "$ERR" "TLS with $AUTH/$TENANT/oauth2/v2.0/token failed: .*(certificate|issuer).*CURLE_PEER_FAILED_VERIFICATION.*--ca-file"
+expect_match "... TLS, curl's reason, the URL, the CA file" "$ERR" "TLS with $AUTH/$TENANT/oauth2/v2.0/token failed: .*(certificate|issuer).*CURLE_PEER_FAILED_VERIFICATION.*give its certificate \(PEM\) as the CA file"
 # the name must match: localhost is in the certificate, 127.0.0.2 is not
 run "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
   --authority-host "https://localhost:$PORT" --ca-file "$CA_PEM" --pin-source "file:$PIN_FILE"

@@ -20,7 +20,7 @@ run "$EK" token "$other_uri" --tenant "$TENANT" --client-id "$CLIENT_ID" \
   --authority-host "$AUTH" --ca-file "$CA_PEM" --pin-source "file:$PIN_FILE"
 expect_rc "unregistered certificate: exit 5" 5
 expect_match "... Entra's words: invalid_client, AADSTS700027" "$ERR" '^entrakey: Entra ID refused the token request \(HTTP 401 invalid_client: .*\): AADSTS700027: Client assertion failed signature validation'
-expect_match "... the hint: upload the .cer, compare the thumbprint" "$ERR" 'upload the \.cer to the app registration.*entrakey cert show'
+expect_match "... the hint: upload the .cer, compare the thumbprint" "$ERR" 'upload the \.cer to the app registration.*the one of the certificate on the token'
 expect_match "... the codes and the trace for support" "$ERR" '\[error_codes 700027; trace ID [0-9a-f-]{36}; correlation ID [0-9a-f-]{36}\]'
 expect_match "... not retried: 1 request" "$(count)" '^1$'
 expect_nomatch "... no output on stdout" "$OUT" '.'
@@ -28,13 +28,13 @@ expect_nomatch "... no output on stdout" "$OUT" '.'
 control '{}'
 tok --tenant fabrikam.onmicrosoft.com
 expect_rc "wrong tenant: exit 5" 5
-expect_match "... AADSTS90002 with the tenant/cloud hint" "$ERR" "invalid_request.*AADSTS90002: Tenant 'fabrikam.onmicrosoft.com' not found.*check --tenant .* and --cloud"
+expect_match "... AADSTS90002 with the tenant/cloud hint" "$ERR" "invalid_request.*AADSTS90002: Tenant 'fabrikam.onmicrosoft.com' not found.*check the tenant .* and the cloud"
 expect_match "... a 400 is never retried: 1 request" "$(count)" '^1$'
 
 control '{}'
 tok --client-id 99999999-8888-7777-6666-555555555555
 expect_rc "wrong client id: exit 5" 5
-expect_match "... AADSTS700016 with the app id hint" "$ERR" 'unauthorized_client.*AADSTS700016.*check --client-id'
+expect_match "... AADSTS700016 with the app id hint" "$ERR" 'unauthorized_client.*AADSTS700016.*check the client id'
 expect_match "... 1 request" "$(count)" '^1$'
 
 # An expired certificate: a certificate for the same key (the public key of

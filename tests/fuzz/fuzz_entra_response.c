@@ -10,6 +10,12 @@
 #include "entra.h"
 #include "fuzz.h"
 
+/* What an access token may hold: printable ASCII but space, quotes and
+ * backslash. */
+#define TOKEN_CHARS                                                          \
+    "!#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_"           \
+    "abcdefghijklmnopqrstuvwxyz{|}~"
+
 struct answer {
     long status;
     char *content_type; /* NULL: no Content-Type header */
@@ -100,6 +106,7 @@ parse(const struct answer *a, char *msg, size_t msgsz)
 {
     struct ek_ctx *ctx = NULL;
     struct ek_access_token *t = NULL;
+    const unsigned char *p;
     ek_err r;
 
     if (ek_ctx_new(&ctx) != EK_OK)
@@ -108,8 +115,13 @@ parse(const struct answer *a, char *msg, size_t msgsz)
                              a->len, &t);
     FUZZ_CHECK((r == EK_OK) == (t != NULL));
     if (r == EK_OK) {
-        FUZZ_CHECK(ek_access_token_value(t) != NULL &&
-                   ek_access_token_value(t)[0] != '\0');
+        const char *v = ek_access_token_value(t);
+
+        FUZZ_CHECK(v != NULL && v[0] != '\0');
+        /* printable ASCII without spaces or quotes, whole (issue 15) */
+        FUZZ_CHECK(strspn(v, TOKEN_CHARS) == strlen(v));
+        FUZZ_CHECK(strspn(ek_access_token_type(t), TOKEN_CHARS) ==
+                   strlen(ek_access_token_type(t)));
         FUZZ_CHECK(ek_access_token_type(t) != NULL);
         FUZZ_CHECK(ek_access_token_expires_in(t) > 0);
         FUZZ_CHECK(ek_access_token_expires_on(t) >
@@ -119,6 +131,9 @@ parse(const struct answer *a, char *msg, size_t msgsz)
     } else {
         FUZZ_CHECK(r == EK_ERR_ENTRA || r == EK_ERR_NETWORK);
         FUZZ_CHECK(ctx->errmsg[0] != '\0');
+        /* the server's text is quoted: no control character, no DEL */
+        for (p = (const unsigned char *)ctx->errmsg; *p != '\0'; p++)
+            FUZZ_CHECK(*p >= 0x20 && *p != 0x7f);
         snprintf(msg, msgsz, "%s", ctx->errmsg);
     }
     ek_access_token_free(&t);

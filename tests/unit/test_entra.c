@@ -134,6 +134,145 @@ parse_error(struct ek_ctx *ctx, long status, const char *error, long code,
     return r;
 }
 
+/* Issue 15: an access token that is not printable ASCII without spaces
+ * or quotes is refused whole (exit 6 in the CLI), never printed. */
+static void
+test_hostile_token(void)
+{
+    static const struct {
+        const char *json_value; /* as it is in the JSON */
+        const char *why;
+    } bad[] = {
+        {"eyJ0.a\\u001b[31mb.c", "a control character at character 7"},
+        {"eyJ0.ab.c\\r\\nX-Evil: 1", "a control character at character 10"},
+        {"eyJ0.ab.c\\nexport X=1", "a control character at character 10"},
+        {"eyJ0.ab.c\\u0000.hidden", "a NUL character (\\u0000)"},
+        {"eyJ0.ab\\u2019; Write-Output PWNED; \\u2019",
+         "a byte that is not ASCII at character 8"},
+        {"eyJ0 ab.c", "a space at character 5"},
+        {"eyJ0.ab'c", "a quote or backslash at character 8"},
+        {"eyJ0.ab\\\"c", "a quote or backslash at character 8"},
+        {"eyJ0.ab\\\\c", "a quote or backslash at character 8"},
+        {"eyJ0.ab`c", "a quote or backslash at character 8"},
+        {"eyJ0.ab\\u007fc", "a control character at character 8"},
+        {"eyJ0.ab\\u0085c", "a byte that is not ASCII at character 8"},
+    };
+    struct ek_ctx *ctx = ut_ctx();
+    struct ek_access_token *t = NULL;
+    char body[512];
+    size_t i;
+
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(body, sizeof body, "{\"token_type\":\"Bearer\","
+                 "\"expires_in\":3599,\"access_token\":\"%s\"}",
+                 bad[i].json_value);
+        assert(parse(ctx, 200, "application/json", body, &t) ==
+               EK_ERR_NETWORK);
+        assert(t == NULL);
+        assert(ut_has(ctx, "the token endpoint returned a malformed "
+                           "access_token") && ut_has(ctx, bad[i].why));
+        /* the value itself is never in the sentence */
+        assert(strstr(ek_ctx_errmsg(ctx), "eyJ0") == NULL &&
+               strstr(ek_ctx_errmsg(ctx), "PWNED") == NULL);
+    }
+    /* an escaped backslash before "u0000" is no NUL */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+                 "\"access_token\":\"eyJ0.ab.c\",\"x\":\"\\\\u0000\"}",
+                 &t) == EK_OK);
+    ek_access_token_free(&t);
+    /* a NUL in the member's name would make it "access_token" */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+                 "\"access_token\\u0000x\":\"eyJ0.ab.c\"}", &t) ==
+           EK_ERR_NETWORK);
+    /* the token_type too */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\\u001b[2J\",\"expires_in\":3599,"
+                 "\"access_token\":\"eyJ0.ab.c\"}", &t) == EK_ERR_NETWORK);
+    assert(ut_has(ctx, "malformed token_type"));
+    /* what Entra sends: JWTs, and opaque base64 tokens */
+    assert(parse(ctx, 200, "application/json",
+                 "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+                 "\"access_token\":\"EwBwA8l6BAAU+7/ab==~!*._-\"}", &t) ==
+           EK_OK);
+    ek_access_token_free(&t);
+    ek_ctx_free(&ctx);
+}
+
+/* Issue 15: the server's error, description, ids and Content-Type reach
+ * the sentence with their control characters escaped, and a JWT in them
+ * is redacted whole. */
+static void
+test_hostile_errors(void)
+{
+    struct ek_ctx *ctx = ut_ctx();
+    struct ek_access_token *t = NULL;
+    const char *msg;
+    char body[2048], jwt[700];
+
+    assert(parse(ctx, 401, "application/json",
+                 "{\"error\":\"invalid_client\\u001b]0;pwned\\u0007\","
+                 "\"error_description\":\"AADSTS700027: bad\\u001b[2J "
+                 "key\\r\\nTrace ID: x\",\"error_codes\":[700027],"
+                 "\"trace_id\":\"t\\u001b[1m\",\"correlation_id\":"
+                 "\"c\\u009b31m\\u202e\"}", &t) == EK_ERR_ENTRA);
+    msg = ek_ctx_errmsg(ctx);
+    assert(strchr(msg, 0x1b) == NULL && strchr(msg, 0x07) == NULL &&
+           strstr(msg, "\xc2\x9b") == NULL &&
+           strstr(msg, "\xe2\x80\xae") == NULL);
+    assert(ut_has(ctx, "invalid_client\\x1B]0;pwned\\x07") &&
+           ut_has(ctx, "AADSTS700027: bad\\x1B[2J key") &&
+           ut_has(ctx, "trace ID t\\x1B[1m") &&
+           ut_has(ctx, "correlation ID c\\u009B31m\\u202E"));
+
+    /* a JWT in the description: redacted whole, however short */
+    snprintf(jwt, sizeof jwt, "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.%s",
+             "c2lnbmF0dXJlc2lnbmF0dXJl");
+    snprintf(body, sizeof body, "{\"error\":\"invalid_request\","
+             "\"error_description\":\"AADSTS50027: JWT token is invalid: "
+             "%s.\",\"error_codes\":[50027]}", jwt);
+    assert(parse(ctx, 400, "application/json", body, &t) == EK_ERR_ENTRA);
+    assert(strstr(ek_ctx_errmsg(ctx), "eyJ") == NULL &&
+           strstr(ek_ctx_errmsg(ctx), "c2lnbmF0") == NULL);
+    assert(ut_has(ctx, "JWT token is invalid: [JWT redacted, 61 "
+                       "characters]"));
+    /* a long one past the first 512 characters is not shown cut short */
+    memset(jwt, 'A', 600);
+    jwt[600] = '\0';
+    snprintf(body, sizeof body, "{\"error\":\"invalid_request\","
+             "\"error_description\":\"AADSTS50027: x %s\"}", jwt);
+    assert(parse(ctx, 400, "application/json", body, &t) == EK_ERR_ENTRA);
+    assert(ut_has(ctx, "AADSTS50027: x [600 characters redacted]") &&
+           strstr(ek_ctx_errmsg(ctx), "AAAA") == NULL);
+
+    /* a page whose Content-Type and text carry escapes and a token */
+    snprintf(body, sizeof body, "<html><body>\x1b[31mError\x1b[0m for "
+             "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln</body></html>");
+    assert(entra_parse_response(ctx, 502, "text/html\x1b[31m; x", body,
+                                strlen(body), &t) == EK_ERR_NETWORK);
+    msg = ek_ctx_errmsg(ctx);
+    assert(strchr(msg, 0x1b) == NULL && strstr(msg, "eyJ") == NULL);
+    assert(ut_has(ctx, "a text/html\\x1B[31m page") &&
+           ut_has(ctx, "[JWT redacted"));
+    assert(entra_server_failure(ctx, "https://h/t/oauth2/v2.0/token", 503,
+                                "text/html\x1b[31m", body, strlen(body),
+                                2) == EK_ERR_NETWORK);
+    msg = ek_ctx_errmsg(ctx);
+    assert(strchr(msg, 0x1b) == NULL && strstr(msg, "eyJ") == NULL);
+    snprintf(body, sizeof body, "{\"error\":\"server_error\\u001b[5m\","
+             "\"error_description\":\"AADSTS90033: down\\u001b[2J\","
+             "\"trace_id\":\"\\u001b[8m\"}");
+    assert(entra_server_failure(ctx, "https://h/t/oauth2/v2.0/token", 500,
+                                "application/json", body, strlen(body),
+                                1) == EK_ERR_NETWORK);
+    msg = ek_ctx_errmsg(ctx);
+    assert(strchr(msg, 0x1b) == NULL);
+    assert(ut_has(ctx, "server_error\\x1B[5m: AADSTS90033: down\\x1B[2J "
+                       "(trace ID \\x1B[8m)"));
+    ek_ctx_free(&ctx);
+}
+
 static void
 test_errors_hints(void)
 {
@@ -146,7 +285,7 @@ test_errors_hints(void)
     assert(ut_has(ctx, "AADSTS700027: Client assertion failed signature "
                     "validation."));
     assert(ut_has(ctx, "upload the .cer"));
-    assert(ut_has(ctx, "entrakey cert show"));
+    assert(ut_has(ctx, "the one of the certificate on the token"));
     assert(ut_has(ctx, "[error_codes 700027;"));
     assert(ut_has(ctx, "correlation ID 7d2e-corr"));
     /* only the first line of the description */
@@ -171,14 +310,14 @@ test_errors_hints(void)
     assert(parse_error(ctx, 400, "unauthorized_client", 700016,
                        "Application with identifier 'x' was not found.") ==
            EK_ERR_ENTRA);
-    assert(ut_has(ctx, "--client-id") && ut_has(ctx, "unauthorized_client"));
+    assert(ut_has(ctx, "check the client id") && ut_has(ctx, "unauthorized_client"));
 
     assert(parse_error(ctx, 400, "invalid_request", 90002,
                        "Tenant 'x' not found.") == EK_ERR_ENTRA);
-    assert(ut_has(ctx, "--tenant") && ut_has(ctx, "--cloud"));
+    assert(ut_has(ctx, "check the tenant") && ut_has(ctx, "the cloud"));
     assert(parse_error(ctx, 400, "invalid_request", 50049,
                        "Unknown or invalid instance.") == EK_ERR_ENTRA);
-    assert(ut_has(ctx, "--cloud"));
+    assert(ut_has(ctx, "check the cloud"));
 
     assert(parse_error(ctx, 400, "invalid_request", 500011,
                        "The resource principal named "
@@ -482,6 +621,8 @@ main(void)
 {
     test_clouds();
     test_success();
+    test_hostile_token();
+    test_hostile_errors();
     test_errors_hints();
     test_error_shapes();
     test_not_json();

@@ -90,7 +90,7 @@ test_ca_bundle(void)
     assert(b == NULL && ut_has(ctx, "holds no PEM certificate"));
     assert(http_ca_bundle(ctx, sys, "/nonexistent/ca.pem", &b, &n) ==
            EK_ERR_IO);
-    assert(ut_has(ctx, "--ca-file") && ut_has(ctx, "/nonexistent/ca.pem"));
+    assert(ut_has(ctx, "the CA file") && ut_has(ctx, "/nonexistent/ca.pem"));
     ek_ctx_free(&ctx);
 }
 
