@@ -8,8 +8,12 @@ TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47 # the same tenant, as a GUID
 CLIENT_ID=11111111-2222-3333-4444-555555555555
 E2E_DIR="$EK_SOURCE_DIR/tests/e2e"
 
-# make_ca: a test CA and a server certificate for 127.0.0.1 / localhost,
-# in $T/ca. Sets CA_PEM.
+# The names the server certificate holds besides 127.0.0.1 and localhost:
+# the clouds' login hosts, reached through connect_proxy.py (start_proxy).
+E2E_HOSTS="login.microsoftonline.com login.microsoftonline.us login.chinacloudapi.cn"
+
+# make_ca: a test CA and a server certificate for 127.0.0.1, ::1, localhost
+# and $E2E_HOSTS, in $T/ca. Sets CA_PEM.
 make_ca() {
   local d="$T/ca"
   mkdir -p "$d"
@@ -19,7 +23,9 @@ make_ca() {
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>"$d/log" &&
   openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" \
     -out "$d/server.csr" -subj "/CN=127.0.0.1" 2>>"$d/log" &&
-  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+  local san="IP:127.0.0.1,IP:::1,DNS:localhost" h
+  for h in $E2E_HOSTS; do san="$san,DNS:$h"; done
+  printf '%s\n' "subjectAltName=$san" \
     "basicConstraints=CA:FALSE" "extendedKeyUsage=serverAuth" \
     "keyUsage=digitalSignature,keyEncipherment" > "$d/server.ext" &&
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
@@ -54,6 +60,34 @@ start_server() {
   [ -s "$d/port" ] || { echo "the test token endpoint did not start"; exit 1; }
   PORT=$(cat "$d/port")
   AUTH="https://127.0.0.1:$PORT"
+}
+
+# start_proxy: a CONNECT proxy that takes every tunnel to the endpoint
+# (connect_proxy.py). Sets PROXY (http://127.0.0.1:PORT) and PROXY_LOG.
+start_proxy() {
+  local d="$T/proxy" i
+  mkdir -p "$d"
+  PROXY_LOG="$d/connects"
+  : > "$PROXY_LOG"
+  "$PY" "$E2E_DIR/connect_proxy.py" --target "$PORT" --port-file "$d/port" \
+    --log "$PROXY_LOG" --lifetime 280 2>"$d/log" &
+  PROXY_PID=$!
+  on_exit stop_proxy
+  for i in $(seq 100); do
+    [ -s "$d/port" ] && break
+    sleep 0.1
+  done
+  [ -s "$d/port" ] || { echo "the CONNECT proxy did not start:"; cat "$d/log"; exit 1; }
+  PROXY="http://127.0.0.1:$(cat "$d/port")"
+}
+
+stop_proxy() {
+  if [ -n "${PROXY_PID:-}" ]; then
+    kill "$PROXY_PID" 2>/dev/null
+    wait "$PROXY_PID" 2>/dev/null
+    PROXY_PID=
+  fi
+  return 0
 }
 
 stop_server() {

@@ -21,6 +21,17 @@ Retry-After), throttle503 (503 + Retry-After), html503 (503 text/html, no
 Retry-After), json500, hang (sleep, then nothing), truncate
 (Content-Length larger than the body, then close), huge (1 MiB with a
 Content-Length), huge_noclen (1 MiB, no Content-Length, close-delimited).
+Hostile answers (issue 15): token_esc, token_crlf, token_lf, token_nul
+(\u0000), token_smartquote (U+2019, the PowerShell quote), token_space,
+token_quote (an access_token carrying that), error_escapes (escape
+sequences in error, error_description, trace_id, correlation_id),
+error_jwt (a JWT in error_description), html_escapes (a 502 page whose
+Content-Type and text carry escape sequences and a JWT).
+
+Each token request's record holds "url" (https:// + the Host header +
+the path: what the client posted to) and "aud" (the assertion's, not
+verified), so a test can compare the two; an assertion whose aud is that
+URL is accepted, whatever the host name (see connect_proxy.py).
 
 "clock_offset" moves the server's clock (its Date header and its
 checks of exp, nbf and certificate validity) by that many seconds: what a
@@ -201,21 +212,73 @@ class Handler(http.server.BaseHTTPRequestHandler):
                   "user_agent": self.headers.get("User-Agent", ""),
                   "content_type": self.headers.get("Content-Type", "")}
         form = urllib.parse.parse_qs(raw, keep_blank_values=True)
+        record["url"] = "https://%s%s" % (self.headers.get("Host", ""),
+                                          self.path)
         try:  # which assertion came, even when it is not looked at
-            record["jti"] = jwt.decode(form["client_assertion"][0],
-                                       options={"verify_signature": False})[
-                                           "jti"]
+            claims = jwt.decode(form["client_assertion"][0],
+                                options={"verify_signature": False})
+            record["jti"] = claims.get("jti")
+            record["aud"] = claims.get("aud")
         except (KeyError, IndexError, jwt.PyJWTError):
             record["jti"] = None
+            record["aud"] = None
         with LOCK:
             STATE["requests"].append(record)
         if self.misbehave(action, ctl):
             return
         record["status"] = self.token(parts[0], form, record)
 
+    HOSTILE_TOKENS = {
+        "token_esc": "eyJ0eXAiOiJKV1QifQ.e30.\x1b[31mred\x1b]0;title\x07",
+        "token_crlf": "eyJ0eXAiOiJKV1QifQ.e30.sig\r\nexport EVIL=1",
+        "token_lf": "eyJ0eXAiOiJKV1QifQ.e30.sig\nexport EVIL=1",
+        "token_nul": "eyJ0eXAiOiJKV1QifQ.e30.sig\x00hidden-tail",
+        "token_smartquote": "eyJ0eXAiOiJKV1QifQ.e30.sig\u2019; "
+                            "Write-Output PWNED; \u2019",
+        "token_space": "eyJ0eXAiOiJKV1QifQ.e30.sig and more",
+        "token_quote": "eyJ0eXAiOiJKV1QifQ.e30.sig'\"; echo PWNED",
+    }
+    JWT = ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL2V4YW1w"
+           "bGUifQ.c2VjcmV0LXNpZ25hdHVyZS1ieXRlcw")
+
     def misbehave(self, action, ctl):
         if action == "normal":
             return False
+        if action in self.HOSTILE_TOKENS:
+            # json.dumps writes \u0000, \u001b, \u2019: what a server sends
+            self.send_json(200, {"token_type": "Bearer", "expires_in": 3599,
+                                 "ext_expires_in": 3599,
+                                 "access_token": self.HOSTILE_TOKENS[action]})
+            return True
+        if action == "error_escapes":
+            self.send_json(401, {
+                "error": "invalid_client\x1b]0;pwned\x07",
+                "error_description": "AADSTS700027: Client assertion failed"
+                                     "\x1b[2J\x1b[31m signature validation."
+                                     "\r\nTrace ID: x",
+                "error_codes": [700027],
+                "trace_id": "0c1f\x1b[1m-trace",
+                "correlation_id": "7d2e\x9b31m\u202e-corr",
+            })
+            return True
+        if action == "error_jwt":
+            self.send_json(400, {
+                "error": "invalid_request",
+                "error_description": "AADSTS50027: JWT token is invalid or "
+                                     "malformed: %s.\r\nTrace ID: x"
+                                     % self.JWT,
+                "error_codes": [50027],
+            })
+            return True
+        if action == "html_escapes":
+            body = ("<html><body>\x1b[31mBad gateway\x1b[0m for %s</body>"
+                    "</html>" % self.JWT).encode()
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html\x1b[31m; a=b")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
         if action in ("throttle", "throttle503"):
             status = 429 if action == "throttle" else 503
             self.send_error_json(status, "temporarily_unavailable", 90055,
@@ -373,7 +436,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    not_after.isoformat()))
         names = ["127.0.0.1", "localhost"] + self.server.opts.host
         auds = ["https://%s:%d/%s/oauth2/v2.0/token" % (h, port, tenant)
-                for h in names]
+                for h in names] + [record["url"]]
         if port == 443:
             auds += ["https://%s/%s/oauth2/v2.0/token" % (h, tenant)
                      for h in names]
