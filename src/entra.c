@@ -91,6 +91,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
         has_ra = resp.retry_after[0] != '\0' &&
                  http_parse_retry_after(resp.retry_after, time(NULL),
                                          &wait) == 0;
+        text_quote(ra, sizeof ra, has_ra ? resp.retry_after : "none");
         if (resp.status == 429 || (resp.status == 503 && has_ra)) {
             if (!has_ra)
                 wait = ENTRA_DEFAULT_429_WAIT;

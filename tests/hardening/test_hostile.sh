@@ -82,7 +82,7 @@ run "$EK" token "$KEY_URI" --tenant "$TENANT" "${CID[@]}" "${PF[@]}" \
   --authority-host "$AUTH" --ca-file "$T/no-such-ca.pem"
 expect_rc "a missing --ca-file: exit 7" 7
 expect_match "... says it cannot open that file, and why" "$ERR" \
-  "^entrakey: --ca-file: cannot open '$T/no-such-ca.pem': No such file or directory; give a PEM file"
+  "^entrakey: the CA file: cannot open '$T/no-such-ca.pem': No such file or directory; give a PEM file"
 
 # --------------------------------------------------- HOME and XDG unset
 NOHOME=(env -u HOME -u XDG_CONFIG_HOME -u XDG_DATA_HOME)
