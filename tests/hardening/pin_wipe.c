@@ -305,6 +305,9 @@ test_file_source(void)
     snprintf(src, sizeof src, "file:%s", pin_file);
     assert(ek_ctx_set_pin_source(ctx, src) == EK_OK);
     assert(ek_key_open(ctx, key_uri, &k) == EK_OK);
+    /* found through its public key: the login comes with the signature */
+    assert(nevents == 0);
+    sign_once(k);
     expect_wiped_login("file");
     hits = scan_memory("file:, logged in");
     sign_once(k);
@@ -331,6 +334,7 @@ test_fd_source(void)
     snprintf(src, sizeof src, "fd:%d", p[0]);
     assert(ek_ctx_set_pin_source(ctx, src) == EK_OK);
     assert(ek_key_open(ctx, key_uri, &k) == EK_OK);
+    sign_once(k);
     close(p[0]);
     expect_wiped_login("fd");
     assert(scan_memory("fd:, logged in") == 0);
@@ -364,6 +368,7 @@ test_prompt(void)
 
     ek_ctx_set_pin_prompt(ctx, prompt, NULL);
     assert(ek_key_open(ctx, key_uri, &k) == EK_OK);
+    sign_once(k);
     expect_wiped_login("prompt");
     /* the prompt wrote into the buffer that was given to C_Login */
     assert(prompt_buf == events[0].ptr);
@@ -388,8 +393,17 @@ test_wrong_pin(void)
     close(fd);
     snprintf(src, sizeof src, "file:%s", path);
     assert(ek_ctx_set_pin_source(ctx, src) == EK_OK);
-    assert(ek_key_open(ctx, key_uri, &k) == EK_ERR_PIN);
+    assert(ek_key_open(ctx, key_uri, &k) == EK_OK);
+    {
+        static const unsigned char msg[] = "hd_pin_wipe";
+        unsigned char sig[512];
+        size_t siglen = sizeof sig;
+
+        assert(ek_key_sign(k, EK_ALG_PS256, msg, sizeof msg, sig,
+                           &siglen) == EK_ERR_PIN);
+    }
     assert(strstr(ek_ctx_errmsg(ctx), "CKR_PIN_INCORRECT") != NULL);
+    ek_key_free(&k);
     assert(nevents == 1 && events[0].len == 8);
     if (!events[0].wiped || events[0].calls_before_wipe != 0) {
         fprintf(stderr, "wrong PIN: the buffer was not wiped at once\n");
@@ -456,6 +470,7 @@ test_env_source(void)
     __real_ek_wipe(val, sizeof val);
     assert(ek_ctx_set_pin_source(ctx, "env:HD_PIN_WIPE_PIN") == EK_OK);
     assert(ek_key_open(ctx, key_uri, &k) == EK_OK);
+    sign_once(k);
     expect_wiped_login("env");
     /* the environment's copy is the only one */
     assert(scan_memory("env:, logged in (the environment's copy)") == 1);

@@ -23,7 +23,7 @@ EKFAULT="C_FindObjectsFinal@1=sleep:500" EKFAULT_MODULE="$SOFTHSM_MODULE" \
   run "$HD_THREADS" "$KEY_URI" "file:$PIN_FILE" "$CERT" "$T/race" 2 1 1
 expect_rc "a search that began before another thread's login still finds the key" 0
 expect_match "... both threads signed" "$OUT" '^2 threads: 2 assertions signed and verified$'
-expect_match "... and the held search was the first one" "$(grep -c 'C_FindObjectsFinal' "$T/flog")" '^[2-9]'
+expect_match "... and the held search was the first one" "$(grep -c 'C_FindObjectsFinal' "$T/flog")" '^([2-9]|[1-9][0-9]+)$'
 
 # the check can fail: a certificate of another key is refused
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/other.key" -subj /CN=other \
