@@ -29,6 +29,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(strncmp(s, "env:", 4) == 0 ||
                        strncmp(s, "file:", 5) == 0 ||
                        strncmp(s, "fd:", 3) == 0);
+        /* a refused source is never repeated: it could be the PIN */
+        if (r == EK_ERR_USAGE && strlen(s) >= 4 &&
+            strspn(s, "0123456789") == strlen(s))
+            FUZZ_CHECK(strstr(ek_ctx_errmsg(ctx), s) == NULL);
         FUZZ_CHECK(ek_ctx_set_so_pin_source(ctx, s) == r);
         /* hex that decodes is the hex of what it decodes to */
         r = ek_hex_decode(ctx, s, id, &idlen);
