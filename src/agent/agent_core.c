@@ -162,7 +162,7 @@ same_token_back(struct akey *k, char *msg, size_t msgsz)
              "sent no PIN; insert the right token and POST /v1/unlock",
              other, k->label, k->serial);
     agent_audit_event(k->a->audit, "removal", "other-token", NULL, "key",
-                      k->uri, "serial", other, NULL);
+                      k->uri, "serial", other, (const char *)NULL);
     ek_token_list_free(&l);
     k->state = AKEY_LOCKED;
     return EK_ERR_PIN_LOCKED;
@@ -203,7 +203,7 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
                  ek_key_token_serial(k->key), k->label, k->serial);
         agent_audit_event(a->audit, "removal", "other-token", NULL, "key",
                           k->uri, "serial", ek_key_token_serial(k->key),
-                          NULL);
+                          (const char *)NULL);
         ek_key_free(&k->key);
         k->state = AKEY_LOCKED;
         return EK_ERR_PIN_LOCKED;
@@ -211,7 +211,7 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
     r = ek_key_login(k->key);
     agent_audit_event(a->audit, "login", r == EK_OK ? "ok" : ek_strerror(r),
                       NULL, "key", k->uri, "serial",
-                      ek_key_token_serial(k->key), NULL);
+                      ek_key_token_serial(k->key), (const char *)NULL);
     if (r != EK_OK) {
         copy_err(k->ctx, msg, msgsz);
         if (r == EK_ERR_PIN || r == EK_ERR_PIN_LOCKED) {
@@ -348,7 +348,7 @@ agent_lock(struct agent *a)
     pthread_mutex_unlock(&a->mu);
     agent_keys_close(a);
     agent_log(a, "locked: PIN wiped, sessions closed, cache emptied");
-    agent_audit_event(a->audit, "lock", "ok", NULL, NULL);
+    agent_audit_event(a->audit, "lock", "ok", NULL, (const char *)NULL);
 }
 
 ek_err
@@ -370,7 +370,7 @@ agent_unlock(struct agent *a, char *msg, size_t msgsz)
         pthread_mutex_unlock(&k->mu);
     }
     agent_audit_event(a->audit, "unlock", r == EK_OK ? "ok" : ek_strerror(r),
-                      NULL, NULL);
+                      NULL, (const char *)NULL);
     if (r != EK_OK && !a->pin_kept && a->pin_source == NULL)
         snprintf(msg, msgsz, "the agent has no PIN and no PIN source it "
                  "can read again (the PIN came from a prompt or fd:); "
@@ -431,7 +431,7 @@ akey_failed(struct akey *k, ek_err r)
         agent_log(k->a, "token '%s' of key %s is gone; waiting for it to "
                   "come back", k->label, k->uri);
         agent_audit_event(k->a->audit, "removal", "gone", NULL, "key",
-                          k->uri, "serial", k->serial, NULL);
+                          k->uri, "serial", k->serial, (const char *)NULL);
         ek_key_free(&k->key);
         k->state = AKEY_GONE;
     }
@@ -504,7 +504,7 @@ sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
                                                         : ek_strerror(r),
                       who, "key", k->uri, "tenant", p->assertion.tenant,
                       "client_id", p->assertion.client_id, "scope", scope,
-                      "jti", jti[0] != '\0' ? jti : NULL, NULL);
+                      "jti", jti[0] != '\0' ? jti : NULL, (const char *)NULL);
     return r;
 }
 
@@ -641,7 +641,7 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
     agent_audit_event(a->audit, "token", r == EK_OK ? "ok" : ek_strerror(r),
                       who, "key", a->keys[e->key].uri, "tenant", p.assertion.tenant,
                       "client_id", p.assertion.client_id, "scope", p.scope,
-                      NULL);
+                      (const char *)NULL);
     ek_access_token_free(&at);
     ek_ctx_free(&x);
 done:

@@ -417,7 +417,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
                       (long)rq->who.uid, (long)rq->who.pid,
                       rq->who.exe[0] != '\0' ? rq->who.exe : "?");
             agent_audit_event(a->audit, "refusal", "refused", &rq->who,
-                              "path", url, NULL);
+                              "path", url, (const char *)NULL);
             return fail_status(c, MHD_HTTP_FORBIDDEN, EK_ERR_USAGE,
                                "this agent serves its own user only");
         }

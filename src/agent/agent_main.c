@@ -429,7 +429,7 @@ cmd_agent(struct cli *cli, int argc, char **argv)
                        "\n", (long)child);
                 rc = CLI_EXIT_OK;
             } else {
-                rc = n > 0 ? atoi(st) : CLI_EXIT_INTERNAL;
+                rc = n > 0 ? (int)strtol(st, NULL, 10) : CLI_EXIT_INTERNAL;
             }
             goto out_parent;
         }

@@ -303,7 +303,7 @@ put_redacted_uri(const char *uri)
     const char *p = uri, *hit, *end;
 
     while ((hit = strstr(p, "pin-value=")) != NULL) {
-        fwrite(p, 1, (size_t)(hit - p), stderr);
+        (void)fwrite(p, 1, (size_t)(hit - p), stderr);
         fputs("pin-value=(hidden)", stderr);
         end = hit + strlen("pin-value=");
         end += strcspn(end, ";?&");
