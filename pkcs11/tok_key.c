@@ -247,8 +247,10 @@ out:
     return r;
 }
 
-ek_err
-tok_key_load(struct ek_key *k)
+/* The five non-exportability attributes and CKA_ALWAYS_AUTHENTICATE of
+ * the private object, one at a time (a module may lack any of them). */
+static void
+read_private_attrs(struct ek_key *k)
 {
     static const CK_ATTRIBUTE_TYPE five[EK_ATTR_COUNT] = {
         [EK_ATTR_SENSITIVE] = CKA_SENSITIVE,
@@ -257,11 +259,22 @@ tok_key_load(struct ek_key *k)
         [EK_ATTR_NEVER_EXTRACTABLE] = CKA_NEVER_EXTRACTABLE,
         [EK_ATTR_LOCAL] = CKA_LOCAL,
     };
+    int i;
+
+    for (i = 0; i < EK_ATTR_COUNT; i++)
+        k->attr[i] = tok_attr_bool(k->ctx, &k->slot, k->session, k->priv,
+                                   five[i]);
+    k->always_auth = tok_attr_bool(k->ctx, &k->slot, k->session, k->priv,
+                                   CKA_ALWAYS_AUTHENTICATE) == 1;
+}
+
+ek_err
+tok_key_load(struct ek_key *k)
+{
     struct ek_ctx *ctx = k->ctx;
     unsigned char *v = NULL;
     size_t len = 0;
     CK_ULONG kt = 0;
-    int i;
     ek_err r;
 
     k->key_type = CK_UNAVAILABLE_INFORMATION;
@@ -276,11 +289,7 @@ tok_key_load(struct ek_key *k)
         if ((r = tok_attr(ctx, &k->slot, k->session, k->priv, CKA_ID,
                           &k->id, &k->id_len)) != EK_OK)
             return r;
-        for (i = 0; i < EK_ATTR_COUNT; i++)
-            k->attr[i] = tok_attr_bool(ctx, &k->slot, k->session, k->priv,
-                                       five[i]);
-        k->always_auth = tok_attr_bool(ctx, &k->slot, k->session, k->priv,
-                                       CKA_ALWAYS_AUTHENTICATE) == 1;
+        read_private_attrs(k);
     }
     if (k->label == NULL && (k->label = ek_strdup(ctx, "")) == NULL)
         return EK_ERR_INTERNAL;
@@ -438,13 +447,6 @@ fail:
 ek_err
 tok_key_resolve(struct ek_key *k)
 {
-    static const CK_ATTRIBUTE_TYPE five[EK_ATTR_COUNT] = {
-        [EK_ATTR_SENSITIVE] = CKA_SENSITIVE,
-        [EK_ATTR_EXTRACTABLE] = CKA_EXTRACTABLE,
-        [EK_ATTR_ALWAYS_SENSITIVE] = CKA_ALWAYS_SENSITIVE,
-        [EK_ATTR_NEVER_EXTRACTABLE] = CKA_NEVER_EXTRACTABLE,
-        [EK_ATTR_LOCAL] = CKA_LOCAL,
-    };
     struct ek_ctx *ctx = k->ctx;
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE tmpl[] = {
@@ -453,7 +455,6 @@ tok_key_resolve(struct ek_key *k)
     };
     CK_OBJECT_HANDLE *objs = NULL;
     CK_ULONG n = 0, kt = 0;
-    int i;
     ek_err r;
 
     if (k->priv != CK_INVALID_HANDLE)
@@ -486,11 +487,7 @@ tok_key_resolve(struct ek_key *k)
     if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE,
                        &kt) == EK_OK)
         k->key_type = kt;
-    for (i = 0; i < EK_ATTR_COUNT; i++)
-        k->attr[i] = tok_attr_bool(ctx, &k->slot, k->session, k->priv,
-                                   five[i]);
-    k->always_auth = tok_attr_bool(ctx, &k->slot, k->session, k->priv,
-                                   CKA_ALWAYS_AUTHENTICATE) == 1;
+    read_private_attrs(k);
     r = EK_OK;
 out:
     if (r != EK_OK || !k->always_auth)
