@@ -40,9 +40,11 @@ one(void)
         close(fd);
         return -1;
     }
-    len = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: localhost\r\n"
+    len = snprintf(req, sizeof req,
+                   "POST %s HTTP/1.1\r\nHost: localhost\r\n"
                    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                   "Connection: close\r\n\r\n%s", path, body_len, body);
+                   "Connection: close\r\n\r\n%s",
+                   path, body_len, body);
     if (write(fd, req, (size_t)len) != len) {
         close(fd);
         return -1;
@@ -84,7 +86,7 @@ main(int argc, char **argv)
 
     if (argc != 6) {
         fprintf(stderr, "usage: agent_load SOCKET PATH BODY-FILE THREADS "
-                "REQUESTS\n");
+                        "REQUESTS\n");
         return 2;
     }
     sock_path = argv[1];

@@ -79,7 +79,7 @@ main(int argc, char **argv)
     if (argc < 5) {
 usage:
         fprintf(stderr, "usage: floor [-p] MODULE TOKEN KEY PIN-FILE "
-                "[MODE] [N]\n");
+                        "[MODE] [N]\n");
         return 2;
     }
     if (argc > 6 && (n = atol(argv[6])) < 1)
@@ -112,8 +112,7 @@ usage:
         goto usage;
     }
     if ((h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL)) == NULL ||
-        (getfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) ==
-            NULL) {
+        (getfl = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList")) == NULL) {
         fprintf(stderr, "floor: cannot load %s\n", argv[1]);
         return 1;
     }
@@ -144,8 +143,8 @@ usage:
         fprintf(stderr, "floor: no token %s\n", argv[2]);
         return 1;
     }
-    if ((rv = f->C_OpenSession(slots[i], CKF_SERIAL_SESSION, NULL, NULL,
-                               &s)) != CKR_OK)
+    if ((rv = f->C_OpenSession(slots[i], CKF_SERIAL_SESSION, NULL, NULL, &s)) !=
+        CKR_OK)
         die("C_OpenSession", rv);
     if ((pf = fopen(argv[4], "r")) == NULL ||
         fgets((char *)pin, sizeof pin, pf) == NULL)
@@ -196,7 +195,8 @@ usage:
     f->C_Finalize(NULL);
     tp[6] = now();
     if (phases)
-        fprintf(stderr, "floor: load %.3f initialize %.3f slots+login %.3f "
+        fprintf(stderr,
+                "floor: load %.3f initialize %.3f slots+login %.3f "
                 "find %.3f sign %.3f finalize %.3f ms\n",
                 (tp[1] - tp[0]) * 1e3, (tp[2] - tp[1]) * 1e3,
                 (tp[3] - tp[2]) * 1e3, (tp[4] - tp[3]) * 1e3,

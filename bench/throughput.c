@@ -65,7 +65,7 @@ main(int argc, char **argv)
     if (argc - optind != 4 || (n = atol(argv[optind + 3])) < 1) {
 usage:
         fprintf(stderr, "usage: throughput [-c CERT-FILE] [-a ps256|rs256] "
-                "MODULE KEY-URI PIN-SOURCE N\n");
+                        "MODULE KEY-URI PIN-SOURCE N\n");
         return 2;
     }
     if (ek_ctx_new(&ctx) != EK_OK) {

@@ -4,11 +4,12 @@
  *
  * usage: timeit [-o OUT] [-e ERR] -- COMMAND [ARGS...]
  * Prints "WALL_MS MAXRSS_KB STATUS CPU_MS" on stdout (CPU: user + system
- * time of the child, which other load on the machine disturbs less). The clock runs from just
- * before posix_spawn to the return of wait4, so the shell that calls timeit
- * costs nothing. The child's stdin is /dev/null; stdout and stderr go to
- * OUT and ERR (default /dev/null). STATUS is the exit code, or 128+signal.
- * The peak RSS is the child's ru_maxrss (what /usr/bin/time -f %M shows). */
+ * time of the child, which other load on the machine disturbs less). The clock
+ * runs from just before posix_spawn to the return of wait4, so the shell that
+ * calls timeit costs nothing. The child's stdin is /dev/null; stdout and stderr
+ * go to OUT and ERR (default /dev/null). STATUS is the exit code, or
+ * 128+signal. The peak RSS is the child's ru_maxrss (what /usr/bin/time -f %M
+ * shows). */
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -60,10 +61,10 @@ main(int argc, char **argv)
     }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err,
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
     t0 = now_ms();
     rc = posix_spawnp(&pid, argv[optind], &fa, NULL, argv + optind, environ);
     if (rc != 0) {

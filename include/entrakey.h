@@ -35,15 +35,15 @@ extern "C" {
 /* Error codes. Explicit numbers; appended to, never renumbered. */
 typedef enum ek_err {
     EK_OK = 0,
-    EK_ERR_INTERNAL = 1,      /* out of memory, unexpected library state */
-    EK_ERR_USAGE = 2,         /* an argument is invalid or malformed */
-    EK_ERR_MODULE = 3,        /* the PKCS#11 module cannot be loaded or initialised */
-    EK_ERR_TOKEN = 4,         /* a PKCS#11 call failed (the CKR_* is in the message) */
-    EK_ERR_NOT_FOUND = 5,     /* no token, key or certificate matches */
-    EK_ERR_AMBIGUOUS = 6,     /* several objects match where one is needed */
-    EK_ERR_EXISTS = 7,        /* an object or file exists and would be replaced */
-    EK_ERR_DEVICE = 8,        /* token removed or session lost */
-    EK_ERR_MECHANISM = 9,     /* the token lacks a mechanism that is needed */
+    EK_ERR_INTERNAL = 1, /* out of memory, unexpected library state */
+    EK_ERR_USAGE = 2,    /* an argument is invalid or malformed */
+    EK_ERR_MODULE = 3, /* the PKCS#11 module cannot be loaded or initialised */
+    EK_ERR_TOKEN = 4,  /* a PKCS#11 call failed (the CKR_* is in the message) */
+    EK_ERR_NOT_FOUND = 5, /* no token, key or certificate matches */
+    EK_ERR_AMBIGUOUS = 6, /* several objects match where one is needed */
+    EK_ERR_EXISTS = 7,    /* an object or file exists and would be replaced */
+    EK_ERR_DEVICE = 8,    /* token removed or session lost */
+    EK_ERR_MECHANISM = 9, /* the token lacks a mechanism that is needed */
     EK_ERR_INSECURE_KEY = 10, /* the key is extractable; refused */
     EK_ERR_PIN = 11,          /* PIN incorrect or PIN source unusable */
     EK_ERR_PIN_LOCKED = 12,   /* PIN locked, or final try refused */
@@ -54,9 +54,9 @@ typedef enum ek_err {
     EK_ERR_TLS = 17,          /* TLS handshake or certificate verification */
     EK_ERR_IO = 18,           /* a local file could not be read or written */
     EK_ERR_CONFIG = 19,       /* the configuration file is invalid */
-    EK_ERR_THROTTLED = 20,    /* 429/503 with a wait beyond the allowed maximum */
-    EK_ERR_CANCELED = 21,     /* the user or the token canceled the operation */
-    EK_ERR_NO_AGENT = 22,     /* no entrakey agent answers for this key */
+    EK_ERR_THROTTLED = 20, /* 429/503 with a wait beyond the allowed maximum */
+    EK_ERR_CANCELED = 21,  /* the user or the token canceled the operation */
+    EK_ERR_NO_AGENT = 22,  /* no entrakey agent answers for this key */
 } ek_err;
 
 /* The generic text of an error code; never NULL. */
@@ -97,8 +97,7 @@ EK_API ek_err ek_ctx_set_module(struct ek_ctx *ctx, const char *path);
 /* Where that path came from, as messages name it ("(from ORIGIN)"), e.g.
  * "module = in profile 'p' of FILE"; NULL or never set: "--module". The
  * string is copied. Errors: EK_ERR_INTERNAL (out of memory). */
-EK_API ek_err ek_ctx_set_module_origin(struct ek_ctx *ctx,
-                                       const char *origin);
+EK_API ek_err ek_ctx_set_module_origin(struct ek_ctx *ctx, const char *origin);
 
 /* Where the user PIN comes from: "env:NAME", "file:PATH" (a regular file
  * of mode 0600 or stricter; file:///PATH too), "fd:N". Of each, the first
@@ -123,8 +122,11 @@ EK_API void ek_ctx_set_pin_prompt(struct ek_ctx *ctx, ek_pin_prompt_fn *fn,
                                   void *arg);
 
 /* Flags that change policy. Each is off by default. */
-#define EK_FLAG_ALLOW_FINAL_PIN_TRY 0x1u /* log in even when FINAL_TRY is set */
-#define EK_FLAG_INSECURE_ALLOW_EXTRACTABLE 0x2u /* sign with an extractable key */
+#define EK_FLAG_ALLOW_FINAL_PIN_TRY                                            \
+    0x1u /* log in even when FINAL_TRY is set                                  \
+          */
+#define EK_FLAG_INSECURE_ALLOW_EXTRACTABLE                                     \
+    0x2u /* sign with an extractable key */
 EK_API void ek_ctx_set_flags(struct ek_ctx *ctx, unsigned flags);
 
 /* Reads a PIN once from a source ("env:NAME", "file:PATH" mode 0600 or
@@ -139,7 +141,8 @@ EK_API ek_err ek_pin_read(struct ek_ctx *ctx, const char *source,
 
 /* A secret (assertion, access token): wiped when freed. */
 struct ek_secret;
-EK_API const char *ek_secret_data(const struct ek_secret *s); /* NUL-terminated */
+EK_API const char *
+ek_secret_data(const struct ek_secret *s); /* NUL-terminated */
 EK_API size_t ek_secret_len(const struct ek_secret *s);
 EK_API void ek_secret_free(struct ek_secret **sp); /* wipes; NULL-safe */
 
@@ -162,7 +165,7 @@ enum ek_alg {
 #define EK_TOKEN_INITIALIZED 0x20u
 #define EK_TOKEN_WRITE_PROTECTED 0x40u
 
-struct ek_token;      /* one token: a slot with a token present */
+struct ek_token; /* one token: a slot with a token present */
 struct ek_token_list;
 
 /* Lists the tokens of the selected module(s) (see ek_ctx_set_module). The
@@ -237,10 +240,10 @@ EK_API ek_err ek_key_open(struct ek_ctx *ctx, const char *key_uri,
                           struct ek_key **keyp);
 
 struct ek_keygen_params {
-    const char *label;        /* required: CKA_LABEL */
-    const unsigned char *id;  /* CKA_ID; NULL picks an unused one */
+    const char *label;       /* required: CKA_LABEL */
+    const unsigned char *id; /* CKA_ID; NULL picks an unused one */
     size_t id_len;
-    unsigned bits;            /* 2048 (default when 0), 3072 or 4096 */
+    unsigned bits; /* 2048 (default when 0), 3072 or 4096 */
 };
 
 /* Generates an RSA key pair (e 65537) on the token that token_uri names,
@@ -340,10 +343,13 @@ EK_API const char *ek_cert_issuer(const struct ek_cert *c);
 EK_API const char *ek_cert_serial_hex(const struct ek_cert *c);
 EK_API int64_t ek_cert_not_before(const struct ek_cert *c); /* epoch seconds */
 EK_API int64_t ek_cert_not_after(const struct ek_cert *c);
-EK_API const char *ek_cert_thumbprint(const struct ek_cert *c); /* SHA-1, 40 uppercase hex */
-EK_API const char *ek_cert_x5t(const struct ek_cert *c);        /* b64url SHA-1 */
-EK_API const char *ek_cert_x5t_s256(const struct ek_cert *c);   /* b64url SHA-256 */
-EK_API const char *ek_cert_sigalg(const struct ek_cert *c);     /* "sha256WithRSAEncryption", "rsassaPss" */
+EK_API const char *
+ek_cert_thumbprint(const struct ek_cert *c); /* SHA-1, 40 uppercase hex */
+EK_API const char *ek_cert_x5t(const struct ek_cert *c); /* b64url SHA-1 */
+EK_API const char *
+ek_cert_x5t_s256(const struct ek_cert *c); /* b64url SHA-256 */
+EK_API const char *ek_cert_sigalg(
+    const struct ek_cert *c); /* "sha256WithRSAEncryption", "rsassaPss" */
 EK_API unsigned ek_cert_key_bits(const struct ek_cert *c);
 EK_API ek_err ek_cert_der(const struct ek_cert *c, const unsigned char **der,
                           size_t *len);
@@ -374,8 +380,8 @@ struct ek_cert_params {
 };
 
 /* Builds an X.509 v3 certificate for the key, signed on the token, verified
- * against the key's public key, and (unless EK_CERT_NO_STORE) stored on the token
- * with the key's CKA_ID and label. Errors: EK_ERR_USAGE (DN syntax, with
+ * against the key's public key, and (unless EK_CERT_NO_STORE) stored on the
+ * token with the key's CKA_ID and label. Errors: EK_ERR_USAGE (DN syntax, with
  * the position), EK_ERR_EXISTS, token and PIN errors, EK_ERR_CERT. */
 EK_API ek_err ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
                              const struct ek_cert_params *params,
@@ -402,7 +408,7 @@ EK_API ek_err ek_cert_import(struct ek_ctx *ctx, struct ek_key *k,
 
 enum ek_cloud {
     EK_CLOUD_GLOBAL = 0,
-    EK_CLOUD_USGOV = 1,     /* GCC High */
+    EK_CLOUD_USGOV = 1, /* GCC High */
     EK_CLOUD_USGOV_DOD = 2,
     EK_CLOUD_CHINA = 3,
 };
@@ -432,10 +438,10 @@ EK_API ek_err ek_alg_parse(const char *name, enum ek_alg *alg);
  * host") for both ek_assertion_sign and ek_access_token_acquire; the token
  * endpoint's URL they make is the assertion's aud. */
 struct ek_assertion_params {
-    const char *tenant;         /* required: a GUID, or a domain such as
-                                   contoso.onmicrosoft.com */
-    const char *client_id;      /* required: the application (client) ID,
-                                   a GUID */
+    const char *tenant;    /* required: a GUID, or a domain such as
+                              contoso.onmicrosoft.com */
+    const char *client_id; /* required: the application (client) ID,
+                              a GUID */
     enum ek_cloud cloud;
     const char *authority_host; /* https://host[:port], overrides the
                                    cloud's login host */
@@ -461,11 +467,11 @@ EK_API ek_err ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
 
 struct ek_access_token_params {
     struct ek_assertion_params assertion;
-    const char *scope;          /* overrides resource */
-    enum ek_resource resource;  /* EXO by default */
-    const char *ca_file;        /* extra CA bundle (PEM) to trust */
-    unsigned timeout;           /* total seconds per attempt; 30 when 0 */
-    unsigned max_wait;          /* max Retry-After wait, seconds; 60 when 0 */
+    const char *scope;         /* overrides resource */
+    enum ek_resource resource; /* EXO by default */
+    const char *ca_file;       /* extra CA bundle (PEM) to trust */
+    unsigned timeout;          /* total seconds per attempt; 30 when 0 */
+    unsigned max_wait;         /* max Retry-After wait, seconds; 60 when 0 */
 };
 
 struct ek_access_token;
@@ -478,8 +484,7 @@ struct ek_access_token;
  * ek_assertion_sign. */
 EK_API ek_err ek_access_token_acquire(
     struct ek_ctx *ctx, struct ek_key *k,
-    const struct ek_access_token_params *params,
-    struct ek_access_token **tokp);
+    const struct ek_access_token_params *params, struct ek_access_token **tokp);
 /* Posts an assertion signed with ek_assertion_sign(params->assertion) to
  * the token endpoint those parameters name, with the retries of
  * ek_access_token_acquire: its second half, for a program that signs in

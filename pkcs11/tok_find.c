@@ -37,7 +37,7 @@ tok_describe_tokens(struct tok_slot *slots, size_t n, char *out, size_t outsz)
  * naming the tokens there are. */
 ek_err
 tok_match_slots(struct ek_ctx *ctx, const char *uri_str, struct tok_uri *u,
-               struct tok_slot **slotsp, size_t *np)
+                struct tok_slot **slotsp, size_t *np)
 {
     struct tok_sel *sel = NULL;
     struct tok_slot *slots = NULL;
@@ -60,23 +60,26 @@ tok_match_slots(struct ek_ctx *ctx, const char *uri_str, struct tok_uri *u,
         free(slots);
         if (n == 0 && sel->nmods == 1 && tok_module_is_client(&sel->mods[0])) {
             tok_client_address(list, sizeof list);
-            return ek_seterr(ctx, EK_ERR_NOT_FOUND, "the p11-kit client "
+            return ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                             "the p11-kit client "
                              "module (%s) has no token: the remote p11-kit "
                              "server is not reachable at %s; start `p11-kit "
                              "server` there, or forward its socket and set "
-                             "P11_KIT_SERVER_ADDRESS", sel->mods[0].path,
-                             list);
+                             "P11_KIT_SERVER_ADDRESS",
+                             sel->mods[0].path, list);
         }
         if (n == 0)
-            return ek_seterr(ctx, EK_ERR_NOT_FOUND, "there is no initialised "
+            return ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                             "there is no initialised "
                              "token in the PKCS#11 module%s (%s); check that "
                              "the token is inserted, or give --module",
                              sel->nmods == 1 ? "" : "s",
                              sel->nmods == 1 ? sel->mods[0].path
                                              : "registered with p11-kit");
-        return ek_seterr(ctx, EK_ERR_NOT_FOUND, "no token matches '%s'; the "
-                         "tokens there are: %s (see entrakey tokens)", shown,
-                         list);
+        return ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                         "no token matches '%s'; the "
+                         "tokens there are: %s (see entrakey tokens)",
+                         shown, list);
     }
     *slotsp = slots;
     *np = m;
@@ -110,8 +113,7 @@ find_class(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 /* Finds the private keys of a slot matching the URI's id/label. */
 static ek_err
 find_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-             const struct tok_uri *u, CK_OBJECT_HANDLE **objsp,
-             CK_ULONG *np)
+             const struct tok_uri *u, CK_OBJECT_HANDLE **objsp, CK_ULONG *np)
 {
     return find_class(ctx, s, h, u, CKO_PRIVATE_KEY, objsp, np);
 }
@@ -191,8 +193,8 @@ view_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     ek_err r;
 
     view_clear(v);
-    v->hidden = (s->ti.flags & CKF_LOGIN_REQUIRED) &&
-                !tok_logged_in(ctx, s, h, NULL);
+    v->hidden =
+        (s->ti.flags & CKF_LOGIN_REQUIRED) && !tok_logged_in(ctx, s, h, NULL);
     if ((r = find_private(ctx, s, h, u, &objs, &n)) != EK_OK)
         goto out;
     for (j = 0; j < n; j++)
@@ -239,7 +241,8 @@ uri_check_class(struct ek_ctx *ctx, const char *s, const struct tok_uri *u)
     if (!u->has_class || u->cls == CKO_PRIVATE_KEY)
         return EK_OK;
     tok_uri_redact(s, shown, sizeof shown);
-    return ek_seterr(ctx, EK_ERR_USAGE, "the URI '%s' names %s, not a "
+    return ek_seterr(ctx, EK_ERR_USAGE,
+                     "the URI '%s' names %s, not a "
                      "private key; use type=private or leave type= out",
                      shown,
                      u->cls == CKO_CERTIFICATE  ? "a certificate (type=cert)"
@@ -300,20 +303,22 @@ ek_keys_list(struct ek_ctx *ctx, const char *token_uri,
             goto out;
         if (v.hidden && (v.n == 0 || v.n > v.nprivate)) {
             if (named) {
-                r = tok_login(ctx, &slots[i], h, TOK_LOGIN_USER, pin_src,
-                              NULL);
+                r = tok_login(ctx, &slots[i], h, TOK_LOGIN_USER, pin_src, NULL);
                 if (r == EK_OK)
                     r = view_slot(ctx, &slots[i], h, &u, &v);
                 else if (r == EK_ERR_PIN_REQUIRED)
-                    ek_log(ctx, EK_LOG_WARN, "token '%s' keeps its private "
+                    ek_log(ctx, EK_LOG_WARN,
+                           "token '%s' keeps its private "
                            "keys hidden until login and there is no PIN "
                            "source: its keys are listed from their public "
                            "keys and certificates, without their "
-                           "attributes", slots[i].label);
+                           "attributes",
+                           slots[i].label);
                 if (r != EK_OK && r != EK_ERR_PIN_REQUIRED)
                     goto out;
             } else {
-                ek_log(ctx, EK_LOG_INFO, "token '%s': private keys are "
+                ek_log(ctx, EK_LOG_INFO,
+                       "token '%s': private keys are "
                        "hidden until login; listed from public objects (a "
                        "URI that names this token alone lets it log in)",
                        slots[i].label);
@@ -391,12 +396,12 @@ describe_keys(struct ek_ctx *ctx, struct tok_slot *slots, size_t n,
             find_private(ctx, &slots[i], hs[i], NULL, &objs, &nobj) != EK_OK)
             continue;
         for (j = 0; j < nobj && used < outsz; j++) {
-            if (tok_attr(ctx, &slots[i], hs[i], objs[j], CKA_ID, &id,
-                         &idlen) == EK_OK &&
+            if (tok_attr(ctx, &slots[i], hs[i], objs[j], CKA_ID, &id, &idlen) ==
+                    EK_OK &&
                 tok_attr(ctx, &slots[i], hs[i], objs[j], CKA_LABEL, &label,
                          &labellen) == EK_OK &&
-                tok_uri_key(ctx, &slots[i], id, idlen, (char *)label,
-                            &uri) == EK_OK) {
+                tok_uri_key(ctx, &slots[i], id, idlen, (char *)label, &uri) ==
+                    EK_OK) {
                 w = snprintf(out + used, outsz - used, "%s%s",
                              used > 0 ? ", " : "", uri);
                 if (w > 0)
@@ -431,8 +436,8 @@ describe_want(const struct tok_uri *u, char *out, size_t outsz)
     }
     if ((a = p11_kit_uri_get_attribute(u->uri, CKA_ID)) != NULL &&
         used < outsz) {
-        ek_hex_encode(a->pValue, a->ulValueLen < 64 ? a->ulValueLen : 64,
-                      hex, 0);
+        ek_hex_encode(a->pValue, a->ulValueLen < 64 ? a->ulValueLen : 64, hex,
+                      0);
         snprintf(out + used, outsz - used, "%sid=%s", used > 0 ? ", " : "",
                  hex);
     }
@@ -475,13 +480,14 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     CK_OBJECT_HANDLE *objs = NULL;
     CK_ULONG nobj = 0;
     const struct cand *found = NULL;
-    char shown[1024], list[3072], save[EK_ERRMSG_MAX], want[512],
-        tokens[1024], one[128];
+    char shown[1024], list[3072], save[EK_ERRMSG_MAX], want[512], tokens[1024],
+        one[128];
     ek_err r = EK_ERR_INTERNAL;
 
     *keyp = NULL;
     if (key_uri == NULL || key_uri[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "no key URI was given; list the "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "no key URI was given; list the "
                          "keys first");
     if ((r = tok_uri_parse(ctx, key_uri, &u)) != EK_OK)
         return r;
@@ -525,17 +531,21 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     if (matches > 1) {
         /* refused before any login: one PIN is never tried on several
          * tokens */
-        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%zu keys match '%s': %s; name "
+        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS,
+                      "%zu keys match '%s': %s; name "
                       "one (id=, and serial= where several tokens hold "
-                      "it); no PIN was used", matches, shown, list);
+                      "it); no PIN was used",
+                      matches, shown, list);
         goto out;
     }
     if (matches == 0 && nhidden > 1) {
-        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "no public key or certificate "
+        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS,
+                      "no public key or certificate "
                       "matching '%s' is visible, and %zu tokens keep their "
                       "private keys hidden until login: %s. A PIN goes to "
                       "one token only: name it in the URI (serial=); no PIN "
-                      "was used", shown, nhidden, tokens);
+                      "was used",
+                      shown, nhidden, tokens);
         goto out;
     }
     if (matches == 0 && nhidden == 1) {
@@ -557,7 +567,8 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
                                   sizeof list);
                 free(c.id);
             }
-            r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%lu private keys match "
+            r = ek_seterr(ctx, EK_ERR_AMBIGUOUS,
+                          "%lu private keys match "
                           "'%s' on token '%s': %s; name one with id=",
                           (unsigned long)nobj, shown, slots[at].label, list);
             goto out;
@@ -577,14 +588,17 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
         tok_describe_tokens(slots, n, tokens, sizeof tokens);
         describe_keys(ctx, slots, n, hs, list, sizeof list);
         if (list[0] == '\0')
-            r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "no private key matches "
+            r = ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                          "no private key matches "
                           "'%s': there is no private key on the matching "
-                          "token%s; generate one first", shown,
-                          n == 1 ? "" : "s");
+                          "token%s; generate one first",
+                          shown, n == 1 ? "" : "s");
         else
-            r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "no private key matches "
+            r = ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                          "no private key matches "
                           "'%s' (it looked for %s on %s); the private keys "
-                          "there are: %s", shown, want, tokens, list);
+                          "there are: %s",
+                          shown, want, tokens, list);
         goto out;
     }
     hs[at] = CK_INVALID_HANDLE; /* the key's now */
@@ -599,9 +613,11 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
         pin = NULL;
     }
     ek_log(ctx, EK_LOG_INFO, "key %s (%u-bit RSA) on token '%s'%s", k->uri,
-           k->bits, k->slot.label, ek_key_needs_login(k) ? ", found through "
-           "its public objects (the login comes at the first signature)"
-                                                         : "");
+           k->bits, k->slot.label,
+           ek_key_needs_login(k)
+               ? ", found through "
+                 "its public objects (the login comes at the first signature)"
+               : "");
     *keyp = k;
     k = NULL;
     r = EK_OK;

@@ -21,17 +21,17 @@ struct rsa_pub {
     ASN1_INTEGER *n;
     ASN1_INTEGER *e;
 };
-ASN1_SEQUENCE(rsa_pub) = {
-    ASN1_SIMPLE(struct rsa_pub, n, ASN1_INTEGER),
-    ASN1_SIMPLE(struct rsa_pub, e, ASN1_INTEGER),
+ASN1_SEQUENCE(rsa_pub) =
+    {
+        ASN1_SIMPLE(struct rsa_pub, n, ASN1_INTEGER),
+        ASN1_SIMPLE(struct rsa_pub, e, ASN1_INTEGER),
 } static_ASN1_SEQUENCE_END_name(struct rsa_pub, rsa_pub)
 
-/* The SubjectPublicKeyInfo (rsaEncryption) of the modulus and exponent,
- * encoded with OpenSSL's ASN.1 templates; not through an EVP_PKEY and
- * i2d_PUBKEY, which OpenSSL 3 runs through its provider encoders: 100 us a
- * key, and 0.5 ms the first time in a process, on every command. */
-static ek_err
-build_spki(struct ek_key *k)
+    /* The SubjectPublicKeyInfo (rsaEncryption) of the modulus and exponent,
+     * encoded with OpenSSL's ASN.1 templates; not through an EVP_PKEY and
+     * i2d_PUBKEY, which OpenSSL 3 runs through its provider encoders: 100 us a
+     * key, and 0.5 ms the first time in a process, on every command. */
+    static ek_err build_spki(struct ek_key * k)
 {
     struct rsa_pub rp = {NULL, NULL};
     X509_PUBKEY *xp = NULL;
@@ -48,17 +48,21 @@ build_spki(struct ek_key *k)
         (plen = ASN1_item_i2d((ASN1_VALUE *)&rp, &penc,
                               ASN1_ITEM_rptr(rsa_pub))) <= 0 ||
         (xp = X509_PUBKEY_new()) == NULL ||
-        !X509_PUBKEY_set0_param(xp, OBJ_nid2obj(NID_rsaEncryption),
-                                V_ASN1_NULL, NULL, penc, plen)) {
-        r = ek_seterr(k->ctx, EK_ERR_TOKEN, "the public key of '%s' on token "
+        !X509_PUBKEY_set0_param(xp, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL,
+                                NULL, penc, plen)) {
+        r = ek_seterr(k->ctx, EK_ERR_TOKEN,
+                      "the public key of '%s' on token "
                       "'%s' is not a valid RSA key (CKA_MODULUS / "
-                      "CKA_PUBLIC_EXPONENT)", k->label, k->slot.label);
+                      "CKA_PUBLIC_EXPONENT)",
+                      k->label, k->slot.label);
         goto out;
     }
     penc = NULL; /* xp owns it now */
     if ((len = i2d_X509_PUBKEY(xp, &der)) <= 0) {
-        r = ek_seterr(k->ctx, EK_ERR_TOKEN, "the public key of '%s' on token "
-                      "'%s' cannot be encoded", k->label, k->slot.label);
+        r = ek_seterr(k->ctx, EK_ERR_TOKEN,
+                      "the public key of '%s' on token "
+                      "'%s' cannot be encoded",
+                      k->label, k->slot.label);
         goto out;
     }
     k->pub_der = der;
@@ -95,18 +99,18 @@ load_public(struct ek_key *k)
         r = tok_attr(k->ctx, &k->slot, k->session, k->priv, CKA_MODULUS,
                      &k->modulus, &k->modulus_len);
     if (r == EK_OK && k->exponent == NULL && k->priv != CK_INVALID_HANDLE)
-        r = tok_attr(k->ctx, &k->slot, k->session, k->priv,
-                     CKA_PUBLIC_EXPONENT, &k->exponent, &k->exponent_len);
+        r = tok_attr(k->ctx, &k->slot, k->session, k->priv, CKA_PUBLIC_EXPONENT,
+                     &k->exponent, &k->exponent_len);
     if (r != EK_OK)
         return r;
     if ((k->modulus == NULL || k->exponent == NULL) && k->id_len > 0) {
-        if ((r = tok_find(k->ctx, &k->slot, k->session, tmpl, 2, &objs,
-                          &n)) != EK_OK)
+        if ((r = tok_find(k->ctx, &k->slot, k->session, tmpl, 2, &objs, &n)) !=
+            EK_OK)
             return r;
         if (n > 0) {
             if (k->modulus == NULL)
-                r = tok_attr(k->ctx, &k->slot, k->session, objs[0],
-                             CKA_MODULUS, &k->modulus, &k->modulus_len);
+                r = tok_attr(k->ctx, &k->slot, k->session, objs[0], CKA_MODULUS,
+                             &k->modulus, &k->modulus_len);
             if (r == EK_OK && k->exponent == NULL)
                 r = tok_attr(k->ctx, &k->slot, k->session, objs[0],
                              CKA_PUBLIC_EXPONENT, &k->exponent,
@@ -160,9 +164,10 @@ load_cert(struct ek_key *k)
         EK_OK)
         return r;
     if (n > 1)
-        ek_log(k->ctx, EK_LOG_WARN, "token '%s' has %lu certificates with "
-               "the id of key '%s'; using the first", k->slot.label,
-               (unsigned long)n, k->label);
+        ek_log(k->ctx, EK_LOG_WARN,
+               "token '%s' has %lu certificates with "
+               "the id of key '%s'; using the first",
+               k->slot.label, (unsigned long)n, k->label);
     if (n > 0)
         r = tok_attr(k->ctx, &k->slot, k->session, objs[0], CKA_VALUE,
                      &k->cert_der, &k->cert_len);
@@ -262,8 +267,8 @@ read_private_attrs(struct ek_key *k)
     int i;
 
     for (i = 0; i < EK_ATTR_COUNT; i++)
-        k->attr[i] = tok_attr_bool(k->ctx, &k->slot, k->session, k->priv,
-                                   five[i]);
+        k->attr[i] =
+            tok_attr_bool(k->ctx, &k->slot, k->session, k->priv, five[i]);
     k->always_auth = tok_attr_bool(k->ctx, &k->slot, k->session, k->priv,
                                    CKA_ALWAYS_AUTHENTICATE) == 1;
 }
@@ -282,12 +287,12 @@ tok_key_load(struct ek_key *k)
         if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE,
                            &kt) == EK_OK)
             k->key_type = kt;
-        if ((r = tok_attr(ctx, &k->slot, k->session, k->priv, CKA_LABEL,
-                          &v, &len)) != EK_OK)
+        if ((r = tok_attr(ctx, &k->slot, k->session, k->priv, CKA_LABEL, &v,
+                          &len)) != EK_OK)
             return r;
         k->label = (char *)v;
-        if ((r = tok_attr(ctx, &k->slot, k->session, k->priv, CKA_ID,
-                          &k->id, &k->id_len)) != EK_OK)
+        if ((r = tok_attr(ctx, &k->slot, k->session, k->priv, CKA_ID, &k->id,
+                          &k->id_len)) != EK_OK)
             return r;
         read_private_attrs(k);
     }
@@ -394,8 +399,7 @@ out:
 
 ek_err
 tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
-                   CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
-                   struct ek_key **kp)
+                   CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, struct ek_key **kp)
 {
     struct ek_key *k;
     unsigned char *v = NULL;
@@ -431,8 +435,8 @@ tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
         ek_hex_encode(k->id, k->id_len, k->id_hex, 0);
     if ((r = load_public(k)) != EK_OK || (r = load_cert(k)) != EK_OK ||
         (r = public_from_cert(k)) != EK_OK ||
-        (r = tok_uri_key(ctx, &k->slot, k->id, k->id_len, k->label,
-                         &k->uri)) != EK_OK)
+        (r = tok_uri_key(ctx, &k->slot, k->id, k->id_len, k->label, &k->uri)) !=
+            EK_OK)
         goto fail;
     *kp = k;
     return EK_OK;
@@ -460,32 +464,39 @@ tok_key_resolve(struct ek_key *k)
     if (k->priv != CK_INVALID_HANDLE)
         return EK_OK;
     if (k->session == CK_INVALID_HANDLE)
-        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no session (a "
-                         "listed key); open it with ek_key_open", k->uri);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "key %s has no session (a "
+                         "listed key); open it with ek_key_open",
+                         k->uri);
     if (k->id_len == 0)
-        return ek_seterr(ctx, EK_ERR_NOT_FOUND, "key %s on token '%s' was "
+        return ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                         "key %s on token '%s' was "
                          "found through a public object without CKA_ID, "
-                         "which names no private key", k->uri, k->slot.label);
+                         "which names no private key",
+                         k->uri, k->slot.label);
     /* the one login of this key's token; the PIN is kept until it is
      * known whether the key wants a login before each signature (a
      * source such as fd:N can be read only once) */
-    if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER,
-                       k->pin_src, &k->pin)) != EK_OK)
+    if ((r = tok_login(ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_src,
+                       &k->pin)) != EK_OK)
         return r;
-    if ((r = tok_find(ctx, &k->slot, k->session, tmpl, 2, &objs, &n)) !=
-        EK_OK)
+    if ((r = tok_find(ctx, &k->slot, k->session, tmpl, 2, &objs, &n)) != EK_OK)
         goto out;
     if (n != 1) {
         r = ek_seterr(ctx, n == 0 ? EK_ERR_NOT_FOUND : EK_ERR_AMBIGUOUS,
                       "token '%s' shows a public key or certificate for key "
                       "%s, but %s private key with its id (%s) after the "
-                      "login", k->slot.label, k->uri, n == 0 ? "no" : "more "
-                      "than one", k->id_hex);
+                      "login",
+                      k->slot.label, k->uri,
+                      n == 0 ? "no"
+                             : "more "
+                               "than one",
+                      k->id_hex);
         goto out;
     }
     k->priv = objs[0];
-    if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE,
-                       &kt) == EK_OK)
+    if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE, &kt) ==
+        EK_OK)
         k->key_type = kt;
     read_private_attrs(k);
     r = EK_OK;
@@ -647,26 +658,27 @@ ek_key_public_der(const struct ek_key *k, const unsigned char **der,
     *der = NULL;
     *len = 0;
     if (k->pub_der == NULL)
-        return ek_seterr(k->ctx, EK_ERR_NOT_FOUND, "the public key of %s on "
+        return ek_seterr(k->ctx, EK_ERR_NOT_FOUND,
+                         "the public key of %s on "
                          "token '%s' cannot be read (the private object has "
                          "no CKA_MODULUS / CKA_PUBLIC_EXPONENT and there is "
-                         "no public key object with its id)", k->uri,
-                         k->slot.label);
+                         "no public key object with its id)",
+                         k->uri, k->slot.label);
     *der = k->pub_der;
     *len = k->pub_len;
     return EK_OK;
 }
 
 ek_err
-ek_key_cert_der(const struct ek_key *k, const unsigned char **der,
-                size_t *len)
+ek_key_cert_der(const struct ek_key *k, const unsigned char **der, size_t *len)
 {
     if (k == NULL || der == NULL || len == NULL)
         return EK_ERR_USAGE;
     *der = NULL;
     *len = 0;
     if (k->cert_der == NULL)
-        return ek_seterr(k->ctx, EK_ERR_NOT_FOUND, "token '%s' has no "
+        return ek_seterr(k->ctx, EK_ERR_NOT_FOUND,
+                         "token '%s' has no "
                          "certificate with the id of key %s; make one with "
                          "entrakey cert create, or give the .cer file",
                          k->slot.label, k->uri);

@@ -36,7 +36,7 @@ keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
     int fd;
 
     for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        for (p = parts[i]; ; p++) {
+        for (p = parts[i];; p++) {
             hash ^= (unsigned char)*p;
             hash *= 1099511628211ULL;
             if (*p == '\0')
@@ -60,8 +60,10 @@ keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
     if (fd < 0)
         goto nolock;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        ek_log(ctx, EK_LOG_INFO, "another keygen on token '%s' is running; "
-               "waiting for it (%s)", s->label, path);
+        ek_log(ctx, EK_LOG_INFO,
+               "another keygen on token '%s' is running; "
+               "waiting for it (%s)",
+               s->label, path);
         while (flock(fd, LOCK_EX) != 0) {
             if (errno != EINTR) {
                 close(fd);
@@ -71,9 +73,10 @@ keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
     }
     return fd;
 nolock:
-    ek_log(ctx, EK_LOG_INFO, "no keygen lock for token '%s' (%s: %s); the "
-           "check after generating still refuses twins", s->label, dir,
-           strerror(errno));
+    ek_log(ctx, EK_LOG_INFO,
+           "no keygen lock for token '%s' (%s: %s); the "
+           "check after generating still refuses twins",
+           s->label, dir, strerror(errno));
     return -1;
 }
 
@@ -134,7 +137,9 @@ refuse_existing(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         (void)TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, objs[i], &ca,
                        1);
         w = snprintf(kinds + used, sizeof kinds - used, "%s%s",
-                     i == 0 ? "" : i + 1 == n ? " and " : ", ",
+                     i == 0       ? ""
+                     : i + 1 == n ? " and "
+                                  : ", ",
                      class_name(cls));
         if (w > 0 && (size_t)w < sizeof kinds - used)
             used += (size_t)w;
@@ -142,11 +147,12 @@ refuse_existing(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     free(objs);
     if (n == 0)
         return EK_OK;
-    return ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' already has %s%s with "
+    return ek_seterr(ctx, EK_ERR_EXISTS,
+                     "token '%s' already has %s%s with "
                      "%s; nothing was generated and nothing was changed. "
                      "Choose another %s, or remove the old objects with the "
-                     "token's tool", s->label, kinds,
-                     n > 4 ? " and more" : "", what,
+                     "token's tool",
+                     s->label, kinds, n > 4 ? " and more" : "", what,
                      a->type == CKA_LABEL ? "--label" : "--id");
 }
 
@@ -174,9 +180,10 @@ pick_id(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
             return EK_OK;
         }
     }
-    return ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' has no free key id "
-                     "(1..%u are all used); give one with --id", s->label,
-                     max);
+    return ek_seterr(ctx, EK_ERR_EXISTS,
+                     "token '%s' has no free key id "
+                     "(1..%u are all used); give one with --id",
+                     s->label, max);
 }
 
 static int
@@ -246,15 +253,16 @@ generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         priv[n++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof yes};
         if (!(drop & DROP_DECRYPT))
             priv[n++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof no};
-        priv[n++] = (CK_ATTRIBUTE){CKA_LABEL, (void *)(uintptr_t)label,
-                                   strlen(label)};
+        priv[n++] =
+            (CK_ATTRIBUTE){CKA_LABEL, (void *)(uintptr_t)label, strlen(label)};
         priv[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, id_len};
         rv = TOK_CALL(ctx, s->mod->fl, C_GenerateKeyPair, h, &mech, pub,
                       sizeof pub / sizeof pub[0], priv, n, &hpub, &hpriv);
         if (rv == CKR_OK || !degradable(rv) ||
             (next = next_drop(drop, rv)) == 0)
             break;
-        ek_log(ctx, EK_LOG_WARN, "token '%s' refused the key template "
+        ek_log(ctx, EK_LOG_WARN,
+               "token '%s' refused the key template "
                "(C_GenerateKeyPair: %s); trying again without %s",
                s->label, tok_rv_name(rv) ? tok_rv_name(rv) : "error",
                next == DROP_EXTRACTABLE ? "CKA_EXTRACTABLE"
@@ -263,7 +271,8 @@ generate(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         drop = next;
     }
     if (rv != CKR_OK)
-        return tok_fail(ctx, rv, "cannot generate a %lu-bit RSA key '%s' on "
+        return tok_fail(ctx, rv,
+                        "cannot generate a %lu-bit RSA key '%s' on "
                         "token '%s' (C_GenerateKeyPair%s)",
                         (unsigned long)bits, label, s->label,
                         tries > 0 ? ", also with a reduced template" : "");
@@ -289,7 +298,8 @@ no_keygen(struct ek_ctx *ctx, struct tok_slot *s, unsigned bits)
     rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id,
                   CKM_RSA_PKCS_KEY_PAIR_GEN, &mi);
     if (rv != CKR_OK || !(mi.flags & CKF_GENERATE_KEY_PAIR))
-        return ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s': this module "
+        return ek_seterr(ctx, EK_ERR_MECHANISM,
+                         "token '%s': this module "
                          "cannot generate keys (no "
                          "CKM_RSA_PKCS_KEY_PAIR_GEN); generate the key on "
                          "the device with its vendor's tool (for a PIV card: "
@@ -298,18 +308,24 @@ no_keygen(struct ek_ctx *ctx, struct tok_slot *s, unsigned bits)
                          s->label);
     hi = mi.ulMaxKeySize < 1024 ? mi.ulMaxKeySize * 8 : mi.ulMaxKeySize;
     if (hi >= 2048 && hi < bits)
-        return ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s' cannot generate "
+        return ek_seterr(ctx, EK_ERR_MECHANISM,
+                         "token '%s' cannot generate "
                          "%u-bit RSA keys: %lu bits is its limit%s; use "
-                         "--bits %lu", s->label, bits, hi,
-                         tok_module_is_tpm2(s->mod) ? " (a TPM 2.0 makes RSA "
-                         "keys of at most 3072 bits)" : "",
+                         "--bits %lu",
+                         s->label, bits, hi,
+                         tok_module_is_tpm2(s->mod)
+                             ? " (a TPM 2.0 makes RSA "
+                               "keys of at most 3072 bits)"
+                             : "",
                          hi >= 3072 ? 3072ul : 2048ul);
-    return ek_seterr(ctx, EK_ERR_MECHANISM, "token '%s' cannot generate "
-                     "%u-bit RSA keys (CKM_RSA_PKCS_KEY_PAIR_GEN offers "
-                     "%lu to %lu bits); choose --bits in that range, or "
-                     "generate the key with the token's own tool", s->label,
-                     bits, mi.ulMinKeySize < 1024 ? mi.ulMinKeySize * 8
-                                                  : mi.ulMinKeySize, hi);
+    return ek_seterr(
+        ctx, EK_ERR_MECHANISM,
+        "token '%s' cannot generate "
+        "%u-bit RSA keys (CKM_RSA_PKCS_KEY_PAIR_GEN offers "
+        "%lu to %lu bits); choose --bits in that range, or "
+        "generate the key with the token's own tool",
+        s->label, bits,
+        mi.ulMinKeySize < 1024 ? mi.ulMinKeySize * 8 : mi.ulMinKeySize, hi);
 }
 
 ek_err
@@ -338,26 +354,32 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     *keyp = NULL;
     bits = params->bits == 0 ? 2048 : params->bits;
     if (bits != 2048 && bits != 3072 && bits != 4096)
-        return ek_seterr(ctx, EK_ERR_USAGE, "%u-bit keys are not offered; "
-                         "use 2048, 3072 or 4096", bits);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "%u-bit keys are not offered; "
+                         "use 2048, 3072 or 4096",
+                         bits);
     if (params->label == NULL || params->label[0] == '\0' ||
         strlen(params->label) > 128)
-        return ek_seterr(ctx, EK_ERR_USAGE, "a key needs a label of 1 to 128 "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "a key needs a label of 1 to 128 "
                          "bytes (--label)");
     if (!ek_utf8_valid(params->label))
-        return ek_seterr(ctx, EK_ERR_USAGE, "the label is not valid UTF-8 "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the label is not valid UTF-8 "
                          "(CKA_LABEL is a UTF-8 string); give --label in "
                          "UTF-8");
     if (params->id != NULL && (params->id_len == 0 || params->id_len > 64))
         return ek_seterr(ctx, EK_ERR_USAGE, "a key id has 1 to 64 bytes");
     if (token_uri == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "keygen needs the token's URI "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "keygen needs the token's URI "
                          "(see entrakey tokens)");
     if ((r = tok_uri_parse(ctx, token_uri, &u)) != EK_OK)
         return r;
     tok_uri_redact(token_uri, shown, sizeof shown);
     if (u.has_id || u.has_label || u.has_class) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "keygen takes a token URI, not an "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "keygen takes a token URI, not an "
                       "object's: '%s' has id=, object= or type=; the new "
                       "key's label and id come from --label and --id",
                       shown);
@@ -367,8 +389,10 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         goto out;
     if (n > 1) {
         tok_describe_tokens(slots, n, list, sizeof list);
-        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS, "%zu tokens match '%s': %s; name "
-                      "one (add serial=)", n, shown, list);
+        r = ek_seterr(ctx, EK_ERR_AMBIGUOUS,
+                      "%zu tokens match '%s': %s; name "
+                      "one (add serial=)",
+                      n, shown, list);
         goto out;
     }
     s = &slots[0];
@@ -412,11 +436,12 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     snprintf(list, sizeof list, "the id %s", hex);
     if ((r = refuse_existing(ctx, s, h, &a, list)) != EK_OK)
         goto out;
-    ek_log(ctx, EK_LOG_INFO, "generating a %u-bit RSA key '%s' (id %s) on "
-           "token '%s' with CKM_RSA_PKCS_KEY_PAIR_GEN", bits, params->label,
-           hex, s->label);
-    if ((r = generate(ctx, s, h, params->label, id, id_len, bits, &hpriv,
-                      &hpub, dropped, sizeof dropped)) != EK_OK)
+    ek_log(ctx, EK_LOG_INFO,
+           "generating a %u-bit RSA key '%s' (id %s) on "
+           "token '%s' with CKM_RSA_PKCS_KEY_PAIR_GEN",
+           bits, params->label, hex, s->label);
+    if ((r = generate(ctx, s, h, params->label, id, id_len, bits, &hpriv, &hpub,
+                      dropped, sizeof dropped)) != EK_OK)
         goto out;
     /* another program (or a run without our lock) may have made a key
      * with this label or id meanwhile: then the pair this run made goes,
@@ -435,17 +460,18 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
                   ? TOK_CALL(ctx, s->mod->fl, C_DestroyObject, h, hpub)
                   : CKR_OK;
         if (rv1 != CKR_OK || rv2 != CKR_OK) {
-            r = tok_fail(ctx, rv1 != CKR_OK ? rv1 : rv2, "another program "
+            r = tok_fail(ctx, rv1 != CKR_OK ? rv1 : rv2,
+                         "another program "
                          "made a key with the %s '%s' on token '%s' while "
                          "this one was generated, and the key this run made "
                          "could not be removed (C_DestroyObject); remove the "
                          "twin (id %s) with the token's tool",
                          twins_label > 1 ? "label" : "id",
-                         twins_label > 1 ? params->label : hex, s->label,
-                         hex);
+                         twins_label > 1 ? params->label : hex, s->label, hex);
             goto out;
         }
-        r = ek_seterr(ctx, EK_ERR_EXISTS, "another program made a key with "
+        r = ek_seterr(ctx, EK_ERR_EXISTS,
+                      "another program made a key with "
                       "the %s '%s' on token '%s' while this one was "
                       "generated; the key this run made was removed, so "
                       "that no two keys are alike. Choose another --label "
@@ -460,17 +486,23 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     snprintf(k->dropped, sizeof k->dropped, "%s", dropped);
     k->made_here = 1;
     if (strcmp(k->label, params->label) != 0)
-        ek_log(ctx, EK_LOG_WARN, "token '%s' ignores --label (%s): the key "
-               "is labelled '%s'", s->label,
+        ek_log(ctx, EK_LOG_WARN,
+               "token '%s' ignores --label (%s): the key "
+               "is labelled '%s'",
+               s->label,
                tok_slot_is_yubikey(s) ? "ykcs11 names a key after its PIV "
-               "slot" : "the module chose its own label", k->label);
+                                        "slot"
+                                      : "the module chose its own label",
+               k->label);
     if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
         goto out;
     k->pin_src = pin_src;
     pin_src = NULL;
     if (ek_key_verdict(k) != EK_VERDICT_NON_EXPORTABLE)
-        ek_log(ctx, EK_LOG_WARN, "the new key %s does not prove itself "
-               "non-exportable; see its attributes", k->uri);
+        ek_log(ctx, EK_LOG_WARN,
+               "the new key %s does not prove itself "
+               "non-exportable; see its attributes",
+               k->uri);
     *keyp = k;
     k = NULL;
     r = EK_OK;
@@ -521,11 +553,15 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
         return EK_ERR_USAGE;
     ctx = k->ctx;
     if (k->session == CK_INVALID_HANDLE)
-        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no session; open it "
-                         "with ek_key_open", k->uri);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "key %s has no session; open it "
+                         "with ek_key_open",
+                         k->uri);
     if (k->id_len == 0)
-        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no CKA_ID, so a "
-                         "certificate cannot be tied to it", k->uri);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "key %s has no CKA_ID, so a "
+                         "certificate cannot be tied to it",
+                         k->uri);
     yubikey = tok_slot_is_yubikey(&k->slot);
     if (yubikey && !(tok_logged_in(ctx, &k->slot, k->session, &so) && so)) {
         /* ykcs11 stores objects only after the SO login */
@@ -545,11 +581,14 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
         EK_OK)
         return r;
     if (nold > 0 && !force && !k->made_here) {
-        r = ek_seterr(ctx, EK_ERR_EXISTS, "token '%s' already has a "
+        r = ek_seterr(ctx, EK_ERR_EXISTS,
+                      "token '%s' already has a "
                       "certificate with the id of key %s; it was left as it "
-                      "is. Give --force to replace it%s", k->slot.label,
-                      k->uri, yubikey ? " (and --so-pin-source: a YubiKey "
-                      "stores certificates with the management key)" : "");
+                      "is. Give --force to replace it%s",
+                      k->slot.label, k->uri,
+                      yubikey ? " (and --so-pin-source: a YubiKey "
+                                "stores certificates with the management key)"
+                              : "");
         goto out;
     }
     tmpl[n++] = (CK_ATTRIBUTE){CKA_CLASS, &cls, sizeof cls};
@@ -564,7 +603,8 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
     if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
         (ilen = i2d_X509_NAME(X509_get_issuer_name(x), &issuer)) <= 0 ||
         (slen = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &serial)) <= 0) {
-        r = ek_seterr(ctx, EK_ERR_CERT, "the certificate of key %s cannot "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the certificate of key %s cannot "
                       "be read back for its issuer and serial number",
                       k->uri);
         goto out;
@@ -576,18 +616,22 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
     if (rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
         rv == CKR_TOKEN_WRITE_PROTECTED) {
         /* OpenSC's PIV driver stores nothing */
-        r = ek_seterr(ctx, EK_ERR_TOKEN, "token '%s' does not store "
+        r = ek_seterr(ctx, EK_ERR_TOKEN,
+                      "token '%s' does not store "
                       "certificates through this module (C_CreateObject: "
                       "%s); make the certificate with --no-store and write "
                       "it with --out FILE.cer, then give it to assert and "
                       "token with --cert FILE.cer (or store it with the "
-                      "card's own tool)", k->slot.label,
+                      "card's own tool)",
+                      k->slot.label,
                       tok_rv_name(rv) ? tok_rv_name(rv) : "error");
         goto out;
     }
     if (rv != CKR_OK) {
-        r = tok_fail(ctx, rv, "cannot store the certificate of key %s on "
-                     "token '%s' (C_CreateObject)", k->uri, k->slot.label);
+        r = tok_fail(ctx, rv,
+                     "cannot store the certificate of key %s on "
+                     "token '%s' (C_CreateObject)",
+                     k->uri, k->slot.label);
         goto out;
     }
     if ((copy = ek_calloc(ctx, 1, len)) == NULL) {
@@ -601,13 +645,15 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
     /* replaced: the new one exists before the old one goes (on a YubiKey
      * the new object took the slot's place already) */
     for (i = 0; i < nold && !yubikey; i++) {
-        rv = TOK_CALL(ctx, k->slot.mod->fl, C_DestroyObject, k->session,
-                      old[i]);
+        rv =
+            TOK_CALL(ctx, k->slot.mod->fl, C_DestroyObject, k->session, old[i]);
         if (rv != CKR_OK) {
-            r = tok_fail(ctx, rv, "the new certificate of key %s is stored "
+            r = tok_fail(ctx, rv,
+                         "the new certificate of key %s is stored "
                          "on token '%s', but the old one could not be "
                          "removed (C_DestroyObject); remove it with the "
-                         "token's tool", k->uri, k->slot.label);
+                         "token's tool",
+                         k->uri, k->slot.label);
             goto out;
         }
     }

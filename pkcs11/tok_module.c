@@ -67,8 +67,7 @@ module_init(struct ek_ctx *ctx, struct tok_module *m)
         m->finalize = 1;
     else if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
         rv = CKR_OK;
-    if (rv == CKR_OK &&
-        TOK_CALL(ctx, m->fl, C_GetInfo, &m->info) == CKR_OK)
+    if (rv == CKR_OK && TOK_CALL(ctx, m->fl, C_GetInfo, &m->info) == CKR_OK)
         m->has_info = 1;
     return rv;
 }
@@ -105,14 +104,18 @@ absolute_path(struct ek_ctx *ctx, const char *path, char *out, size_t outsz)
 
     if (path[0] == '/' || strchr(path, '/') == NULL) {
         if (snprintf(out, outsz, "%s", path) >= (int)outsz)
-            return ek_seterr(ctx, EK_ERR_USAGE, "the module path '%s' is "
-                             "too long", path);
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the module path '%s' is "
+                             "too long",
+                             path);
         return EK_OK;
     }
     if (getcwd(cwd, sizeof cwd) == NULL ||
         snprintf(out, outsz, "%s/%s", cwd, path) >= (int)outsz)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the module path '%s' is too "
-                         "long", path);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the module path '%s' is too "
+                         "long",
+                         path);
     return EK_OK;
 }
 
@@ -131,14 +134,17 @@ load_path(struct ek_ctx *ctx, const char *path, const char *from,
         return r;
     slash = strchr(abs, '/') != NULL; /* else p11-kit's module directory */
     if (slash && stat(abs, &st) != 0)
-        return ek_seterr(ctx, EK_ERR_MODULE, "cannot load the PKCS#11 "
+        return ek_seterr(ctx, EK_ERR_MODULE,
+                         "cannot load the PKCS#11 "
                          "module '%s' (from %s): %s; check the path (e.g. "
-                         "/usr/lib/softhsm/libsofthsm2.so)", path, from,
-                         strerror(errno));
+                         "/usr/lib/softhsm/libsofthsm2.so)",
+                         path, from, strerror(errno));
     if (slash && !S_ISREG(st.st_mode))
-        return ek_seterr(ctx, EK_ERR_MODULE, "cannot load the PKCS#11 "
+        return ek_seterr(ctx, EK_ERR_MODULE,
+                         "cannot load the PKCS#11 "
                          "module '%s' (from %s): not a regular file; give "
-                         "the path of the module's .so file", path, from);
+                         "the path of the module's .so file",
+                         path, from);
     if ((sel->mods = ek_calloc(ctx, 1, sizeof *sel->mods)) == NULL)
         return EK_ERR_INTERNAL;
     /* said before the module's code runs: if it crashes, -v named it */
@@ -147,11 +153,12 @@ load_path(struct ek_ctx *ctx, const char *path, const char *from,
     sel->mods[0].fl = p11_kit_module_load(abs, 0);
     if (sel->mods[0].fl == NULL) {
         why = p11_kit_message();
-        r = ek_seterr(ctx, EK_ERR_MODULE, "cannot load the PKCS#11 module "
+        r = ek_seterr(ctx, EK_ERR_MODULE,
+                      "cannot load the PKCS#11 module "
                       "'%s' (from %s): %s; check that it is a PKCS#11 module "
                       "(a shared library that exports C_GetFunctionList) "
-                      "built for this machine", path, from,
-                      why != NULL ? why : "unknown error");
+                      "built for this machine",
+                      path, from, why != NULL ? why : "unknown error");
         goto fail;
     }
     sel->nmods = 1;
@@ -160,20 +167,23 @@ load_path(struct ek_ctx *ctx, const char *path, const char *from,
     rv = module_init(ctx, &sel->mods[0]);
     if (rv != CKR_OK && strstr(abs, "libsoftokn3") != NULL) {
         /* NSS takes its database directory in C_Initialize's pReserved */
-        r = ek_seterr(ctx, EK_ERR_MODULE, "cannot initialise NSS softokn "
+        r = ek_seterr(ctx, EK_ERR_MODULE,
+                      "cannot initialise NSS softokn "
                       "'%s' (from %s; C_Initialize: %s): it needs its "
                       "database directory as init arguments, which a "
                       "module path cannot carry; register it with p11-kit "
                       "(a .module file with x-init-reserved: "
                       "configdir='sql:DIR' ...) and name it in the URI "
                       "with ?module-name=NAME, without --module (see "
-                      "docs/compatibility.md)", path, from,
-                      tok_rv_name(rv) ? tok_rv_name(rv) : "error");
+                      "docs/compatibility.md)",
+                      path, from, tok_rv_name(rv) ? tok_rv_name(rv) : "error");
         goto fail;
     }
     if (rv != CKR_OK) {
-        r = tok_fail(ctx, rv, "cannot initialise the PKCS#11 module '%s' "
-                     "(from %s; C_Initialize)", path, from);
+        r = tok_fail(ctx, rv,
+                     "cannot initialise the PKCS#11 module '%s' "
+                     "(from %s; C_Initialize)",
+                     path, from);
         if (r != EK_ERR_INTERNAL)
             r = EK_ERR_MODULE;
         goto fail;
@@ -198,7 +208,8 @@ load_registry(struct ek_ctx *ctx, struct tok_sel *sel)
     sel->registry = p11_kit_modules_load(NULL, 0);
     if (sel->registry == NULL) {
         why = p11_kit_message();
-        return ek_seterr(ctx, EK_ERR_MODULE, "cannot load the PKCS#11 "
+        return ek_seterr(ctx, EK_ERR_MODULE,
+                         "cannot load the PKCS#11 "
                          "modules registered with p11-kit: %s; give a module "
                          "with --module PATH or ENTRAKEY_MODULE",
                          why != NULL ? why : "unknown error");
@@ -217,17 +228,21 @@ load_registry(struct ek_ctx *ctx, struct tok_sel *sel)
         rv = module_init(ctx, m);
         if (rv != CKR_OK) {
             if (p11_kit_module_get_flags(m->fl) & P11_KIT_MODULE_CRITICAL) {
-                r = tok_fail(ctx, rv, "cannot initialise the registered "
+                r = tok_fail(ctx, rv,
+                             "cannot initialise the registered "
                              "PKCS#11 module '%s' (%s; C_Initialize), which "
-                             "is marked critical", m->name, m->path);
+                             "is marked critical",
+                             m->name, m->path);
                 if (r != EK_ERR_INTERNAL)
                     r = EK_ERR_MODULE;
                 module_clear(m);
                 goto fail;
             }
-            ek_log(ctx, EK_LOG_WARN, "the registered PKCS#11 module '%s' "
-                   "(%s) cannot be initialised (%s); skipped", m->name,
-                   m->path, tok_rv_name(rv) ? tok_rv_name(rv) : "error");
+            ek_log(ctx, EK_LOG_WARN,
+                   "the registered PKCS#11 module '%s' "
+                   "(%s) cannot be initialised (%s); skipped",
+                   m->name, m->path,
+                   tok_rv_name(rv) ? tok_rv_name(rv) : "error");
             module_clear(m);
             continue;
         }
@@ -315,8 +330,10 @@ tok_slot_refresh(struct ek_ctx *ctx, struct tok_slot *s)
 
     rv = TOK_CALL(ctx, s->mod->fl, C_GetTokenInfo, s->id, &ti);
     if (rv != CKR_OK)
-        return tok_fail(ctx, rv, "cannot read the state of token '%s' "
-                        "(C_GetTokenInfo)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot read the state of token '%s' "
+                        "(C_GetTokenInfo)",
+                        s->label);
     /* only the flags (the PIN counters) are news; the token's identity
      * stays as it was found, so that messages name it even when a module
      * answers with a half-written record (SoftHSM rewrites its token file
@@ -335,9 +352,8 @@ tok_slot_is_yubikey(const struct tok_slot *s)
 int
 tok_module_is_tpm2(const struct tok_module *m)
 {
-    return m->has_info &&
-           strncmp((const char *)m->info.manufacturerID, "tpm2-software",
-                   13) == 0;
+    return m->has_info && strncmp((const char *)m->info.manufacturerID,
+                                  "tpm2-software", 13) == 0;
 }
 
 int
@@ -357,10 +373,13 @@ tok_client_address(char *out, size_t outsz)
     if (a != NULL && a[0] != '\0')
         snprintf(out, outsz, "%s (P11_KIT_SERVER_ADDRESS)", a);
     else if (run != NULL && run[0] != '\0')
-        snprintf(out, outsz, "unix:path=%s/p11-kit/pkcs11 (no "
-                 "P11_KIT_SERVER_ADDRESS)", run);
+        snprintf(out, outsz,
+                 "unix:path=%s/p11-kit/pkcs11 (no "
+                 "P11_KIT_SERVER_ADDRESS)",
+                 run);
     else
-        snprintf(out, outsz, "nowhere (neither P11_KIT_SERVER_ADDRESS nor "
+        snprintf(out, outsz,
+                 "nowhere (neither P11_KIT_SERVER_ADDRESS nor "
                  "XDG_RUNTIME_DIR is set)");
 }
 
@@ -396,9 +415,10 @@ module_slots(struct ek_ctx *ctx, struct tok_module *m, CK_SLOT_ID **idsp,
         free(ids);
         /* ykcs11 says CKR_DEVICE_ERROR when pcscd is not running: there
          * is no token, which the caller reports */
-        ek_log(ctx, EK_LOG_WARN, "the PKCS#11 module '%s' cannot list its "
-               "slots (C_GetSlotList: %s); skipped", m->name,
-               tok_rv_name(rv) ? tok_rv_name(rv) : "error");
+        ek_log(ctx, EK_LOG_WARN,
+               "the PKCS#11 module '%s' cannot list its "
+               "slots (C_GetSlotList: %s); skipped",
+               m->name, tok_rv_name(rv) ? tok_rv_name(rv) : "error");
         return EK_OK;
     }
     if (n == 0 && tok_module_is_client(m)) {
@@ -407,10 +427,12 @@ module_slots(struct ek_ctx *ctx, struct tok_module *m, CK_SLOT_ID **idsp,
         /* p11-kit-client.so answers with no slots when its server is not
          * there: say so, not "no tokens" */
         tok_client_address(addr, sizeof addr);
-        ek_log(ctx, EK_LOG_WARN, "the p11-kit client module '%s' reaches "
+        ek_log(ctx, EK_LOG_WARN,
+               "the p11-kit client module '%s' reaches "
                "no remote p11-kit server: the server is not reachable at "
                "%s; start `p11-kit server` there (or forward its socket) and "
-               "set P11_KIT_SERVER_ADDRESS", m->name, addr);
+               "set P11_KIT_SERVER_ADDRESS",
+               m->name, addr);
     }
     *idsp = ids;
     *np = n;
@@ -456,8 +478,7 @@ tok_slots(struct ek_ctx *ctx, struct tok_sel *sel, int include_uninit,
             tok_trim(s->manufacturer, s->ti.manufacturerID,
                      sizeof s->ti.manufacturerID);
             tok_trim(s->model, s->ti.model, sizeof s->ti.model);
-            tok_trim(s->serial, s->ti.serialNumber,
-                     sizeof s->ti.serialNumber);
+            tok_trim(s->serial, s->ti.serialNumber, sizeof s->ti.serialNumber);
             n++;
         }
         free(ids);
@@ -537,13 +558,15 @@ tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
     }
     if (rv != CKR_OK) {
         free(list);
-        return tok_fail(ctx, rv, "cannot list the mechanisms of token '%s' "
-                        "(C_GetMechanismList)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot list the mechanisms of token '%s' "
+                        "(C_GetMechanismList)",
+                        s->label);
     }
     for (i = 0; i < n; i++) {
         if (list[i] == CKM_RSA_PKCS_KEY_PAIR_GEN) {
-            rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id,
-                          list[i], &mi);
+            rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id, list[i],
+                          &mi);
             if (rv != CKR_OK ||
                 ((mi.flags & CKF_GENERATE_KEY_PAIR) && size_ok(&mi, bits)))
                 mask |= TOK_CAN_KEYGEN;
@@ -552,11 +575,10 @@ tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
         for (p = 0; p < TOK_PATH_COUNT; p++) {
             if (list[i] != path_mech[p])
                 continue;
-            rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id,
-                          list[i], &mi);
+            rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id, list[i],
+                          &mi);
             /* a listed mechanism whose info cannot be read is tried */
-            if (rv != CKR_OK ||
-                ((mi.flags & CKF_SIGN) && size_ok(&mi, bits)))
+            if (rv != CKR_OK || ((mi.flags & CKF_SIGN) && size_ok(&mi, bits)))
                 mask |= TOK_PATH_BIT(p);
         }
     }
@@ -575,8 +597,7 @@ tok_choose(unsigned mask, enum ek_alg alg, int with_data)
      * DigestInfo made on the host (the only choice with a bare digest) */
     static const enum tok_path ps[] = {TOK_PATH_PSS, TOK_PATH_SHA256_PSS,
                                        TOK_PATH_X509_PSS};
-    static const enum tok_path rs[] = {TOK_PATH_SHA256_PKCS,
-                                       TOK_PATH_PKCS_DI};
+    static const enum tok_path rs[] = {TOK_PATH_SHA256_PKCS, TOK_PATH_PKCS_DI};
     const enum tok_path *order = alg == EK_ALG_PS256 ? ps : rs;
     size_t n = alg == EK_ALG_PS256 ? 3 : 2, i;
 

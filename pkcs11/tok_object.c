@@ -15,18 +15,19 @@ tok_session_open(struct ek_ctx *ctx, struct tok_slot *s, int rw,
     *hp = CK_INVALID_HANDLE;
     if (rw && !(s->ti.flags & CKF_WRITE_PROTECTED))
         flags |= CKF_RW_SESSION;
-    rv = TOK_CALL(ctx, s->mod->fl, C_OpenSession, s->id, flags, NULL, NULL,
-                  hp);
+    rv = TOK_CALL(ctx, s->mod->fl, C_OpenSession, s->id, flags, NULL, NULL, hp);
     if (rv == CKR_TOKEN_WRITE_PROTECTED && (flags & CKF_RW_SESSION) &&
         rw == 1) {
         flags &= ~(CK_FLAGS)CKF_RW_SESSION;
-        rv = TOK_CALL(ctx, s->mod->fl, C_OpenSession, s->id, flags, NULL,
-                      NULL, hp);
+        rv = TOK_CALL(ctx, s->mod->fl, C_OpenSession, s->id, flags, NULL, NULL,
+                      hp);
     }
     if (rv != CKR_OK) {
         *hp = CK_INVALID_HANDLE;
-        return tok_fail(ctx, rv, "cannot open a session on token '%s' "
-                        "(C_OpenSession)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot open a session on token '%s' "
+                        "(C_OpenSession)",
+                        s->label);
     }
     return EK_OK;
 }
@@ -52,8 +53,10 @@ tok_find(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     *countp = 0;
     rv = TOK_CALL(ctx, s->mod->fl, C_FindObjectsInit, h, tmpl, n);
     if (rv != CKR_OK)
-        return tok_fail(ctx, rv, "cannot search token '%s' "
-                        "(C_FindObjectsInit)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot search token '%s' "
+                        "(C_FindObjectsInit)",
+                        s->label);
     for (;;) {
         grown = realloc(objs, (count + 32) * sizeof *objs);
         if (grown == NULL) {
@@ -61,8 +64,8 @@ tok_find(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
             goto out;
         }
         objs = grown;
-        rv = TOK_CALL(ctx, s->mod->fl, C_FindObjects, h, objs + count, 32,
-                      &got);
+        rv =
+            TOK_CALL(ctx, s->mod->fl, C_FindObjects, h, objs + count, 32, &got);
         if (rv != CKR_OK) {
             r = tok_fail(ctx, rv, "cannot search token '%s' (C_FindObjects)",
                          s->label);
@@ -82,8 +85,10 @@ out:
         free(*objsp);
         *objsp = NULL;
         *countp = 0;
-        r = tok_fail(ctx, rv, "cannot search token '%s' "
-                     "(C_FindObjectsFinal)", s->label);
+        r = tok_fail(ctx, rv,
+                     "cannot search token '%s' "
+                     "(C_FindObjectsFinal)",
+                     s->label);
     }
     free(objs);
     return r;
@@ -105,12 +110,15 @@ tok_attr(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION))
         return EK_OK;
     if (rv != CKR_OK)
-        return tok_fail(ctx, rv, "cannot read an attribute of an object on "
-                        "token '%s' (C_GetAttributeValue)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot read an attribute of an object on "
+                        "token '%s' (C_GetAttributeValue)",
+                        s->label);
     if (a.ulValueLen > 1u << 20)
-        return ek_seterr(ctx, EK_ERR_TOKEN, "token '%s' reports an "
-                         "attribute of %lu bytes; refused", s->label,
-                         (unsigned long)a.ulValueLen);
+        return ek_seterr(ctx, EK_ERR_TOKEN,
+                         "token '%s' reports an "
+                         "attribute of %lu bytes; refused",
+                         s->label, (unsigned long)a.ulValueLen);
     if ((v = ek_calloc(ctx, 1, a.ulValueLen + 1)) == NULL)
         return EK_ERR_INTERNAL;
     a.pValue = v;
@@ -120,8 +128,10 @@ tok_attr(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         if (rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
             rv == CKR_ATTRIBUTE_SENSITIVE)
             return EK_OK;
-        return tok_fail(ctx, rv, "cannot read an attribute of an object on "
-                        "token '%s' (C_GetAttributeValue)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot read an attribute of an object on "
+                        "token '%s' (C_GetAttributeValue)",
+                        s->label);
     }
     *valp = v;
     *lenp = a.ulValueLen;
@@ -135,8 +145,7 @@ tok_attr_bool(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     CK_BBOOL b = CK_FALSE;
     CK_ATTRIBUTE a = {type, &b, sizeof b};
 
-    if (TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1) !=
-            CKR_OK ||
+    if (TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1) != CKR_OK ||
         a.ulValueLen != sizeof b)
         return -1;
     return b ? 1 : 0;
@@ -144,7 +153,7 @@ tok_attr_bool(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 
 ek_err
 tok_attr_ulong(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-           CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG *v)
+               CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_ULONG *v)
 {
     CK_ATTRIBUTE a = {type, v, sizeof *v};
     CK_RV rv;
@@ -153,7 +162,9 @@ tok_attr_ulong(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     if (rv == CKR_OK && a.ulValueLen == sizeof *v)
         return EK_OK;
     if (tok_rv_code(rv) == EK_ERR_DEVICE)
-        return tok_fail(ctx, rv, "cannot read an attribute of an object on "
-                        "token '%s' (C_GetAttributeValue)", s->label);
+        return tok_fail(ctx, rv,
+                        "cannot read an attribute of an object on "
+                        "token '%s' (C_GetAttributeValue)",
+                        s->label);
     return EK_ERR_NOT_FOUND;
 }

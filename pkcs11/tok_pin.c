@@ -12,7 +12,8 @@ tok_pin_resolve(struct ek_ctx *ctx, const struct tok_uri *u,
     *srcp = NULL;
     if (ctx->pin_source != NULL) {
         if (u != NULL && (u->pin_value != NULL || u->pin_source != NULL))
-            ek_log(ctx, EK_LOG_INFO, "the PIN source set on the context "
+            ek_log(ctx, EK_LOG_INFO,
+                   "the PIN source set on the context "
                    "comes before the URI's pin-%s=",
                    u->pin_value != NULL ? "value" : "source");
         return ek_pin_source_dup(ctx, ctx->pin_source, srcp);
@@ -37,8 +38,7 @@ tok_logged_in(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     if (so != NULL)
         *so = si.state == CKS_RW_SO_FUNCTIONS;
     return si.state == CKS_RO_USER_FUNCTIONS ||
-           si.state == CKS_RW_USER_FUNCTIONS ||
-           si.state == CKS_RW_SO_FUNCTIONS;
+           si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RW_SO_FUNCTIONS;
 }
 
 /* How a locked PIN is unblocked, which depends on the module. */
@@ -93,20 +93,27 @@ check_counters(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
         who = "SO PIN";
     }
     if (f & locked)
-        return ek_seterr(ctx, EK_ERR_PIN_LOCKED, "the %s of token '%s' is "
-                         "locked; %s; entrakey did not try to log in", who,
-                         s->label, unblock_advice(s));
+        return ek_seterr(ctx, EK_ERR_PIN_LOCKED,
+                         "the %s of token '%s' is "
+                         "locked; %s; entrakey did not try to log in",
+                         who, s->label, unblock_advice(s));
     if (f & final) {
         if (!(ctx->flags & EK_FLAG_ALLOW_FINAL_PIN_TRY))
-            return ek_seterr(ctx, EK_ERR_PIN_LOCKED, "token '%s': one %s try "
+            return ek_seterr(ctx, EK_ERR_PIN_LOCKED,
+                             "token '%s': one %s try "
                              "is left: a wrong PIN would lock the token; not "
                              "trying. If you are sure of the PIN, run again "
-                             "with --allow-final-pin-try", s->label, who);
-        ek_log(ctx, EK_LOG_WARN, "token '%s': one %s try is left; trying as "
-               "asked (--allow-final-pin-try)", s->label, who);
+                             "with --allow-final-pin-try",
+                             s->label, who);
+        ek_log(ctx, EK_LOG_WARN,
+               "token '%s': one %s try is left; trying as "
+               "asked (--allow-final-pin-try)",
+               s->label, who);
     } else if (f & low) {
-        ek_log(ctx, EK_LOG_WARN, "token '%s': the %s has been entered wrong "
-               "before (the retry counter is low)", s->label, who);
+        ek_log(ctx, EK_LOG_WARN,
+               "token '%s': the %s has been entered wrong "
+               "before (the retry counter is low)",
+               s->label, who);
     }
     return EK_OK;
 }
@@ -115,22 +122,25 @@ static ek_err
 no_source(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
 {
     if (kind == TOK_LOGIN_SO)
-        return ek_seterr(ctx, EK_ERR_PIN_REQUIRED, "token '%s' needs the SO "
+        return ek_seterr(ctx, EK_ERR_PIN_REQUIRED,
+                         "token '%s' needs the SO "
                          "PIN (on a YubiKey: the management key) and there "
                          "is no source: give --so-pin-source "
                          "env:NAME|file:PATH|fd:N (the prompt needs a "
-                         "terminal)", s->label);
-    return ek_seterr(ctx, EK_ERR_PIN_REQUIRED, "token '%s' needs a PIN and "
+                         "terminal)",
+                         s->label);
+    return ek_seterr(ctx, EK_ERR_PIN_REQUIRED,
+                     "token '%s' needs a PIN and "
                      "there is no source: give --pin-source "
                      "env:NAME|file:PATH|fd:N, or pin-source= in the URI "
-                     "(the prompt needs a terminal on stdin)", s->label);
+                     "(the prompt needs a terminal on stdin)",
+                     s->label);
 }
 
 /* Reads the PIN for a login into buf: from src, else the prompt. */
 static ek_err
 get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
-        const struct ek_pin_source *src, char *buf, size_t bufsz,
-        size_t *lenp)
+        const struct ek_pin_source *src, char *buf, size_t bufsz, size_t *lenp)
 {
     char prompt[256], label[4 * 32 + 1];
     ek_err r;
@@ -140,7 +150,8 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
             return r;
         /* a command line is readable by every user of the machine */
         if (ek_pin_source_kind(src) == EK_PIN_VALUE)
-            ek_log(ctx, EK_LOG_WARN, "the PIN for token '%s' comes from "
+            ek_log(ctx, EK_LOG_WARN,
+                   "the PIN for token '%s' comes from "
                    "pin-value= in the URI, which other users of this "
                    "machine can read while the program runs; use a PIN "
                    "source (pin-source=) for anything but a test token",
@@ -153,23 +164,29 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
      * prompt of its own */
     ek_escape_ctrl(s->label, label, sizeof label);
     snprintf(prompt, sizeof prompt, "%s for token '%s': ",
-             kind == TOK_LOGIN_SO ? "SO PIN (YubiKey: management key)"
-                                  : "PIN", label);
+             kind == TOK_LOGIN_SO ? "SO PIN (YubiKey: management key)" : "PIN",
+             label);
     r = ctx->prompt_fn(ctx->prompt_arg, prompt, buf, bufsz);
     if (r == EK_ERR_PIN_REQUIRED)
         return no_source(ctx, s, kind);
     if (r == EK_ERR_CANCELED)
-        return ek_seterr(ctx, EK_ERR_CANCELED, "the PIN entry for token '%s' "
-                         "was canceled; nothing was tried", s->label);
+        return ek_seterr(ctx, EK_ERR_CANCELED,
+                         "the PIN entry for token '%s' "
+                         "was canceled; nothing was tried",
+                         s->label);
     if (r != EK_OK)
-        return ek_seterr(ctx, r == EK_ERR_PIN ? EK_ERR_PIN : r, "the PIN "
+        return ek_seterr(ctx, r == EK_ERR_PIN ? EK_ERR_PIN : r,
+                         "the PIN "
                          "for token '%s' could not be read from the "
-                         "terminal (too long?)", s->label);
+                         "terminal (too long?)",
+                         s->label);
     buf[bufsz - 1] = '\0';
     *lenp = strlen(buf);
     if (*lenp == 0)
-        return ek_seterr(ctx, EK_ERR_PIN, "the PIN entered for token '%s' "
-                         "is empty; nothing was tried", s->label);
+        return ek_seterr(ctx, EK_ERR_PIN,
+                         "the PIN entered for token '%s' "
+                         "is empty; nothing was tried",
+                         s->label);
     return EK_OK;
 }
 
@@ -194,8 +211,10 @@ tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         /* a lost session ends here: no C_Login on a dead handle */
         rv = TOK_CALL(ctx, s->mod->fl, C_GetSessionInfo, h, &si);
         if (rv != CKR_OK) {
-            r = tok_fail(ctx, rv, "the session with token '%s' is no longer "
-                         "valid (C_GetSessionInfo)", s->label);
+            r = tok_fail(ctx, rv,
+                         "the session with token '%s' is no longer "
+                         "valid (C_GetSessionInfo)",
+                         s->label);
             goto out;
         }
         so = si.state == CKS_RW_SO_FUNCTIONS;
@@ -213,8 +232,10 @@ tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     if ((r = check_counters(ctx, s, kind)) != EK_OK)
         goto out;
     if (s->ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
-        ek_log(ctx, EK_LOG_WARN, "enter the PIN on the reader's pinpad for "
-               "token '%s'", s->label);
+        ek_log(ctx, EK_LOG_WARN,
+               "enter the PIN on the reader's pinpad for "
+               "token '%s'",
+               s->label);
         rv = TOK_CALL(ctx, s->mod->fl, C_Login, h, types[kind], NULL, 0);
     } else {
         if (keep != NULL && *keep != NULL) {
@@ -243,18 +264,21 @@ tok_login(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     if (keep != NULL)
         ek_secret_free(keep); /* a PIN that failed is never used again */
     if (rv == CKR_PIN_INCORRECT && kind == TOK_LOGIN_SO)
-        r = ek_seterr(ctx, EK_ERR_PIN, "the SO PIN for token '%s' was wrong "
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "the SO PIN for token '%s' was wrong "
                       "(C_Login: CKR_PIN_INCORRECT); entrakey does not retry "
-                      "(a wrong PIN in a loop locks a card); %s", s->label,
-                      so_advice(s));
+                      "(a wrong PIN in a loop locks a card); %s",
+                      s->label, so_advice(s));
     else if (rv == CKR_PIN_INCORRECT)
-        r = ek_seterr(ctx, EK_ERR_PIN, "the %s for token '%s' was wrong "
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "the %s for token '%s' was wrong "
                       "(C_Login: CKR_PIN_INCORRECT); entrakey does not retry "
                       "(a wrong PIN in a loop locks a card); check the PIN "
-                      "source", kind == TOK_LOGIN_SO ? "SO PIN" : "PIN",
-                      s->label);
+                      "source",
+                      kind == TOK_LOGIN_SO ? "SO PIN" : "PIN", s->label);
     else if (rv == CKR_PIN_LOCKED)
-        r = ek_seterr(ctx, EK_ERR_PIN_LOCKED, "the %s of token '%s' is "
+        r = ek_seterr(ctx, EK_ERR_PIN_LOCKED,
+                      "the %s of token '%s' is "
                       "locked (C_Login: CKR_PIN_LOCKED); %s",
                       kind == TOK_LOGIN_SO ? "SO PIN" : "user PIN", s->label,
                       unblock_advice(s));
@@ -275,7 +299,8 @@ ek_pin_read(struct ek_ctx *ctx, const char *source, struct ek_secret **pinp)
     ek_err r = EK_ERR_USAGE;
 
     if (pinp == NULL || source == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_pin_read: a source and a "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_pin_read: a source and a "
                          "place for the PIN are required");
     *pinp = NULL;
     if ((r = ek_pin_source_parse(ctx, source, 0, &src)) != EK_OK ||

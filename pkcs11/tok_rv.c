@@ -6,7 +6,10 @@
 
 #include "tok.h"
 
-#define R(x) {x, #x}
+#define R(x)                                                                   \
+    {                                                                          \
+        x, #x                                                                  \
+    }
 
 static const struct {
     CK_RV rv;
@@ -239,12 +242,11 @@ tok_fail(struct ek_ctx *ctx, CK_RV rv, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (name != NULL)
-        return ek_seterr(ctx, tok_rv_code(rv), "%s: %s (0x%lx); %s", what,
-                         name, (unsigned long)rv, advice(rv));
-    return ek_seterr(ctx, tok_rv_code(rv), "%s: CK_RV 0x%lx%s; %s", what,
-                     (unsigned long)rv,
-                     rv >= CKR_VENDOR_DEFINED ? " (vendor-defined)" : "",
-                     advice(rv));
+        return ek_seterr(ctx, tok_rv_code(rv), "%s: %s (0x%lx); %s", what, name,
+                         (unsigned long)rv, advice(rv));
+    return ek_seterr(
+        ctx, tok_rv_code(rv), "%s: CK_RV 0x%lx%s; %s", what, (unsigned long)rv,
+        rv >= CKR_VENDOR_DEFINED ? " (vendor-defined)" : "", advice(rv));
 }
 
 const char *

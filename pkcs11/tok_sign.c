@@ -24,8 +24,8 @@ static const unsigned char sha256_prefix[19] = {
 /* EMSA-PSS (SHA-256, MGF1-SHA-256, salt 32) of the digest, as long as the
  * modulus, for raw RSA on the token. */
 static ek_err
-pss_encode(struct ek_key *k, const unsigned char digest[32],
-           unsigned char *em, size_t emsz)
+pss_encode(struct ek_key *k, const unsigned char digest[32], unsigned char *em,
+           size_t emsz)
 {
     const unsigned char *p = k->pub_der;
     EVP_PKEY *pkey = NULL;
@@ -33,15 +33,19 @@ pss_encode(struct ek_key *k, const unsigned char digest[32],
     ek_err r = EK_ERR_INTERNAL;
 
     if (p == NULL || (size_t)(k->bits + 7) / 8 > emsz)
-        return ek_seterr(k->ctx, EK_ERR_MECHANISM, "PS256 through "
+        return ek_seterr(k->ctx, EK_ERR_MECHANISM,
+                         "PS256 through "
                          "CKM_RSA_X_509 needs the public key of %s, which "
-                         "token '%s' does not give", k->uri, k->slot.label);
+                         "token '%s' does not give",
+                         k->uri, k->slot.label);
     if ((pkey = d2i_PUBKEY(NULL, &p, (long)k->pub_len)) == NULL ||
         (rsa = EVP_PKEY_get0_RSA(pkey)) == NULL ||
         RSA_padding_add_PKCS1_PSS_mgf1((RSA *)(uintptr_t)rsa, em, digest,
                                        EVP_sha256(), EVP_sha256(), 32) != 1) {
-        r = ek_seterr(k->ctx, EK_ERR_INTERNAL, "cannot encode the PSS block "
-                      "for key %s (OpenSSL)", k->uri);
+        r = ek_seterr(k->ctx, EK_ERR_INTERNAL,
+                      "cannot encode the PSS block "
+                      "for key %s (OpenSSL)",
+                      k->uri);
         goto out;
     }
     r = EK_OK;
@@ -67,33 +71,41 @@ check_key(struct ek_key *k)
     struct ek_ctx *ctx = k->ctx;
 
     if (k->lost)
-        return ek_seterr(ctx, EK_ERR_DEVICE, "the session with token '%s' "
+        return ek_seterr(ctx, EK_ERR_DEVICE,
+                         "the session with token '%s' "
                          "was lost; reinsert or reconnect the token and run "
-                         "the command again", k->slot.label);
+                         "the command again",
+                         k->slot.label);
     if (k->session == CK_INVALID_HANDLE)
-        return ek_seterr(ctx, EK_ERR_USAGE, "key %s has no session (a "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "key %s has no session (a "
                          "listed key, or one whose signature failed); open "
-                         "it with ek_key_open", k->uri);
+                         "it with ek_key_open",
+                         k->uri);
     if (k->key_type != CKK_RSA && k->key_type != CK_UNAVAILABLE_INFORMATION)
-        return ek_seterr(ctx, EK_ERR_MECHANISM, "key %s on token '%s' is not "
+        return ek_seterr(ctx, EK_ERR_MECHANISM,
+                         "key %s on token '%s' is not "
                          "an RSA key (CKA_KEY_TYPE 0x%lx); entrakey signs "
-                         "with RSA keys", k->uri, k->slot.label,
-                         (unsigned long)k->key_type);
+                         "with RSA keys",
+                         k->uri, k->slot.label, (unsigned long)k->key_type);
     if (k->attr[EK_ATTR_EXTRACTABLE] == 1 || k->attr[EK_ATTR_SENSITIVE] == 0) {
         if (!(ctx->flags & EK_FLAG_INSECURE_ALLOW_EXTRACTABLE))
-            return ek_seterr(ctx, EK_ERR_INSECURE_KEY, "key %s on token '%s' "
+            return ek_seterr(ctx, EK_ERR_INSECURE_KEY,
+                             "key %s on token '%s' "
                              "can leave the token (%s): entrakey does not "
                              "sign with it. Make a new key with entrakey "
                              "keygen, or, knowing the risk, run with "
-                             "--insecure-allow-extractable-key", k->uri,
-                             k->slot.label,
+                             "--insecure-allow-extractable-key",
+                             k->uri, k->slot.label,
                              k->attr[EK_ATTR_EXTRACTABLE] == 1
                                  ? "CKA_EXTRACTABLE=TRUE"
                                  : "CKA_SENSITIVE=FALSE");
         if (!k->warned_extractable)
-            ek_log(ctx, EK_LOG_WARN, "signing with key %s although it can "
+            ek_log(ctx, EK_LOG_WARN,
+                   "signing with key %s although it can "
                    "leave the token (%s), as asked "
-                   "(--insecure-allow-extractable-key)", k->uri,
+                   "(--insecure-allow-extractable-key)",
+                   k->uri,
                    k->attr[EK_ATTR_EXTRACTABLE] == 1 ? "CKA_EXTRACTABLE=TRUE"
                                                      : "CKA_SENSITIVE=FALSE");
         k->warned_extractable = 1;
@@ -124,12 +136,15 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
     ctx = k->ctx;
     modlen = (k->bits + 7) / 8;
     if (modlen > SIG_MAX)
-        return ek_seterr(ctx, EK_ERR_MECHANISM, "key %s is %u bits; entrakey "
-                         "signs with keys up to %d bits", k->uri, k->bits,
-                         SIG_MAX * 8);
+        return ek_seterr(ctx, EK_ERR_MECHANISM,
+                         "key %s is %u bits; entrakey "
+                         "signs with keys up to %d bits",
+                         k->uri, k->bits, SIG_MAX * 8);
     if (modlen > 0 && *siglen < modlen)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the signature buffer holds %zu "
-                         "bytes; key %s needs %zu", *siglen, k->uri, modlen);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the signature buffer holds %zu "
+                         "bytes; key %s needs %zu",
+                         *siglen, k->uri, modlen);
     /* a key found through its public half: the login of its own token,
      * then its private object and attributes, before anything is signed */
     if (!k->lost && (r = tok_key_resolve(k)) != EK_OK) {
@@ -154,16 +169,18 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
         __attribute__((fallthrough));
     case TOK_PATH_SHA256_PKCS:
         if (data == NULL)
-            return ek_seterr(ctx, EK_ERR_MECHANISM, "%s needs the whole "
+            return ek_seterr(ctx, EK_ERR_MECHANISM,
+                             "%s needs the whole "
                              "message, not its digest; token '%s' has no "
-                             "mechanism that signs a digest for %s", mname,
-                             k->slot.label, tok_path_alg(path));
+                             "mechanism that signs a digest for %s",
+                             mname, k->slot.label, tok_path_alg(path));
         in = data;
         inlen = len;
         break;
     case TOK_PATH_X509_PSS:
         if (modlen == 0)
-            return ek_seterr(ctx, EK_ERR_MECHANISM, "the size of key %s is "
+            return ek_seterr(ctx, EK_ERR_MECHANISM,
+                             "the size of key %s is "
                              "unknown; PS256 through CKM_RSA_X_509 needs it",
                              k->uri);
         if ((r = pss_encode(k, digest, block, sizeof block)) != EK_OK)
@@ -191,16 +208,16 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
      * the user PIN comes as a context-specific login, which ykcs11 takes
      * for any PIV slot */
     so = 0;
-    ctx_login = k->always_auth ||
-                (tok_logged_in(ctx, &k->slot, k->session, &so) && so);
+    ctx_login =
+        k->always_auth || (tok_logged_in(ctx, &k->slot, k->session, &so) && so);
     ek_log(ctx, EK_LOG_INFO, "signing with %s (%s) on token '%s'", mname,
            tok_path_alg(path), k->slot.label);
-    rv = TOK_CALL(ctx, k->slot.mod->fl, C_SignInit, k->session, &mech,
-                  k->priv);
+    rv = TOK_CALL(ctx, k->slot.mod->fl, C_SignInit, k->session, &mech, k->priv);
     if (rv != CKR_OK) {
-        r = tok_fail(ctx, rv, "cannot start a %s signature with key %s on "
-                     "token '%s' (C_SignInit, %s)", tok_path_alg(path),
-                     k->uri, k->slot.label, mname);
+        r = tok_fail(ctx, rv,
+                     "cannot start a %s signature with key %s on "
+                     "token '%s' (C_SignInit, %s)",
+                     tok_path_alg(path), k->uri, k->slot.label, mname);
         if (r == EK_ERR_DEVICE)
             drop_session(k, r);
         goto out;
@@ -225,16 +242,20 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
     }
     if (rv == CKR_BUFFER_TOO_SMALL) {
         drop_session(k, r);
-        r = ek_seterr(ctx, EK_ERR_TOKEN, "token '%s' wants %lu bytes for a "
+        r = ek_seterr(ctx, EK_ERR_TOKEN,
+                      "token '%s' wants %lu bytes for a "
                       "signature by key %s (C_Sign: CKR_BUFFER_TOO_SMALL); "
-                      "entrakey supports keys up to %d bits", k->slot.label,
-                      (unsigned long)outlen, k->uri, SIG_MAX * 8);
+                      "entrakey supports keys up to %d bits",
+                      k->slot.label, (unsigned long)outlen, k->uri,
+                      SIG_MAX * 8);
         goto out;
     }
     if (rv != CKR_OK) {
         /* a failed C_Sign has ended the operation: never tried again */
-        r = tok_fail(ctx, rv, "cannot sign with key %s on token '%s' "
-                     "(C_Sign, %s)", k->uri, k->slot.label, mname);
+        r = tok_fail(ctx, rv,
+                     "cannot sign with key %s on token '%s' "
+                     "(C_Sign, %s)",
+                     k->uri, k->slot.label, mname);
         if (r == EK_ERR_DEVICE)
             drop_session(k, r);
         goto out;
@@ -242,7 +263,8 @@ tok_sign_path(struct ek_key *k, enum tok_path path, const unsigned char *data,
     if (modlen == 0)
         modlen = outlen;
     if (outlen > modlen || modlen > *siglen) {
-        r = ek_seterr(ctx, EK_ERR_TOKEN, "token '%s' returned a signature of "
+        r = ek_seterr(ctx, EK_ERR_TOKEN,
+                      "token '%s' returned a signature of "
                       "%lu bytes for a %zu-byte modulus (key %s)",
                       k->slot.label, (unsigned long)outlen, modlen, k->uri);
         goto out;
@@ -262,16 +284,18 @@ static ek_err
 no_mechanism(struct ek_key *k, enum ek_alg alg, int with_data)
 {
     if (alg == EK_ALG_PS256)
-        return ek_seterr(k->ctx, EK_ERR_MECHANISM, "token '%s' cannot make a "
+        return ek_seterr(k->ctx, EK_ERR_MECHANISM,
+                         "token '%s' cannot make a "
                          "PS256 signature with %u-bit key %s: it offers none "
                          "of CKM_RSA_PKCS_PSS%s, CKM_RSA_X_509 for signing "
                          "(see entrakey tokens); use RS256 (--alg RS256)",
                          k->slot.label, k->bits, k->uri,
                          with_data ? ", CKM_SHA256_RSA_PKCS_PSS" : "");
-    return ek_seterr(k->ctx, EK_ERR_MECHANISM, "token '%s' cannot make an "
+    return ek_seterr(k->ctx, EK_ERR_MECHANISM,
+                     "token '%s' cannot make an "
                      "RS256 signature with %u-bit key %s: it offers %s for "
-                     "signing (see entrakey tokens)", k->slot.label, k->bits,
-                     k->uri,
+                     "signing (see entrakey tokens)",
+                     k->slot.label, k->bits, k->uri,
                      with_data ? "neither CKM_SHA256_RSA_PKCS nor "
                                  "CKM_RSA_PKCS"
                                : "no CKM_RSA_PKCS (needed to sign a digest)");
@@ -285,16 +309,17 @@ ek_key_sign(struct ek_key *k, enum ek_alg alg, const unsigned char *data,
     enum tok_path p;
     ek_err r;
 
-    if (k == NULL || (data == NULL && len > 0) || sig == NULL ||
-        siglen == NULL)
+    if (k == NULL || (data == NULL && len > 0) || sig == NULL || siglen == NULL)
         return EK_ERR_USAGE;
     if (alg != EK_ALG_PS256 && alg != EK_ALG_RS256)
-        return ek_seterr(k->ctx, EK_ERR_USAGE, "unknown signature "
-                         "algorithm %d", (int)alg);
+        return ek_seterr(k->ctx, EK_ERR_USAGE,
+                         "unknown signature "
+                         "algorithm %d",
+                         (int)alg);
     if ((p = tok_choose(k->mech_mask, alg, 1)) == TOK_PATH_NONE)
         return no_mechanism(k, alg, 1);
-    if (SHA256(data != NULL ? data : (const unsigned char *)"", len,
-               digest) == NULL)
+    if (SHA256(data != NULL ? data : (const unsigned char *)"", len, digest) ==
+        NULL)
         return ek_seterr(k->ctx, EK_ERR_INTERNAL, "SHA-256 failed");
     r = tok_sign_path(k, p, data != NULL ? data : (const unsigned char *)"",
                       len, digest, sig, siglen);

@@ -213,11 +213,14 @@ ek_token_init(struct ek_ctx *ctx, const char *label, const char *so_pin,
     if (ctx == NULL)
         return EK_ERR_USAGE;
     if (label == NULL || label[0] == '\0' || strlen(label) > sizeof lab)
-        return ek_seterr(ctx, EK_ERR_USAGE, "a token label must have 1 to "
-                         "%zu bytes", sizeof lab);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "a token label must have 1 to "
+                         "%zu bytes",
+                         sizeof lab);
     if (so_pin == NULL || so_pin[0] == '\0' || user_pin == NULL ||
         user_pin[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "initialising a token needs an "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "initialising a token needs an "
                          "SO PIN and a user PIN");
     memset(lab, ' ', sizeof lab);
     memcpy(lab, label, strlen(label));
@@ -229,7 +232,8 @@ ek_token_init(struct ek_ctx *ctx, const char *label, const char *so_pin,
         if (!(slots[i].ti.flags & CKF_TOKEN_INITIALIZED))
             s = &slots[i];
     if (s == NULL) {
-        r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "there is no free slot (a "
+        r = ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                      "there is no free slot (a "
                       "token present but not initialised) in the PKCS#11 "
                       "module%s; nothing was changed",
                       sel->nmods == 1 ? "" : "s");
@@ -238,9 +242,10 @@ ek_token_init(struct ek_ctx *ctx, const char *label, const char *so_pin,
     rv = TOK_CALL(ctx, s->mod->fl, C_InitToken, s->id,
                   (CK_UTF8CHAR *)(uintptr_t)so_pin, strlen(so_pin), lab);
     if (rv != CKR_OK) {
-        r = tok_fail(ctx, rv, "cannot initialise a token '%s' in slot %lu "
-                     "of %s (C_InitToken)", label, (unsigned long)s->id,
-                     s->mod->name);
+        r = tok_fail(ctx, rv,
+                     "cannot initialise a token '%s' in slot %lu "
+                     "of %s (C_InitToken)",
+                     label, (unsigned long)s->id, s->mod->name);
         goto out;
     }
     /* slot ids may change on initialisation (SoftHSM): find the token
@@ -255,9 +260,11 @@ ek_token_init(struct ek_ctx *ctx, const char *label, const char *so_pin,
             !(slots[i].ti.flags & CKF_USER_PIN_INITIALIZED))
             s = &slots[i];
     if (s == NULL) {
-        r = ek_seterr(ctx, EK_ERR_TOKEN, "the new token '%s' cannot be found "
+        r = ek_seterr(ctx, EK_ERR_TOKEN,
+                      "the new token '%s' cannot be found "
                       "after C_InitToken; set its user PIN with the token's "
-                      "tool", label);
+                      "tool",
+                      label);
         goto out;
     }
     if ((r = tok_session_open(ctx, s, 2, &h)) != EK_OK)
@@ -265,20 +272,24 @@ ek_token_init(struct ek_ctx *ctx, const char *label, const char *so_pin,
     rv = TOK_CALL(ctx, s->mod->fl, C_Login, h, CKU_SO,
                   (CK_UTF8CHAR *)(uintptr_t)so_pin, strlen(so_pin));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-        r = tok_fail(ctx, rv, "cannot log in as SO to the new token '%s' "
-                     "(C_Login CKU_SO)", label);
+        r = tok_fail(ctx, rv,
+                     "cannot log in as SO to the new token '%s' "
+                     "(C_Login CKU_SO)",
+                     label);
         goto out;
     }
     logged = 1;
     rv = TOK_CALL(ctx, s->mod->fl, C_InitPIN, h,
                   (CK_UTF8CHAR *)(uintptr_t)user_pin, strlen(user_pin));
     if (rv != CKR_OK) {
-        r = tok_fail(ctx, rv, "cannot set the user PIN of the new token '%s' "
-                     "(C_InitPIN)", label);
+        r = tok_fail(ctx, rv,
+                     "cannot set the user PIN of the new token '%s' "
+                     "(C_InitPIN)",
+                     label);
         goto out;
     }
-    ek_log(ctx, EK_LOG_INFO, "initialised token '%s' in slot %lu of %s",
-           label, (unsigned long)s->id, s->mod->name);
+    ek_log(ctx, EK_LOG_INFO, "initialised token '%s' in slot %lu of %s", label,
+           (unsigned long)s->id, s->mod->name);
     r = EK_OK;
 out:
     if (logged)

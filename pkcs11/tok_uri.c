@@ -9,22 +9,49 @@
 
 /* The attributes p11-kit 0.24 understands. */
 static const char *const path_attrs[] = {
-    "token", "manufacturer", "serial", "model", "library-manufacturer",
-    "library-description", "library-version", "id", "object", "type",
-    "object-type", "slot-description", "slot-manufacturer", "slot-id",
+    "token",
+    "manufacturer",
+    "serial",
+    "model",
+    "library-manufacturer",
+    "library-description",
+    "library-version",
+    "id",
+    "object",
+    "type",
+    "object-type",
+    "slot-description",
+    "slot-manufacturer",
+    "slot-id",
 };
 static const char *const query_attrs[] = {
-    "pin-value", "pin-source", "module-name", "module-path",
+    "pin-value",
+    "pin-source",
+    "module-name",
+    "module-path",
 };
 
 /* The attributes whose values a message may show: everything else (a
  * pin-value=, a misspelt or differently-cased one, a vendor's) is shown as
  * ***, since a near miss may well hold a PIN. */
 static const char *const shown_attrs[] = {
-    "token", "manufacturer", "serial", "model", "library-manufacturer",
-    "library-description", "library-version", "id", "object", "type",
-    "object-type", "slot-description", "slot-manufacturer", "slot-id",
-    "pin-source", "module-name", "module-path",
+    "token",
+    "manufacturer",
+    "serial",
+    "model",
+    "library-manufacturer",
+    "library-description",
+    "library-version",
+    "id",
+    "object",
+    "type",
+    "object-type",
+    "slot-description",
+    "slot-manufacturer",
+    "slot-id",
+    "pin-source",
+    "module-name",
+    "module-path",
 };
 
 static int
@@ -109,9 +136,9 @@ tok_uri_redact(const char *s, char *out, size_t outsz)
     /* a scheme is letters, digits, '+', '-', '.'; anything else before
      * the ':' (or no ':') may be a PIN given in the wrong place */
     n = strcspn(s, ":");
-    if (s[n] != ':' || strspn(s, "abcdefghijklmnopqrstuvwxyz"
-                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") !=
-                           n) {
+    if (s[n] != ':' ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") != n) {
         snprintf(out, outsz, "***");
         return;
     }
@@ -147,22 +174,26 @@ check_segments(struct ek_ctx *ctx, const char *s, const char *shown)
     const char *rest = s + strcspn(s, ":");
 
     if (*rest == ':' && rest[1] == '?' && rest[2] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
-                         "empty query after '?'; remove the '?'", shown);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the PKCS#11 URI '%s' has an "
+                         "empty query after '?'; remove the '?'",
+                         shown);
     while (next_seg(s, &g)) {
         if (g.p == g.end)
-            return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has "
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the PKCS#11 URI '%s' has "
                              "an empty attribute (\"%s\", or a '%c' at the "
                              "start or end); remove the extra '%c', since "
-                             "what follows it would be ignored", shown,
-                             g.query ? "&&" : ";;", g.query ? '&' : ';',
+                             "what follows it would be ignored",
+                             shown, g.query ? "&&" : ";;", g.query ? '&' : ';',
                              g.query ? '&' : ';');
         if (g.n > 0 &&
             !(g.query ? known(g.p, g.n, query_attrs, 4) ||
                             strncmp(g.p, "x-", 2) == 0
-                      : known(g.p, g.n, path_attrs, sizeof path_attrs /
-                                                         sizeof path_attrs[0])))
-            return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
+                      : known(g.p, g.n, path_attrs,
+                              sizeof path_attrs / sizeof path_attrs[0])))
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the PKCS#11 URI '%s' has an "
                              "attribute entrakey does not understand: '%.*s' "
                              "(or its value); use token=, manufacturer=, "
                              "serial=, model=, library-manufacturer=, "
@@ -170,8 +201,8 @@ check_segments(struct ek_ctx *ctx, const char *s, const char *shown)
                              "object=, type=private, slot-id=, "
                              "slot-description=, slot-manufacturer=, "
                              "pin-source=, pin-value=, module-name=, "
-                             "module-path=", shown,
-                             g.n > 63 ? 63 : (int)g.n, g.p);
+                             "module-path=",
+                             shown, g.n > 63 ? 63 : (int)g.n, g.p);
     }
     return EK_OK;
 }
@@ -230,7 +261,8 @@ check_parsed(struct ek_ctx *ctx, const char *s, P11KitUri *uri,
 
     while (next_seg(s, &g))
         if (!parsed(uri, g.p, g.n))
-            return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has "
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the PKCS#11 URI '%s' has "
                              "'%.*s' where p11-kit did not read it; check "
                              "the separators (';' between path attributes, "
                              "'?' then '&' between query attributes)",
@@ -255,7 +287,8 @@ tok_uri_parse(struct ek_ctx *ctx, const char *s, struct tok_uri *u)
     rc = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, u->uri);
     if (rc != P11_KIT_URI_OK) {
         tok_uri_clear(u);
-        return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' is not "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the PKCS#11 URI '%s' is not "
                          "valid: %s; the form is "
                          "pkcs11:token=LABEL;object=LABEL;type=private "
                          "(RFC 7512; escape special characters as %%XX)",
@@ -267,11 +300,13 @@ tok_uri_parse(struct ek_ctx *ctx, const char *s, struct tok_uri *u)
     }
     if (p11_kit_uri_any_unrecognized(u->uri)) {
         tok_uri_clear(u);
-        return ek_seterr(ctx, EK_ERR_USAGE, "the PKCS#11 URI '%s' has an "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the PKCS#11 URI '%s' has an "
                          "attribute entrakey does not understand: 'type' (or "
                          "its value); use token=, serial=, id=, object=, "
                          "type=private, slot-id=, pin-source=, pin-value=, "
-                         "module-path=", shown);
+                         "module-path=",
+                         shown);
     }
     if ((r = check_parsed(ctx, s, u->uri, shown)) != EK_OK) {
         tok_uri_clear(u);
@@ -349,8 +384,10 @@ format(struct ek_ctx *ctx, P11KitUri *uri, P11KitUriType type, char **outp)
     p11_kit_uri_free(uri);
     if (rc != P11_KIT_URI_OK || out == NULL) {
         free(out);
-        return ek_seterr(ctx, EK_ERR_INTERNAL, "cannot format a PKCS#11 "
-                         "URI: %s", p11_kit_uri_message(rc));
+        return ek_seterr(ctx, EK_ERR_INTERNAL,
+                         "cannot format a PKCS#11 "
+                         "URI: %s",
+                         p11_kit_uri_message(rc));
     }
     *outp = out;
     return EK_OK;

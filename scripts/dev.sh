@@ -25,7 +25,7 @@ RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates
 DEB_PKGS="dpkg-dev file man-db"
 TEST_PKGS="curl opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal python3-azure valgrind clang
-  libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy
+  libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy clang-format
   libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools tpm2-abrmd
   swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 libtss2-tcti-tabrmd0 dbus
   iproute2 pcscd vsmartcard-vpcd ykcs11 libnss3 libnss3-tools opencryptoki"

@@ -58,7 +58,8 @@ ek_agent_socket_path(struct ek_ctx *ctx, char **pathp)
         return *pathp != NULL ? EK_OK : EK_ERR_INTERNAL;
     }
     if ((rt = getenv("XDG_RUNTIME_DIR")) == NULL || rt[0] != '/')
-        return ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent socket: neither "
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "no agent socket: neither "
                          "ENTRAKEY_AGENT_SOCK nor XDG_RUNTIME_DIR is set");
     n = strlen(rt) + sizeof "/entrakey/agent.sock";
     if ((*pathp = ek_calloc(ctx, 1, n)) == NULL)
@@ -77,11 +78,13 @@ agent_error(struct ek_ctx *ctx, const char *sock, long status, cJSON *doc)
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
     ek_err e;
 
-    if (!cJSON_IsNumber(code) || !cJSON_IsString(msg) ||
-        code->valueint <= 0 || code->valueint > EK_ERR_NO_AGENT)
-        return ek_seterr(ctx, EK_ERR_NO_AGENT, "the agent at %s answered "
+    if (!cJSON_IsNumber(code) || !cJSON_IsString(msg) || code->valueint <= 0 ||
+        code->valueint > EK_ERR_NO_AGENT)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s answered "
                          "HTTP %ld without an error it explains; is it an "
-                         "entrakey agent?", sock, status);
+                         "entrakey agent?",
+                         sock, status);
     e = (ek_err)code->valueint;
     return ek_seterr(ctx, e, "agent: %s", msg->valuestring);
 }
@@ -135,13 +138,11 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)AGENT_TIMEOUT) !=
-            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)AGENT_TIMEOUT) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_agent_body) !=
-            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_agent_body) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
         r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl refused an option");
         goto out;
@@ -149,14 +150,14 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
     ek_log(ctx, EK_LOG_TRACE, "POST %s on the agent at %s", path, sock);
     rc = curl_easy_perform(c);
     if (rc == CURLE_COULDNT_CONNECT) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent listens at %s (%s)",
-                      sock, errbuf[0] != '\0' ? errbuf
-                                              : curl_easy_strerror(rc));
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent listens at %s (%s)", sock,
+                      errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
         goto out;
     }
     if (rc != CURLE_OK) {
-        r = ek_seterr(ctx, rc == CURLE_OPERATION_TIMEDOUT ? EK_ERR_NETWORK
-                                                          : EK_ERR_NO_AGENT,
+        r = ek_seterr(ctx,
+                      rc == CURLE_OPERATION_TIMEDOUT ? EK_ERR_NETWORK
+                                                     : EK_ERR_NO_AGENT,
                       "the agent at %s did not answer (%s)%s", sock,
                       errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
                       sink.over ? ": the answer is too long" : "");
@@ -165,9 +166,10 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
     (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     doc = cJSON_ParseWithLength(sink.body->buf, sink.body->len);
     if (doc == NULL) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT, "the agent at %s answered HTTP "
-                      "%ld without JSON; is it an entrakey agent?", sock,
-                      status);
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s answered HTTP "
+                      "%ld without JSON; is it an entrakey agent?",
+                      sock, status);
         goto out;
     }
     if (status != 200) {
@@ -214,15 +216,13 @@ request_body(struct ek_ctx *ctx, const char *key_uri,
 
     if (scope == NULL || scope[0] == '\0')
         scope = ek_cloud_scope(a->cloud, p->resource);
-    if (o == NULL ||
-        cJSON_AddStringToObject(o, "key", key_uri) == NULL ||
+    if (o == NULL || cJSON_AddStringToObject(o, "key", key_uri) == NULL ||
         cJSON_AddStringToObject(o, "tenant", a->tenant) == NULL ||
         cJSON_AddStringToObject(o, "client_id", a->client_id) == NULL ||
         cJSON_AddNumberToObject(o, "cloud", (double)a->cloud) == NULL ||
-        cJSON_AddStringToObject(o, "alg", a->alg == EK_ALG_RS256
-                                              ? "RS256" : "PS256") == NULL ||
-        (scope != NULL &&
-         cJSON_AddStringToObject(o, "scope", scope) == NULL) ||
+        cJSON_AddStringToObject(
+            o, "alg", a->alg == EK_ALG_RS256 ? "RS256" : "PS256") == NULL ||
+        (scope != NULL && cJSON_AddStringToObject(o, "scope", scope) == NULL) ||
         (a->authority_host != NULL &&
          cJSON_AddStringToObject(o, "authority_host", a->authority_host) ==
              NULL) ||
@@ -242,8 +242,8 @@ request_body(struct ek_ctx *ctx, const char *key_uri,
 
 ek_err
 ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
-               const struct ek_access_token_params *params, unsigned min_lifetime,
-               struct ek_access_token **tokp)
+               const struct ek_access_token_params *params,
+               unsigned min_lifetime, struct ek_access_token **tokp)
 {
     struct ek_access_token *t = NULL;
     cJSON *doc = NULL;
@@ -252,16 +252,18 @@ ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     ek_err r = EK_ERR_USAGE;
 
     if (tokp == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_agent_token: no place for "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_agent_token: no place for "
                          "the token");
     *tokp = NULL;
     if (ctx == NULL || sock == NULL || key_uri == NULL || params == NULL ||
-        params->assertion.tenant == NULL ||
-        params->assertion.client_id == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_agent_token: a socket, a "
+        params->assertion.tenant == NULL || params->assertion.client_id == NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_agent_token: a socket, a "
                          "key, a tenant and a client id are required");
     if (params->assertion.cert != NULL)
-        return ek_seterr(ctx, EK_ERR_NO_AGENT, "the agent names the "
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent names the "
                          "certificate on the token; a certificate given by "
                          "the caller needs the direct path");
     if ((body = request_body(ctx, key_uri, params, min_lifetime,
@@ -274,19 +276,19 @@ ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     scope = cJSON_GetObjectItemCaseSensitive(doc, "scope");
     exp_in = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
     exp_on = cJSON_GetObjectItemCaseSensitive(doc, "expires_on");
-    if (!cJSON_IsString(v) || !cJSON_IsString(type) ||
-        !cJSON_IsString(scope) || !cJSON_IsNumber(exp_in) ||
-        !cJSON_IsNumber(exp_on)) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT, "the agent at %s answered "
-                      "without the token's fields", sock);
+    if (!cJSON_IsString(v) || !cJSON_IsString(type) || !cJSON_IsString(scope) ||
+        !cJSON_IsNumber(exp_in) || !cJSON_IsNumber(exp_on)) {
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s answered "
+                      "without the token's fields",
+                      sock);
         goto out;
     }
     r = EK_ERR_INTERNAL;
     if ((t = ek_calloc(ctx, 1, sizeof *t)) == NULL ||
         (t->type = ek_strdup(ctx, type->valuestring)) == NULL ||
         (t->scope = ek_strdup(ctx, scope->valuestring)) == NULL ||
-        ek_secret_new(ctx, strlen(v->valuestring) + 1, &t->value) !=
-            EK_OK ||
+        ek_secret_new(ctx, strlen(v->valuestring) + 1, &t->value) != EK_OK ||
         ek_secret_append_str(ctx, t->value, v->valuestring) != EK_OK)
         goto out;
     t->expires_in = (int64_t)exp_in->valuedouble;
@@ -312,32 +314,34 @@ ek_agent_assertion(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     ek_err r = EK_ERR_USAGE;
 
     if (jwtp == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_agent_assertion: no place "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_agent_assertion: no place "
                          "for the assertion");
     *jwtp = NULL;
     if (ctx == NULL || sock == NULL || key_uri == NULL || params == NULL ||
-        params->assertion.tenant == NULL ||
-        params->assertion.client_id == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_agent_assertion: a socket, "
+        params->assertion.tenant == NULL || params->assertion.client_id == NULL)
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_agent_assertion: a socket, "
                          "a key, a tenant and a client id are required");
     if (params->assertion.cert != NULL)
-        return ek_seterr(ctx, EK_ERR_NO_AGENT, "the agent names the "
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent names the "
                          "certificate on the token; a certificate given by "
                          "the caller needs the direct path");
-    if ((body = request_body(ctx, key_uri, params,
-                             params->assertion.lifetime, "lifetime")) ==
-        NULL)
+    if ((body = request_body(ctx, key_uri, params, params->assertion.lifetime,
+                             "lifetime")) == NULL)
         return EK_ERR_INTERNAL;
     if ((r = agent_post(ctx, sock, "/v1/assertion", body, &doc)) != EK_OK)
         goto out;
     v = cJSON_GetObjectItemCaseSensitive(doc, "assertion");
     if (!cJSON_IsString(v)) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT, "the agent at %s answered "
-                      "without an assertion", sock);
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s answered "
+                      "without an assertion",
+                      sock);
         goto out;
     }
-    if ((r = ek_secret_new(ctx, strlen(v->valuestring) + 1, jwtp)) ==
-            EK_OK &&
+    if ((r = ek_secret_new(ctx, strlen(v->valuestring) + 1, jwtp)) == EK_OK &&
         (r = ek_secret_append_str(ctx, *jwtp, v->valuestring)) != EK_OK)
         ek_secret_free(jwtp);
 out:

@@ -53,7 +53,8 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
     ek_err r;
 
     if (jwtp == NULL || k == NULL || params == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_assertion_sign: no key or "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_assertion_sign: no key or "
                          "parameters");
     *jwtp = NULL;
     /* everything the caller gave is checked before the token is touched */
@@ -81,8 +82,10 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
 
     *jwtp = NULL;
     if (params->alg != EK_ALG_PS256 && params->alg != EK_ALG_RS256)
-        return ek_seterr(ctx, EK_ERR_USAGE, "unknown algorithm %d; use PS256 "
-                         "or RS256", (int)params->alg);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "unknown algorithm %d; use PS256 "
+                         "or RS256",
+                         (int)params->alg);
     if ((r = jose_lifetime(ctx, params->lifetime, &lifetime)) != EK_OK)
         return r;
 
@@ -91,18 +94,21 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
     if ((cert = params->cert) == NULL) {
         r = token_cert(ctx, k, &cert);
         if (r == EK_ERR_NOT_FOUND)
-            r = ek_seterr(ctx, EK_ERR_NOT_FOUND, "no certificate for %s: "
+            r = ek_seterr(ctx, EK_ERR_NOT_FOUND,
+                          "no certificate for %s: "
                           "store one with the key's id on its token, or give "
-                          "the certificate", name);
+                          "the certificate",
+                          name);
         if (r != EK_OK)
             return r;
     }
     if (!ek_cert_matches_key(cert, k))
-        return ek_seterr(ctx, EK_ERR_CERT, "the certificate %s (thumbprint "
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "the certificate %s (thumbprint "
                          "%s) is not %s's: its public key differs, and Entra "
                          "ID would refuse the assertion (AADSTS700027); give "
-                         "the certificate made for this key", cert->subject,
-                         cert->thumbprint, name);
+                         "the certificate made for this key",
+                         cert->subject, cert->thumbprint, name);
     now = (int64_t)time(NULL);
     if ((r = cert_check_validity(ctx, cert, now)) != EK_OK ||
         (r = jose_uuid_v4(ctx, jti)) != EK_OK)
@@ -112,9 +118,10 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
     a.alg = params->alg;
     if (a.alg == EK_ALG_PS256 && ek_key_mechanism(k, EK_ALG_PS256) == NULL) {
         /* as MSAL .NET does: RS256 with the SHA-1 thumbprint */
-        ek_log(ctx, EK_LOG_WARN, "token '%s' cannot sign RSA-PSS; using "
-               "RS256 (with x5t)", ek_key_token_label(k) != NULL ?
-               ek_key_token_label(k) : "");
+        ek_log(ctx, EK_LOG_WARN,
+               "token '%s' cannot sign RSA-PSS; using "
+               "RS256 (with x5t)",
+               ek_key_token_label(k) != NULL ? ek_key_token_label(k) : "");
         a.alg = EK_ALG_RS256;
     }
     a.x5t_s256 = cert->x5t_s256;
@@ -124,9 +131,10 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
     a.jti = jti;
     a.now = now;
     a.lifetime = lifetime;
-    ek_log(ctx, EK_LOG_INFO, "assertion for %s: aud %s, %s, x5t#S256 %s, "
-           "valid %u s", ep->client_id, ep->token_url,
-           a.alg == EK_ALG_PS256 ? "PS256" : "RS256", cert->x5t_s256,
-           lifetime);
+    ek_log(ctx, EK_LOG_INFO,
+           "assertion for %s: aud %s, %s, x5t#S256 %s, "
+           "valid %u s",
+           ep->client_id, ep->token_url,
+           a.alg == EK_ALG_PS256 ? "PS256" : "RS256", cert->x5t_s256, lifetime);
     return jose_assertion_sign(ctx, &a, cert_key_sign, &signer, jwtp);
 }

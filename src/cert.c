@@ -26,7 +26,8 @@ cert_key_check(struct ek_ctx *ctx, const struct ek_key *k)
     /* one context per call: the key's errors land on the key's context,
      * so a call given another context would lose them */
     if (k != NULL && tok_key_ctx(k) != ctx)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the key was opened with "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the key was opened with "
                          "another context; use the context it belongs to");
     return EK_OK;
 }
@@ -49,8 +50,8 @@ cert_key_name(const struct ek_key *k, char *buf, size_t len)
     const char *tok = ek_key_token_label(k);
 
     snprintf(buf, len, "key '%s' (id %s) on token '%s'",
-             label != NULL ? label : "", id != NULL && id[0] != '\0' ? id :
-             "none", tok != NULL ? tok : "");
+             label != NULL ? label : "",
+             id != NULL && id[0] != '\0' ? id : "none", tok != NULL ? tok : "");
 }
 
 ek_err
@@ -69,8 +70,10 @@ cert_key_pubkey(struct ek_ctx *ctx, const struct ek_key *k, EVP_PKEY **pkeyp)
     if (der == NULL || (pkey = d2i_PUBKEY(NULL, &p, (long)len)) == NULL) {
         ERR_clear_error();
         cert_key_name(k, name, sizeof name);
-        return ek_seterr(ctx, EK_ERR_TOKEN, "the public key of %s cannot "
-                         "be parsed", name);
+        return ek_seterr(ctx, EK_ERR_TOKEN,
+                         "the public key of %s cannot "
+                         "be parsed",
+                         name);
     }
     *pkeyp = pkey;
     return EK_OK;
@@ -119,7 +122,8 @@ cert_wrap(struct ek_ctx *ctx, X509 *x509, struct ek_cert **certp)
     c->x509 = x509;
     x509 = NULL;
     if ((len = i2d_X509(c->x509, &der)) <= 0) {
-        r = ek_seterr(ctx, EK_ERR_CERT, "the certificate cannot be encoded "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the certificate cannot be encoded "
                       "as DER");
         goto out;
     }
@@ -127,18 +131,15 @@ cert_wrap(struct ek_ctx *ctx, X509 *x509, struct ek_cert **certp)
         goto out;
     memcpy(c->der, der, (size_t)len);
     c->der_len = (size_t)len;
-    if (EVP_Digest(c->der, c->der_len, c->sha1, NULL, EVP_sha1(), NULL) !=
-            1 ||
-        EVP_Digest(c->der, c->der_len, sha256, NULL, EVP_sha256(), NULL) !=
-            1) {
+    if (EVP_Digest(c->der, c->der_len, c->sha1, NULL, EVP_sha1(), NULL) != 1 ||
+        EVP_Digest(c->der, c->der_len, sha256, NULL, EVP_sha256(), NULL) != 1) {
         r = ek_seterr(ctx, EK_ERR_INTERNAL, "cannot hash the certificate");
         goto out;
     }
     ek_hex_encode(c->sha1, sizeof c->sha1, c->thumbprint, 1);
     jose_b64url_encode(c->sha1, sizeof c->sha1, c->x5t);
     jose_b64url_encode(sha256, sizeof sha256, c->x5t_s256);
-    if ((c->subject = cert_name_string(ctx,
-                                       X509_get_subject_name(c->x509))) ==
+    if ((c->subject = cert_name_string(ctx, X509_get_subject_name(c->x509))) ==
             NULL ||
         (c->issuer = cert_name_string(ctx, X509_get_issuer_name(c->x509))) ==
             NULL)
@@ -146,7 +147,8 @@ cert_wrap(struct ek_ctx *ctx, X509 *x509, struct ek_cert **certp)
     if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c->x509), NULL)) ==
             NULL ||
         (hex = BN_bn2hex(bn)) == NULL) {
-        r = ek_seterr(ctx, EK_ERR_CERT, "the certificate's serial number "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the certificate's serial number "
                       "cannot be read");
         goto out;
     }
@@ -204,13 +206,17 @@ cert_parse(struct ek_ctx *ctx, const unsigned char *data, size_t len,
 
     *certp = NULL;
     if (data == NULL || len == 0)
-        return ek_seterr(ctx, EK_ERR_CERT, "%s is empty; give an X.509 "
-                         "certificate in DER (.cer) or PEM", what);
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "%s is empty; give an X.509 "
+                         "certificate in DER (.cer) or PEM",
+                         what);
     if (len > CERT_FILE_MAX)
-        return ek_seterr(ctx, EK_ERR_CERT, "%s is larger than 1 MiB; it is "
-                         "not a certificate", what);
-    while (i < len && (data[i] == ' ' || data[i] == '\t' ||
-                       data[i] == '\r' || data[i] == '\n'))
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "%s is larger than 1 MiB; it is "
+                         "not a certificate",
+                         what);
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+                       data[i] == '\n'))
         i++;
     /* PEM, also after explanatory text (openssl x509 -text writes it);
      * a DER certificate starts with a SEQUENCE tag */
@@ -221,24 +227,27 @@ cert_parse(struct ek_ctx *ctx, const unsigned char *data, size_t len,
         if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
             x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
         BIO_free(bio);
-    } else if ((x = d2i_X509(NULL, &p, (long)len)) != NULL &&
-               p != data + len) {
+    } else if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && p != data + len) {
         X509_free(x);
         x = NULL;
         ERR_clear_error();
-        return ek_seterr(ctx, EK_ERR_CERT, "%s has %zu bytes after the "
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "%s has %zu bytes after the "
                          "certificate; give one DER certificate (or PEM)",
                          what, len - (size_t)(p - data));
     }
     if (x == NULL) {
         if ((e = ERR_peek_last_error()) != 0)
             snprintf(reason, sizeof reason, ": %s",
-                     ERR_reason_error_string(e) != NULL ?
-                     ERR_reason_error_string(e) : "unknown OpenSSL error");
+                     ERR_reason_error_string(e) != NULL
+                         ? ERR_reason_error_string(e)
+                         : "unknown OpenSSL error");
         ERR_clear_error();
-        return ek_seterr(ctx, EK_ERR_CERT, "%s is not an X.509 certificate"
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "%s is not an X.509 certificate"
                          "%s; give a certificate in DER (.cer) or PEM "
-                         "(-----BEGIN CERTIFICATE-----)", what, reason);
+                         "(-----BEGIN CERTIFICATE-----)",
+                         what, reason);
     }
     return cert_wrap(ctx, x, certp);
 }
@@ -415,18 +424,21 @@ cert_check_validity(struct ek_ctx *ctx, const struct ek_cert *c, int64_t now)
 
     if (now > c->not_after) {
         cert_iso8601(c->not_after, when);
-        return ek_seterr(ctx, EK_ERR_CERT, "the certificate %s (thumbprint "
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "the certificate %s (thumbprint "
                          "%s) expired on %s; Entra ID refuses assertions "
                          "made with it (AADSTS700027). Make a new "
                          "certificate for the key and upload it to the app "
-                         "registration", c->subject, c->thumbprint,
-                         when);
+                         "registration",
+                         c->subject, c->thumbprint, when);
     }
     if (now < c->not_before) {
         cert_iso8601(c->not_before, when);
-        return ek_seterr(ctx, EK_ERR_CERT, "the certificate %s (thumbprint "
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "the certificate %s (thumbprint "
                          "%s) is not valid before %s; check this machine's "
-                         "clock, or wait", c->subject, c->thumbprint, when);
+                         "clock, or wait",
+                         c->subject, c->thumbprint, when);
     }
     return EK_OK;
 }
@@ -443,11 +455,11 @@ ek_cert_write(struct ek_ctx *ctx, const struct ek_cert *c, const char *path,
     ek_err r = EK_ERR_INTERNAL;
 
     if (c == NULL || path == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "no certificate or no path to "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "no certificate or no path to "
                          "write it to");
     if (fmt == EK_FORMAT_DER)
-        return ek_file_write_atomic(ctx, path, c->der, c->der_len, 0644,
-                                    flags);
+        return ek_file_write_atomic(ctx, path, c->der, c->der_len, 0644, flags);
     if (fmt != EK_FORMAT_PEM)
         return ek_seterr(ctx, EK_ERR_USAGE, "unknown certificate format %d",
                          (int)fmt);
@@ -455,7 +467,8 @@ ek_cert_write(struct ek_ctx *ctx, const struct ek_cert *c, const char *path,
         PEM_write_bio_X509(bio, c->x509) != 1 ||
         (n = BIO_get_mem_data(bio, &data)) <= 0) {
         ERR_clear_error();
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "cannot encode the certificate "
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "cannot encode the certificate "
                       "as PEM");
         goto out;
     }
@@ -481,8 +494,7 @@ utf8_prefix(const char *s, size_t max)
 }
 
 ek_err
-ek_cert_manifest_json(struct ek_ctx *ctx, const struct ek_cert *c,
-                      char **jsonp)
+ek_cert_manifest_json(struct ek_ctx *ctx, const struct ek_cert *c, char **jsonp)
 {
     cJSON *o = NULL;
     char *thumb64 = NULL, *key64 = NULL, *name = NULL, *s = NULL;
@@ -491,7 +503,8 @@ ek_cert_manifest_json(struct ek_ctx *ctx, const struct ek_cert *c,
     ek_err r = EK_ERR_INTERNAL;
 
     if (jsonp == NULL || c == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_cert_manifest_json: no "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_cert_manifest_json: no "
                          "certificate");
     *jsonp = NULL;
     if ((r = jose_uuid_v4(ctx, uuid)) != EK_OK)
@@ -545,7 +558,8 @@ store(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert *c, int force)
 
     if ((n = i2d_X509_NAME(X509_get_subject_name(c->x509), &subj)) <= 0) {
         ERR_clear_error();
-        return ek_seterr(ctx, EK_ERR_CERT, "the certificate's subject cannot "
+        return ek_seterr(ctx, EK_ERR_CERT,
+                         "the certificate's subject cannot "
                          "be encoded");
     }
     r = tok_key_store_cert(k, c->der, c->der_len, subj, (size_t)n, force);
@@ -563,10 +577,11 @@ check_mech(struct ek_ctx *ctx, const struct ek_key *k, enum ek_alg sig)
     if (ek_key_mechanism(k, sig) != NULL)
         return EK_OK;
     cert_key_name(k, name, sizeof name);
-    return ek_seterr(ctx, EK_ERR_MECHANISM, "%s cannot make %s signatures "
+    return ek_seterr(ctx, EK_ERR_MECHANISM,
+                     "%s cannot make %s signatures "
                      "(the token offers no mechanism for them); use %s "
-                     "signatures", name,
-                     sig == EK_ALG_PS256 ? "RSA-PSS" : "PKCS#1 v1.5",
+                     "signatures",
+                     name, sig == EK_ALG_PS256 ? "RSA-PSS" : "PKCS#1 v1.5",
                      sig == EK_ALG_PS256 ? "PKCS#1 v1.5 (EK_ALG_RS256)"
                                          : "RSA-PSS (EK_ALG_PS256)");
 }
@@ -588,8 +603,10 @@ refuse_existing(struct ek_ctx *ctx, struct ek_key *k)
     if (r != EK_OK)
         return r;
     cert_key_name(k, name, sizeof name);
-    return ek_seterr(ctx, EK_ERR_EXISTS, "%s already has a certificate; it "
-                     "was left as it is (EK_WRITE_FORCE replaces it)%s", name,
+    return ek_seterr(ctx, EK_ERR_EXISTS,
+                     "%s already has a certificate; it "
+                     "was left as it is (EK_WRITE_FORCE replaces it)%s",
+                     name,
                      ek_key_in_piv_slot(k)
                          ? "; a YubiKey's keygen leaves a placeholder "
                            "certificate, and storing on a YubiKey also "
@@ -614,14 +631,16 @@ ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
         return r;
     if (params == NULL || params->subject == NULL ||
         params->subject[0] == '\0') {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: a "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "a subject is required: a "
                       "distinguished name such as 'CN=ExchangeAuth'");
         goto out;
     }
     if (params->days > CERT_DAYS_MAX) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "a validity of %u days is too "
-                      "long: from 1 to %u days", params->days,
-                      CERT_DAYS_MAX);
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "a validity of %u days is too "
+                      "long: from 1 to %u days",
+                      params->days, CERT_DAYS_MAX);
         goto out;
     }
     /* before the PIN is asked for and anything is signed */
@@ -632,18 +651,18 @@ ek_cert_create(struct ek_ctx *ctx, struct ek_key *k,
         (r = refuse_existing(ctx, k)) != EK_OK)
         goto out;
     if ((r = cert_key_pubkey(ctx, k, &pub)) != EK_OK ||
-        (r = cert_build(ctx, pub, params->subject, params->days,
-                        params->sig, (int64_t)time(NULL),
-                        cert_key_sign, &signer, &x)) != EK_OK ||
+        (r = cert_build(ctx, pub, params->subject, params->days, params->sig,
+                        (int64_t)time(NULL), cert_key_sign, &signer, &x)) !=
+            EK_OK ||
         (r = cert_wrap(ctx, x, &c)) != EK_OK)
         goto out;
     x = NULL; /* cert_wrap took it */
-    ek_log(ctx, EK_LOG_INFO, "certificate %s (%s) signed on the token and "
-           "verified with the key's public key; thumbprint %s", c->subject,
-           c->sigalg, c->thumbprint);
+    ek_log(ctx, EK_LOG_INFO,
+           "certificate %s (%s) signed on the token and "
+           "verified with the key's public key; thumbprint %s",
+           c->subject, c->sigalg, c->thumbprint);
     if (!(params->flags & EK_CERT_NO_STORE) &&
-        (r = store(ctx, k, c, (params->flags & EK_WRITE_FORCE) != 0)) !=
-            EK_OK)
+        (r = store(ctx, k, c, (params->flags & EK_WRITE_FORCE) != 0)) != EK_OK)
         goto out;
     *certp = c;
     c = NULL;
@@ -664,7 +683,8 @@ ek_cert_import(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert *c,
     ek_err r;
 
     if (k == NULL || c == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_cert_import: no key or "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_cert_import: no key or "
                          "certificate");
     if ((r = cert_key_check(ctx, k)) != EK_OK)
         return r;
@@ -672,16 +692,20 @@ ek_cert_import(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert *c,
         goto out;
     if (!cert_matches_pubkey(c, pub)) {
         cert_key_name(k, name, sizeof name);
-        r = ek_seterr(ctx, EK_ERR_CERT, "the certificate's public key is not "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the certificate's public key is not "
                       "%s's: %s (thumbprint %s) was issued for another key; "
-                      "nothing was stored", name, c->subject, c->thumbprint);
+                      "nothing was stored",
+                      name, c->subject, c->thumbprint);
         goto out;
     }
     if (!(flags & EK_WRITE_FORCE) && (r = refuse_existing(ctx, k)) != EK_OK)
         goto out;
     if (time(NULL) > c->not_after)
-        ek_log(ctx, EK_LOG_WARN, "the certificate %s has expired; Entra ID "
-               "will refuse it", c->subject);
+        ek_log(ctx, EK_LOG_WARN,
+               "the certificate %s has expired; Entra ID "
+               "will refuse it",
+               c->subject);
     r = store(ctx, k, c, (flags & EK_WRITE_FORCE) != 0);
 out:
     EVP_PKEY_free(pub);
@@ -701,27 +725,32 @@ ek_csr_create(struct ek_ctx *ctx, struct ek_key *k, const char *subject,
     ek_err r = EK_ERR_USAGE;
 
     if (k == NULL || path == NULL || path[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "a CSR needs a key and an "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "a CSR needs a key and an "
                          "output file");
     if ((r = cert_key_check(ctx, k)) != EK_OK)
         return r;
     if (subject == NULL || subject[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "a subject is required: a "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "a subject is required: a "
                          "distinguished name such as 'CN=ExchangeAuth'");
     if (!(flags & EK_WRITE_FORCE) && access(path, F_OK) == 0)
-        return ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
-                         "it is (EK_WRITE_FORCE replaces it)", path);
+        return ek_seterr(ctx, EK_ERR_EXISTS,
+                         "'%s' exists and was left as "
+                         "it is (EK_WRITE_FORCE replaces it)",
+                         path);
     if (((sig == EK_ALG_RS256 || sig == EK_ALG_PS256) &&
          (r = check_mech(ctx, k, sig)) != EK_OK) ||
         (r = cert_key_pubkey(ctx, k, &pub)) != EK_OK ||
-        (r = cert_csr_build(ctx, pub, subject, sig, cert_key_sign,
-                            &signer, &req)) != EK_OK)
+        (r = cert_csr_build(ctx, pub, subject, sig, cert_key_sign, &signer,
+                            &req)) != EK_OK)
         goto out;
     if ((bio = BIO_new(BIO_s_mem())) == NULL ||
         PEM_write_bio_X509_REQ(bio, req) != 1 ||
         (n = BIO_get_mem_data(bio, &data)) <= 0) {
         ERR_clear_error();
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "cannot encode the request as "
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "cannot encode the request as "
                       "PEM");
         goto out;
     }

@@ -21,13 +21,13 @@ struct ek_cert {
     X509 *x509;
     unsigned char *der;
     size_t der_len;
-    char *subject;         /* "CN=…, O=…" UTF-8, most specific first */
+    char *subject; /* "CN=…, O=…" UTF-8, most specific first */
     char *issuer;
-    char *serial_hex;      /* upper-case hex of the serial's bytes */
-    char thumbprint[41];   /* SHA-1 of the DER, upper-case hex */
-    char x5t[28];          /* base64url SHA-1 */
-    char x5t_s256[44];     /* base64url SHA-256 */
-    char sigalg[64];       /* "sha256WithRSAEncryption", "rsassaPss" */
+    char *serial_hex;    /* upper-case hex of the serial's bytes */
+    char thumbprint[41]; /* SHA-1 of the DER, upper-case hex */
+    char x5t[28];        /* base64url SHA-1 */
+    char x5t_s256[44];   /* base64url SHA-256 */
+    char sigalg[64];     /* "sha256WithRSAEncryption", "rsassaPss" */
     unsigned key_bits;
     int64_t not_before;
     int64_t not_after;
@@ -64,8 +64,8 @@ ek_err cert_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
 /* Builds a PKCS#10 request for pub with the subject, signed the same way
  * and verified with X509_REQ_verify. */
 ek_err cert_csr_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
-                      enum ek_alg alg, jose_sign_fn *sign,
-                      void *sign_arg, X509_REQ **reqp);
+                      enum ek_alg alg, jose_sign_fn *sign, void *sign_arg,
+                      X509_REQ **reqp);
 
 /* Wraps an X509 (taking ownership, even on failure) into a struct ek_cert
  * with every string computed. */
@@ -82,7 +82,8 @@ ek_err cert_check_validity(struct ek_ctx *ctx, const struct ek_cert *c,
 /* A jose_sign_fn over a key on a token (arg: struct cert_signer *). It
  * signs the data with ek_key_sign, so that every PS256 mechanism of the
  * documented order (docs/architecture.md) can be chosen,
- * CKM_SHA256_RSA_PKCS_PSS (which needs the data) included; the error sentence is carried over to ctx. */
+ * CKM_SHA256_RSA_PKCS_PSS (which needs the data) included; the error sentence
+ * is carried over to ctx. */
 struct cert_signer {
     struct ek_ctx *ctx;
     struct ek_key *key;

@@ -68,7 +68,8 @@ throwaway_ctx(struct ek_ctx *ctx, enum ek_alg alg, EVP_PKEY **keyp,
     if ((key = EVP_RSA_gen(THROWAWAY_BITS)) == NULL ||
         (md = EVP_MD_CTX_new()) == NULL ||
         EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) != 1) {
-        r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot prepare the signature "
+        r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                      "cannot prepare the signature "
                       "algorithm (OpenSSL)");
         goto out;
     }
@@ -76,7 +77,8 @@ throwaway_ctx(struct ek_ctx *ctx, enum ek_alg alg, EVP_PKEY **keyp,
         (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1 ||
          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)) {
-        r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot set RSA-PSS parameters "
+        r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                      "cannot set RSA-PSS parameters "
                       "(OpenSSL)");
         goto out;
     }
@@ -96,9 +98,8 @@ out:
  * CertificationRequest share this shape). */
 static ek_err
 sign_and_assemble(struct ek_ctx *ctx, const unsigned char *tbs, size_t tbslen,
-                  const X509_ALGOR *alg, enum ek_alg sigalg,
-                  jose_sign_fn *sign, void *sign_arg,
-                  unsigned char **derp, size_t *lenp)
+                  const X509_ALGOR *alg, enum ek_alg sigalg, jose_sign_fn *sign,
+                  void *sign_arg, unsigned char **derp, size_t *lenp)
 {
     unsigned char digest[32];
     unsigned char sig[2048];
@@ -118,12 +119,15 @@ sign_and_assemble(struct ek_ctx *ctx, const unsigned char *tbs, size_t tbslen,
         goto out;
     r = EK_ERR_INTERNAL;
     if (siglen == 0 || siglen > sizeof sig || tbslen > (1u << 24)) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "the signature has an "
-                      "impossible length (%zu bytes)", siglen);
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "the signature has an "
+                      "impossible length (%zu bytes)",
+                      siglen);
         goto out;
     }
     if ((alglen = i2d_X509_ALGOR(alg, &algder)) <= 0) {
-        r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot encode the signature "
+        r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                      "cannot encode the signature "
                       "algorithm");
         goto out;
     }
@@ -159,19 +163,20 @@ out:
 }
 
 static ek_err
-add_ext(struct ek_ctx *ctx, X509 *x, X509V3_CTX *v3, int nid,
-        const char *value)
+add_ext(struct ek_ctx *ctx, X509 *x, X509V3_CTX *v3, int nid, const char *value)
 {
     X509_EXTENSION *ext;
     int ok;
 
     if ((ext = X509V3_EXT_conf_nid(NULL, v3, nid, value)) == NULL)
-        return ossl_fail(ctx, EK_ERR_INTERNAL, "cannot make a certificate "
+        return ossl_fail(ctx, EK_ERR_INTERNAL,
+                         "cannot make a certificate "
                          "extension");
     ok = X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
     if (!ok)
-        return ossl_fail(ctx, EK_ERR_INTERNAL, "cannot add a certificate "
+        return ossl_fail(ctx, EK_ERR_INTERNAL,
+                         "cannot add a certificate "
                          "extension");
     return EK_OK;
 }
@@ -180,19 +185,22 @@ static ek_err
 check_alg_days(struct ek_ctx *ctx, enum ek_alg alg, unsigned days)
 {
     if (alg != EK_ALG_RS256 && alg != EK_ALG_PS256)
-        return ek_seterr(ctx, EK_ERR_USAGE, "unknown signature algorithm "
-                         "%d; use rsa-pkcs1 or rsa-pss", (int)alg);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "unknown signature algorithm "
+                         "%d; use rsa-pkcs1 or rsa-pss",
+                         (int)alg);
     if (days > CERT_DAYS_MAX)
-        return ek_seterr(ctx, EK_ERR_USAGE, "a validity of %u days is too "
-                         "long: from 1 to %u days", days,
-                         CERT_DAYS_MAX);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "a validity of %u days is too "
+                         "long: from 1 to %u days",
+                         days, CERT_DAYS_MAX);
     return EK_OK;
 }
 
 ek_err
 cert_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
-           unsigned days, enum ek_alg alg, int64_t now,
-           jose_sign_fn *sign, void *sign_arg, X509 **x509p)
+           unsigned days, enum ek_alg alg, int64_t now, jose_sign_fn *sign,
+           void *sign_arg, X509 **x509p)
 {
     X509_NAME *name = NULL;
     X509 *x = NULL, *out = NULL;
@@ -245,8 +253,7 @@ cert_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
                      "critical,CA:FALSE")) != EK_OK ||
         (r = add_ext(ctx, x, &v3, NID_key_usage,
                      "critical,digitalSignature")) != EK_OK ||
-        (r = add_ext(ctx, x, &v3, NID_ext_key_usage, "clientAuth")) !=
-            EK_OK ||
+        (r = add_ext(ctx, x, &v3, NID_ext_key_usage, "clientAuth")) != EK_OK ||
         (r = add_ext(ctx, x, &v3, NID_subject_key_identifier, "hash")) !=
             EK_OK ||
         (r = add_ext(ctx, x, &v3, NID_authority_key_identifier,
@@ -256,13 +263,15 @@ cert_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
         goto out;
     r = EK_ERR_INTERNAL;
     if (X509_sign_ctx(x, md) <= 0) {
-        r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot set the signature "
+        r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                      "cannot set the signature "
                       "algorithm");
         goto out;
     }
     X509_get0_signature(&psig, &palg, x);
     if ((tbslen = i2d_re_X509_tbs(x, &tbs)) <= 0) {
-        r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot encode the "
+        r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                      "cannot encode the "
                       "TBSCertificate");
         goto out;
     }
@@ -270,15 +279,16 @@ cert_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
                                sign_arg, &der, &derlen)) != EK_OK)
         goto out;
     p = der;
-    if ((out = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-        p != der + derlen) {
-        r = ossl_fail(ctx, EK_ERR_CERT, "the assembled certificate does "
+    if ((out = d2i_X509(NULL, &p, (long)derlen)) == NULL || p != der + derlen) {
+        r = ossl_fail(ctx, EK_ERR_CERT,
+                      "the assembled certificate does "
                       "not parse");
         goto out;
     }
     if (X509_verify(out, pub) != 1) {
         ERR_clear_error();
-        r = ek_seterr(ctx, EK_ERR_CERT, "the certificate signed on the token "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the certificate signed on the token "
                       "does not verify with the key's public key: the token "
                       "signed with another key or a wrong padding; nothing "
                       "was written or stored");
@@ -325,7 +335,8 @@ csr_extensions(struct ek_ctx *ctx, X509_REQ *req)
                                        want[i].value)) == NULL ||
             !sk_X509_EXTENSION_push(exts, ext)) {
             X509_EXTENSION_free(ext);
-            r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot make a request "
+            r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                          "cannot make a request "
                           "extension");
             goto out;
         }
@@ -374,7 +385,8 @@ cert_csr_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
         goto out;
     r = EK_ERR_INTERNAL;
     if (X509_REQ_sign_ctx(req, md) <= 0) {
-        r = ossl_fail(ctx, EK_ERR_INTERNAL, "cannot set the signature "
+        r = ossl_fail(ctx, EK_ERR_INTERNAL,
+                      "cannot set the signature "
                       "algorithm");
         goto out;
     }
@@ -389,13 +401,15 @@ cert_csr_build(struct ek_ctx *ctx, EVP_PKEY *pub, const char *subject,
     p = der;
     if ((out = d2i_X509_REQ(NULL, &p, (long)derlen)) == NULL ||
         p != der + derlen) {
-        r = ossl_fail(ctx, EK_ERR_CERT, "the assembled request does not "
+        r = ossl_fail(ctx, EK_ERR_CERT,
+                      "the assembled request does not "
                       "parse");
         goto out;
     }
     if (X509_REQ_verify(out, pub) != 1) {
         ERR_clear_error();
-        r = ek_seterr(ctx, EK_ERR_CERT, "the request signed on the token "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the request signed on the token "
                       "does not verify with the key's public key; nothing "
                       "was written");
         goto out;

@@ -107,7 +107,8 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
 
     *namep = NULL;
     if (dn == NULL || dn[0] == '\0' || strcmp(dn, "/") == 0) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "the subject is empty; give a "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "the subject is empty; give a "
                       "distinguished name such as 'CN=ExchangeAuth'");
         goto out;
     }
@@ -128,39 +129,48 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
         tstart = i;
         while (dn[i] != '\0' && dn[i] != '=' && dn[i] != sep) {
             if (dn[i] == '\\') {
-                r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': a backslash in "
-                              "an attribute type at character %zu", dn, i);
+                r = ek_seterr(ctx, EK_ERR_USAGE,
+                              "DN '%s': a backslash in "
+                              "an attribute type at character %zu",
+                              dn, i);
                 goto out;
             }
             i++;
         }
         if (i == tstart && dn[i] != '=') {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': empty component at "
-                          "character %zu", dn, start);
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': empty component at "
+                          "character %zu",
+                          dn, start);
             goto out;
         }
         if (dn[i] != '=') {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': no '=' in component "
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': no '=' in component "
                           "'%.*s' at character %zu; write TYPE=VALUE, e.g. "
-                          "CN=ExchangeAuth", dn, (int)(i - tstart),
-                          dn + tstart, tstart);
+                          "CN=ExchangeAuth",
+                          dn, (int)(i - tstart), dn + tstart, tstart);
             goto out;
         }
         tend = i;
         while (tend > tstart && dn[tend - 1] == ' ')
             tend--;
         if (tend == tstart) {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': the attribute type "
-                          "is missing before '=' at character %zu", dn, i);
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': the attribute type "
+                          "is missing before '=' at character %zu",
+                          dn, i);
             goto out;
         }
         memcpy(type, dn + tstart, tend - tstart);
         type[tend - tstart] = '\0';
         if ((comps[n].nid = dn_nid(type)) == NID_undef) {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': unknown attribute "
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': unknown attribute "
                           "type '%s' at character %zu; use CN, O, OU, L, ST, "
                           "C, DC, emailAddress, serialNumber or another "
-                          "X.520 name", dn, type, tstart);
+                          "X.520 name",
+                          dn, type, tstart);
             goto out;
         }
         comps[n].pos = tstart;
@@ -175,20 +185,24 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
         while (dn[i] != '\0' && dn[i] != sep && dn[i] != '+') {
             if (dn[i] == '\\') {
                 if (dn[i + 1] == '\0') {
-                    r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': a backslash "
+                    r = ek_seterr(ctx, EK_ERR_USAGE,
+                                  "DN '%s': a backslash "
                                   "at character %zu escapes nothing; write "
-                                  "\\\\ for a backslash", dn, i);
+                                  "\\\\ for a backslash",
+                                  dn, i);
                     goto out;
                 }
                 /* \XX: a byte in hex (RFC 4514 2.4: "\2c" is ',') */
                 if (hexval(dn[i + 1]) >= 0 && dn[i + 2] != '\0' &&
                     hexval(dn[i + 2]) >= 0) {
-                    v[vlen] = (char)(hexval(dn[i + 1]) << 4 |
-                                     hexval(dn[i + 2]));
+                    v[vlen] =
+                        (char)(hexval(dn[i + 1]) << 4 | hexval(dn[i + 2]));
                     if (v[vlen] == '\0') {
-                        r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': \\00 at "
+                        r = ek_seterr(ctx, EK_ERR_USAGE,
+                                      "DN '%s': \\00 at "
                                       "character %zu would put a NUL in "
-                                      "the value", dn, i);
+                                      "the value",
+                                      dn, i);
                         goto out;
                     }
                     keep = ++vlen;
@@ -208,8 +222,10 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
         vlen = keep;
         v[vlen] = '\0';
         if (vlen == 0) {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': the value of %s at "
-                          "character %zu is empty", dn, type, tstart);
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': the value of %s at "
+                          "character %zu is empty",
+                          dn, type, tstart);
             goto out;
         }
         comps[n].value = v;
@@ -219,9 +235,10 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
             break;
         i++; /* the separator, or '+' */
         if (dn[i] == '\0') {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': empty component at "
-                          "character %zu (the DN ends with '%c')", dn, i,
-                          dn[i - 1]);
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': empty component at "
+                          "character %zu (the DN ends with '%c')",
+                          dn, i, dn[i - 1]);
             goto out;
         }
     }
@@ -249,15 +266,17 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
             const struct dn_comp *c = &comps[j];
 
             if (X509_NAME_add_entry_by_NID(name, c->nid, MBSTRING_UTF8,
-                                           (const unsigned char *)c->value,
-                                           -1, -1, j == rdn_start ? 0 : -1))
+                                           (const unsigned char *)c->value, -1,
+                                           -1, j == rdn_start ? 0 : -1))
                 continue;
             ossl_reason(why, sizeof why);
-            r = ek_seterr(ctx, EK_ERR_USAGE, "DN '%s': the value of %s at "
-                          "character %zu cannot be used: %s%s", dn,
-                          OBJ_nid2sn(c->nid), c->pos, why,
-                          c->nid == NID_countryName ?
-                          "; C takes a two-letter country code" : "");
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "DN '%s': the value of %s at "
+                          "character %zu cannot be used: %s%s",
+                          dn, OBJ_nid2sn(c->nid), c->pos, why,
+                          c->nid == NID_countryName
+                              ? "; C takes a two-letter country code"
+                              : "");
             goto out;
         }
     }
@@ -286,7 +305,8 @@ cert_name_string(struct ek_ctx *ctx, const X509_NAME *name)
     if ((bio = BIO_new(BIO_s_mem())) == NULL ||
         X509_NAME_print_ex(bio, name, 0, flags) < 0 ||
         (n = BIO_get_mem_data(bio, &data)) < 0) {
-        ek_seterr(ctx, EK_ERR_INTERNAL, "cannot print a distinguished name "
+        ek_seterr(ctx, EK_ERR_INTERNAL,
+                  "cannot print a distinguished name "
                   "with OpenSSL");
         goto out;
     }

@@ -15,9 +15,9 @@
 #include "config.h"
 
 static const char *const known_keys[] = {
-    "tenant", "client_id", "key",       "module",       "cloud",
-    "resource", "scope",   "alg",       "pin_source",   "organization",
-    "authority_host",      "ca_file",
+    "tenant",         "client_id", "key", "module",     "cloud",
+    "resource",       "scope",     "alg", "pin_source", "organization",
+    "authority_host", "ca_file",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -27,9 +27,9 @@ static const char *const known_keys[] = {
 struct cfg_entry {
     char *profile;
     char *key;
-    char *value;  /* NULL once removed */
-    int line;     /* 1-based line in the loaded text; 0 for a new entry */
-    int changed;  /* value differs from the loaded line */
+    char *value; /* NULL once removed */
+    int line;    /* 1-based line in the loaded text; 0 for a new entry */
+    int changed; /* value differs from the loaded line */
 };
 
 struct ek_config {
@@ -67,9 +67,11 @@ cfg_check_name(struct ek_ctx *ctx, const char *name)
 
     if (name == NULL || name[0] == '\0' || strlen(name) > CFG_NAME_MAX ||
         strspn(name, ok) != strlen(name))
-        return ek_seterr(ctx, EK_ERR_USAGE, "profile name '%s' is not "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "profile name '%s' is not "
                          "valid: use 1 to %d letters, digits, '.', '_', '-' "
-                         "or '@'", name != NULL ? name : "", CFG_NAME_MAX);
+                         "or '@'",
+                         name != NULL ? name : "", CFG_NAME_MAX);
     return EK_OK;
 }
 
@@ -81,44 +83,53 @@ cfg_check_value(struct ek_ctx *ctx, const char *key, const char *value)
     size_t n = strlen(value), i, max;
 
     if (!cfg_known_key(key))
-        return ek_seterr(ctx, EK_ERR_USAGE, "unknown key '%s' (known: %s)",
-                         key, cfg_known_keys());
+        return ek_seterr(ctx, EK_ERR_USAGE, "unknown key '%s' (known: %s)", key,
+                         cfg_known_keys());
     if (n == 0)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' is empty",
-                         key);
+        return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' is empty", key);
     max = CFG_LINE_MAX - strlen(key) - 3;
     if (n > max)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' is %zu "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the value of '%s' is %zu "
                          "characters long; a config line holds at most %zu",
                          key, n, max);
     for (i = 0; i < n; i++) {
         if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-            return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' holds a "
-                             "control character (position %zu)", key, i + 1);
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the value of '%s' holds a "
+                             "control character (position %zu)",
+                             key, i + 1);
         /* inih reads " ;" as the start of a comment */
         if (value[i] == ';' && (i == 0 || value[i - 1] == ' '))
-            return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' has ';' "
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the value of '%s' has ';' "
                              "after a space or at its start, which the "
-                             "config file would read as a comment", key);
+                             "config file would read as a comment",
+                             key);
     }
     if (value[0] == ' ' || value[n - 1] == ' ')
-        return ek_seterr(ctx, EK_ERR_USAGE, "the value of '%s' starts or "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the value of '%s' starts or "
                          "ends with a space, which the config file drops",
                          key);
     /* a profile never holds a PIN (in any spelling p11-kit might take) */
     if (strcmp(key, "key") == 0 && strcasestr(value, "pin-value") != NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the key URI of a profile holds "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the key URI of a profile holds "
                          "pin-value=, a PIN, which a profile never keeps; "
                          "remove it from the URI and give --pin-source "
                          "env:NAME|file:PATH|fd:N (the profile's pin_source) "
                          "instead");
     if (strcmp(key, "cloud") == 0 && ek_cloud_parse(value, &cloud) != EK_OK)
-        return ek_seterr(ctx, EK_ERR_USAGE, "cloud '%s' is not one of "
-                         "global, usgov, usgov-dod, china", value);
-    if (strcmp(key, "resource") == 0 &&
-        ek_resource_parse(value, &res) != EK_OK)
-        return ek_seterr(ctx, EK_ERR_USAGE, "resource '%s' is not one of "
-                         "exo, graph, arm, compliance", value);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "cloud '%s' is not one of "
+                         "global, usgov, usgov-dod, china",
+                         value);
+    if (strcmp(key, "resource") == 0 && ek_resource_parse(value, &res) != EK_OK)
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "resource '%s' is not one of "
+                         "exo, graph, arm, compliance",
+                         value);
     if (strcmp(key, "alg") == 0 && strcmp(value, "PS256") != 0 &&
         strcmp(value, "RS256") != 0)
         return ek_seterr(ctx, EK_ERR_USAGE, "alg '%s' is not PS256 or RS256",
@@ -225,8 +236,7 @@ ek_config_free(struct ek_config **cfgp)
 }
 
 const char *
-ek_config_get(const struct ek_config *cfg, const char *profile,
-              const char *key)
+ek_config_get(const struct ek_config *cfg, const char *profile, const char *key)
 {
     const struct cfg_entry *e;
 
@@ -243,8 +253,7 @@ profile_live(const struct ek_config *cfg, const char *profile)
     size_t i;
 
     for (i = 0; i < cfg->n; i++)
-        if (cfg->e[i].value != NULL &&
-            strcmp(cfg->e[i].profile, profile) == 0)
+        if (cfg->e[i].value != NULL && strcmp(cfg->e[i].profile, profile) == 0)
             return 1;
     return 0;
 }
@@ -286,13 +295,14 @@ ek_config_set(struct ek_ctx *ctx, struct ek_config *cfg, const char *profile,
     ek_err r;
 
     if (cfg == NULL || key == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_config_set: no config or "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_config_set: no config or "
                          "key");
     if ((r = cfg_check_name(ctx, profile)) != EK_OK)
         return r;
     if (!cfg_known_key(key))
-        return ek_seterr(ctx, EK_ERR_USAGE, "unknown key '%s' (known: %s)",
-                         key, cfg_known_keys());
+        return ek_seterr(ctx, EK_ERR_USAGE, "unknown key '%s' (known: %s)", key,
+                         cfg_known_keys());
     if (value != NULL && (r = cfg_check_value(ctx, key, value)) != EK_OK)
         return r;
     e = find_entry(cfg, profile, key);
@@ -313,12 +323,12 @@ ek_config_set(struct ek_ctx *ctx, struct ek_config *cfg, const char *profile,
 struct parse_state {
     struct ek_ctx *ctx;
     struct ek_config *cfg;
-    const char *name;   /* the file, for messages */
+    const char *name; /* the file, for messages */
     const char *text;
     size_t len, pos;
-    int lineno;         /* the line inih is on */
-    int too_long;       /* line number of an over-long line */
-    int err_line;       /* the first error the handler found */
+    int lineno;   /* the line inih is on */
+    int too_long; /* line number of an over-long line */
+    int err_line; /* the first error the handler found */
     char err[512];
     char *last_section; /* the raw [section] of the previous key */
 };
@@ -354,8 +364,7 @@ reader(char *str, int num, void *stream)
     return str;
 }
 
-static int
-handler_error(struct parse_state *st, const char *fmt, ...)
+static int handler_error(struct parse_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -392,7 +401,8 @@ handler(void *user, const char *section, const char *name, const char *value)
             profile++;
     }
     if (cfg_check_name(NULL, profile) != EK_OK)
-        return handler_error(st, "profile name '%s' is not valid: use "
+        return handler_error(st,
+                             "profile name '%s' is not valid: use "
                              "letters, digits, '.', '_', '-' or '@'",
                              profile);
     if (!cfg_known_key(name))
@@ -402,23 +412,24 @@ handler(void *user, const char *section, const char *name, const char *value)
         /* a new section: the profile must not have been seen before */
         for (i = 0; i < st->cfg->n; i++)
             if (strcmp(st->cfg->e[i].profile, profile) == 0)
-                return handler_error(st, "profile '%s' appears a second time "
+                return handler_error(st,
+                                     "profile '%s' appears a second time "
                                      "(first at line %d); merge the two "
-                                     "sections", profile,
-                                     st->cfg->e[i].line);
+                                     "sections",
+                                     profile, st->cfg->e[i].line);
         free(st->last_section);
         if ((st->last_section = strdup(section)) == NULL)
             return handler_error(st, "out of memory");
     }
     if ((e = find_entry(st->cfg, profile, name)) != NULL)
-        return handler_error(st, "'%s' is given a second time in profile "
+        return handler_error(st,
+                             "'%s' is given a second time in profile "
                              "'%s' (first at line %d; a line that starts "
-                             "with a space continues the line above)", name,
-                             profile, e->line);
+                             "with a space continues the line above)",
+                             name, profile, e->line);
     if (cfg_check_value(st->ctx, name, value) != EK_OK)
         return handler_error(st, "%s", ek_ctx_errmsg(st->ctx));
-    if (add_entry(st->ctx, st->cfg, profile, name, value, st->lineno) !=
-        EK_OK)
+    if (add_entry(st->ctx, st->cfg, profile, name, value, st->lineno) != EK_OK)
         return handler_error(st, "out of memory");
     return 1;
 }
@@ -464,8 +475,10 @@ cfg_parse(struct ek_ctx *ctx, const char *name, const char *text, size_t len,
     if ((nul = memchr(text, '\0', len)) != NULL) {
         for (line = 1; text < nul; text++)
             line += *text == '\n';
-        r = ek_seterr(ctx, EK_ERR_CONFIG, "config %s line %d: a NUL byte; "
-                      "this is not a text file", name, line);
+        r = ek_seterr(ctx, EK_ERR_CONFIG,
+                      "config %s line %d: a NUL byte; "
+                      "this is not a text file",
+                      name, line);
         goto out;
     }
     memset(&st, 0, sizeof st);
@@ -478,9 +491,10 @@ cfg_parse(struct ek_ctx *ctx, const char *name, const char *text, size_t len,
     free(st.last_section);
     if (st.too_long != 0 && (st.err_line == 0 || st.too_long < st.err_line) &&
         (rc <= 0 || st.too_long <= rc)) {
-        r = ek_seterr(ctx, EK_ERR_CONFIG, "config %s line %d is longer than "
-                      "%d characters; shorten it", name, st.too_long,
-                      CFG_LINE_MAX);
+        r = ek_seterr(ctx, EK_ERR_CONFIG,
+                      "config %s line %d is longer than "
+                      "%d characters; shorten it",
+                      name, st.too_long, CFG_LINE_MAX);
         goto out;
     }
     if (rc == -2) {
@@ -493,9 +507,11 @@ cfg_parse(struct ek_ctx *ctx, const char *name, const char *text, size_t len,
         goto out;
     }
     if (rc != 0) {
-        r = ek_seterr(ctx, EK_ERR_CONFIG, "config %s line %d: not "
+        r = ek_seterr(ctx, EK_ERR_CONFIG,
+                      "config %s line %d: not "
                       "understood; a line is [profile NAME], key = value, "
-                      "or a comment starting with # or ;", name, rc);
+                      "or a comment starting with # or ;",
+                      name, rc);
         goto out;
     }
     if ((r = keep_lines(ctx, cfg, text, len)) != EK_OK)
@@ -536,12 +552,13 @@ cfg_check_owner(struct ek_ctx *ctx, const char *path)
     if (stat(path, &st) != 0)
         return EK_OK; /* the reader says why */
     if ((why = cfg_unsafe(&st, 0)) != NULL)
-        return ek_seterr(ctx, EK_ERR_CONFIG, "config file '%s' %s (mode "
+        return ek_seterr(ctx, EK_ERR_CONFIG,
+                         "config file '%s' %s (mode "
                          "%04o, uid %u); it decides which PKCS#11 module is "
                          "loaded, so it was not read. Run chmod 600 '%s' "
-                         "(and make it yours)", path, why,
-                         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
-                         path);
+                         "(and make it yours)",
+                         path, why, (unsigned)(st.st_mode & 07777),
+                         (unsigned)st.st_uid, path);
     if (slash == NULL)
         snprintf(dir, sizeof dir, ".");
     else if (slash == path)
@@ -550,12 +567,13 @@ cfg_check_owner(struct ek_ctx *ctx, const char *path)
              (int)sizeof dir)
         return ek_seterr(ctx, EK_ERR_CONFIG, "path '%s' is too long", path);
     if (stat(dir, &st) == 0 && (why = cfg_unsafe(&st, 1)) != NULL)
-        return ek_seterr(ctx, EK_ERR_CONFIG, "the directory '%s' of config "
+        return ek_seterr(ctx, EK_ERR_CONFIG,
+                         "the directory '%s' of config "
                          "file '%s' %s (mode %04o, uid %u), so the file could "
                          "be replaced; it was not read. Run chmod go-w '%s' "
-                         "(or move the file)", dir, path, why,
-                         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
-                         dir);
+                         "(or move the file)",
+                         dir, path, why, (unsigned)(st.st_mode & 07777),
+                         (unsigned)st.st_uid, dir);
     return EK_OK;
 }
 
@@ -572,8 +590,10 @@ ek_config_load(struct ek_ctx *ctx, const char *path, int missing_ok,
     *cfgp = NULL;
     if (access(path, F_OK) != 0 && errno == ENOENT) {
         if (!missing_ok)
-            return ek_seterr(ctx, EK_ERR_CONFIG, "config file '%s' does not "
-                             "exist", path);
+            return ek_seterr(ctx, EK_ERR_CONFIG,
+                             "config file '%s' does not "
+                             "exist",
+                             path);
         if ((*cfgp = ek_calloc(ctx, 1, sizeof **cfgp)) == NULL)
             return EK_ERR_INTERNAL;
         return EK_OK;
@@ -649,8 +669,7 @@ profile_last_line(const struct ek_config *cfg, const char *profile)
 }
 
 static void
-add_new_entries(struct buf *b, const struct ek_config *cfg,
-                const char *profile)
+add_new_entries(struct buf *b, const struct ek_config *cfg, const char *profile)
 {
     size_t i;
 
@@ -726,13 +745,17 @@ make_parent_dirs(struct ek_ctx *ctx, const char *path)
             continue;
         *p = '\0';
         if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return ek_seterr(ctx, EK_ERR_IO, "cannot create directory '%s' "
-                             "for '%s': %s", dir, path, strerror(errno));
+            return ek_seterr(ctx, EK_ERR_IO,
+                             "cannot create directory '%s' "
+                             "for '%s': %s",
+                             dir, path, strerror(errno));
         *p = '/';
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return ek_seterr(ctx, EK_ERR_IO, "cannot create directory '%s' for "
-                         "'%s': %s", dir, path, strerror(errno));
+        return ek_seterr(ctx, EK_ERR_IO,
+                         "cannot create directory '%s' for "
+                         "'%s': %s",
+                         dir, path, strerror(errno));
     return EK_OK;
 }
 
@@ -745,7 +768,8 @@ ek_config_save(struct ek_ctx *ctx, const struct ek_config *cfg,
     ek_err r = EK_ERR_IO;
 
     if (cfg == NULL || path == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_config_save: no config or "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_config_save: no config or "
                          "path");
     if ((r = cfg_render(ctx, cfg, &text, &len)) != EK_OK)
         goto out;
@@ -766,7 +790,8 @@ ek_config_default_path(struct ek_ctx *ctx, char **pathp)
     size_t n;
 
     if (pathp == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_config_default_path: no "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_config_default_path: no "
                          "place for the path");
     *pathp = NULL;
     /* the XDG spec ignores a relative XDG_CONFIG_HOME */
@@ -781,7 +806,8 @@ ek_config_default_path(struct ek_ctx *ctx, char **pathp)
             return EK_ERR_INTERNAL;
         snprintf(p, n, "%s/.config/entrakey/config", home);
     } else {
-        return ek_seterr(ctx, EK_ERR_CONFIG, "no config file path: neither "
+        return ek_seterr(ctx, EK_ERR_CONFIG,
+                         "no config file path: neither "
                          "XDG_CONFIG_HOME nor HOME is set");
     }
     *pathp = p;

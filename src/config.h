@@ -29,7 +29,7 @@ ek_err cfg_parse(struct ek_ctx *ctx, const char *name, const char *text,
                  size_t len, struct ek_config **cfgp);
 
 /* The file's text as ek_config_save would write it; the caller frees. */
-ek_err cfg_render(struct ek_ctx *ctx, const struct ek_config *cfg,
-                  char **textp, size_t *lenp);
+ek_err cfg_render(struct ek_ctx *ctx, const struct ek_config *cfg, char **textp,
+                  size_t *lenp);
 
 #endif /* EK_CONFIG_H */

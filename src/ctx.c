@@ -107,7 +107,8 @@ ek_ctx_set_module(struct ek_ctx *ctx, const char *path)
     if (ctx == NULL)
         return EK_ERR_USAGE;
     if (path != NULL && path[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "the module path is empty; "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the module path is empty; "
                          "give the path of a PKCS#11 module (.so)");
     return replace_string(ctx, &ctx->module_path, path);
 }
@@ -139,15 +140,15 @@ set_pin_source(struct ek_ctx *ctx, struct ek_pin_source **slot,
 ek_err
 ek_ctx_set_pin_source(struct ek_ctx *ctx, const char *source)
 {
-    return set_pin_source(ctx, ctx != NULL ? &ctx->pin_source : NULL,
-                          source, 0);
+    return set_pin_source(ctx, ctx != NULL ? &ctx->pin_source : NULL, source,
+                          0);
 }
 
 ek_err
 ek_ctx_set_so_pin_source(struct ek_ctx *ctx, const char *source)
 {
-    return set_pin_source(ctx, ctx != NULL ? &ctx->so_pin_source : NULL,
-                          source, EK_PINSRC_SO);
+    return set_pin_source(ctx, ctx != NULL ? &ctx->so_pin_source : NULL, source,
+                          EK_PINSRC_SO);
 }
 
 void

@@ -32,7 +32,8 @@ note_clock(struct ek_ctx *ctx, const struct http_response *resp,
     skew = (int64_t)server - (int64_t)now;
     ctx->clock_skew = skew;
     if (skew > ENTRA_SKEW_WARN || skew < -ENTRA_SKEW_WARN)
-        ek_log(ctx, EK_LOG_WARN, "this machine's clock is %lld s %s %s's "
+        ek_log(ctx, EK_LOG_WARN,
+               "this machine's clock is %lld s %s %s's "
                "(HTTP Date); Entra ID may refuse assertions "
                "(AADSTS700024): set the clock right (NTP)",
                (long long)(skew > 0 ? skew : -skew),
@@ -50,8 +51,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     char ra[64] = "none"; /* Retry-After, quoted: server text */
     char prev[EK_ERRMSG_MAX];
     unsigned timeout = x->timeout != 0 ? x->timeout : ENTRA_DEFAULT_TIMEOUT;
-    unsigned max_wait =
-        x->max_wait != 0 ? x->max_wait : ENTRA_DEFAULT_MAX_WAIT;
+    unsigned max_wait = x->max_wait != 0 ? x->max_wait : ENTRA_DEFAULT_MAX_WAIT;
     int transient_retried = 0, throttled = 0, has_ra;
     long wait = 0, waited = 0;
     ek_err r = EK_ERR_INTERNAL;
@@ -88,43 +88,47 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
             continue;
         }
         note_clock(ctx, &resp, host);
-        has_ra = resp.retry_after[0] != '\0' &&
-                 http_parse_retry_after(resp.retry_after, time(NULL),
-                                         &wait) == 0;
+        has_ra =
+            resp.retry_after[0] != '\0' &&
+            http_parse_retry_after(resp.retry_after, time(NULL), &wait) == 0;
         text_quote(ra, sizeof ra, has_ra ? resp.retry_after : "none");
         if (resp.status == 429 || (resp.status == 503 && has_ra)) {
             if (!has_ra)
                 wait = ENTRA_DEFAULT_429_WAIT;
             if (wait > (long)max_wait) {
-                r = ek_seterr(ctx, EK_ERR_THROTTLED, "%s is throttling "
+                r = ek_seterr(ctx, EK_ERR_THROTTLED,
+                              "%s is throttling "
                               "(HTTP %ld) and asks to wait %ld s "
                               "(Retry-After: %s), more than the %u s it may "
                               "wait; try again later or allow a longer wait",
-                              host,
-                              resp.status, wait,
-                              ra, max_wait);
+                              host, resp.status, wait, ra, max_wait);
                 goto out;
             }
             if (throttled == ENTRA_THROTTLE_RETRIES) {
-                r = ek_seterr(ctx, EK_ERR_THROTTLED, "%s is still throttling "
+                r = ek_seterr(ctx, EK_ERR_THROTTLED,
+                              "%s is still throttling "
                               "(HTTP %ld) after %d retries and %ld s of "
-                              "waiting; try again later", host, resp.status,
-                              ENTRA_THROTTLE_RETRIES, waited);
+                              "waiting; try again later",
+                              host, resp.status, ENTRA_THROTTLE_RETRIES,
+                              waited);
                 goto out;
             }
             throttled++;
-            ek_log(ctx, EK_LOG_WARN, "%s answered HTTP %ld; waiting %ld s as "
-                   "it asks (Retry-After: %s), then retry %d of %d", host,
-                   resp.status, wait, ra,
-                   throttled, ENTRA_THROTTLE_RETRIES);
+            ek_log(ctx, EK_LOG_WARN,
+                   "%s answered HTTP %ld; waiting %ld s as "
+                   "it asks (Retry-After: %s), then retry %d of %d",
+                   host, resp.status, wait, ra, throttled,
+                   ENTRA_THROTTLE_RETRIES);
             pause_seconds(wait);
             waited += wait;
             continue;
         }
         if (resp.status >= 500 && !has_ra && !transient_retried) {
             transient_retried = 1;
-            ek_log(ctx, EK_LOG_WARN, "%s answered HTTP %ld; trying once more "
-                   "in 1 s", host, resp.status);
+            ek_log(ctx, EK_LOG_WARN,
+                   "%s answered HTTP %ld; trying once more "
+                   "in 1 s",
+                   host, resp.status);
             pause_seconds(1);
             continue;
         }
@@ -171,7 +175,8 @@ request_scope(struct ek_ctx *ctx, const struct ek_access_token_params *params,
             return ek_seterr(ctx, EK_ERR_USAGE, "unknown resource %d",
                              (int)params->resource);
         if ((scope = ek_cloud_scope(ap->cloud, params->resource)) == NULL)
-            return ek_seterr(ctx, EK_ERR_USAGE, "no known %s scope in the %s "
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "no known %s scope in the %s "
                              "cloud; give the scope (URI/.default) itself",
                              entra_resource_name(params->resource),
                              entra_cloud_name(ap->cloud));
@@ -210,16 +215,18 @@ ek_access_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
     ek_err r = EK_ERR_USAGE;
 
     if (tokp == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_access_token_acquire: no "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_access_token_acquire: no "
                          "place for the token");
     *tokp = NULL;
     if (ctx == NULL || k == NULL || params == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_access_token_acquire: a "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_access_token_acquire: a "
                          "context, a key and parameters are required");
     ap = &params->assertion;
     /* checked once: the URL posted to is the assertion's aud */
-    if ((r = entra_endpoint_init(ctx, &ep, ap->tenant, ap->client_id,
-                                 ap->cloud, ap->authority_host)) != EK_OK)
+    if ((r = entra_endpoint_init(ctx, &ep, ap->tenant, ap->client_id, ap->cloud,
+                                 ap->authority_host)) != EK_OK)
         goto out;
     if ((r = request_scope(ctx, params, &scope)) != EK_OK)
         goto out;
@@ -243,17 +250,19 @@ ek_access_token_exchange(struct ek_ctx *ctx,
     ek_err r = EK_ERR_USAGE;
 
     if (tokp == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_access_token_exchange: no "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_access_token_exchange: no "
                          "place for the token");
     *tokp = NULL;
     if (ctx == NULL || params == NULL || assertion == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "ek_access_token_exchange: a "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_access_token_exchange: a "
                          "context, parameters and an assertion are "
                          "required");
     ap = &params->assertion;
     /* the same rules as the signature: the URL is the assertion's aud */
-    if ((r = entra_endpoint_init(ctx, &ep, ap->tenant, ap->client_id,
-                                 ap->cloud, ap->authority_host)) != EK_OK)
+    if ((r = entra_endpoint_init(ctx, &ep, ap->tenant, ap->client_id, ap->cloud,
+                                 ap->authority_host)) != EK_OK)
         return r;
     if ((r = request_scope(ctx, params, &scope)) != EK_OK)
         return r;

@@ -15,17 +15,17 @@
 
 #include "internal.h"
 
-#define ENTRA_SKEW_WARN 120        /* seconds of clock skew worth a warning */
-#define ENTRA_THROTTLE_RETRIES 3   /* 429/503 with Retry-After */
+#define ENTRA_SKEW_WARN 120      /* seconds of clock skew worth a warning */
+#define ENTRA_THROTTLE_RETRIES 3 /* 429/503 with Retry-After */
 #define ENTRA_DEFAULT_TIMEOUT 30
 #define ENTRA_DEFAULT_MAX_WAIT 60
-#define ENTRA_DEFAULT_429_WAIT 5   /* a 429 without Retry-After */
+#define ENTRA_DEFAULT_429_WAIT 5 /* a 429 without Retry-After */
 
 #define ENTRA_GUID_LEN 36
-#define ENTRA_TENANT_MAX 253       /* a GUID, or a domain name */
+#define ENTRA_TENANT_MAX 253 /* a GUID, or a domain name */
 #define ENTRA_HOST_MAX 253
 #define ENTRA_AUTHORITY_MAX (8 + ENTRA_HOST_MAX + 6) /* https://host:port */
-#define ENTRA_URL_MAX \
+#define ENTRA_URL_MAX                                                          \
     (ENTRA_AUTHORITY_MAX + 1 + ENTRA_TENANT_MAX + 18) /* /oauth2/v2.0/token */
 
 /* ------------------------------------------------------ entra_clouds.c */
@@ -117,13 +117,13 @@ const char *entra_hint(long code);
 
 /* One exchange of a signed assertion for an access token. */
 struct entra_exchange {
-    const char *url;                   /* entra_endpoint.token_url */
+    const char *url; /* entra_endpoint.token_url */
     const char *client_id;
     const char *scope;
     const struct ek_secret *assertion; /* re-used on each retry */
     const char *ca_file;
-    unsigned timeout;                  /* per attempt; default when 0 */
-    unsigned max_wait;                 /* default when 0 */
+    unsigned timeout;  /* per attempt; default when 0 */
+    unsigned max_wait; /* default when 0 */
 };
 
 /* POSTs the client-credentials form, retrying as ek_access_token_acquire

@@ -21,38 +21,49 @@ static const struct cloud_row {
     const char *scope[4]; /* EXO, Graph, ARM, compliance: enum ek_resource */
     const char *exo_env;
 } clouds[] = {
-    [EK_CLOUD_GLOBAL] = {
-        "global", "https://login.microsoftonline.com",
-        {"https://outlook.office365.com/.default",
-         "https://graph.microsoft.com/.default",          /* [unverified] */
-         "https://management.azure.com/.default",         /* [unverified] */
-         "https://ps.compliance.protection.outlook.com/.default"},
-        "O365Default",
-    },
-    [EK_CLOUD_USGOV] = { /* GCC High */
-        "usgov", "https://login.microsoftonline.us",
-        {"https://outlook.office365.us/.default",
-         "https://graph.microsoft.us/.default",           /* [unverified] */
-         "https://management.usgovcloudapi.net/.default", /* [unverified] */
-         NULL}, /* compliance: no source in the facts */
-        "O365USGovGCCHigh",
-    },
-    [EK_CLOUD_USGOV_DOD] = {
-        "usgov-dod", "https://login.microsoftonline.us",
-        {"https://outlook-dod.office365.us/.default",
-         "https://dod-graph.microsoft.us/.default",       /* [unverified] */
-         "https://management.usgovcloudapi.net/.default", /* [unverified] */
-         NULL},
-        "O365USGovDoD",
-    },
-    [EK_CLOUD_CHINA] = { /* 21Vianet */
-        "china", "https://login.chinacloudapi.cn",
-        {"https://partner.outlook.cn/.default",           /* [unverified] */
-         "https://microsoftgraph.chinacloudapi.cn/.default", /* [unverified] */
-         "https://management.chinacloudapi.cn/.default",  /* [unverified] */
-         NULL},
-        "O365China",
-    },
+    [EK_CLOUD_GLOBAL] =
+        {
+            "global",
+            "https://login.microsoftonline.com",
+            {"https://outlook.office365.com/.default",
+             "https://graph.microsoft.com/.default",  /* [unverified] */
+             "https://management.azure.com/.default", /* [unverified] */
+             "https://ps.compliance.protection.outlook.com/.default"},
+            "O365Default",
+        },
+    [EK_CLOUD_USGOV] =
+        {
+            /* GCC High */
+            "usgov",
+            "https://login.microsoftonline.us",
+            {"https://outlook.office365.us/.default",
+             "https://graph.microsoft.us/.default",           /* [unverified] */
+             "https://management.usgovcloudapi.net/.default", /* [unverified] */
+             NULL}, /* compliance: no source in the facts */
+            "O365USGovGCCHigh",
+        },
+    [EK_CLOUD_USGOV_DOD] =
+        {
+            "usgov-dod",
+            "https://login.microsoftonline.us",
+            {"https://outlook-dod.office365.us/.default",
+             "https://dod-graph.microsoft.us/.default",       /* [unverified] */
+             "https://management.usgovcloudapi.net/.default", /* [unverified] */
+             NULL},
+            "O365USGovDoD",
+        },
+    [EK_CLOUD_CHINA] =
+        {
+            /* 21Vianet */
+            "china",
+            "https://login.chinacloudapi.cn",
+            {"https://partner.outlook.cn/.default", /* [unverified] */
+             "https://microsoftgraph.chinacloudapi.cn/.default", /* [unverified]
+                                                                  */
+             "https://management.chinacloudapi.cn/.default", /* [unverified] */
+             NULL},
+            "O365China",
+        },
 };
 
 static const char *const resource_names[] = {

@@ -76,7 +76,8 @@ entra_check_tenant(struct ek_ctx *ctx, const char *tenant)
     size_t i, labels, n;
 
     if (tenant == NULL || tenant[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "the tenant is missing: it is "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the tenant is missing: it is "
                          "the directory (tenant) ID, a GUID, or one of the "
                          "tenant's domains such as contoso.onmicrosoft.com");
     if (entra_is_guid(tenant))
@@ -86,10 +87,12 @@ entra_check_tenant(struct ek_ctx *ctx, const char *tenant)
      * name no tenant, and MSAL warns against them for this grant */
     for (i = 0; i < sizeof well_known / sizeof well_known[0]; i++)
         if (strcasecmp(tenant, well_known[i]) == 0)
-            return ek_seterr(ctx, EK_ERR_USAGE, "the tenant '%s' names no "
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the tenant '%s' names no "
                              "tenant: an app signs in to one tenant, named "
                              "by its directory (tenant) ID or one of its "
-                             "domains", q);
+                             "domains",
+                             q);
     n = strlen(tenant);
     why = dns_name_problem(tenant, n, &labels);
     if (why == NULL && labels < 2)
@@ -102,8 +105,10 @@ entra_check_tenant(struct ek_ctx *ctx, const char *tenant)
                   "tenant)";
     }
     if (why != NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the tenant '%s' is not a GUID "
-                         "or a domain name: %s", q, why);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the tenant '%s' is not a GUID "
+                         "or a domain name: %s",
+                         q, why);
     return EK_OK;
 }
 
@@ -113,11 +118,13 @@ entra_check_client_id(struct ek_ctx *ctx, const char *client_id)
     char q[96];
 
     if (client_id == NULL || client_id[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "the client id is missing: it "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the client id is missing: it "
                          "is the application (client) ID of the app "
                          "registration, a GUID");
     if (!entra_is_guid(client_id))
-        return ek_seterr(ctx, EK_ERR_USAGE, "the client id '%s' is not an "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the client id '%s' is not an "
                          "application (client) ID: Entra ID names every app "
                          "registration by a GUID such as "
                          "11111111-2222-3333-4444-555555555555",
@@ -161,12 +168,14 @@ entra_check_authority(struct ek_ctx *ctx, const char *authority,
 
     out[0] = '\0';
     if (authority == NULL || authority[0] == '\0')
-        return ek_seterr(ctx, EK_ERR_USAGE, "the authority host is empty; "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the authority host is empty; "
                          "it is an https:// URL such as "
                          "https://login.microsoftonline.com");
     /* a password is never quoted back, nor sent anywhere */
     if (strchr(authority, '@') != NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the authority host has a user "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the authority host has a user "
                          "name or password in it (an '@'; not shown here): "
                          "it would reach the server and the assertion; give "
                          "only https://host[:port]");
@@ -178,18 +187,22 @@ entra_check_authority(struct ek_ctx *ctx, const char *authority,
     else if (strncasecmp(authority, "https://", 8) == 0)
         rest = authority + 8;
     else
-        return ek_seterr(ctx, EK_ERR_USAGE, "the authority host '%s' is not "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the authority host '%s' is not "
                          "an https:// URL; the token endpoint is reached "
                          "over HTTPS only (e.g. "
-                         "https://login.microsoftonline.com)", q);
+                         "https://login.microsoftonline.com)",
+                         q);
     n = strcspn(rest, "/?#");
     end = rest + n;
     /* one trailing slash is the same URL; anything after it is a path */
     if (end[0] != '\0' && !(end[0] == '/' && end[1] == '\0'))
-        return ek_seterr(ctx, EK_ERR_USAGE, "the authority host '%s' has a "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the authority host '%s' has a "
                          "path, query or fragment; give only "
                          "https://host[:port]: the token endpoint's path "
-                         "(/TENANT/oauth2/v2.0/token) is added to it", q);
+                         "(/TENANT/oauth2/v2.0/token) is added to it",
+                         q);
     if (n > 0 && rest[0] == '[') {
         const char *rb = memchr(rest, ']', n);
 
@@ -215,8 +228,10 @@ entra_check_authority(struct ek_ctx *ctx, const char *authority,
             why = "its port is not a number from 1 to 65535";
     }
     if (why != NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "the authority host '%s' is not "
-                         "https://host[:port]: %s", q, why);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the authority host '%s' is not "
+                         "https://host[:port]: %s",
+                         q, why);
     /* scheme and host in lower case, the default port left out (RFC 3986
      * 6.2.2, 6.2.3): the URL posted to and the aud Entra ID compares are
      * the normal form of what was given */
@@ -287,12 +302,14 @@ entra_build_form(struct ek_ctx *ctx, const char *client_id, const char *scope,
     *formp = NULL;
     if ((r = ek_secret_new(ctx, strlen(assertion) + 512, &f)) != EK_OK)
         goto out;
-    if ((r = ek_secret_append_str(ctx, f, "grant_type=client_credentials"
+    if ((r = ek_secret_append_str(ctx, f,
+                                  "grant_type=client_credentials"
                                   "&client_id=")) != EK_OK ||
         (r = form_append(ctx, f, client_id)) != EK_OK ||
         (r = ek_secret_append_str(ctx, f, "&scope=")) != EK_OK ||
         (r = form_append(ctx, f, scope)) != EK_OK ||
-        (r = ek_secret_append_str(ctx, f, "&client_assertion_type="
+        (r = ek_secret_append_str(ctx, f,
+                                  "&client_assertion_type="
                                   "urn%3Aietf%3Aparams%3Aoauth%3A"
                                   "client-assertion-type%3Ajwt-bearer"
                                   "&client_assertion=")) != EK_OK ||

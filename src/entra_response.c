@@ -205,9 +205,8 @@ json_str(const cJSON *j, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, key);
 
-    return cJSON_IsString(item) && item->valuestring != NULL
-               ? item->valuestring
-               : NULL;
+    return cJSON_IsString(item) && item->valuestring != NULL ? item->valuestring
+                                                             : NULL;
 }
 
 /* Printable text of a non-JSON body (an HTML error page): tags dropped,
@@ -262,8 +261,7 @@ first_line(const char *desc, char *out, size_t outsz)
     size_t n;
 
     n = strcspn(desc, "\r\n");
-    if ((cut = strstr(desc, " Trace ID:")) != NULL &&
-        (size_t)(cut - desc) < n)
+    if ((cut = strstr(desc, " Trace ID:")) != NULL && (size_t)(cut - desc) < n)
         n = (size_t)(cut - desc);
     while (n > 0 && (desc[n - 1] == ' ' || desc[n - 1] == '.'))
         n--;
@@ -340,20 +338,25 @@ not_json(struct ek_ctx *ctx, long status, const char *content_type,
     char type[96];
 
     if (len == 0)
-        return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered "
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the token endpoint answered "
                          "HTTP %ld with an empty body, not JSON; check the "
-                         "authority host and any proxy", status);
+                         "authority host and any proxy",
+                         status);
     if (is_json_type(content_type) || looks_like_json(body, len))
         /* no excerpt: a JSON success cut short would show the token */
-        return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered "
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the token endpoint answered "
                          "HTTP %ld with malformed JSON (%zu bytes; cut "
-                         "short?); try again, and check any proxy", status,
-                         len);
+                         "short?); try again, and check any proxy",
+                         status, len);
     quoted_snippet(body, len, snippet, sizeof snippet);
     page_kind(content_type, type, sizeof type);
-    return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered HTTP "
+    return ek_seterr(ctx, EK_ERR_NETWORK,
+                     "the token endpoint answered HTTP "
                      "%ld with %s, not JSON: \"%s\"; check the authority "
-                     "host and any proxy", status, type, snippet);
+                     "host and any proxy",
+                     status, type, snippet);
 }
 
 /* The error answer: classified by the OAuth error field, explained by the
@@ -402,32 +405,34 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
     if (hint_code == 700024 && ctx != NULL &&
         (ctx->clock_skew > ENTRA_SKEW_WARN ||
          ctx->clock_skew < -ENTRA_SKEW_WARN))
-        snprintf(skewnote, sizeof skewnote, " This machine's clock is %lld "
+        snprintf(skewnote, sizeof skewnote,
+                 " This machine's clock is %lld "
                  "s %s the server's.",
                  (long long)(ctx->clock_skew > 0 ? ctx->clock_skew
                                                  : -ctx->clock_skew),
                  ctx->clock_skew > 0 ? "behind" : "ahead of");
     if (trace != NULL || corr != NULL)
-        snprintf(ids, sizeof ids, "; trace ID %s; correlation ID %s",
-                 text_quote(trace_q, sizeof trace_q,
-                            trace != NULL ? trace : "-"),
-                 text_quote(corr_q, sizeof corr_q, corr != NULL ? corr : "-"));
+        snprintf(
+            ids, sizeof ids, "; trace ID %s; correlation ID %s",
+            text_quote(trace_q, sizeof trace_q, trace != NULL ? trace : "-"),
+            text_quote(corr_q, sizeof corr_q, corr != NULL ? corr : "-"));
     if (error == NULL && desc == NULL)
-        return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered "
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the token endpoint answered "
                          "HTTP %ld with JSON that holds neither a token nor "
-                         "an error; check the authority host", status);
+                         "an error; check the authority host",
+                         status);
     /* the description's sentence, then the hint as a sentence of its own */
-    hint_first[0] =
-        (char)(hint != NULL ? toupper((unsigned char)hint[0]) : 0);
-    return ek_seterr(ctx, EK_ERR_ENTRA, "Entra ID refused the token request "
-                     "(HTTP %ld %s%s%s): %s.%s%s%s%s%s [error_codes %s%s]",
-                     status, error != NULL ? error : "without an error field",
-                     meaning != NULL ? ": " : "",
-                     meaning != NULL ? meaning : "",
-                     first[0] != '\0' ? first : "no description",
-                     hint != NULL ? " " : "", hint_first,
-                     hint != NULL ? hint + 1 : "", hint != NULL ? "." : "",
-                     skewnote, codelist[0] != '\0' ? codelist : "none", ids);
+    hint_first[0] = (char)(hint != NULL ? toupper((unsigned char)hint[0]) : 0);
+    return ek_seterr(
+        ctx, EK_ERR_ENTRA,
+        "Entra ID refused the token request "
+        "(HTTP %ld %s%s%s): %s.%s%s%s%s%s [error_codes %s%s]",
+        status, error != NULL ? error : "without an error field",
+        meaning != NULL ? ": " : "", meaning != NULL ? meaning : "",
+        first[0] != '\0' ? first : "no description", hint != NULL ? " " : "",
+        hint_first, hint != NULL ? hint + 1 : "", hint != NULL ? "." : "",
+        skewnote, codelist[0] != '\0' ? codelist : "none", ids);
 }
 
 /* A JSON escape of NUL (\u0000) in the body: cJSON decodes it into the
@@ -476,8 +481,7 @@ token_chars_bad(const char *s, char *why, size_t whysz)
 
 ek_err
 entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
-                     const char *body, size_t len,
-                     struct ek_access_token **out)
+                     const char *body, size_t len, struct ek_access_token **out)
 {
     struct ek_access_token *t = NULL;
     cJSON *j = NULL;
@@ -495,8 +499,7 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
         r = not_json(ctx, status, content_type, body, len);
         goto out;
     }
-    if (status != 200 ||
-        cJSON_GetObjectItemCaseSensitive(j, "error") != NULL) {
+    if (status != 200 || cJSON_GetObjectItemCaseSensitive(j, "error") != NULL) {
         r = entra_error(ctx, status, j);
         goto out;
     }
@@ -505,8 +508,10 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
     if (!cJSON_IsString(tok) || tok->valuestring == NULL ||
         tok->valuestring[0] == '\0' || type == NULL ||
         json_int(cJSON_GetObjectItemCaseSensitive(j, "expires_in"),
-                 &expires_in) != 0 || expires_in <= 0) {
-        r = ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint answered "
+                 &expires_in) != 0 ||
+        expires_in <= 0) {
+        r = ek_seterr(ctx, EK_ERR_NETWORK,
+                      "the token endpoint answered "
                       "HTTP 200 without %s; check the authority host",
                       !cJSON_IsString(tok) || tok->valuestring == NULL ||
                               tok->valuestring[0] == '\0'
@@ -517,22 +522,24 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
     }
     if (has_json_nul(body, len))
         snprintf(why, sizeof why, "a NUL character (\\u0000) in the answer");
-    if (why[0] != '\0' ||
-        token_chars_bad(tok->valuestring, why, sizeof why)) {
-        r = ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint returned a "
+    if (why[0] != '\0' || token_chars_bad(tok->valuestring, why, sizeof why)) {
+        r = ek_seterr(ctx, EK_ERR_NETWORK,
+                      "the token endpoint returned a "
                       "malformed access_token (%s; an access token is "
                       "printable ASCII without spaces or quotes); check the "
-                      "authority host and any proxy", why);
+                      "authority host and any proxy",
+                      why);
         goto out;
     }
     if (token_chars_bad(type, why, sizeof why)) {
-        r = ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint returned a "
+        r = ek_seterr(ctx, EK_ERR_NETWORK,
+                      "the token endpoint returned a "
                       "malformed token_type (%s); check the authority host "
-                      "and any proxy", why);
+                      "and any proxy",
+                      why);
         goto out;
     }
-    (void)json_int(cJSON_GetObjectItemCaseSensitive(j, "ext_expires_in"),
-                   &ext);
+    (void)json_int(cJSON_GetObjectItemCaseSensitive(j, "ext_expires_in"), &ext);
     if ((t = ek_calloc(ctx, 1, sizeof *t)) == NULL ||
         (r = ek_secret_new(ctx, strlen(tok->valuestring), &t->value)) !=
             EK_OK ||
@@ -572,28 +579,27 @@ entra_server_failure(struct ek_ctx *ctx, const char *url, long status,
         trace = json_str(j, "trace_id");
         if (desc != NULL)
             first_line(desc, first, sizeof first);
-        snprintf(detail, sizeof detail, "%s: %s%s%s%s",
-                 text_quote(error_q, sizeof error_q,
-                            error != NULL ? error : "error"),
-                 first[0] != '\0' ? first : "no description",
-                 trace != NULL ? " (trace ID " : "",
-                 text_quote(trace_q, sizeof trace_q,
-                            trace != NULL ? trace : ""),
-                 trace != NULL ? ")" : "");
+        snprintf(
+            detail, sizeof detail, "%s: %s%s%s%s",
+            text_quote(error_q, sizeof error_q,
+                       error != NULL ? error : "error"),
+            first[0] != '\0' ? first : "no description",
+            trace != NULL ? " (trace ID " : "",
+            text_quote(trace_q, sizeof trace_q, trace != NULL ? trace : ""),
+            trace != NULL ? ")" : "");
     } else if (len == 0) {
         snprintf(detail, sizeof detail, "an empty body");
-    } else if (is_json_type(content_type) ||
-               looks_like_json(body, len)) {
+    } else if (is_json_type(content_type) || looks_like_json(body, len)) {
         snprintf(detail, sizeof detail, "malformed JSON, %zu bytes", len);
     } else {
         page_kind(content_type, kind, sizeof kind);
         quoted_snippet(body, len, snippet, sizeof snippet);
-        snprintf(detail, sizeof detail, "%s, not JSON: \"%s\"", kind,
-                 snippet);
+        snprintf(detail, sizeof detail, "%s, not JSON: \"%s\"", kind, snippet);
     }
     json_wipe_delete(j);
-    return ek_seterr(ctx, EK_ERR_NETWORK, "the token endpoint %s failed "
+    return ek_seterr(ctx, EK_ERR_NETWORK,
+                     "the token endpoint %s failed "
                      "with HTTP %ld%s (%s); the service is in trouble: try "
-                     "again later", url, status,
-                     tries > 1 ? ", twice" : "", detail);
+                     "again later",
+                     url, status, tries > 1 ? ", twice" : "", detail);
 }

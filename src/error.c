@@ -36,8 +36,7 @@ static const char *const errtext[] = {
 const char *
 ek_strerror(ek_err e)
 {
-    if ((unsigned)e < sizeof errtext / sizeof errtext[0] &&
-        errtext[e] != NULL)
+    if ((unsigned)e < sizeof errtext / sizeof errtext[0] && errtext[e] != NULL)
         return errtext[e];
     return "unknown error";
 }

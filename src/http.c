@@ -105,14 +105,18 @@ ca_file_read(struct ek_ctx *ctx, const char *ca_file, unsigned char **datap,
     static const char pem_cert[] = "-----BEGIN CERTIFICATE-----";
 
     if (ek_file_read(ctx, ca_file, 1024 * 1024, datap, lenp) != EK_OK)
-        return ek_seterr(ctx, EK_ERR_IO, "the CA file: %s; give a PEM file of "
-                         "the CA certificates to trust", ek_ctx_errmsg(ctx));
+        return ek_seterr(ctx, EK_ERR_IO,
+                         "the CA file: %s; give a PEM file of "
+                         "the CA certificates to trust",
+                         ek_ctx_errmsg(ctx));
     if (memmem(*datap, *lenp, pem_cert, sizeof pem_cert - 1) == NULL) {
         free(*datap);
         *datap = NULL;
-        return ek_seterr(ctx, EK_ERR_IO, "the CA file '%s' holds no PEM "
+        return ek_seterr(ctx, EK_ERR_IO,
+                         "the CA file '%s' holds no PEM "
                          "certificate (no '%s' line); give the CA "
-                         "certificate(s) in PEM form", ca_file, pem_cert);
+                         "certificate(s) in PEM form",
+                         ca_file, pem_cert);
     }
     return EK_OK;
 }
@@ -154,8 +158,10 @@ http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle, const char *ca_file,
     /* the system's CAs stay trusted: --ca-file adds to them */
     if (sys_bundle != NULL &&
         ek_file_read(ctx, sys_bundle, HTTP_CA_MAX, &sys, &sys_len) != EK_OK)
-        ek_log(ctx, EK_LOG_INFO, "system CA bundle '%s' unreadable; "
-               "trusting only the CA file '%s'", sys_bundle, ca_file);
+        ek_log(ctx, EK_LOG_INFO,
+               "system CA bundle '%s' unreadable; "
+               "trusting only the CA file '%s'",
+               sys_bundle, ca_file);
     if ((buf = ek_calloc(ctx, 1, sys_len + extra_len + 2)) == NULL) {
         r = EK_ERR_INTERNAL;
         goto out;
@@ -280,9 +286,9 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
 {
     char why_q[CURL_ERROR_SIZE + 64];
     /* curl's own words may quote the server's certificate names */
-    const char *why = text_quote(why_q, sizeof why_q,
-                                 errbuf[0] != '\0' ? errbuf
-                                                   : curl_easy_strerror(rc));
+    const char *why =
+        text_quote(why_q, sizeof why_q,
+                   errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
     const char *name = curl_code_name(rc);
     const char *proxy_note = "";
     double connect_time = 0;
@@ -295,16 +301,19 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
     if (sink->oom)
         return ek_seterr_oom(ctx);
     if (sink->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        return ek_seterr(ctx, EK_ERR_NETWORK, "the answer of %s was "
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the answer of %s was "
                          "refused: response larger than %d KiB (%s); a "
                          "token endpoint's answer is a few KiB: check the "
-                         "authority host", req->url, HTTP_BODY_MAX / 1024,
-                         name);
+                         "authority host",
+                         req->url, HTTP_BODY_MAX / 1024, name);
     if (is_tls_error(rc))
-        return ek_seterr(ctx, EK_ERR_TLS, "TLS with %s failed: %s (%s); "
-                         "check the system clock, and if the endpoint uses "
-                         "a private CA, give its certificate (PEM) as the CA file%s",
-                         req->url, why, name, proxy_note);
+        return ek_seterr(
+            ctx, EK_ERR_TLS,
+            "TLS with %s failed: %s (%s); "
+            "check the system clock, and if the endpoint uses "
+            "a private CA, give its certificate (PEM) as the CA file%s",
+            req->url, why, name, proxy_note);
     resp->retryable = 1;
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -312,45 +321,60 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
         if (connect_time <= 0.0) {
             ct = req->timeout < HTTP_CONNECT_TIMEOUT ? req->timeout
                                                      : HTTP_CONNECT_TIMEOUT;
-            snprintf(resp->reason, sizeof resp->reason, "no connection "
-                     "within %u s (%s)", ct, name);
-            return ek_seterr(ctx, EK_ERR_NETWORK, "no connection within %u "
-                             "s to %s (%s: %s; %s); check the network%s", ct,
-                             host, name, why, req->url, proxy_note);
+            snprintf(resp->reason, sizeof resp->reason,
+                     "no connection "
+                     "within %u s (%s)",
+                     ct, name);
+            return ek_seterr(ctx, EK_ERR_NETWORK,
+                             "no connection within %u "
+                             "s to %s (%s: %s; %s); check the network%s",
+                             ct, host, name, why, req->url, proxy_note);
         }
-        snprintf(resp->reason, sizeof resp->reason, "no answer within %u s "
-                 "(%s)", req->timeout, name);
-        return ek_seterr(ctx, EK_ERR_NETWORK, "no answer within %u s from "
+        snprintf(resp->reason, sizeof resp->reason,
+                 "no answer within %u s "
+                 "(%s)",
+                 req->timeout, name);
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "no answer within %u s from "
                          "%s (%s: %s; %s); check the network or raise "
-                         "the timeout", req->timeout, host, name, why,
-                         req->url);
+                         "the timeout",
+                         req->timeout, host, name, why, req->url);
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-        snprintf(resp->reason, sizeof resp->reason, "cannot resolve the "
-                 "host (%s)", name);
-        return ek_seterr(ctx, EK_ERR_NETWORK, "cannot resolve the host of "
+        snprintf(resp->reason, sizeof resp->reason,
+                 "cannot resolve the "
+                 "host (%s)",
+                 name);
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "cannot resolve the host of "
                          "%s (%s: %s); check the authority host and "
-                         "DNS%s", req->url, name, why, proxy_note);
+                         "DNS%s",
+                         req->url, name, why, proxy_note);
     case CURLE_COULDNT_CONNECT:
         snprintf(resp->reason, sizeof resp->reason, "cannot connect (%s)",
                  name);
-        return ek_seterr(ctx, EK_ERR_NETWORK, "cannot connect to %s (%s: "
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "cannot connect to %s (%s: "
                          "%s); check the network and the authority host%s",
                          req->url, name, why, proxy_note);
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
-        snprintf(resp->reason, sizeof resp->reason, "the exchange broke off "
-                 "(%s)", name);
-        return ek_seterr(ctx, EK_ERR_NETWORK, "the exchange with %s broke "
-                         "off (%s: %s); check the network%s", req->url,
-                         name, why, proxy_note);
+        snprintf(resp->reason, sizeof resp->reason,
+                 "the exchange broke off "
+                 "(%s)",
+                 name);
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the exchange with %s broke "
+                         "off (%s: %s); check the network%s",
+                         req->url, name, why, proxy_note);
     default:
         resp->retryable = 0;
-        return ek_seterr(ctx, EK_ERR_NETWORK, "the request to %s failed "
-                         "(%s %d: %s)%s", req->url, name, (int)rc, why,
-                         proxy_note);
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the request to %s failed "
+                         "(%s %d: %s)%s",
+                         req->url, name, (int)rc, why, proxy_note);
     }
 }
 
@@ -407,9 +431,11 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     memset(&sink, 0, sizeof sink);
     errbuf[0] = '\0';
     if (http_url_host(req->url, host, sizeof host) != 0)
-        return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not an https:// URL; "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "'%s' is not an https:// URL; "
                          "entrakey talks to token endpoints over HTTPS "
-                         "only (check the authority host)", req->url);
+                         "only (check the authority host)",
+                         req->url);
     capath = http_system_capath();
     if (req->ca_file != NULL && capath != NULL) {
         /* checked here; libcurl reads it (CURLOPT_CAINFO below) */
@@ -425,8 +451,10 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     }
     pthread_once(&http_once, http_global_init);
     if (http_init_rc != CURLE_OK) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl cannot be initialised: "
-                      "%s", curl_easy_strerror(http_init_rc));
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "libcurl cannot be initialised: "
+                      "%s",
+                      curl_easy_strerror(http_init_rc));
         goto out;
     }
     if ((r = ek_secret_new(ctx, 4096, &resp->body)) != EK_OK)
@@ -455,8 +483,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
                          (long)HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)req->timeout) !=
-            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)req->timeout) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
                          (curl_off_t)HTTP_BODY_MAX) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
@@ -467,8 +494,10 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          (curl_off_t)req->form->len) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl refused an option "
-                      "(%s); is libcurl older than 7.85?", errbuf);
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "libcurl refused an option "
+                      "(%s); is libcurl older than 7.85?",
+                      errbuf);
         goto out;
     }
     if (capath != NULL) {
@@ -476,8 +505,10 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
          * addition: no bundle is parsed whole */
         if (curl_easy_setopt(c, CURLOPT_CAPATH, capath) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file) != CURLE_OK) {
-            r = ek_seterr(ctx, EK_ERR_TLS, "libcurl cannot use the CA "
-                          "directory '%s'", capath);
+            r = ek_seterr(ctx, EK_ERR_TLS,
+                          "libcurl cannot use the CA "
+                          "directory '%s'",
+                          capath);
             goto out;
         }
     } else if (bundle != NULL) {
@@ -485,7 +516,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         blob.len = bundle_len;
         blob.flags = CURL_BLOB_NOCOPY;
         if (curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK) {
-            r = ek_seterr(ctx, EK_ERR_TLS, "this libcurl cannot take a CA "
+            r = ek_seterr(ctx, EK_ERR_TLS,
+                          "this libcurl cannot take a CA "
                           "bundle from memory (CURLOPT_CAINFO_BLOB), so "
                           "the CA file cannot be honoured");
             goto out;
@@ -504,8 +536,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     rc = curl_easy_perform(c);
     (void)curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
     if (rc != CURLE_OK) {
-        ek_log(ctx, EK_LOG_TRACE, "POST %s failed after %.2f s: %s",
-               req->url, secs, curl_easy_strerror(rc));
+        ek_log(ctx, EK_LOG_TRACE, "POST %s failed after %.2f s: %s", req->url,
+               secs, curl_easy_strerror(rc));
         r = transfer_error(ctx, c, rc, errbuf, req, host, &sink, resp);
         goto out;
     }
@@ -513,8 +545,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
         ct != NULL)
         snprintf(resp->content_type, sizeof resp->content_type, "%s", ct);
-    copy_header(c, "Retry-After", resp->retry_after,
-                sizeof resp->retry_after);
+    copy_header(c, "Retry-After", resp->retry_after, sizeof resp->retry_after);
     copy_header(c, "Date", resp->date, sizeof resp->date);
     /* sizes, status and curl's clock (where a slow exchange spends its
      * time: connect, TLS, the server); never the body: it may hold an
@@ -523,15 +554,15 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     (void)curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME, &t_tls);
     (void)curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME, &t_first);
     /* the server's words, quoted: a header can carry escapes */
-    ek_log(ctx, EK_LOG_TRACE, "HTTP %ld from %s: %s, %zu bytes, %.1f ms "
+    ek_log(ctx, EK_LOG_TRACE,
+           "HTTP %ld from %s: %s, %zu bytes, %.1f ms "
            "(connect %.2f ms, TLS done %.2f ms, first byte %.2f ms)%s%s",
            resp->status, host,
-           text_quote(ct_q, sizeof ct_q, resp->content_type[0] != '\0'
-                                             ? resp->content_type
-                                             : "no type"),
+           text_quote(ct_q, sizeof ct_q,
+                      resp->content_type[0] != '\0' ? resp->content_type
+                                                    : "no type"),
            resp->body->len, secs * 1e3, t_connect * 1e3, t_tls * 1e3,
-           t_first * 1e3, resp->retry_after[0] != '\0' ?
-           ", Retry-After: " : "",
+           t_first * 1e3, resp->retry_after[0] != '\0' ? ", Retry-After: " : "",
            text_quote(ra_q, sizeof ra_q, resp->retry_after));
     r = EK_OK;
 out:

@@ -20,13 +20,13 @@ struct http_request {
 };
 
 struct http_response {
-    long status;             /* 0 when no answer came */
-    char content_type[128];  /* "" when absent */
+    long status;            /* 0 when no answer came */
+    char content_type[128]; /* "" when absent */
     char retry_after[128];
     char date[64];
-    struct ek_secret *body;  /* may carry a token: a secret */
-    int retryable;           /* a failed exchange worth one more try */
-    char reason[128];        /* then, in short: "no answer within 5 s (…)" */
+    struct ek_secret *body; /* may carry a token: a secret */
+    int retryable;          /* a failed exchange worth one more try */
+    char reason[128];       /* then, in short: "no answer within 5 s (…)" */
 };
 
 /* POSTs req->form to req->url and fills resp (cleared first; the caller
@@ -49,8 +49,7 @@ void http_redact_form(const char *form, size_t len, char *out, size_t outsz);
  * caller frees. Errors: EK_ERR_IO (unreadable, or no PEM certificate in
  * ca_file). */
 ek_err http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle,
-                      const char *ca_file, unsigned char **bufp,
-                      size_t *lenp);
+                      const char *ca_file, unsigned char **bufp, size_t *lenp);
 
 /* "host[:port]" of an https URL into out; -1 if the URL is not one. */
 int http_url_host(const char *url, char *out, size_t outsz);

@@ -6,9 +6,8 @@
 
 #include "http.h"
 
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-                                     "May", "Jun", "Jul", "Aug",
-                                     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 static int
 month_index(const char *m)
@@ -44,15 +43,15 @@ http_parse_date(const char *value, time_t *t)
     /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
     /* NOLINTNEXTLINE(cert-err34-c): widths bound each number; checked at got */
     if (sscanf(value, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", wd,
-               &d, mon, &y, &H, &M, &S, &n) == 7 && n > 0 &&
-        only_space(value + n))
+               &d, mon, &y, &H, &M, &S, &n) == 7 &&
+        n > 0 && only_space(value + n))
         goto got;
     /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
     n = -1;
     /* NOLINTNEXTLINE(cert-err34-c): widths bound each number; checked at got */
     if (sscanf(value, "%15[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", wd,
-               &d, mon, &y, &H, &M, &S, &n) == 7 && n > 0 &&
-        only_space(value + n)) {
+               &d, mon, &y, &H, &M, &S, &n) == 7 &&
+        n > 0 && only_space(value + n)) {
         y += y < 70 ? 2000 : 1900;
         goto got;
     }
@@ -60,7 +59,8 @@ http_parse_date(const char *value, time_t *t)
     n = -1;
     /* NOLINTNEXTLINE(cert-err34-c): widths bound each number; checked at got */
     if (sscanf(value, "%3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", wd, mon,
-               &d, &H, &M, &S, &y, &n) == 7 && n > 0 && only_space(value + n))
+               &d, &H, &M, &S, &y, &n) == 7 &&
+        n > 0 && only_space(value + n))
         goto got;
     return -1;
 got:

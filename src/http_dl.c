@@ -77,9 +77,10 @@ dl_load(void)
     }
     for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
         if ((*syms[i].slot = dlsym(h, syms[i].name)) == NULL) {
-            snprintf(dl_error, sizeof dl_error, "%s has no %s (libcurl "
-                     "7.84 or later is needed)", HTTP_DL_LIBCURL,
-                     syms[i].name);
+            snprintf(dl_error, sizeof dl_error,
+                     "%s has no %s (libcurl "
+                     "7.84 or later is needed)",
+                     HTTP_DL_LIBCURL, syms[i].name);
             dlclose(h);
             return;
         }
@@ -176,8 +177,8 @@ curl_easy_strerror(CURLcode code)
 }
 
 CURLHcode
-curl_easy_header(CURL *c, const char *name, size_t index,
-                 unsigned int origin, int request, struct curl_header **hout)
+curl_easy_header(CURL *c, const char *name, size_t index, unsigned int origin,
+                 int request, struct curl_header **hout)
 {
     if (!loaded())
         return CURLHE_NOT_BUILT_IN;

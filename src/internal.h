@@ -10,8 +10,8 @@
 
 #include "entrakey.h"
 
-#define EK_PIN_MAX 256      /* longest PIN accepted from any source */
-#define EK_ERRMSG_MAX 2048  /* longest error sentence kept on a context */
+#define EK_PIN_MAX 256     /* longest PIN accepted from any source */
+#define EK_ERRMSG_MAX 2048 /* longest error sentence kept on a context */
 
 /* What a layer above the base keeps on a context (the token layer's loaded
  * modules). The base layer knows only how to free it: the layer registers
@@ -31,15 +31,15 @@ struct ek_ctx {
     ek_log_fn *log_fn;
     void *log_arg;
     enum ek_log_level log_max;
-    char *module_path;       /* ek_ctx_set_module; NULL: default order */
-    char *module_origin;     /* ek_ctx_set_module_origin; NULL: --module */
+    char *module_path;   /* ek_ctx_set_module; NULL: default order */
+    char *module_origin; /* ek_ctx_set_module_origin; NULL: --module */
     struct ek_pin_source *pin_source; /* ek_ctx_set_pin_source; NULL: the
                                          URI's, else the prompt */
     struct ek_pin_source *so_pin_source;
     ek_pin_prompt_fn *prompt_fn;
     void *prompt_arg;
-    unsigned flags;          /* EK_FLAG_* */
-    int64_t clock_skew;      /* from the last HTTP Date header */
+    unsigned flags;                      /* EK_FLAG_* */
+    int64_t clock_skew;                  /* from the last HTTP Date header */
     struct ek_ctx_ext ext[EK_EXT_COUNT]; /* freed by their own hooks */
 };
 
@@ -66,7 +66,7 @@ ek_err ek_seterr_oom(struct ek_ctx *ctx);
  * EK_ERR_X, ...)" as if it could return EK_OK and reports null
  * dereferences on paths that do not exist. Only the analyzer sees it. */
 #if defined(__clang_analyzer__) && !defined(EK_CTX_C)
-#define ek_seterr(ctx, code, ...) \
+#define ek_seterr(ctx, code, ...)                                              \
     (ek_seterr((ctx), (code), __VA_ARGS__), (code))
 #define ek_seterr_oom(ctx) (ek_seterr_oom(ctx), EK_ERR_INTERNAL)
 #endif
@@ -80,7 +80,7 @@ int ek_log_enabled(const struct ek_ctx *ctx, enum ek_log_level level);
 /* ---------------------------------------------------------------- secrets */
 
 struct ek_secret {
-    char *buf;   /* NUL-terminated; wiped before free and before realloc */
+    char *buf; /* NUL-terminated; wiped before free and before realloc */
     size_t len;
     size_t cap;
 };
@@ -113,8 +113,8 @@ enum ek_pin_kind {
 struct ek_pin_source;
 
 /* Parses a source. Errors: EK_ERR_USAGE naming it and the forms. */
-ek_err ek_pin_source_parse(struct ek_ctx *ctx, const char *text,
-                           unsigned flags, struct ek_pin_source **srcp);
+ek_err ek_pin_source_parse(struct ek_ctx *ctx, const char *text, unsigned flags,
+                           struct ek_pin_source **srcp);
 /* A source holding the PIN itself (pin-value=), kept in a wiped secret. */
 ek_err ek_pin_source_value(struct ek_ctx *ctx, const char *pin,
                            struct ek_pin_source **srcp);
@@ -142,8 +142,8 @@ void ek_pin_source_scrub(const struct ek_pin_source *src);
 void ek_hex_encode(const unsigned char *in, size_t n, char *out, int upper);
 /* Parses hex (even length, no separators); EK_ERR_USAGE otherwise.
  * *outlen: buffer size in, bytes out. */
-ek_err ek_hex_decode(struct ek_ctx *ctx, const char *hex,
-                     unsigned char *out, size_t *outlen);
+ek_err ek_hex_decode(struct ek_ctx *ctx, const char *hex, unsigned char *out,
+                     size_t *outlen);
 
 /* Writes data to path atomically: a temporary file in the same directory,
  * fsync, then rename (or link, without EK_WRITE_FORCE, so that an existing

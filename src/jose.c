@@ -99,8 +99,10 @@ jose_b64url_decode(struct ek_ctx *ctx, const char *in, size_t len,
     *outp = NULL;
     *outlen = 0;
     if (len % 4 == 1) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "base64url text of %zu characters "
-                      "is truncated (a length of 4n+1 is impossible)", len);
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "base64url text of %zu characters "
+                      "is truncated (a length of 4n+1 is impossible)",
+                      len);
         goto out;
     }
     if ((out = ek_calloc(ctx, 1, len / 4 * 3 + 3)) == NULL) {
@@ -109,9 +111,10 @@ jose_b64url_decode(struct ek_ctx *ctx, const char *in, size_t len,
     }
     for (i = 0; i < len; i++) {
         if ((v = b64url_value(in[i])) < 0) {
-            r = ek_seterr(ctx, EK_ERR_USAGE, "not base64url: character %zu "
-                          "is not A-Z, a-z, 0-9, '-' or '_'%s", i,
-                          in[i] == '=' ? " (padding is not used)" : "");
+            r = ek_seterr(ctx, EK_ERR_USAGE,
+                          "not base64url: character %zu "
+                          "is not A-Z, a-z, 0-9, '-' or '_'%s",
+                          i, in[i] == '=' ? " (padding is not used)" : "");
             goto out;
         }
         acc = (acc << 6 | (unsigned long)v) & 0xffffff;
@@ -123,7 +126,8 @@ jose_b64url_decode(struct ek_ctx *ctx, const char *in, size_t len,
     }
     /* the bits left over must be zero: one text, one value */
     if ((acc & ((1ul << bits) - 1)) != 0) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "not canonical base64url: the last "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "not canonical base64url: the last "
                       "character has bits set that encode nothing");
         goto out;
     }
@@ -144,7 +148,8 @@ jose_uuid_v4(struct ek_ctx *ctx, char out[JOSE_UUID_LEN + 1])
     char hex[33];
 
     if (RAND_bytes(b, sizeof b) != 1)
-        return ek_seterr(ctx, EK_ERR_INTERNAL, "cannot make a UUID: OpenSSL's "
+        return ek_seterr(ctx, EK_ERR_INTERNAL,
+                         "cannot make a UUID: OpenSSL's "
                          "random generator failed (RAND_bytes)");
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
@@ -166,10 +171,11 @@ ek_err
 jose_lifetime(struct ek_ctx *ctx, unsigned in, unsigned *out)
 {
     if (in > JOSE_LIFETIME_MAX)
-        return ek_seterr(ctx, EK_ERR_USAGE, "an assertion lifetime of %u s "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "an assertion lifetime of %u s "
                          "is too long: at most %u s is allowed (Entra ID "
-                         "asks for 5-10 minutes); 0 means %u", in,
-                         JOSE_LIFETIME_MAX, JOSE_LIFETIME_DEFAULT);
+                         "asks for 5-10 minutes); 0 means %u",
+                         in, JOSE_LIFETIME_MAX, JOSE_LIFETIME_DEFAULT);
     *out = in == 0 ? JOSE_LIFETIME_DEFAULT : in;
     return EK_OK;
 }
@@ -212,10 +218,9 @@ missing(const char *s)
 }
 
 ek_err
-jose_sign_digest_only(void *signer, enum ek_alg alg,
-                      const unsigned char *data, size_t len,
-                      const unsigned char digest[32], unsigned char *sig,
-                      size_t *siglen)
+jose_sign_digest_only(void *signer, enum ek_alg alg, const unsigned char *data,
+                      size_t len, const unsigned char digest[32],
+                      unsigned char *sig, size_t *siglen)
 {
     const struct jose_digest_signer *s = signer;
 
@@ -236,8 +241,7 @@ jose_assertion_build(struct ek_ctx *ctx, const struct jose_assertion *a,
 
 ek_err
 jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
-                    jose_sign_fn *sign, void *sign_arg,
-                    struct ek_secret **jwtp)
+                    jose_sign_fn *sign, void *sign_arg, struct ek_secret **jwtp)
 {
     cJSON *hdr = NULL, *claims = NULL;
     struct ek_secret *jwt = NULL;
@@ -250,13 +254,16 @@ jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
 
     *jwtp = NULL;
     if (a->alg != EK_ALG_PS256 && a->alg != EK_ALG_RS256) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "unknown signature algorithm %d; "
-                      "use PS256 or RS256", (int)a->alg);
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "unknown signature algorithm %d; "
+                      "use PS256 or RS256",
+                      (int)a->alg);
         goto out;
     }
     if (missing(a->x5t_s256) || (a->alg == EK_ALG_RS256 && missing(a->x5t)) ||
         missing(a->aud) || missing(a->client_id) || missing(a->jti)) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "cannot build the assertion: a "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "cannot build the assertion: a "
                       "thumbprint, the audience, the client id or the jti "
                       "is missing");
         goto out;
@@ -265,8 +272,8 @@ jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
         goto out;
     r = EK_ERR_INTERNAL;
     if ((hdr = cJSON_CreateObject()) == NULL ||
-        cJSON_AddStringToObject(hdr, "alg", a->alg == EK_ALG_PS256 ?
-                                "PS256" : "RS256") == NULL ||
+        cJSON_AddStringToObject(
+            hdr, "alg", a->alg == EK_ALG_PS256 ? "PS256" : "RS256") == NULL ||
         cJSON_AddStringToObject(hdr, "typ", "JWT") == NULL ||
         cJSON_AddStringToObject(hdr, "x5t#S256", a->x5t_s256) == NULL ||
         (a->alg == EK_ALG_RS256 &&
@@ -284,8 +291,7 @@ jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
         cJSON_AddNumberToObject(claims, "nbf", (double)a->now) == NULL ||
         cJSON_AddNumberToObject(claims, "iat", (double)a->now) == NULL ||
         cJSON_AddNumberToObject(claims, "exp",
-                                (double)(a->now + (int64_t)lifetime)) ==
-            NULL) {
+                                (double)(a->now + (int64_t)lifetime)) == NULL) {
         r = ek_seterr_oom(ctx);
         goto out;
     }
@@ -296,18 +302,20 @@ jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
         goto out;
     /* the digest, for signers of digests; a token key is given the data
      * too, and ek_key_sign hashes it (or the token does) */
-    if (EVP_Digest(jwt->buf, jwt->len, digest, NULL, EVP_sha256(), NULL) !=
-        1) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "SHA-256 of the assertion "
+    if (EVP_Digest(jwt->buf, jwt->len, digest, NULL, EVP_sha256(), NULL) != 1) {
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "SHA-256 of the assertion "
                       "failed in OpenSSL");
         goto out;
     }
-    if ((r = sign(sign_arg, a->alg, (const unsigned char *)jwt->buf,
-                  jwt->len, digest, sig, &siglen)) != EK_OK)
+    if ((r = sign(sign_arg, a->alg, (const unsigned char *)jwt->buf, jwt->len,
+                  digest, sig, &siglen)) != EK_OK)
         goto out;
     if (siglen == 0 || siglen > sizeof sig) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "the token returned a signature "
-                      "of %zu bytes", siglen);
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "the token returned a signature "
+                      "of %zu bytes",
+                      siglen);
         goto out;
     }
     jose_b64url_encode(sig, siglen, sigenc);

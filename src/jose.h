@@ -9,8 +9,8 @@
 
 #define JOSE_LIFETIME_DEFAULT 600u /* seconds, as every MSAL uses */
 #define JOSE_LIFETIME_MAX 3600u
-#define JOSE_UUID_LEN 36           /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" */
-#define JOSE_SIG_MAX 2048          /* bytes: RSA up to 16384 bits */
+#define JOSE_UUID_LEN 36  /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" */
+#define JOSE_SIG_MAX 2048 /* bytes: RSA up to 16384 bits */
 
 /* The length of the unpadded base64url text of n bytes (without a NUL). */
 size_t jose_b64url_len(size_t n);
@@ -39,13 +39,13 @@ ek_err jose_lifetime(struct ek_ctx *ctx, unsigned in, unsigned *out);
  * which RS256 needs (the SHA-1 thumbprint header, for older verifiers). */
 struct jose_assertion {
     enum ek_alg alg;
-    const char *x5t_s256; /* base64url SHA-256 of the certificate's DER */
-    const char *x5t;      /* base64url SHA-1; RS256 only */
-    const char *aud;      /* the token endpoint */
+    const char *x5t_s256;  /* base64url SHA-256 of the certificate's DER */
+    const char *x5t;       /* base64url SHA-1; RS256 only */
+    const char *aud;       /* the token endpoint */
     const char *client_id; /* iss and sub */
-    const char *jti;      /* a UUID */
-    int64_t now;          /* nbf and iat */
-    unsigned lifetime;    /* exp = now + lifetime; 0: the default */
+    const char *jti;       /* a UUID */
+    int64_t now;           /* nbf and iat */
+    unsigned lifetime;     /* exp = now + lifetime; 0: the default */
 };
 
 /* Signs data with RS256 or PS256 semantics; digest is its SHA-256 (made
@@ -55,8 +55,8 @@ struct jose_assertion {
  * size in, signature length out. */
 typedef ek_err jose_sign_fn(void *arg, enum ek_alg alg,
                             const unsigned char *data, size_t len,
-                            const unsigned char digest[32],
-                            unsigned char *sig, size_t *siglen);
+                            const unsigned char digest[32], unsigned char *sig,
+                            size_t *siglen);
 
 /* Signs a SHA-256 digest with RS256 or PS256 semantics: a software key
  * (the unit tests and the fuzz targets sign with one). */
@@ -72,8 +72,8 @@ struct jose_digest_signer {
 };
 ek_err jose_sign_digest_only(void *signer, enum ek_alg alg,
                              const unsigned char *data, size_t len,
-                             const unsigned char digest[32],
-                             unsigned char *sig, size_t *siglen);
+                             const unsigned char digest[32], unsigned char *sig,
+                             size_t *siglen);
 
 /* Builds header and claims with cJSON, hashes "header.payload" once with
  * SHA-256, has sign() sign it (RS256 or PS256 as a->alg says) and returns

@@ -12,11 +12,11 @@
 
 struct ek_pin_source {
     enum ek_pin_kind kind;
-    unsigned flags;          /* EK_PINSRC_* it was parsed with */
-    int fd;                  /* EK_PIN_FD */
-    struct ek_secret *spec;  /* the source as given; for EK_PIN_VALUE the
-                                PIN itself, so it is wiped when freed */
-    size_t arg;              /* offset in spec of the name, path or PIN */
+    unsigned flags;         /* EK_PINSRC_* it was parsed with */
+    int fd;                 /* EK_PIN_FD */
+    struct ek_secret *spec; /* the source as given; for EK_PIN_VALUE the
+                               PIN itself, so it is wiped when freed */
+    size_t arg;             /* offset in spec of the name, path or PIN */
 };
 
 static const char *
@@ -34,10 +34,12 @@ bad(struct ek_ctx *ctx, unsigned flags, const char *text, const char *why)
 {
     /* the text itself is never repeated: it could be a PIN */
     (void)text;
-    return ek_seterr(ctx, EK_ERR_USAGE, "%s is not understood: %s; use "
+    return ek_seterr(ctx, EK_ERR_USAGE,
+                     "%s is not understood: %s; use "
                      "env:NAME (an environment variable), file:PATH (a file "
                      "readable only by you) or fd:N (an open file "
-                     "descriptor)", what(flags), why);
+                     "descriptor)",
+                     what(flags), why);
 }
 
 static ek_err
@@ -83,7 +85,8 @@ ek_pin_source_parse(struct ek_ctx *ctx, const char *text, unsigned flags,
         if (rest[0] == '\0' || rest[0] == '=' ||
             strspn(rest, name_chars) != strlen(rest) ||
             (rest[0] >= '0' && rest[0] <= '9'))
-            return bad(ctx, flags, text, "an environment variable's name is "
+            return bad(ctx, flags, text,
+                       "an environment variable's name is "
                        "letters, digits and '_'");
         return new_source(ctx, EK_PIN_ENV, flags, text, 4, srcp);
     }
@@ -103,7 +106,8 @@ ek_pin_source_parse(struct ek_ctx *ctx, const char *text, unsigned flags,
         /* RFC 8089: file:///PATH (no host) is a local path; file://HOST/
          * names another machine, which no PIN should be read from */
         if (text[7] != '/')
-            return bad(ctx, flags, text, "file://HOST/PATH names a host; a "
+            return bad(ctx, flags, text,
+                       "file://HOST/PATH names a host; a "
                        "local file is file:/PATH or file:///PATH");
         return new_source(ctx, EK_PIN_FILE, flags, text, 7, srcp);
     }
@@ -114,11 +118,12 @@ ek_pin_source_parse(struct ek_ctx *ctx, const char *text, unsigned flags,
     }
     /* RFC 7512 lets a URI's pin-source= be a bare file name (as p11-kit
      * and OpenSC read it); "|command" is never run */
-    if ((flags & EK_PINSRC_URI) && text[0] != '|' &&
-        strchr(text, ':') == NULL)
+    if ((flags & EK_PINSRC_URI) && text[0] != '|' && strchr(text, ':') == NULL)
         return new_source(ctx, EK_PIN_FILE, flags, text, 0, srcp);
-    return bad(ctx, flags, text, text[0] == '|' ? "entrakey never runs a "
-               "command for a PIN" : "it has no known prefix");
+    return bad(ctx, flags, text,
+               text[0] == '|' ? "entrakey never runs a "
+                                "command for a PIN"
+                              : "it has no known prefix");
 }
 
 ek_err
@@ -226,21 +231,25 @@ read_file(struct ek_ctx *ctx, const struct ek_pin_source *src, char *tmp,
 
     /* without blocking: a FIFO must not hang the command in open() */
     if ((fd = ek_open_regular(path, &st)) == -2) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' is not a regular "
-                      "file (%s); check %s", path, ek_file_type(st.st_mode),
-                      what(src->flags));
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "the PIN file '%s' is not a regular "
+                      "file (%s); check %s",
+                      path, ek_file_type(st.st_mode), what(src->flags));
         goto out;
     }
     if (fd < 0) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "cannot open the PIN file '%s': %s; "
-                      "check %s", path, strerror(errno), what(src->flags));
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "cannot open the PIN file '%s': %s; "
+                      "check %s",
+                      path, strerror(errno), what(src->flags));
         goto out;
     }
     if (st.st_mode & 077) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN file '%s' can be read or "
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "the PIN file '%s' can be read or "
                       "changed by group or others (mode %04o); it was not "
-                      "read. Run chmod 600 '%s'", path,
-                      (unsigned)(st.st_mode & 07777), path);
+                      "read. Run chmod 600 '%s'",
+                      path, (unsigned)(st.st_mode & 07777), path);
         goto out;
     }
     if (read_line(fd, 0, tmp, max, np) != EK_OK) {
@@ -276,10 +285,11 @@ ek_pin_source_read(struct ek_ctx *ctx, const struct ek_pin_source *src,
     switch (src->kind) {
     case EK_PIN_ENV:
         if ((v = getenv(arg)) == NULL) {
-            r = ek_seterr(ctx, EK_ERR_PIN, "%s '%s' names an environment "
+            r = ek_seterr(ctx, EK_ERR_PIN,
+                          "%s '%s' names an environment "
                           "variable that is not set; export %s or give "
-                          "another PIN source", what(src->flags),
-                          ek_pin_source_text(src), arg);
+                          "another PIN source",
+                          what(src->flags), ek_pin_source_text(src), arg);
             goto out;
         }
         n = strlen(v);
@@ -293,9 +303,10 @@ ek_pin_source_read(struct ek_ctx *ctx, const struct ek_pin_source *src,
         break;
     case EK_PIN_FD:
         if (read_line(src->fd, 1, tmp, max, &n) != EK_OK) {
-            r = ek_seterr(ctx, EK_ERR_PIN, "cannot read the PIN from file "
-                          "descriptor %d: %s; check %s", src->fd,
-                          strerror(errno), what(src->flags));
+            r = ek_seterr(ctx, EK_ERR_PIN,
+                          "cannot read the PIN from file "
+                          "descriptor %d: %s; check %s",
+                          src->fd, strerror(errno), what(src->flags));
             goto out;
         }
         break;
@@ -315,16 +326,19 @@ ek_pin_source_read(struct ek_ctx *ctx, const struct ek_pin_source *src,
         n = first_line(tmp, n); /* the first line only, for every source */
     tmp[n] = '\0';
     if (n > EK_PIN_MAX || n + 1 > bufsz) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN from %s '%s' is longer than "
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "the PIN from %s '%s' is longer than "
                       "%d bytes (more than %d bytes in its first line); is "
-                      "it the right source?", what(src->flags),
-                      ek_pin_source_text(src), EK_PIN_MAX, EK_PIN_MAX);
+                      "it the right source?",
+                      what(src->flags), ek_pin_source_text(src), EK_PIN_MAX,
+                      EK_PIN_MAX);
         goto out;
     }
     if (n == 0) {
-        r = ek_seterr(ctx, EK_ERR_PIN, "the PIN from %s '%s' is empty%s; "
-                      "nothing was tried", what(src->flags),
-                      ek_pin_source_text(src),
+        r = ek_seterr(ctx, EK_ERR_PIN,
+                      "the PIN from %s '%s' is empty%s; "
+                      "nothing was tried",
+                      what(src->flags), ek_pin_source_text(src),
                       src->kind == EK_PIN_VALUE ? "" : " (its first line)");
         goto out;
     }

@@ -82,17 +82,17 @@ text_quote(char *out, size_t outsz, const char *in)
         n = 1;
         if (!prev_run && (k = token_len((const char *)p, &jwt)) > 0) {
             if (jwt)
-                snprintf(piece, sizeof piece, "[JWT redacted, %zu "
-                         "characters]", k);
-            else
-                snprintf(piece, sizeof piece, "[%zu characters redacted]",
+                snprintf(piece, sizeof piece,
+                         "[JWT redacted, %zu "
+                         "characters]",
                          k);
+            else
+                snprintf(piece, sizeof piece, "[%zu characters redacted]", k);
             n = k;
         } else if (*p >= 0x20 && *p < 0x7f) {
             piece[0] = (char)*p;
             piece[1] = '\0';
-        } else if (*p < 0x80 ||
-                   (n = ek_utf8_char_len((const char *)p)) == 0) {
+        } else if (*p < 0x80 || (n = ek_utf8_char_len((const char *)p)) == 0) {
             snprintf(piece, sizeof piece, "\\x%02X", *p);
             n = 1;
         } else if (unsafe_code_point(code_point(p, n))) {

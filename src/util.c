@@ -44,18 +44,23 @@ ek_hex_decode(struct ek_ctx *ctx, const char *hex, unsigned char *out,
     int hi, lo;
 
     if (n == 0 || n % 2 != 0)
-        return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not hex: it needs an "
-                         "even number of digits, e.g. 01 or a1b2", hex);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "'%s' is not hex: it needs an "
+                         "even number of digits, e.g. 01 or a1b2",
+                         hex);
     if (n / 2 > *outlen)
-        return ek_seterr(ctx, EK_ERR_USAGE, "hex value '%s' is too long "
-                         "(at most %zu bytes)", hex, *outlen);
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "hex value '%s' is too long "
+                         "(at most %zu bytes)",
+                         hex, *outlen);
     for (i = 0; i < n / 2; i++) {
         hi = hexval(hex[2 * i]);
         lo = hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            return ek_seterr(ctx, EK_ERR_USAGE, "'%s' is not hex: "
-                             "character %zu is not 0-9 or a-f", hex,
-                             2 * i + (hi < 0 ? 1 : 2));
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "'%s' is not hex: "
+                             "character %zu is not 0-9 or a-f",
+                             hex, 2 * i + (hi < 0 ? 1 : 2));
         out[i] = (unsigned char)(hi << 4 | lo);
     }
     *outlen = n / 2;
@@ -93,8 +98,10 @@ ek_file_write_atomic(struct ek_ctx *ctx, const char *path, const void *data,
     if (path == NULL || path[0] == '\0')
         return ek_seterr(ctx, EK_ERR_USAGE, "no output file was given");
     if (!(flags & EK_WRITE_FORCE) && access(path, F_OK) == 0)
-        return ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
-                         "it is (EK_WRITE_FORCE replaces it)", path);
+        return ek_seterr(ctx, EK_ERR_EXISTS,
+                         "'%s' exists and was left as "
+                         "it is (EK_WRITE_FORCE replaces it)",
+                         path);
     slash = strrchr(path, '/');
     if (slash == NULL)
         snprintf(dir, sizeof dir, ".");
@@ -108,9 +115,11 @@ ek_file_write_atomic(struct ek_ctx *ctx, const char *path, const void *data,
         goto out;
     }
     if ((fd = mkstemp(tmp)) < 0) {
-        r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': cannot create a "
+        r = ek_seterr(ctx, EK_ERR_IO,
+                      "cannot write '%s': cannot create a "
                       "file in '%s': %s; check that the directory exists "
-                      "and is writable", path, dir, strerror(errno));
+                      "and is writable",
+                      path, dir, strerror(errno));
         goto out;
     }
     made = 1;
@@ -124,30 +133,35 @@ ek_file_write_atomic(struct ek_ctx *ctx, const char *path, const void *data,
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s; nothing "
-                          "was left behind", path,
-                          w < 0 ? strerror(errno) : "short write");
+            r = ek_seterr(ctx, EK_ERR_IO,
+                          "cannot write '%s': %s; nothing "
+                          "was left behind",
+                          path, w < 0 ? strerror(errno) : "short write");
             goto out;
         }
         off += (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
         fd = -1;
-        r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s; nothing was "
-                      "left behind", path, strerror(errno));
+        r = ek_seterr(ctx, EK_ERR_IO,
+                      "cannot write '%s': %s; nothing was "
+                      "left behind",
+                      path, strerror(errno));
         goto out;
     }
     fd = -1;
     if (flags & EK_WRITE_FORCE) {
         if (rename(tmp, path) != 0) {
-            r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': rename: %s",
-                          path, strerror(errno));
+            r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': rename: %s", path,
+                          strerror(errno));
             goto out;
         }
     } else if (rename_noreplace(tmp, path) != 0) {
         if (errno == EEXIST)
-            r = ek_seterr(ctx, EK_ERR_EXISTS, "'%s' exists and was left as "
-                          "it is (EK_WRITE_FORCE replaces it)", path);
+            r = ek_seterr(ctx, EK_ERR_EXISTS,
+                          "'%s' exists and was left as "
+                          "it is (EK_WRITE_FORCE replaces it)",
+                          path);
         else
             r = ek_seterr(ctx, EK_ERR_IO, "cannot write '%s': %s", path,
                           strerror(errno));
@@ -207,8 +221,10 @@ ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
     *datap = NULL;
     *lenp = 0;
     if ((fd = ek_open_regular(path, &st)) == -2) {
-        r = ek_seterr(ctx, EK_ERR_IO, "'%s' is not a regular file (%s); "
-                      "give a file", path, ek_file_type(st.st_mode));
+        r = ek_seterr(ctx, EK_ERR_IO,
+                      "'%s' is not a regular file (%s); "
+                      "give a file",
+                      path, ek_file_type(st.st_mode));
         goto out;
     }
     if (fd < 0) {
@@ -233,8 +249,10 @@ ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
             break;
         len += (size_t)n;
         if (len > max) {
-            r = ek_seterr(ctx, EK_ERR_IO, "'%s' is larger than %zu bytes; "
-                          "is it the right file?", path, max);
+            r = ek_seterr(ctx, EK_ERR_IO,
+                          "'%s' is larger than %zu bytes; "
+                          "is it the right file?",
+                          path, max);
             goto out;
         }
     }

@@ -43,12 +43,14 @@ ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
     ek_err r = EK_ERR_USAGE;
 
     if (jwt == NULL || cert == NULL)
-        return ek_seterr(ctx, EK_ERR_USAGE, "no assertion or certificate "
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "no assertion or certificate "
                          "to verify");
     if ((dot1 = strchr(jwt, '.')) == NULL ||
         (dot2 = strchr(dot1 + 1, '.')) == NULL ||
         strchr(dot2 + 1, '.') != NULL) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "the assertion is not a JWT "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "the assertion is not a JWT "
                       "(three base64url parts separated by dots)");
         goto out;
     }
@@ -58,10 +60,10 @@ ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
                                 &sig_len)) != EK_OK)
         goto out;
     r = EK_ERR_USAGE;
-    if ((hdr = cJSON_ParseWithLength((const char *)hdr_raw, hdr_len)) ==
-            NULL ||
+    if ((hdr = cJSON_ParseWithLength((const char *)hdr_raw, hdr_len)) == NULL ||
         !cJSON_IsString(alg = cJSON_GetObjectItemCaseSensitive(hdr, "alg"))) {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "the assertion's header is not a "
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "the assertion's header is not a "
                       "JSON object with an \"alg\"");
         goto out;
     }
@@ -70,12 +72,15 @@ ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
     else if (strcmp(alg->valuestring, "RS256") == 0)
         pss = 0;
     else {
-        r = ek_seterr(ctx, EK_ERR_USAGE, "the assertion's alg '%s' is "
-                      "neither PS256 nor RS256", alg->valuestring);
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "the assertion's alg '%s' is "
+                      "neither PS256 nor RS256",
+                      alg->valuestring);
         goto out;
     }
     if (!header_names_cert(hdr, cert)) {
-        r = ek_seterr(ctx, EK_ERR_CERT, "the assertion's thumbprint header "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the assertion's thumbprint header "
                       "does not name certificate %s",
                       ek_cert_thumbprint(cert));
         goto out;
@@ -85,26 +90,28 @@ ek_assertion_verify(struct ek_ctx *ctx, const char *jwt,
         goto out;
     p = der;
     if ((x = d2i_X509(NULL, &p, (long)der_len)) == NULL ||
-        (pub = X509_get_pubkey(x)) == NULL ||
-        (md = EVP_MD_CTX_new()) == NULL ||
+        (pub = X509_get_pubkey(x)) == NULL || (md = EVP_MD_CTX_new()) == NULL ||
         EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, pub) != 1) {
-        r = ek_seterr(ctx, EK_ERR_CERT, "cannot use the public key of "
-                      "certificate %s", ek_cert_thumbprint(cert));
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "cannot use the public key of "
+                      "certificate %s",
+                      ek_cert_thumbprint(cert));
         goto out;
     }
-    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
-                    1 ||
-                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1 ||
-                EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)) {
+    if (pss &&
+        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1 ||
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)) {
         r = ek_seterr(ctx, EK_ERR_INTERNAL, "OpenSSL cannot set up RSA-PSS");
         goto out;
     }
     if (EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)jwt,
                          (size_t)(dot2 - jwt)) != 1) {
-        r = ek_seterr(ctx, EK_ERR_CERT, "the assertion's %s signature does "
+        r = ek_seterr(ctx, EK_ERR_CERT,
+                      "the assertion's %s signature does "
                       "not verify with certificate %s: the key that signed "
-                      "it is not the certificate's", alg->valuestring,
-                      ek_cert_thumbprint(cert));
+                      "it is not the certificate's",
+                      alg->valuestring, ek_cert_thumbprint(cert));
         goto out;
     }
     r = EK_OK;

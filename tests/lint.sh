@@ -7,14 +7,18 @@
 #
 #   tests/lint.sh [BUILD-DIR]     (default: build; configured here with
 #                                  CMAKE_EXPORT_COMPILE_COMMANDS=ON)
-#   LINT_ONLY=cppcheck|clang-tidy tests/lint.sh    one of the two
+#   LINT_ONLY=cppcheck|clang-tidy|format tests/lint.sh    one of the three
+# format: every C file git knows is as clang-format (with the committed
+# .clang-format) writes it; fix with
+#   git ls-files '*.c' '*.h' | xargs clang-format -i
 set -u
 cd "$(dirname "$0")/.." || exit 2
 SRC=$PWD
 BUILD=${1:-build}
 ONLY=${LINT_ONLY:-}
-for tool in cppcheck clang-tidy; do
-  [ -n "$ONLY" ] && [ "$ONLY" != "$tool" ] && continue
+for tool in cppcheck clang-tidy clang-format; do
+  t=$tool; [ "$t" = clang-format ] && t=format
+  [ -n "$ONLY" ] && [ "$ONLY" != "$t" ] && continue
   command -v "$tool" >/dev/null ||
     { echo "lint.sh: $tool is not installed (apt-get install $tool)" >&2; exit 2; }
 done
@@ -72,6 +76,18 @@ if [ -z "$ONLY" ] || [ "$ONLY" = clang-tidy ]; then
   # clang-tidy itself failing (a bad config, a file that does not parse)
   if grep -qE '^Error|error: (unknown|invalid)|YAML' "$LINT/clang-tidy.err"; then
     grep -E '^Error|error:|YAML' "$LINT/clang-tidy.err" | head -5; failed=1
+  fi
+fi
+
+if [ -z "$ONLY" ] || [ "$ONLY" = format ]; then
+  echo "lint.sh: $(clang-format --version | grep -o 'version [0-9.]*' | sed 's/^/clang-format /') over the tracked C files"
+  unformatted=$(cd "$SRC" && git ls-files '*.c' '*.h' |
+    while read -r f; do
+      clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+    done)
+  if [ -n "$unformatted" ]; then
+    echo "$unformatted" | sed 's/$/: not formatted (clang-format -i)/'
+    failed=1
   fi
 fi
 

@@ -10,27 +10,27 @@
 
 #include "../cli/cli.h"
 
-#define AGENT_BODY_MAX 16384       /* request bodies; larger: closed */
-#define AGENT_MIN_LIFETIME 300     /* served while this many seconds left */
-#define AGENT_CONN_TIMEOUT 10      /* idle seconds before a connection ends */
+#define AGENT_BODY_MAX 16384   /* request bodies; larger: closed */
+#define AGENT_MIN_LIFETIME 300 /* served while this many seconds left */
+#define AGENT_CONN_TIMEOUT 10  /* idle seconds before a connection ends */
 #define AGENT_CONN_LIMIT 256
 #define AGENT_MAX_ALLOW 16
-#define AGENT_HOLD_FAILED 10       /* seconds before a failed refresh again */
-#define AGENT_HOLD_THROTTLED 60    /* after 429/503 beyond --max-wait */
+#define AGENT_HOLD_FAILED 10    /* seconds before a failed refresh again */
+#define AGENT_HOLD_THROTTLED 60 /* after 429/503 beyond --max-wait */
 
 enum akey_state { AKEY_READY, AKEY_GONE, AKEY_LOCKED };
 
 /* A key the agent serves: its own context and session; mu is the session
  * lock (signatures in order, never an HTTPS exchange under it). */
 struct akey {
-    char *uri;              /* as given (what clients name) */
-    char *module;           /* profile's module, or NULL */
+    char *uri;    /* as given (what clients name) */
+    char *module; /* profile's module, or NULL */
     struct ek_ctx *ctx;
     struct ek_key *key;
     pthread_mutex_t mu;
     enum akey_state state;
     char serial[20], model[20], label[40];
-    char canon[512];        /* ek_key_uri of the opened key */
+    char canon[512]; /* ek_key_uri of the opened key */
     unsigned long signatures, logins;
     struct agent *a;
 };
@@ -43,14 +43,14 @@ struct centry {
     int cloud;
     enum ek_alg alg;
     unsigned timeout, max_wait;
-    char *token;            /* malloc'd, wiped when replaced or freed */
+    char *token; /* malloc'd, wiped when replaced or freed */
     char *type;
     int64_t expires_on, lifetime;
     int inflight;
-    unsigned long gen;      /* bumped at the end of each fetch */
+    unsigned long gen; /* bumped at the end of each fetch */
     ek_err last_err;
     char last_msg[512];
-    time_t hold_until;      /* no new attempt before (after a failure) */
+    time_t hold_until; /* no new attempt before (after a failure) */
     pthread_cond_t cv;
 };
 
@@ -60,15 +60,15 @@ struct agent {
     struct cli *cli;
     struct akey *keys;
     size_t nkeys;
-    const char *pin_source;     /* re-read by unlock when readable again */
-    char *pin;                  /* locked page: mlock + MADV_DONTDUMP */
+    const char *pin_source; /* re-read by unlock when readable again */
+    char *pin;              /* locked page: mlock + MADV_DONTDUMP */
     size_t pin_len, pin_cap;
     int pin_kept, prompt_ok;
-    int locked;                 /* lock: no PIN, no session, no cache */
+    int locked; /* lock: no PIN, no session, no cache */
     unsigned min_lifetime;
     uid_t allow[AGENT_MAX_ALLOW];
     size_t nallow;
-    pthread_mutex_t mu;         /* the cache, the lock state, the PIN */
+    pthread_mutex_t mu; /* the cache, the lock state, the PIN */
     struct centry *cache;
     pthread_cond_t refresh_cv;
     int stopping;
@@ -104,9 +104,9 @@ struct agent_tok {
     int cached;
 };
 ek_err agent_token(struct agent *a, size_t key,
-                   const struct ek_access_token_params *p, unsigned min_lifetime,
-                   const struct caller *who, struct agent_tok *out,
-                   char *msg, size_t msgsz);
+                   const struct ek_access_token_params *p,
+                   unsigned min_lifetime, const struct caller *who,
+                   struct agent_tok *out, char *msg, size_t msgsz);
 void agent_tok_clear(struct agent_tok *t);
 ek_err agent_assertion(struct agent *a, size_t key,
                        const struct ek_access_token_params *p,
@@ -123,8 +123,8 @@ struct MHD_Daemon *agent_http_start(struct agent *a, int listen_fd);
 
 /* agent_audit.c: one event per signature, token, login, removal, refusal.
  * fields: NULL-terminated name/value pairs (values may be NULL). */
-int agent_audit_open(struct agent_audit **aup, const char *spec,
-                     char *msg, size_t msgsz);
+int agent_audit_open(struct agent_audit **aup, const char *spec, char *msg,
+                     size_t msgsz);
 void agent_audit_close(struct agent_audit **aup);
 void agent_audit_event(struct agent_audit *au, const char *event,
                        const char *result, const struct caller *who, ...);

@@ -34,7 +34,7 @@ static const struct {
 };
 
 struct agent_audit {
-    int fd;           /* JSON lines, or -1 */
+    int fd; /* JSON lines, or -1 */
     int journal;
     pthread_mutex_t mu;
 };
@@ -56,7 +56,8 @@ agent_audit_open(struct agent_audit **aup, const char *spec, char *msg,
 #ifdef EK_HAVE_SYSTEMD
         au->journal = 1;
 #else
-        snprintf(msg, msgsz, "--audit journal: this entrakey was built "
+        snprintf(msg, msgsz,
+                 "--audit journal: this entrakey was built "
                  "without libsystemd; use --audit json:PATH");
         free(au);
         return -1;
@@ -66,8 +67,9 @@ agent_audit_open(struct agent_audit **aup, const char *spec, char *msg,
         if (strcmp(path, "-") == 0)
             au->fd = dup(STDOUT_FILENO);
         else
-            au->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-                                    O_NOFOLLOW, 0600);
+            au->fd = open(
+                path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                0600);
         if (au->fd < 0) {
             snprintf(msg, msgsz, "cannot open the audit log '%s': %s", path,
                      strerror(errno));
@@ -75,8 +77,10 @@ agent_audit_open(struct agent_audit **aup, const char *spec, char *msg,
             return -1;
         }
     } else {
-        snprintf(msg, msgsz, "--audit '%s' is not json:PATH, json:- or "
-                 "journal", spec);
+        snprintf(msg, msgsz,
+                 "--audit '%s' is not json:PATH, json:- or "
+                 "journal",
+                 spec);
         free(au);
         return -1;
     }
@@ -131,8 +135,8 @@ put_raw(char *buf, size_t sz, size_t *n, const char *s)
 }
 
 void
-agent_audit_event(struct agent_audit *au, const char *event,
-                  const char *result, const struct caller *who, ...)
+agent_audit_event(struct agent_audit *au, const char *event, const char *result,
+                  const struct caller *who, ...)
 {
     char line[4096], num[64], when[80];
     const char *names[16], *values[16];
@@ -187,8 +191,10 @@ agent_audit_event(struct agent_audit *au, const char *event,
         }
         put_raw(line, sizeof line, &n, "}\n");
         if (write(au->fd, line, n) < 0)
-            fprintf(stderr, "entrakey: warning: cannot write the audit "
-                    "log: %s\n", strerror(errno));
+            fprintf(stderr,
+                    "entrakey: warning: cannot write the audit "
+                    "log: %s\n",
+                    strerror(errno));
     }
 #ifdef EK_HAVE_SYSTEMD
     if (au->journal) {
@@ -202,18 +208,23 @@ agent_audit_event(struct agent_audit *au, const char *event,
         snprintf(m2, sizeof m2, "MESSAGE_ID=%s", mid);
         snprintf(m3, sizeof m3, "ENTRAKEY_EVENT=%s", event);
         snprintf(m4, sizeof m4, "ENTRAKEY_RESULT=%s", result);
-        iov[k].iov_base = m1; iov[k++].iov_len = strlen(m1);
-        iov[k].iov_base = m2; iov[k++].iov_len = strlen(m2);
-        iov[k].iov_base = m3; iov[k++].iov_len = strlen(m3);
-        iov[k].iov_base = m4; iov[k++].iov_len = strlen(m4);
-        iov[k].iov_base = prio; iov[k++].iov_len = strlen(prio);
+        iov[k].iov_base = m1;
+        iov[k++].iov_len = strlen(m1);
+        iov[k].iov_base = m2;
+        iov[k++].iov_len = strlen(m2);
+        iov[k].iov_base = m3;
+        iov[k++].iov_len = strlen(m3);
+        iov[k].iov_base = m4;
+        iov[k++].iov_len = strlen(m4);
+        iov[k].iov_base = prio;
+        iov[k++].iov_len = strlen(prio);
         for (i = 0; i < nf; i++) {
             size_t j, l;
 
             if (values[i] == NULL)
                 continue;
-            l = (size_t)snprintf(f[i], sizeof f[i], "ENTRAKEY_%s=%s",
-                                 names[i], values[i]);
+            l = (size_t)snprintf(f[i], sizeof f[i], "ENTRAKEY_%s=%s", names[i],
+                                 values[i]);
             for (j = 9; j < l && f[i][j] != '='; j++)
                 if (f[i][j] >= 'a' && f[i][j] <= 'z')
                     f[i][j] = (char)(f[i][j] - 'a' + 'A');
@@ -224,9 +235,12 @@ agent_audit_event(struct agent_audit *au, const char *event,
             snprintf(m5, sizeof m5, "ENTRAKEY_CALLER_PID=%ld", (long)who->pid);
             snprintf(m7, sizeof m7, "ENTRAKEY_CALLER_UID=%ld", (long)who->uid);
             snprintf(m6, sizeof m6, "ENTRAKEY_CALLER_EXE=%s", who->exe);
-            iov[k].iov_base = m5; iov[k++].iov_len = strlen(m5);
-            iov[k].iov_base = m7; iov[k++].iov_len = strlen(m7);
-            iov[k].iov_base = m6; iov[k++].iov_len = strlen(m6);
+            iov[k].iov_base = m5;
+            iov[k++].iov_len = strlen(m5);
+            iov[k].iov_base = m7;
+            iov[k++].iov_len = strlen(m7);
+            iov[k].iov_base = m6;
+            iov[k++].iov_len = strlen(m6);
         }
         (void)sd_journal_sendv(iov, k);
     }

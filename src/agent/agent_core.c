@@ -38,8 +38,10 @@ agent_pin_init(struct agent *a)
     if (p == MAP_FAILED)
         return -1;
     if (mlock(p, a->pin_cap) != 0)
-        agent_log(a, "warning: cannot lock the PIN's memory (mlock: %s); "
-                  "raise RLIMIT_MEMLOCK", strerror(errno));
+        agent_log(a,
+                  "warning: cannot lock the PIN's memory (mlock: %s); "
+                  "raise RLIMIT_MEMLOCK",
+                  strerror(errno));
     (void)madvise(p, a->pin_cap, MADV_DONTDUMP);
     a->pin = p;
     a->pin_len = 0;
@@ -97,8 +99,7 @@ agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
             ek_secret_free(&s);
             forget_env_pin(a->pin_source);
         } else if (a->prompt_ok) {
-            if ((r = cli_prompt_pin(NULL, prompt, a->pin, a->pin_cap)) !=
-                EK_OK)
+            if ((r = cli_prompt_pin(NULL, prompt, a->pin, a->pin_cap)) != EK_OK)
                 return r;
             a->pin_len = strlen(a->pin);
         } else {
@@ -134,8 +135,7 @@ same_token_back(struct akey *k, char *msg, size_t msgsz)
 
     if ((r = ek_tokens_list(k->ctx, &l)) != EK_OK) {
         copy_err(k->ctx, msg, msgsz);
-        return r == EK_ERR_NOT_FOUND || r == EK_ERR_TOKEN ? EK_ERR_DEVICE
-                                                          : r;
+        return r == EK_ERR_NOT_FOUND || r == EK_ERR_TOKEN ? EK_ERR_DEVICE : r;
     }
     for (i = 0; i < ek_token_list_count(l); i++) {
         if (strcmp(ek_token_serial(ek_token_list_get(l, i)), k->serial) == 0 &&
@@ -150,14 +150,18 @@ same_token_back(struct akey *k, char *msg, size_t msgsz)
     }
     if (other == NULL) {
         ek_token_list_free(&l);
-        snprintf(msg, msgsz, "token '%s' (serial %s) is not there; "
-                 "reinsert or reconnect it", k->label, k->serial);
+        snprintf(msg, msgsz,
+                 "token '%s' (serial %s) is not there; "
+                 "reinsert or reconnect it",
+                 k->label, k->serial);
         return EK_ERR_DEVICE;
     }
-    agent_log(k->a, "key %s: a different token (serial '%s') is in the "
+    agent_log(k->a,
+              "key %s: a different token (serial '%s') is in the "
               "place of '%s' (serial '%s', model '%s'); locked, no PIN sent",
               k->uri, other, k->label, k->serial, k->model);
-    snprintf(msg, msgsz, "a different token (serial '%s') was inserted in "
+    snprintf(msg, msgsz,
+             "a different token (serial '%s') was inserted in "
              "place of '%s' (serial '%s'): the agent locked this key and "
              "sent no PIN; insert the right token and POST /v1/unlock",
              other, k->label, k->serial);
@@ -179,8 +183,7 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
     ek_key_free(&k->key);
     /* before ek_key_open, which logs in to find a private key: the token
      * that came back must be the one held, or no PIN goes to it */
-    if (k->serial[0] != '\0' && (r = same_token_back(k, msg, msgsz)) !=
-                                     EK_OK)
+    if (k->serial[0] != '\0' && (r = same_token_back(k, msg, msgsz)) != EK_OK)
         return r;
     if ((r = ek_key_open(k->ctx, k->uri, &k->key)) != EK_OK) {
         copy_err(k->ctx, msg, msgsz);
@@ -192,11 +195,14 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
     if (k->serial[0] != '\0' &&
         (strcmp(k->serial, ek_key_token_serial(k->key)) != 0 ||
          strcmp(k->model, ek_key_token_model(k->key)) != 0)) {
-        agent_log(a, "key %s: a different token (serial '%s', model '%s') "
+        agent_log(a,
+                  "key %s: a different token (serial '%s', model '%s') "
                   "is in the place of serial '%s' model '%s'; locked, no "
-                  "PIN sent", k->uri, ek_key_token_serial(k->key),
+                  "PIN sent",
+                  k->uri, ek_key_token_serial(k->key),
                   ek_key_token_model(k->key), k->serial, k->model);
-        snprintf(msg, msgsz, "a different token (serial '%s') was inserted "
+        snprintf(msg, msgsz,
+                 "a different token (serial '%s') was inserted "
                  "in place of '%s' (serial '%s'): the agent locked this key "
                  "and sent no PIN; insert the right token and run curl "
                  "--unix-socket SOCK -X POST http://localhost/v1/unlock",
@@ -288,8 +294,7 @@ agent_find_key(struct agent *a, const char *uri)
 
     for (i = 0; i < a->nkeys; i++)
         if (strcmp(a->keys[i].uri, uri) == 0 ||
-            (a->keys[i].canon[0] != '\0' &&
-             strcmp(a->keys[i].canon, uri) == 0))
+            (a->keys[i].canon[0] != '\0' && strcmp(a->keys[i].canon, uri) == 0))
             return (ssize_t)i;
     return -1;
 }
@@ -372,7 +377,8 @@ agent_unlock(struct agent *a, char *msg, size_t msgsz)
     agent_audit_event(a->audit, "unlock", r == EK_OK ? "ok" : ek_strerror(r),
                       NULL, (const char *)NULL);
     if (r != EK_OK && !a->pin_kept && a->pin_source == NULL)
-        snprintf(msg, msgsz, "the agent has no PIN and no PIN source it "
+        snprintf(msg, msgsz,
+                 "the agent has no PIN and no PIN source it "
                  "can read again (the PIN came from a prompt or fd:); "
                  "restart the agent");
     return r;
@@ -408,14 +414,17 @@ static ek_err
 akey_ready(struct akey *k, char *msg, size_t msgsz)
 {
     if (k->a->locked) {
-        snprintf(msg, msgsz, "the agent is locked; unlock it (POST "
+        snprintf(msg, msgsz,
+                 "the agent is locked; unlock it (POST "
                  "/v1/unlock) or restart it");
         return EK_ERR_PIN_REQUIRED;
     }
     if (k->state == AKEY_LOCKED) {
-        snprintf(msg, msgsz, "key %s is locked in the agent (a wrong PIN, "
+        snprintf(msg, msgsz,
+                 "key %s is locked in the agent (a wrong PIN, "
                  "or another token inserted); POST /v1/unlock after fixing "
-                 "it", k->uri);
+                 "it",
+                 k->uri);
         return EK_ERR_PIN_LOCKED;
     }
     if (k->state == AKEY_READY && k->key != NULL)
@@ -428,10 +437,12 @@ static void
 akey_failed(struct akey *k, ek_err r)
 {
     if (r == EK_ERR_DEVICE) {
-        agent_log(k->a, "token '%s' of key %s is gone; waiting for it to "
-                  "come back", k->label, k->uri);
-        agent_audit_event(k->a->audit, "removal", "gone", NULL, "key",
-                          k->uri, "serial", k->serial, (const char *)NULL);
+        agent_log(k->a,
+                  "token '%s' of key %s is gone; waiting for it to "
+                  "come back",
+                  k->label, k->uri);
+        agent_audit_event(k->a->audit, "removal", "gone", NULL, "key", k->uri,
+                          "serial", k->serial, (const char *)NULL);
         ek_key_free(&k->key);
         k->state = AKEY_GONE;
     }
@@ -500,8 +511,7 @@ sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
         jwt_jti(ek_secret_data(*jwtp), jti, sizeof jti);
     if (scope == NULL)
         scope = ek_cloud_scope(p->assertion.cloud, p->resource);
-    agent_audit_event(a->audit, "assertion", r == EK_OK ? "ok"
-                                                        : ek_strerror(r),
+    agent_audit_event(a->audit, "assertion", r == EK_OK ? "ok" : ek_strerror(r),
                       who, "key", k->uri, "tenant", p->assertion.tenant,
                       "client_id", p->assertion.client_id, "scope", scope,
                       "jti", jti[0] != '\0' ? jti : NULL, (const char *)NULL);
@@ -509,9 +519,10 @@ sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
 }
 
 ek_err
-agent_assertion(struct agent *a, size_t key, const struct ek_access_token_params *p,
-                const struct caller *who, struct ek_secret **jwtp,
-                char *msg, size_t msgsz)
+agent_assertion(struct agent *a, size_t key,
+                const struct ek_access_token_params *p,
+                const struct caller *who, struct ek_secret **jwtp, char *msg,
+                size_t msgsz)
 {
     *jwtp = NULL;
     return sign_for(a, key, p, who, jwtp, msg, msgsz);
@@ -639,9 +650,9 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
         }
     }
     agent_audit_event(a->audit, "token", r == EK_OK ? "ok" : ek_strerror(r),
-                      who, "key", a->keys[e->key].uri, "tenant", p.assertion.tenant,
-                      "client_id", p.assertion.client_id, "scope", p.scope,
-                      (const char *)NULL);
+                      who, "key", a->keys[e->key].uri, "tenant",
+                      p.assertion.tenant, "client_id", p.assertion.client_id,
+                      "scope", p.scope, (const char *)NULL);
     ek_access_token_free(&at);
     ek_ctx_free(&x);
 done:
@@ -664,9 +675,9 @@ done:
         /* a failed refresh never replaces a still-valid token */
         e->last_err = r;
         snprintf(e->last_msg, sizeof e->last_msg, "%s", msg);
-        e->hold_until = time(NULL) + (r == EK_ERR_THROTTLED
-                                          ? AGENT_HOLD_THROTTLED
-                                          : AGENT_HOLD_FAILED);
+        e->hold_until =
+            time(NULL) +
+            (r == EK_ERR_THROTTLED ? AGENT_HOLD_THROTTLED : AGENT_HOLD_FAILED);
         agent_log(a, "token for %s / %s failed: %s", e->client_id, e->scope,
                   msg);
     }
@@ -716,7 +727,8 @@ agent_token(struct agent *a, size_t key, const struct ek_access_token_params *p,
     pthread_mutex_lock(&a->mu);
     if (a->locked) {
         pthread_mutex_unlock(&a->mu);
-        snprintf(msg, msgsz, "the agent is locked; unlock it (POST "
+        snprintf(msg, msgsz,
+                 "the agent is locked; unlock it (POST "
                  "/v1/unlock) or restart it");
         return EK_ERR_PIN_REQUIRED;
     }

@@ -51,8 +51,8 @@ answer(struct MHD_Connection *c, unsigned status, cJSON *doc,
     cJSON_Delete(doc);
     if (s == NULL)
         return MHD_NO;
-    resp = MHD_create_response_from_buffer_with_free_callback(
-        strlen(s), s, wipe_free);
+    resp = MHD_create_response_from_buffer_with_free_callback(strlen(s), s,
+                                                              wipe_free);
     if (resp == NULL) {
         wipe_free(s);
         return MHD_NO;
@@ -99,8 +99,7 @@ fail(struct MHD_Connection *c, ek_err e, const char *msg)
 {
     cJSON *doc = cJSON_CreateObject(), *err;
 
-    if (doc == NULL || (err = cJSON_AddObjectToObject(doc, "error")) ==
-                           NULL ||
+    if (doc == NULL || (err = cJSON_AddObjectToObject(doc, "error")) == NULL ||
         cJSON_AddNumberToObject(err, "code", (double)e) == NULL ||
         cJSON_AddStringToObject(err, "name", ek_strerror(e)) == NULL ||
         cJSON_AddStringToObject(err, "message", msg) == NULL) {
@@ -117,8 +116,7 @@ fail_status(struct MHD_Connection *c, unsigned status, ek_err e,
 {
     cJSON *doc = cJSON_CreateObject(), *err;
 
-    if (doc == NULL || (err = cJSON_AddObjectToObject(doc, "error")) ==
-                           NULL ||
+    if (doc == NULL || (err = cJSON_AddObjectToObject(doc, "error")) == NULL ||
         cJSON_AddNumberToObject(err, "code", (double)e) == NULL ||
         cJSON_AddStringToObject(err, "name", ek_strerror(e)) == NULL ||
         cJSON_AddStringToObject(err, "message", msg) == NULL) {
@@ -184,9 +182,9 @@ jnum(const cJSON *o, const char *name, unsigned max, unsigned *out)
 /* Parses a /v1/token or /v1/assertion body into p (strings point into
  * doc). Returns the key index, or -1 with msg set. */
 static ssize_t
-parse_request(struct agent *a, const cJSON *doc, struct ek_access_token_params *p,
-              unsigned *num, const char *num_name, char *msg, size_t msgsz,
-              ek_err *e)
+parse_request(struct agent *a, const cJSON *doc,
+              struct ek_access_token_params *p, unsigned *num,
+              const char *num_name, char *msg, size_t msgsz, ek_err *e)
 {
     const char *key, *alg;
     unsigned cloud = 0;
@@ -207,7 +205,8 @@ parse_request(struct agent *a, const cJSON *doc, struct ek_access_token_params *
     alg = jstr(doc, "alg");
     if (key == NULL || p->assertion.tenant == NULL ||
         p->assertion.client_id == NULL || p->scope == NULL) {
-        snprintf(msg, msgsz, "key, tenant, client_id and scope are "
+        snprintf(msg, msgsz,
+                 "key, tenant, client_id and scope are "
                  "required strings");
         return -1;
     }
@@ -215,8 +214,10 @@ parse_request(struct agent *a, const cJSON *doc, struct ek_access_token_params *
         jnum(doc, "timeout", 600, &p->timeout) != 0 ||
         jnum(doc, "max_wait", 3600, &p->max_wait) != 0 ||
         jnum(doc, num_name, 86400, num) != 0) {
-        snprintf(msg, msgsz, "cloud, timeout, max_wait and %s must be "
-                 "small whole numbers", num_name);
+        snprintf(msg, msgsz,
+                 "cloud, timeout, max_wait and %s must be "
+                 "small whole numbers",
+                 num_name);
         return -1;
     }
     p->assertion.cloud = (enum ek_cloud)cloud;
@@ -256,8 +257,7 @@ do_token(struct agent *a, struct MHD_Connection *c, struct req *rq)
         cJSON_Delete(in);
         return fail(c, e, msg);
     }
-    e = agent_token(a, (size_t)ki, &p, min_life, &rq->who, &t, msg,
-                    sizeof msg);
+    e = agent_token(a, (size_t)ki, &p, min_life, &rq->who, &t, msg, sizeof msg);
     cJSON_Delete(in);
     if (e != EK_OK)
         return fail(c, e, msg);
@@ -295,8 +295,7 @@ do_assertion(struct agent *a, struct MHD_Connection *c, struct req *rq)
 
     if (in == NULL)
         return fail(c, EK_ERR_USAGE, "the body is not JSON");
-    ki = parse_request(a, in, &p, &lifetime, "lifetime", msg, sizeof msg,
-                       &e);
+    ki = parse_request(a, in, &p, &lifetime, "lifetime", msg, sizeof msg, &e);
     if (ki < 0) {
         cJSON_Delete(in);
         return fail(c, e, msg);
@@ -307,9 +306,8 @@ do_assertion(struct agent *a, struct MHD_Connection *c, struct req *rq)
     if (e != EK_OK)
         return fail(c, e, msg);
     out = cJSON_CreateObject();
-    if (out == NULL ||
-        cJSON_AddStringToObject(out, "assertion", ek_secret_data(jwt)) ==
-            NULL) {
+    if (out == NULL || cJSON_AddStringToObject(out, "assertion",
+                                               ek_secret_data(jwt)) == NULL) {
         ek_secret_free(&jwt);
         cJSON_Delete(out);
         return MHD_NO;
@@ -345,8 +343,8 @@ do_status(struct agent *a, struct MHD_Connection *c)
         cJSON_AddStringToObject(o, "serial", k->serial);
         cJSON_AddStringToObject(o, "model", k->model);
         cJSON_AddStringToObject(o, "state", states[k->state]);
-        cJSON_AddBoolToObject(o, "logged_in", k->key != NULL &&
-                                                  ek_key_logged_in(k->key));
+        cJSON_AddBoolToObject(o, "logged_in",
+                              k->key != NULL && ek_key_logged_in(k->key));
         cJSON_AddNumberToObject(o, "signatures", (double)k->signatures);
         cJSON_AddNumberToObject(o, "logins", (double)k->logins);
         pthread_mutex_unlock(&k->mu);
@@ -369,8 +367,8 @@ do_status(struct agent *a, struct MHD_Connection *c)
         cJSON_AddBoolToObject(o, "token", e->token != NULL);
         cJSON_AddNumberToObject(o, "expires_on", (double)e->expires_on);
         cJSON_AddNumberToObject(o, "expires_in",
-                                e->token != NULL
-                                    ? (double)(e->expires_on - now) : 0);
+                                e->token != NULL ? (double)(e->expires_on - now)
+                                                 : 0);
         if (e->last_err != EK_OK)
             cJSON_AddStringToObject(o, "last_error", e->last_msg);
         cJSON_AddItemToArray(cache, o);
@@ -412,12 +410,13 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
             pthread_mutex_lock(&a->mu);
             a->refused++;
             pthread_mutex_unlock(&a->mu);
-            agent_log(a, "refused a connection from uid %ld pid %ld (%s): "
+            agent_log(a,
+                      "refused a connection from uid %ld pid %ld (%s): "
                       "not this agent's user nor in --allow-uid",
                       (long)rq->who.uid, (long)rq->who.pid,
                       rq->who.exe[0] != '\0' ? rq->who.exe : "?");
-            agent_audit_event(a->audit, "refusal", "refused", &rq->who,
-                              "path", url, (const char *)NULL);
+            agent_audit_event(a->audit, "refusal", "refused", &rq->who, "path",
+                              url, (const char *)NULL);
             return fail_status(c, MHD_HTTP_FORBIDDEN, EK_ERR_USAGE,
                                "this agent serves its own user only");
         }
@@ -473,8 +472,8 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
         e = agent_reload(a, msg, sizeof msg);
     if (e != EK_OK)
         return fail(c, e, msg);
-    return ok_answer(c, strcmp(url, "/v1/unlock") == 0 ? "unlocked"
-                                                       : "reloaded");
+    return ok_answer(c,
+                     strcmp(url, "/v1/unlock") == 0 ? "unlocked" : "reloaded");
 }
 
 static void
@@ -511,10 +510,10 @@ agent_http_start(struct agent *a, int listen_fd)
                      MHD_USE_ERROR_LOG;
 
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, a, MHD_OPTION_LISTEN_SOCKET,
-        listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)AGENT_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)AGENT_CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED, completed, a,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_END);
+        flags, 0, NULL, NULL, handler, a, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)AGENT_CONN_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)AGENT_CONN_LIMIT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, a, MHD_OPTION_END);
 }

@@ -92,8 +92,10 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
         switch (c) {
         case OPT_PROFILE:
             if (o->nprofiles == MAX_KEYS)
-                return cli_usage("agent", usage_agent, "at most %d "
-                                 "profiles", MAX_KEYS);
+                return cli_usage("agent", usage_agent,
+                                 "at most %d "
+                                 "profiles",
+                                 MAX_KEYS);
             o->profiles[o->nprofiles++] = optarg;
             break;
         case OPT_CONFIG:
@@ -107,17 +109,20 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
             break;
         case OPT_MIN_LIFETIME:
             if (cli_parse_uint(optarg, 60, 3000, &v) != 0)
-                return cli_usage("agent", usage_agent, "--min-lifetime "
+                return cli_usage("agent", usage_agent,
+                                 "--min-lifetime "
                                  "'%s' is not a number of seconds from 60 "
-                                 "to 3000", optarg);
+                                 "to 3000",
+                                 optarg);
             a->min_lifetime = v;
             break;
         case OPT_ALLOW_UID:
             if (a->nallow == AGENT_MAX_ALLOW ||
                 cli_parse_uint(optarg, 0, 0x7fffffff, &v) != 0)
-                return cli_usage("agent", usage_agent, "--allow-uid '%s' "
-                                 "is not a user id (at most %d)", optarg,
-                                 AGENT_MAX_ALLOW);
+                return cli_usage("agent", usage_agent,
+                                 "--allow-uid '%s' "
+                                 "is not a user id (at most %d)",
+                                 optarg, AGENT_MAX_ALLOW);
             a->allow[a->nallow++] = (uid_t)v;
             break;
         case OPT_AUDIT:
@@ -126,21 +131,23 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
         default:
             rc = cli_common_opt(cli, c, optarg, "agent", usage_agent);
             if (rc != 0)
-                return rc > 0 ? rc : cli_usage("agent", usage_agent,
-                                               "invalid arguments");
+                return rc > 0 ? rc
+                              : cli_usage("agent", usage_agent,
+                                          "invalid arguments");
         }
     }
     while (optind < argc) {
         if (o->nuris == MAX_KEYS)
-            return cli_usage("agent", usage_agent, "at most %d keys",
-                             MAX_KEYS);
+            return cli_usage("agent", usage_agent, "at most %d keys", MAX_KEYS);
         o->uris[o->nuris++] = argv[optind++];
     }
     if (o->nuris + o->nprofiles == 0)
-        return cli_usage("agent", usage_agent, "no key: give KEY-URI or "
+        return cli_usage("agent", usage_agent,
+                         "no key: give KEY-URI or "
                          "--profile NAME");
     if (o->config != NULL && o->nprofiles == 0)
-        return cli_usage("agent", usage_agent, "--config is read for "
+        return cli_usage("agent", usage_agent,
+                         "--config is read for "
                          "--profile NAME; give both");
     return 0;
 }
@@ -165,8 +172,8 @@ gather_keys(struct cli *cli, struct agent *a, struct agent_opts *o,
         if (o->config == NULL &&
             (r = ek_config_default_path(cli->ctx, &path)) != EK_OK)
             return cli_fail(cli, r);
-        r = ek_config_load(cli->ctx, o->config != NULL ? o->config : path,
-                           0, cfgp);
+        r = ek_config_load(cli->ctx, o->config != NULL ? o->config : path, 0,
+                           cfgp);
         ek_free(path);
         if (r != EK_OK)
             return cli_fail(cli, r);
@@ -174,9 +181,11 @@ gather_keys(struct cli *cli, struct agent *a, struct agent_opts *o,
     for (i = 0; i < o->nprofiles; i++) {
         if ((v = ek_config_get(*cfgp, o->profiles[i], "key")) == NULL ||
             v[0] == '\0') {
-            fprintf(stderr, "entrakey agent: profile '%s' has no key = "
+            fprintf(stderr,
+                    "entrakey agent: profile '%s' has no key = "
                     "(or there is no such profile); see `entrakey profile "
-                    "list`\n", o->profiles[i]);
+                    "list`\n",
+                    o->profiles[i]);
             return CLI_EXIT_USAGE;
         }
         a->keys[n].uri = strdup(v);
@@ -184,8 +193,7 @@ gather_keys(struct cli *cli, struct agent *a, struct agent_opts *o,
             v[0] != '\0')
             a->keys[n].module = strdup(v);
         if (cli->pin_source == NULL && *pin_src_buf == NULL &&
-            (v = ek_config_get(*cfgp, o->profiles[i], "pin_source")) !=
-                NULL &&
+            (v = ek_config_get(*cfgp, o->profiles[i], "pin_source")) != NULL &&
             v[0] != '\0')
             *pin_src_buf = strdup(v);
         n++;
@@ -231,7 +239,8 @@ make_socket(const char *path, char *msg, size_t msgsz)
         }
         if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
             st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-            snprintf(msg, msgsz, "the directory %s must be this user's and "
+            snprintf(msg, msgsz,
+                     "the directory %s must be this user's and "
                      "mode 0700 (no access for others); fix or remove it",
                      dir);
             return -1;
@@ -239,8 +248,10 @@ make_socket(const char *path, char *msg, size_t msgsz)
     }
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
-            snprintf(msg, msgsz, "%s exists and is not a socket; not "
-                     "replaced", path);
+            snprintf(msg, msgsz,
+                     "%s exists and is not a socket; not "
+                     "replaced",
+                     path);
             return -1;
         }
         probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -261,15 +272,13 @@ make_socket(const char *path, char *msg, size_t msgsz)
     old = umask(0177);
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         umask(old);
-        snprintf(msg, msgsz, "cannot listen at %s: %s", path,
-                 strerror(errno));
+        snprintf(msg, msgsz, "cannot listen at %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     umask(old);
     if (chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
-        snprintf(msg, msgsz, "cannot listen at %s: %s", path,
-                 strerror(errno));
+        snprintf(msg, msgsz, "cannot listen at %s: %s", path, strerror(errno));
         close(fd);
         (void)unlink(path);
         return -1;
@@ -311,9 +320,9 @@ notify_ready(void)
         sa.sun_path[0] = '\0';
     if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
         return;
-    (void)sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
-                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-                             strlen(ns)));
+    (void)sendto(
+        fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
+        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(ns)));
     close(fd);
 }
 
@@ -351,8 +360,8 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     if ((rc = gather_keys(cli, &a, &o, &cfg, &pin_src_buf)) != 0)
         goto out;
     a.pin_source = cli->pin_source != NULL ? cli->pin_source : pin_src_buf;
-    if (a.pin_source == NULL && (cred_dir = getenv("CREDENTIALS_DIRECTORY"))
-                                    != NULL) {
+    if (a.pin_source == NULL &&
+        (cred_dir = getenv("CREDENTIALS_DIRECTORY")) != NULL) {
         /* systemd LoadCredential=/LoadCredentialEncrypted=entrakey-pin */
         n = strlen(cred_dir) + sizeof "file:/entrakey-pin";
         if ((cred_buf = malloc(n)) == NULL) {
@@ -380,12 +389,11 @@ cmd_agent(struct cli *cli, int argc, char **argv)
             sock = strdup(o.socket);
         else if ((r = ek_agent_socket_path(cli->ctx, &sock)) != EK_OK) {
             fprintf(stderr, "entrakey agent: no place for the socket: set "
-                    "XDG_RUNTIME_DIR or give --socket PATH\n");
+                            "XDG_RUNTIME_DIR or give --socket PATH\n");
             rc = CLI_EXIT_USAGE;
             goto out;
         }
-        if (sock == NULL ||
-            (lfd = make_socket(sock, msg, sizeof msg)) < 0) {
+        if (sock == NULL || (lfd = make_socket(sock, msg, sizeof msg)) < 0) {
             fprintf(stderr, "entrakey agent: %s\n", msg);
             rc = CLI_EXIT_FILE;
             goto out;
@@ -419,14 +427,15 @@ cmd_agent(struct cli *cli, int argc, char **argv)
             explicit_bzero(a.pin, a.pin_cap);
             made_socket = 0;
             n = 0;
-            while (n < sizeof st - 1 &&
-                   read(ready_pipe[0], st + n, 1) == 1)
+            while (n < sizeof st - 1 && read(ready_pipe[0], st + n, 1) == 1)
                 n++;
             if (n > 0 && st[0] == '0') {
                 printf("ENTRAKEY_AGENT_SOCK=%s; export ENTRAKEY_AGENT_SOCK;"
-                       "\n", sock != NULL ? sock : "");
+                       "\n",
+                       sock != NULL ? sock : "");
                 printf("ENTRAKEY_AGENT_PID=%ld; export ENTRAKEY_AGENT_PID;"
-                       "\n", (long)child);
+                       "\n",
+                       (long)child);
                 rc = CLI_EXIT_OK;
             } else {
                 rc = n > 0 ? (int)strtol(st, NULL, 10) : CLI_EXIT_INTERNAL;

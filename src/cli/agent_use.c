@@ -25,8 +25,10 @@ cli_agent_sock(struct cli *cli, int mode, char **sockp)
     if (mode == 0 && (env == NULL || env[0] == '\0') &&
         (stat(*sockp, &st) != 0 || !S_ISSOCK(st.st_mode))) {
         if (cli->verbose)
-            fprintf(stderr, "entrakey: no agent socket at %s; signing "
-                    "directly\n", *sockp);
+            fprintf(stderr,
+                    "entrakey: no agent socket at %s; signing "
+                    "directly\n",
+                    *sockp);
         ek_free(*sockp);
         *sockp = NULL;
     }

@@ -12,15 +12,15 @@
 /* Exit codes (docs/errors.md). Stable: appended to, never renumbered. */
 enum cli_exit {
     CLI_EXIT_OK = 0,
-    CLI_EXIT_INTERNAL = 1,  /* unexpected failure, out of memory */
-    CLI_EXIT_USAGE = 2,     /* bad arguments, bad configuration */
-    CLI_EXIT_TOKEN = 3,     /* module, token, key, mechanism, session */
-    CLI_EXIT_PIN = 4,       /* PIN incorrect, locked, final try, no source */
-    CLI_EXIT_ENTRA = 5,     /* the Entra ID token endpoint refused */
-    CLI_EXIT_NETWORK = 6,   /* connection, TLS, timeout, throttling */
-    CLI_EXIT_FILE = 7,      /* a local file cannot be read or written */
-    CLI_EXIT_EXISTS = 8,    /* would replace a file or token object */
-    CLI_EXIT_CERT = 9,      /* certificate invalid, mismatched, expired */
+    CLI_EXIT_INTERNAL = 1, /* unexpected failure, out of memory */
+    CLI_EXIT_USAGE = 2,    /* bad arguments, bad configuration */
+    CLI_EXIT_TOKEN = 3,    /* module, token, key, mechanism, session */
+    CLI_EXIT_PIN = 4,      /* PIN incorrect, locked, final try, no source */
+    CLI_EXIT_ENTRA = 5,    /* the Entra ID token endpoint refused */
+    CLI_EXIT_NETWORK = 6,  /* connection, TLS, timeout, throttling */
+    CLI_EXIT_FILE = 7,     /* a local file cannot be read or written */
+    CLI_EXIT_EXISTS = 8,   /* would replace a file or token object */
+    CLI_EXIT_CERT = 9,     /* certificate invalid, mismatched, expired */
 };
 
 /* The state every command shares. */
@@ -46,18 +46,20 @@ enum {
     OPT_JSON,
     OPT_HELP,
     OPT_SIGN_BASE = 1050, /* the signing options (CLI_SIGN_LONGOPTS) */
-    OPT_CMD_BASE = 1100, /* commands number their own options from here */
+    OPT_CMD_BASE = 1100,  /* commands number their own options from here */
 };
-#define CLI_COMMON_LONGOPTS                                                   \
-    {"module", required_argument, NULL, OPT_MODULE},                          \
-        {"pin-source", required_argument, NULL, OPT_PIN_SOURCE},              \
-        {"so-pin-source", required_argument, NULL, OPT_SO_PIN_SOURCE},        \
-        {"allow-final-pin-try", no_argument, NULL, OPT_ALLOW_FINAL_PIN_TRY},  \
-        {"insecure-allow-extractable-key", no_argument, NULL,                 \
-         OPT_INSECURE_EXTRACTABLE},                                           \
-        {"json", no_argument, NULL, OPT_JSON},                                \
-        {"verbose", no_argument, NULL, 'v'},                                  \
-        {"help", no_argument, NULL, 'h'}
+#define CLI_COMMON_LONGOPTS                                                    \
+    {"module", required_argument, NULL, OPT_MODULE},                           \
+        {"pin-source", required_argument, NULL, OPT_PIN_SOURCE},               \
+        {"so-pin-source", required_argument, NULL, OPT_SO_PIN_SOURCE},         \
+        {"allow-final-pin-try", no_argument, NULL, OPT_ALLOW_FINAL_PIN_TRY},   \
+        {"insecure-allow-extractable-key", no_argument, NULL,                  \
+         OPT_INSECURE_EXTRACTABLE},                                            \
+        {"json", no_argument, NULL, OPT_JSON},                                 \
+        {"verbose", no_argument, NULL, 'v'},                                   \
+    {                                                                          \
+        "help", no_argument, NULL, 'h'                                         \
+    }
 #define CLI_COMMON_SHORTOPTS "vh"
 
 /* Wraps getopt_long with our own messages: the cause in one line, never
@@ -92,9 +94,9 @@ int cli_exit_code(ek_err e);
 /* For clang-tidy's analyzer, which sees one file at a time: cli_usage
  * returns CLI_EXIT_USAGE and cli_fail a failure (see src/internal.h). */
 #if defined(__clang_analyzer__) && !defined(EK_CLI_COMMON_C)
-#define cli_usage(cmd, usage, ...) \
+#define cli_usage(cmd, usage, ...)                                             \
     (cli_usage((cmd), (usage), __VA_ARGS__), CLI_EXIT_USAGE)
-#define cli_fail(cli, e) \
+#define cli_fail(cli, e)                                                       \
     (cli_fail((cli), (e)), (e) == EK_OK ? CLI_EXIT_OK : CLI_EXIT_INTERNAL)
 #endif
 /* Writes all of p to fd with write(2) (no stdio copy); 0 or -1 (errno). */
@@ -136,8 +138,7 @@ const char *cli_key_verdict_text(const struct ek_key *k);
 int cli_key_json(cJSON *o, const struct ek_key *k);
 /* Parses a hex id (an optional 0x; ':' allowed between bytes, as
  * pkcs11-tool prints ids) into at most max bytes; 0 ok, -1 bad. */
-int cli_parse_hex(const char *s, unsigned char *out, size_t max,
-                  size_t *len);
+int cli_parse_hex(const char *s, unsigned char *out, size_t max, size_t *len);
 
 /* Starts the clock of the -v timestamps (main, first thing). */
 void cli_clock_start(void);
@@ -173,70 +174,71 @@ enum {
     OPT_S_AGENT,
     OPT_S_NO_AGENT,
 };
-#define CLI_SIGN_LONGOPTS                                                     \
-    {"tenant", required_argument, NULL, OPT_S_TENANT},                        \
-        {"client-id", required_argument, NULL, OPT_S_CLIENT_ID},              \
-        {"scope", required_argument, NULL, OPT_S_SCOPE},                      \
-        {"resource", required_argument, NULL, OPT_S_RESOURCE},                \
-        {"cloud", required_argument, NULL, OPT_S_CLOUD},                      \
-        {"authority-host", required_argument, NULL, OPT_S_AUTHORITY_HOST},    \
-        {"ca-file", required_argument, NULL, OPT_S_CA_FILE},                  \
-        {"alg", required_argument, NULL, OPT_S_ALG},                          \
-        {"timeout", required_argument, NULL, OPT_S_TIMEOUT},                  \
-        {"max-wait", required_argument, NULL, OPT_S_MAX_WAIT},                \
-        {"profile", required_argument, NULL, OPT_S_PROFILE},                  \
-        {"config", required_argument, NULL, OPT_S_CONFIG},                    \
-        {"organization", required_argument, NULL, OPT_S_ORGANIZATION},        \
-        {"cert", required_argument, NULL, OPT_S_CERT},                        \
-        {"lifetime", required_argument, NULL, OPT_S_LIFETIME},              \
-        {"agent", no_argument, NULL, OPT_S_AGENT},                            \
-        {"no-agent", no_argument, NULL, OPT_S_NO_AGENT}
+#define CLI_SIGN_LONGOPTS                                                      \
+    {"tenant", required_argument, NULL, OPT_S_TENANT},                         \
+        {"client-id", required_argument, NULL, OPT_S_CLIENT_ID},               \
+        {"scope", required_argument, NULL, OPT_S_SCOPE},                       \
+        {"resource", required_argument, NULL, OPT_S_RESOURCE},                 \
+        {"cloud", required_argument, NULL, OPT_S_CLOUD},                       \
+        {"authority-host", required_argument, NULL, OPT_S_AUTHORITY_HOST},     \
+        {"ca-file", required_argument, NULL, OPT_S_CA_FILE},                   \
+        {"alg", required_argument, NULL, OPT_S_ALG},                           \
+        {"timeout", required_argument, NULL, OPT_S_TIMEOUT},                   \
+        {"max-wait", required_argument, NULL, OPT_S_MAX_WAIT},                 \
+        {"profile", required_argument, NULL, OPT_S_PROFILE},                   \
+        {"config", required_argument, NULL, OPT_S_CONFIG},                     \
+        {"organization", required_argument, NULL, OPT_S_ORGANIZATION},         \
+        {"cert", required_argument, NULL, OPT_S_CERT},                         \
+        {"lifetime", required_argument, NULL, OPT_S_LIFETIME},                 \
+        {"agent", no_argument, NULL, OPT_S_AGENT},                             \
+    {                                                                          \
+        "no-agent", no_argument, NULL, OPT_S_NO_AGENT                          \
+    }
 
 /* The help text of the signing options, for each command's usage. */
-#define CLI_SIGN_OPTIONS_HELP                                                 \
-    "KEY-URI is the private key's PKCS#11 URI (e.g. \"pkcs11:token=hsm;\n"   \
-    "object=app;type=private\"); a profile's 'key' when not given.\n"        \
-    "\n"                                                                      \
-    "signing options (the same for assert, token and exec):\n"               \
-    "  --tenant TENANT       directory (tenant) ID or domain\n"              \
-    "                        (or $AZURE_TENANT_ID, or a profile's tenant)\n" \
-    "  --client-id APPID     the app's Application (client) ID\n"            \
-    "                        (or $AZURE_CLIENT_ID, or a profile's)\n"        \
-    "  --cloud NAME          global (default), usgov (GCC High), usgov-dod,\n"\
-    "                        china\n"                                         \
-    "  --authority-host URL  the login host (or $AZURE_AUTHORITY_HOST;\n"    \
-    "                        default: the cloud's); https only\n"             \
-    "  --alg PS256|RS256     assertion signature (default PS256; a token\n"  \
-    "                        without RSA-PSS gets RS256, with a warning)\n"  \
-    "  --lifetime SECONDS    the assertion's exp - iat; default (or 0) 600,\n"\
+#define CLI_SIGN_OPTIONS_HELP                                                  \
+    "KEY-URI is the private key's PKCS#11 URI (e.g. \"pkcs11:token=hsm;\n"     \
+    "object=app;type=private\"); a profile's 'key' when not given.\n"          \
+    "\n"                                                                       \
+    "signing options (the same for assert, token and exec):\n"                 \
+    "  --tenant TENANT       directory (tenant) ID or domain\n"                \
+    "                        (or $AZURE_TENANT_ID, or a profile's tenant)\n"   \
+    "  --client-id APPID     the app's Application (client) ID\n"              \
+    "                        (or $AZURE_CLIENT_ID, or a profile's)\n"          \
+    "  --cloud NAME          global (default), usgov (GCC High), usgov-dod,\n" \
+    "                        china\n"                                          \
+    "  --authority-host URL  the login host (or $AZURE_AUTHORITY_HOST;\n"      \
+    "                        default: the cloud's); https only\n"              \
+    "  --alg PS256|RS256     assertion signature (default PS256; a token\n"    \
+    "                        without RSA-PSS gets RS256, with a warning)\n"    \
+    "  --lifetime SECONDS    the assertion's exp - iat; default (or 0) 600,\n" \
     "                        at most 3600\n"                                   \
-    "  --cert FILE           the certificate (PEM or DER) to name in the\n"  \
-    "                        assertion instead of the one on the token\n"    \
-    "  --profile NAME        take values from this profile (or\n"           \
-    "                        $ENTRAKEY_PROFILE; else the profile 'default')\n"\
-    "  --config FILE         the only configuration file to read (or\n"     \
-    "                        $ENTRAKEY_CONFIG; default: the user's\n"        \
-    "                        ~/.config/entrakey/config, then\n"              \
-    "                        /etc/entrakey/config)\n"                        \
-    "  --resource NAME       exo (default), graph, arm or compliance: its\n" \
-    "                        /.default scope in the cloud (token, exec)\n"   \
-    "  --scope SCOPE         the scope itself (e.g. URI/.default); instead\n"\
-    "                        of --resource (token, exec)\n"                  \
-    "  --ca-file PEM         CA certificates to trust in addition to the\n"  \
-    "                        system's; TLS is always verified (token, exec)\n"\
-    "  --timeout SECONDS     per attempt, 1-600 (default 30); a timeout or\n"\
-    "                        a lost connection is tried once more\n"         \
-    "  --max-wait SECONDS    longest Retry-After wait honoured on HTTP\n"    \
-    "                        429/503, 1-3600 (default 60)\n"                  \
-    "  --organization DOMAIN the *.onmicrosoft.com domain (powershell\n"     \
-    "                        format, ENTRAKEY_ORGANIZATION)\n"               \
-    CLI_AGENT_HELP                                                            \
-    "  --module PATH, --pin-source SRC, --allow-final-pin-try, -v: see\n"    \
-    "                        entrakey --help\n"                               \
-    "\n"                                                                      \
-    "Precedence: options, then a named profile (--profile or\n"             \
-    "ENTRAKEY_PROFILE), then the environment (AZURE_TENANT_ID,\n"           \
-    "AZURE_CLIENT_ID, AZURE_AUTHORITY_HOST, ENTRAKEY_MODULE), then the\n"    \
+    "  --cert FILE           the certificate (PEM or DER) to name in the\n"    \
+    "                        assertion instead of the one on the token\n"      \
+    "  --profile NAME        take values from this profile (or\n"              \
+    "                        $ENTRAKEY_PROFILE; else the profile 'default')\n" \
+    "  --config FILE         the only configuration file to read (or\n"        \
+    "                        $ENTRAKEY_CONFIG; default: the user's\n"          \
+    "                        ~/.config/entrakey/config, then\n"                \
+    "                        /etc/entrakey/config)\n"                          \
+    "  --resource NAME       exo (default), graph, arm or compliance: its\n"   \
+    "                        /.default scope in the cloud (token, exec)\n"     \
+    "  --scope SCOPE         the scope itself (e.g. URI/.default); instead\n"  \
+    "                        of --resource (token, exec)\n"                    \
+    "  --ca-file PEM         CA certificates to trust in addition to the\n"    \
+    "                        system's; TLS is always verified (token, exec)\n" \
+    "  --timeout SECONDS     per attempt, 1-600 (default 30); a timeout or\n"  \
+    "                        a lost connection is tried once more\n"           \
+    "  --max-wait SECONDS    longest Retry-After wait honoured on HTTP\n"      \
+    "                        429/503, 1-3600 (default 60)\n"                   \
+    "  --organization DOMAIN the *.onmicrosoft.com domain (powershell\n"       \
+    "                        format, ENTRAKEY_ORGANIZATION)\n" CLI_AGENT_HELP  \
+    "  --module PATH, --pin-source SRC, --allow-final-pin-try, -v: see\n"      \
+    "                        entrakey --help\n"                                \
+    "\n"                                                                       \
+    "Precedence: options, then a named profile (--profile or\n"                \
+    "ENTRAKEY_PROFILE), then the environment (AZURE_TENANT_ID,\n"              \
+    "AZURE_CLIENT_ID, AZURE_AUTHORITY_HOST, ENTRAKEY_MODULE), then the\n"      \
     "profile 'default'; -v says where each value came from.\n"
 
 /* The fields a profile can hold (the keys of the configuration file). */
@@ -281,8 +283,8 @@ struct cli_config {
 };
 /* Opens the files; strict: a file that cannot be read is an error (else a
  * warning). 0 or an exit code after printing why. */
-int cli_config_open(struct cli *cli, struct cli_config *cc,
-                    const char *config, int strict);
+int cli_config_open(struct cli *cli, struct cli_config *cc, const char *config,
+                    int strict);
 void cli_config_free(struct cli_config *cc);
 /* The file holding profile, or NULL. */
 const struct cli_config_file *cli_config_find(const struct cli_config *cc,
@@ -350,13 +352,12 @@ int cli_agent_sock(struct cli *cli, int mode, char **sockp);
 /* After asking the agent: 0 when it answered (said at -v), -1 when the
  * direct path should be taken (no agent for the key, mode 0; said at -v),
  * else the exit code after printing the agent's error. */
-int cli_agent_fallback(struct cli *cli, int mode, const char *sock,
-                       ek_err r);
-#define CLI_AGENT_HELP                                                        \
-    "  --agent               ask the running entrakey agent only (fail\n"  \
-    "                        when none serves the key)\n"                    \
-    "  --no-agent            sign here even when an agent runs (default:\n"\
-    "                        the agent at $ENTRAKEY_AGENT_SOCK or the\n"     \
+int cli_agent_fallback(struct cli *cli, int mode, const char *sock, ek_err r);
+#define CLI_AGENT_HELP                                                         \
+    "  --agent               ask the running entrakey agent only (fail\n"      \
+    "                        when none serves the key)\n"                      \
+    "  --no-agent            sign here even when an agent runs (default:\n"    \
+    "                        the agent at $ENTRAKEY_AGENT_SOCK or the\n"       \
     "                        default socket when it serves the key)\n"
 /* The log callback -v installs ("entrakey: [ms] message"). */
 void cli_log_to_stderr(void *arg, enum ek_log_level level, const char *msg);

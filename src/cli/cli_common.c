@@ -101,8 +101,7 @@ static const struct {
      "give --days from 1 to 36500"},
     {EK_ERR_CONFIG, NULL, "does not exist", "--config",
      "make a profile with `entrakey profile add`, or give --config FILE"},
-    {EK_ERR_CONFIG, NULL, "nor HOME is set", "--config",
-     "give --config FILE"},
+    {EK_ERR_CONFIG, NULL, "nor HOME is set", "--config", "give --config FILE"},
     {EK_ERR_ENTRA, NULL, "AADSTS700016", "--client-id",
      "check --client-id and --tenant"},
     {EK_ERR_ENTRA, NULL, "AADSTS90002", "--tenant",
@@ -124,8 +123,8 @@ cli_hint(const struct cli *cli, ek_err e, const char *msg)
         if (hints[i].code != e)
             continue;
         n = hints[i].cmd != NULL ? strlen(hints[i].cmd) : 0;
-        if (n > 0 && (cli->cmd == NULL || strncmp(cli->cmd, hints[i].cmd,
-                                                   n) != 0))
+        if (n > 0 &&
+            (cli->cmd == NULL || strncmp(cli->cmd, hints[i].cmd, n) != 0))
             continue;
         if (hints[i].has != NULL && strstr(msg, hints[i].has) == NULL)
             continue;
@@ -146,7 +145,8 @@ uri_hint(const char *uri)
     size_t n;
 
     if (strchr(uri, ' ') != NULL)
-        fprintf(stderr, "entrakey: the URI has a space, which PKCS#11 URIs "
+        fprintf(stderr,
+                "entrakey: the URI has a space, which PKCS#11 URIs "
                 "do not keep: write it as %%20 (object=exo%%20automation)"
                 "\n");
     id = strstr(uri, "id=");
@@ -157,8 +157,10 @@ uri_hint(const char *uri)
         if (n > 0 && n <= 16 && n % 2 == 0 &&
             strspn(id, "0123456789abcdefABCDEF") >= n &&
             memchr(id, '%', n) == NULL) {
-            fprintf(stderr, "entrakey: id=%.*s is the characters '%.*s'; "
-                    "did you mean the bytes: id=", (int)n, id, (int)n, id);
+            fprintf(stderr,
+                    "entrakey: id=%.*s is the characters '%.*s'; "
+                    "did you mean the bytes: id=",
+                    (int)n, id, (int)n, id);
             for (; id < end; id += 2)
                 fprintf(stderr, "%%%.2s", id);
             fputs(" ?\n", stderr);
@@ -252,11 +254,11 @@ cli_getopt(int argc, char **argv, const char *shortopts,
         if (arg[0] == '-' && arg[1] == '-') {
             len = strcspn(arg, "=");
             if (optopt != 0 && arg[len] == '=')
-                cli_usage(cmd, NULL, "option '%.*s' takes no value",
-                          (int)len, arg);
+                cli_usage(cmd, NULL, "option '%.*s' takes no value", (int)len,
+                          arg);
             else if (optopt != 0)
-                cli_usage(cmd, NULL, "option '%.*s' needs a value",
-                          (int)len, arg);
+                cli_usage(cmd, NULL, "option '%.*s' needs a value", (int)len,
+                          arg);
             else
                 cli_usage(cmd, NULL, "unknown or ambiguous option '%.*s'",
                           (int)len, arg);
@@ -274,8 +276,10 @@ cli_getopt(int argc, char **argv, const char *shortopts,
         len = strlen(name);
         if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, len) != 0 ||
             (arg[2 + len] != '\0' && arg[2 + len] != '=')) {
-            cli_usage(cmd, NULL, "write --%s in full: an abbreviated "
-                      "option is not taken for a PIN source", name);
+            cli_usage(cmd, NULL,
+                      "write --%s in full: an abbreviated "
+                      "option is not taken for a PIN source",
+                      name);
             return '?';
         }
     }
@@ -329,8 +333,8 @@ resolved(const char *path, char *out, size_t outsz)
         snprintf(dir, sizeof dir, ".");
         base = path;
     } else {
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
-                 path);
+        snprintf(dir, sizeof dir, "%.*s",
+                 slash == path ? 1 : (int)(slash - path), path);
         base = slash + 1;
     }
     if (realpath(dir, real) == NULL)
@@ -386,7 +390,6 @@ cli_safe(const char *s)
     return out;
 }
 
-
 /* Prints s with each byte that is not part of a UTF-8 character replaced
  * by U+FFFD: labels come from tokens, which do not all keep to UTF-8, and
  * JSON is UTF-8 (RFC 8259 §8.1). cJSON escapes only '"', '\\' and control
@@ -441,8 +444,8 @@ cli_iso8601(long long epoch, char *buf, size_t len)
     time_t t = (time_t)epoch;
     struct tm tm;
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ",
-                                              &tm) == 0)
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(buf, len, "%lld", epoch);
 }
 
@@ -466,7 +469,7 @@ const char *
 cli_attr_name(int a)
 {
     static const char *const names[EK_ATTR_COUNT] = {
-        "CKA_SENSITIVE", "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
+        "CKA_SENSITIVE",         "CKA_EXTRACTABLE", "CKA_ALWAYS_SENSITIVE",
         "CKA_NEVER_EXTRACTABLE", "CKA_LOCAL",
     };
 
@@ -496,8 +499,7 @@ cli_key_verdict_text(const struct ek_key *k)
                "login, and this key was found through its public key or "
                "certificate (name this token alone in the URI and give a "
                "PIN source to read the attributes)";
-    if (ek_key_attrs_fixed(k) &&
-        ek_key_verdict(k) == EK_VERDICT_NON_EXPORTABLE)
+    if (ek_key_attrs_fixed(k) && ek_key_verdict(k) == EK_VERDICT_NON_EXPORTABLE)
         return "fixed values: this module reports these attributes as "
                "constants for every key (OpenSC's PIV driver), not as read "
                "from the card; a PIV card does not export keys, but these "
@@ -591,9 +593,10 @@ cli_check_output(const char *path, int force, const char *outcome)
         return CLI_EXIT_USAGE;
     }
     if (!force && lstat(path, &st) == 0) {
-        fprintf(stderr, "entrakey: '%s' exists and was left as it is; give "
-                "--force to replace it, or choose another name; %s\n", path,
-                outcome);
+        fprintf(stderr,
+                "entrakey: '%s' exists and was left as it is; give "
+                "--force to replace it, or choose another name; %s\n",
+                path, outcome);
         return CLI_EXIT_EXISTS;
     }
     slash = strrchr(path, '/');
@@ -604,15 +607,16 @@ cli_check_output(const char *path, int force, const char *outcome)
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     if (stat(dir, &st) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': the directory '%s' "
-                "cannot be used: %s; %s\n", path, dir, strerror(errno),
-                outcome);
+        fprintf(stderr,
+                "entrakey: cannot write '%s': the directory '%s' "
+                "cannot be used: %s; %s\n",
+                path, dir, strerror(errno), outcome);
         return CLI_EXIT_FILE;
     }
     if (!S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "entrakey: cannot write '%s': '%s' is %s; %s\n",
-                path, dir, S_ISDIR(st.st_mode) ? "not writable"
-                                               : "not a directory", outcome);
+        fprintf(stderr, "entrakey: cannot write '%s': '%s' is %s; %s\n", path,
+                dir, S_ISDIR(st.st_mode) ? "not writable" : "not a directory",
+                outcome);
         return CLI_EXIT_FILE;
     }
     return 0;
@@ -747,11 +751,13 @@ out:
 static int
 bad_pin_source(const char *what)
 {
-    fprintf(stderr, "entrakey: the %s source given is not understood (it "
+    fprintf(stderr,
+            "entrakey: the %s source given is not understood (it "
             "is not repeated here: it could be a PIN); use env:NAME (an "
             "environment variable), file:PATH (a file readable only by "
             "you) or fd:N (an open file descriptor), never the PIN "
-            "itself\n", what);
+            "itself\n",
+            what);
     return CLI_EXIT_USAGE;
 }
 
@@ -772,10 +778,7 @@ cli_apply(struct cli *cli)
         (r = ek_ctx_set_pin_source(cli->ctx, cli->pin_source)) != EK_OK)
         return r == EK_ERR_USAGE ? bad_pin_source("PIN") : cli_fail(cli, r);
     if (cli->so_pin_source != NULL &&
-        (r = ek_ctx_set_so_pin_source(cli->ctx, cli->so_pin_source)) !=
-            EK_OK)
-        return r == EK_ERR_USAGE ? bad_pin_source("SO PIN")
-                                 : cli_fail(cli, r);
+        (r = ek_ctx_set_so_pin_source(cli->ctx, cli->so_pin_source)) != EK_OK)
+        return r == EK_ERR_USAGE ? bad_pin_source("SO PIN") : cli_fail(cli, r);
     return 0;
 }
-

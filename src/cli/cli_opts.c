@@ -232,19 +232,25 @@ cli_sign_opt(struct cli_sign *s, int c, const char *arg)
         return 0;
     case OPT_S_TIMEOUT:
         if (cli_parse_uint(arg, 1, 600, &s->timeout) != 0)
-            return cli_usage(s->cmd, NULL, "--timeout '%s' is not a number "
-                             "of seconds from 1 to 600", arg);
+            return cli_usage(s->cmd, NULL,
+                             "--timeout '%s' is not a number "
+                             "of seconds from 1 to 600",
+                             arg);
         return 0;
     case OPT_S_MAX_WAIT:
         if (cli_parse_uint(arg, 1, 3600, &s->max_wait) != 0)
-            return cli_usage(s->cmd, NULL, "--max-wait '%s' is not a number "
-                             "of seconds from 1 to 3600", arg);
+            return cli_usage(s->cmd, NULL,
+                             "--max-wait '%s' is not a number "
+                             "of seconds from 1 to 3600",
+                             arg);
         return 0;
     case OPT_S_LIFETIME:
         if (cli_parse_uint(arg, 0, 3600, &s->lifetime) != 0)
-            return cli_usage(s->cmd, NULL, "--lifetime '%s' is not a number "
+            return cli_usage(s->cmd, NULL,
+                             "--lifetime '%s' is not a number "
                              "of seconds up to 3600 (Entra ID asks for 5-10 "
-                             "minutes; 0 means 600)", arg);
+                             "minutes; 0 means 600)",
+                             arg);
         return 0;
     default:
         return -1;
@@ -256,8 +262,8 @@ cli_sign_opt(struct cli_sign *s, int c, const char *arg)
 
 /* Takes the unset values from profile p of file f at level origin. */
 static void
-take_profile(struct cli_sign *s, const struct cli_config_file *f,
-             const char *p, enum cli_origin origin)
+take_profile(struct cli_sign *s, const struct cli_config_file *f, const char *p,
+             enum cli_origin origin)
 {
     const char *v;
     int i;
@@ -318,12 +324,11 @@ cli_sign_origin(const struct cli_sign *s, enum cli_sign_field f, char *buf,
 {
     switch (s->origin[f]) {
     case CLI_FROM_FLAG:
-        snprintf(buf, len, "%s", f == CLI_SF_KEY ? "the command line"
-                                                 : fields[f].flag);
+        snprintf(buf, len, "%s",
+                 f == CLI_SF_KEY ? "the command line" : fields[f].flag);
         break;
     case CLI_FROM_PROFILE:
-        snprintf(buf, len, "profile %s in %s", s->profile,
-                 s->profile_file);
+        snprintf(buf, len, "profile %s in %s", s->profile, s->profile_file);
         break;
     case CLI_FROM_ENV:
         snprintf(buf, len, "environment %s", fields[f].env);
@@ -361,8 +366,7 @@ say_origins(const struct cli_sign *s)
             put_redacted_uri(s->val[i]);
         else
             fputs(s->val[i], stderr);
-        fprintf(stderr, " (from %s)\n", cli_sign_origin(s, i, buf,
-                                                        sizeof buf));
+        fprintf(stderr, " (from %s)\n", cli_sign_origin(s, i, buf, sizeof buf));
     }
 }
 
@@ -394,8 +398,7 @@ cli_sign_resolve(struct cli *cli, struct cli_sign *s)
     s->profile_named = s->profile != NULL;
     /* a named profile must be there; the default one may be missing, and
      * then an unreadable file does not stop a command given everything */
-    if ((rc = cli_config_open(cli, &s->cc, s->config, s->profile_named)) !=
-        0)
+    if ((rc = cli_config_open(cli, &s->cc, s->config, s->profile_named)) != 0)
         return rc;
     if (s->profile_named) {
         if ((f = cli_config_find(&s->cc, s->profile)) == NULL) {
@@ -427,14 +430,14 @@ cli_sign_resolve(struct cli *cli, struct cli_sign *s)
             return cli_fail(cli, r);
     }
     /* the module from the environment is the library's to read */
-    cli->module = s->origin[CLI_SF_MODULE] == CLI_FROM_ENV
-                      ? NULL
-                      : s->val[CLI_SF_MODULE];
+    cli->module =
+        s->origin[CLI_SF_MODULE] == CLI_FROM_ENV ? NULL : s->val[CLI_SF_MODULE];
     cli->pin_source = s->val[CLI_SF_PIN_SOURCE];
 
     if (s->val[CLI_SF_SCOPE] != NULL && s->val[CLI_SF_RESOURCE] != NULL &&
         s->origin[CLI_SF_SCOPE] == s->origin[CLI_SF_RESOURCE])
-        return cli_usage(s->cmd, NULL, "give --scope or --resource, not "
+        return cli_usage(s->cmd, NULL,
+                         "give --scope or --resource, not "
                          "both");
     /* the one set at the higher level wins */
     if (s->val[CLI_SF_SCOPE] != NULL && s->val[CLI_SF_RESOURCE] != NULL) {
@@ -444,30 +447,38 @@ cli_sign_resolve(struct cli *cli, struct cli_sign *s)
             s->val[CLI_SF_SCOPE] = NULL;
     }
     if (s->agent_mode > 0 && s->cert_file != NULL)
-        return cli_usage(s->cmd, NULL, "--cert needs the direct path: the "
+        return cli_usage(s->cmd, NULL,
+                         "--cert needs the direct path: the "
                          "agent names the certificate on the token");
     if (s->val[CLI_SF_KEY] == NULL)
-        return cli_usage(s->cmd, NULL, "no key: give KEY-URI (see `entrakey "
+        return cli_usage(s->cmd, NULL,
+                         "no key: give KEY-URI (see `entrakey "
                          "keys`) or a profile with key = URI");
     if (s->val[CLI_SF_TENANT] == NULL)
-        return cli_usage(s->cmd, NULL, "no tenant: give --tenant (the "
+        return cli_usage(s->cmd, NULL,
+                         "no tenant: give --tenant (the "
                          "tenant id or a domain such as "
                          "contoso.onmicrosoft.com), AZURE_TENANT_ID, or a "
                          "profile with tenant =");
     if (s->val[CLI_SF_CLIENT_ID] == NULL)
-        return cli_usage(s->cmd, NULL, "no client id: give --client-id (the "
+        return cli_usage(s->cmd, NULL,
+                         "no client id: give --client-id (the "
                          "application (client) id), AZURE_CLIENT_ID, or a "
                          "profile with client_id =");
     s->cloud = EK_CLOUD_GLOBAL;
     if (s->val[CLI_SF_CLOUD] != NULL &&
         ek_cloud_parse(s->val[CLI_SF_CLOUD], &s->cloud) != EK_OK)
-        return cli_usage(s->cmd, NULL, "cloud '%s' is not one of global, "
-                         "usgov, usgov-dod, china", s->val[CLI_SF_CLOUD]);
+        return cli_usage(s->cmd, NULL,
+                         "cloud '%s' is not one of global, "
+                         "usgov, usgov-dod, china",
+                         s->val[CLI_SF_CLOUD]);
     s->resource = EK_RESOURCE_EXO;
     if (s->val[CLI_SF_RESOURCE] != NULL &&
         ek_resource_parse(s->val[CLI_SF_RESOURCE], &s->resource) != EK_OK)
-        return cli_usage(s->cmd, NULL, "resource '%s' is not one of exo, "
-                         "graph, arm, compliance", s->val[CLI_SF_RESOURCE]);
+        return cli_usage(s->cmd, NULL,
+                         "resource '%s' is not one of exo, "
+                         "graph, arm, compliance",
+                         s->val[CLI_SF_RESOURCE]);
     s->alg = EK_ALG_PS256;
     if (s->val[CLI_SF_ALG] != NULL &&
         cli_alg_parse(s->val[CLI_SF_ALG], &s->alg) != 0)
@@ -501,18 +512,19 @@ cli_sign_assertion(const struct cli_sign *s, struct ek_assertion_params *p)
 }
 
 void
-cli_sign_after_error(const struct cli *cli, const struct cli_sign *s,
-                     ek_err r)
+cli_sign_after_error(const struct cli *cli, const struct cli_sign *s, ek_err r)
 {
     const char *msg = ek_ctx_errmsg(cli->ctx);
 
     if (r == EK_ERR_ENTRA && strstr(msg, "AADSTS700016") != NULL &&
         s->origin[CLI_SF_CLIENT_ID] == CLI_FROM_ENV)
-        fprintf(stderr, "entrakey: note: the client id %s came from "
+        fprintf(stderr,
+                "entrakey: note: the client id %s came from "
                 "AZURE_CLIENT_ID in the environment (Azure VMs and AKS set "
                 "it for their own identity); give --client-id, or name your "
                 "profile with --profile or ENTRAKEY_PROFILE, which win over "
-                "the environment\n", s->val[CLI_SF_CLIENT_ID]);
+                "the environment\n",
+                s->val[CLI_SF_CLIENT_ID]);
 }
 
 void

@@ -55,15 +55,15 @@ cmd_assert(struct cli *cli, int argc, char **argv)
             goto out;
     }
     if (cli->json) {
-        rc = cli_usage(s.cmd, NULL, "assert prints the bare JWT; it has no "
+        rc = cli_usage(s.cmd, NULL,
+                       "assert prints the bare JWT; it has no "
                        "--json output");
         goto out;
     }
     if (optind < argc)
         s.val[CLI_SF_KEY] = argv[optind++];
     if (optind < argc) {
-        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'",
-                       argv[optind]);
+        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'", argv[optind]);
         goto out;
     }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 || (rc = cli_apply(cli)) != 0)
@@ -84,10 +84,9 @@ cmd_assert(struct cli *cli, int argc, char **argv)
         tp.assertion = p;
         /* the scope is not part of an assertion; the agent wants one */
         tp.scope = "https://graph.microsoft.com/.default";
-        r = ek_agent_assertion(cli->ctx, s.agent_sock, s.val[CLI_SF_KEY],
-                               &tp, &jwt);
-        if ((rc = cli_agent_fallback(cli, s.agent_mode, s.agent_sock, r)) >
-            0)
+        r = ek_agent_assertion(cli->ctx, s.agent_sock, s.val[CLI_SF_KEY], &tp,
+                               &jwt);
+        if ((rc = cli_agent_fallback(cli, s.agent_mode, s.agent_sock, r)) > 0)
             goto out;
         if (rc == 0)
             goto got;
@@ -104,11 +103,11 @@ cmd_assert(struct cli *cli, int argc, char **argv)
     }
 got:
     /* straight to the descriptor: no copy left in a stdio buffer */
-    if (cli_write_all(STDOUT_FILENO, ek_secret_data(jwt),
-                      ek_secret_len(jwt)) != 0 ||
+    if (cli_write_all(STDOUT_FILENO, ek_secret_data(jwt), ek_secret_len(jwt)) !=
+            0 ||
         cli_write_all(STDOUT_FILENO, "\n", 1) != 0) {
         fprintf(stderr, "entrakey: cannot write the assertion to standard "
-                "output\n");
+                        "output\n");
         rc = CLI_EXIT_FILE;
         goto out;
     }

@@ -25,7 +25,8 @@ static const char usage_cert[] =
     "See entrakey cert COMMAND --help.\n";
 
 static const char usage_create[] =
-    "usage: entrakey cert create KEY-URI --subject DN [--days N] [--out FILE.cer]\n"
+    "usage: entrakey cert create KEY-URI --subject DN [--days N] [--out "
+    "FILE.cer]\n"
     "                            [--pem FILE.pem] [--sig rsa-pkcs1|rsa-pss]\n"
     "                            [--no-store] [--force] [--json]\n"
     "\n"
@@ -34,8 +35,10 @@ static const char usage_create[] =
     "token under the key's id, and writes it for upload to the app\n"
     "registration (Certificates & secrets).\n"
     "\n"
-    "  --subject DN      the subject (and issuer): \"CN=ExchangeAuth,O=Contoso\"\n"
-    "                    (most specific first) or \"/O=Contoso/CN=ExchangeAuth\";\n"
+    "  --subject DN      the subject (and issuer): "
+    "\"CN=ExchangeAuth,O=Contoso\"\n"
+    "                    (most specific first) or "
+    "\"/O=Contoso/CN=ExchangeAuth\";\n"
     "                    UTF-8; \\ escapes , / = + in values, \\XX is a\n"
     "                    byte in hex; CN=a+UID=b is one RDN (RFC 4514)\n"
     "  --days N          validity in days from now (minus 5 minutes for clock\n"
@@ -121,9 +124,9 @@ static const struct option longopts[] = {
 };
 
 struct opts {
-    const char *cmd;   /* "cert create" */
+    const char *cmd; /* "cert create" */
     const char *usage;
-    unsigned allowed;  /* which OPT_* bits this subcommand takes */
+    unsigned allowed; /* which OPT_* bits this subcommand takes */
     const char *subject;
     const char *out;
     const char *pem;
@@ -134,7 +137,7 @@ struct opts {
     int manifest;
 };
 
-#define ALLOW(o) (1u << ((o) - OPT_CMD_BASE))
+#define ALLOW(o) (1u << ((o)-OPT_CMD_BASE))
 
 static const char *
 option_name(int val)
@@ -158,17 +161,18 @@ parse(struct cli *cli, struct opts *o, int argc, char **argv)
     while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
                            o->cmd)) != -1) {
         if (c >= OPT_CMD_BASE && !(o->allowed & ALLOW(c)))
-            return cli_usage(o->cmd, o->usage, "%s does not take --%s",
-                             o->cmd, option_name(c));
+            return cli_usage(o->cmd, o->usage, "%s does not take --%s", o->cmd,
+                             option_name(c));
         switch (c) {
         case OPT_SUBJECT:
             o->subject = optarg;
             break;
         case OPT_DAYS:
             if (cli_parse_uint(optarg, 1, DAYS_MAX, &o->days) != 0)
-                return cli_usage(o->cmd, o->usage, "--days '%s' is not a "
-                                 "number of days from 1 to %u", optarg,
-                                 DAYS_MAX);
+                return cli_usage(o->cmd, o->usage,
+                                 "--days '%s' is not a "
+                                 "number of days from 1 to %u",
+                                 optarg, DAYS_MAX);
             break;
         case OPT_OUT:
             o->out = optarg;
@@ -178,8 +182,10 @@ parse(struct cli *cli, struct opts *o, int argc, char **argv)
             break;
         case OPT_SIG:
             if (cli_alg_parse(optarg, &o->sig) != 0)
-                return cli_usage(o->cmd, o->usage, "--sig '%s' is not "
-                                 "rsa-pkcs1 or rsa-pss", optarg);
+                return cli_usage(o->cmd, o->usage,
+                                 "--sig '%s' is not "
+                                 "rsa-pkcs1 or rsa-pss",
+                                 optarg);
             break;
         case OPT_NO_STORE:
             o->no_store = 1;
@@ -192,13 +198,13 @@ parse(struct cli *cli, struct opts *o, int argc, char **argv)
             break;
         default:
             if ((rc = cli_common_opt(cli, c, optarg, o->cmd, o->usage)) != 0)
-                return rc > 0 ? rc : cli_usage(o->cmd, o->usage,
-                                               "unexpected option");
+                return rc > 0
+                           ? rc
+                           : cli_usage(o->cmd, o->usage, "unexpected option");
         }
     }
     return -1;
 }
-
 
 static void
 iso(int64_t t, char buf[32])
@@ -235,7 +241,8 @@ warn_validity(const struct ek_cert *c)
         iso(ek_cert_not_after(c), when);
         cli_warn("the certificate %s expired on %s; Entra ID refuses it "
                  "(AADSTS700027): make a new one with entrakey cert create "
-                 "--force and upload it", ek_cert_subject(c), when);
+                 "--force and upload it",
+                 ek_cert_subject(c), when);
     } else if (strcmp(st, "not yet valid") == 0) {
         iso(ek_cert_not_before(c), when);
         cli_warn("the certificate %s is not valid before %s",
@@ -243,8 +250,8 @@ warn_validity(const struct ek_cert *c)
     } else if (strcmp(st, "expires soon") == 0) {
         iso(ek_cert_not_after(c), when);
         cli_warn("the certificate %s expires on %s (in %lld day%s); make "
-                 "and upload its successor now", ek_cert_subject(c), when,
-                 days, days == 1 ? "" : "s");
+                 "and upload its successor now",
+                 ek_cert_subject(c), when, days, days == 1 ? "" : "s");
     }
 }
 
@@ -259,8 +266,8 @@ print_cert(const struct ek_cert *c)
     iso(ek_cert_not_after(c), na);
     printf("subject:      %s\n", ek_cert_subject(c));
     printf("issuer:       %s%s\n", ek_cert_issuer(c),
-           strcmp(ek_cert_subject(c), ek_cert_issuer(c)) == 0 ?
-           " (self-signed)" : "");
+           strcmp(ek_cert_subject(c), ek_cert_issuer(c)) == 0 ? " (self-signed)"
+                                                              : "");
     printf("serial:       %s\n", ek_cert_serial_hex(c));
     printf("valid from:   %s\n", nb);
     printf("valid until:  %s", na);
@@ -292,20 +299,18 @@ cert_json(const struct ek_cert *c)
     if (o == NULL ||
         cJSON_AddStringToObject(o, "subject", ek_cert_subject(c)) == NULL ||
         cJSON_AddStringToObject(o, "issuer", ek_cert_issuer(c)) == NULL ||
-        cJSON_AddStringToObject(o, "serial", ek_cert_serial_hex(c)) ==
-            NULL ||
+        cJSON_AddStringToObject(o, "serial", ek_cert_serial_hex(c)) == NULL ||
         cJSON_AddStringToObject(o, "notBefore", nb) == NULL ||
         cJSON_AddStringToObject(o, "notAfter", na) == NULL ||
         cJSON_AddStringToObject(o, "status", st) == NULL ||
         cJSON_AddNumberToObject(o, "daysLeft", (double)days) == NULL ||
-        cJSON_AddStringToObject(o, "signatureAlgorithm",
-                                ek_cert_sigalg(c)) == NULL ||
+        cJSON_AddStringToObject(o, "signatureAlgorithm", ek_cert_sigalg(c)) ==
+            NULL ||
         cJSON_AddNumberToObject(o, "keyBits", ek_cert_key_bits(c)) == NULL ||
         cJSON_AddStringToObject(o, "thumbprint", ek_cert_thumbprint(c)) ==
             NULL ||
         cJSON_AddStringToObject(o, "x5t", ek_cert_x5t(c)) == NULL ||
-        cJSON_AddStringToObject(o, "x5t#S256", ek_cert_x5t_s256(c)) ==
-            NULL) {
+        cJSON_AddStringToObject(o, "x5t#S256", ek_cert_x5t_s256(c)) == NULL) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -329,7 +334,8 @@ add_file(cJSON *files, const char *path, const char *format)
 static int
 cert_create(struct cli *cli, int argc, char **argv)
 {
-    struct opts o = {.cmd = "cert create", .usage = usage_create,
+    struct opts o = {.cmd = "cert create",
+                     .usage = usage_create,
                      .sig = EK_ALG_RS256,
                      .allowed = ALLOW(OPT_SUBJECT) | ALLOW(OPT_DAYS) |
                                 ALLOW(OPT_OUT) | ALLOW(OPT_PEM) |
@@ -347,17 +353,21 @@ cert_create(struct cli *cli, int argc, char **argv)
     if ((rc = parse(cli, &o, argc, argv)) >= 0)
         return rc;
     if (argc - optind != 1)
-        return cli_usage(o.cmd, o.usage, argc - optind == 0 ?
-                         "give the key's pkcs11: URI" :
-                         "one key URI, please");
+        return cli_usage(o.cmd, o.usage,
+                         argc - optind == 0 ? "give the key's pkcs11: URI"
+                                            : "one key URI, please");
     if (o.subject == NULL)
-        return cli_usage(o.cmd, o.usage, "--subject is required, e.g. "
+        return cli_usage(o.cmd, o.usage,
+                         "--subject is required, e.g. "
                          "--subject 'CN=ExchangeAuth'");
     if (o.out != NULL && o.pem != NULL && cli_same_file(o.out, o.pem))
-        return cli_usage(o.cmd, o.usage, "--out and --pem name the same "
+        return cli_usage(o.cmd, o.usage,
+                         "--out and --pem name the same "
                          "file");
-    if ((o.out != NULL && (rc = cli_check_output(o.out, o.force, "nothing was done")) != 0) ||
-        (o.pem != NULL && (rc = cli_check_output(o.pem, o.force, "nothing was done")) != 0))
+    if ((o.out != NULL &&
+         (rc = cli_check_output(o.out, o.force, "nothing was done")) != 0) ||
+        (o.pem != NULL &&
+         (rc = cli_check_output(o.pem, o.force, "nothing was done")) != 0))
         return rc;
     if ((rc = cli_apply(cli)) != 0)
         return rc;
@@ -386,11 +396,13 @@ cert_create(struct cli *cli, int argc, char **argv)
         if (!o.no_store && !o.force) {
             r = ek_cert_from_key(cli->ctx, k, &old);
             if (r == EK_OK) {
-                fprintf(stderr, "entrakey: key %s already has a "
+                fprintf(stderr,
+                        "entrakey: key %s already has a "
                         "certificate on the token (%s, thumbprint %s); it "
                         "was left as it is. Give --force to replace it%s, "
-                        "or --no-store\n", ek_key_uri(k),
-                        ek_cert_subject(old), ek_cert_thumbprint(old),
+                        "or --no-store\n",
+                        ek_key_uri(k), ek_cert_subject(old),
+                        ek_cert_thumbprint(old),
                         ek_key_in_piv_slot(k)
                             ? " (a YubiKey's keygen leaves a placeholder "
                               "certificate; storing on a YubiKey also needs "
@@ -478,7 +490,8 @@ out:
 static int
 cert_csr(struct cli *cli, int argc, char **argv)
 {
-    struct opts o = {.cmd = "cert csr", .usage = usage_csr,
+    struct opts o = {.cmd = "cert csr",
+                     .usage = usage_csr,
                      .sig = EK_ALG_RS256,
                      .allowed = ALLOW(OPT_SUBJECT) | ALLOW(OPT_OUT) |
                                 ALLOW(OPT_SIG) | ALLOW(OPT_FORCE)};
@@ -512,9 +525,10 @@ cert_csr(struct cli *cli, int argc, char **argv)
             (cJSON_AddStringToObject(doc, "key", ek_key_uri(k)) == NULL ||
              cJSON_AddStringToObject(doc, "subject", o.subject) == NULL ||
              cJSON_AddStringToObject(doc, "path", o.out) == NULL ||
-             cJSON_AddStringToObject(doc, "signatureAlgorithm",
-                                     o.sig == EK_ALG_PS256 ? "rsassaPss" :
-                                     "sha256WithRSAEncryption") == NULL)) {
+             cJSON_AddStringToObject(
+                 doc, "signatureAlgorithm",
+                 o.sig == EK_ALG_PS256 ? "rsassaPss"
+                                       : "sha256WithRSAEncryption") == NULL)) {
             cJSON_Delete(doc);
             doc = NULL;
         }
@@ -525,7 +539,8 @@ cert_csr(struct cli *cli, int argc, char **argv)
     printf("written:      %s (PKCS#10 request, PEM) for %s\n", o.out,
            o.subject);
     printf("next:         have your CA issue it, then: entrakey cert import "
-           "'%s' ISSUED.cer\n", ek_key_uri(k));
+           "'%s' ISSUED.cer\n",
+           ek_key_uri(k));
     rc = CLI_EXIT_OK;
 out:
     ek_key_free(&k);
@@ -537,7 +552,8 @@ out:
 static int
 cert_import(struct cli *cli, int argc, char **argv)
 {
-    struct opts o = {.cmd = "cert import", .usage = usage_import,
+    struct opts o = {.cmd = "cert import",
+                     .usage = usage_import,
                      .allowed = ALLOW(OPT_FORCE)};
     struct ek_key *k = NULL;
     struct ek_cert *c = NULL;
@@ -548,7 +564,8 @@ cert_import(struct cli *cli, int argc, char **argv)
     if ((rc = parse(cli, &o, argc, argv)) >= 0)
         return rc;
     if (argc - optind != 2)
-        return cli_usage(o.cmd, o.usage, "give the key's pkcs11: URI and a "
+        return cli_usage(o.cmd, o.usage,
+                         "give the key's pkcs11: URI and a "
                          "certificate file");
     if ((rc = cli_apply(cli)) != 0)
         return rc;
@@ -556,8 +573,8 @@ cert_import(struct cli *cli, int argc, char **argv)
     if ((r = ek_cert_load_file(cli->ctx, argv[optind + 1], &c)) != EK_OK)
         return cli_fail(cli, r);
     if ((r = ek_key_open(cli->ctx, argv[optind], &k)) != EK_OK ||
-        (r = ek_cert_import(cli->ctx, k, c,
-                            o.force ? EK_WRITE_FORCE : 0)) != EK_OK) {
+        (r = ek_cert_import(cli->ctx, k, c, o.force ? EK_WRITE_FORCE : 0)) !=
+            EK_OK) {
         rc = cli_fail(cli, r);
         goto out;
     }
@@ -575,8 +592,7 @@ cert_import(struct cli *cli, int argc, char **argv)
     printf("key:          %s\n", ek_key_uri(k));
     print_cert(c);
     printf("stored:       on token '%s' with id %s\n",
-           cli_safe(ek_key_token_label(k)),
-           ek_key_id_hex(k));
+           cli_safe(ek_key_token_label(k)), ek_key_id_hex(k));
     rc = CLI_EXIT_OK;
 out:
     ek_cert_free(&c);
@@ -589,7 +605,8 @@ out:
 static int
 cert_show(struct cli *cli, int argc, char **argv)
 {
-    struct opts o = {.cmd = "cert show", .usage = usage_show,
+    struct opts o = {.cmd = "cert show",
+                     .usage = usage_show,
                      .allowed = ALLOW(OPT_MANIFEST)};
     struct ek_key *k = NULL;
     struct ek_cert *c = NULL;
@@ -603,7 +620,8 @@ cert_show(struct cli *cli, int argc, char **argv)
     if ((rc = parse(cli, &o, argc, argv)) >= 0)
         return rc;
     if (argc - optind != 1)
-        return cli_usage(o.cmd, o.usage, "give a key's pkcs11: URI or a "
+        return cli_usage(o.cmd, o.usage,
+                         "give a key's pkcs11: URI or a "
                          "certificate file");
     if ((rc = cli_apply(cli)) != 0)
         return rc;
@@ -617,8 +635,10 @@ cert_show(struct cli *cli, int argc, char **argv)
     } else if (stat(arg, &st) == 0) {
         r = ek_cert_load_file(cli->ctx, arg, &c);
     } else {
-        fprintf(stderr, "entrakey: '%s' is neither a file nor a pkcs11: "
-                "URI\n", arg);
+        fprintf(stderr,
+                "entrakey: '%s' is neither a file nor a pkcs11: "
+                "URI\n",
+                arg);
         return CLI_EXIT_FILE;
     }
     if (r != EK_OK) {
@@ -640,8 +660,7 @@ cert_show(struct cli *cli, int argc, char **argv)
              (cJSON_AddStringToObject(doc, "key", ek_key_uri(k)) == NULL ||
               cJSON_AddBoolToObject(doc, "matchesKey", matches == 1) ==
                   NULL)) ||
-            (k == NULL &&
-             cJSON_AddStringToObject(doc, "file", arg) == NULL)) {
+            (k == NULL && cJSON_AddStringToObject(doc, "file", arg) == NULL)) {
             rc = cli_print_json(NULL);
             goto out;
         }

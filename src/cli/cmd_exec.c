@@ -34,8 +34,7 @@ exec_child(struct cli *cli, struct cli_sign *s, char **child,
 
     snprintf(expires, sizeof expires, "%lld",
              (long long)ek_access_token_expires_on(*atp));
-    if (setenv("ENTRAKEY_ACCESS_TOKEN", ek_access_token_value(*atp), 1) !=
-            0 ||
+    if (setenv("ENTRAKEY_ACCESS_TOKEN", ek_access_token_value(*atp), 1) != 0 ||
         setenv("ENTRAKEY_TENANT", s->val[CLI_SF_TENANT], 1) != 0 ||
         setenv("ENTRAKEY_EXPIRES_ON", expires, 1) != 0 ||
         (org != NULL ? setenv("ENTRAKEY_ORGANIZATION", org, 1)
@@ -72,8 +71,8 @@ exec_child(struct cli *cli, struct cli_sign *s, char **child,
         return 127;
     }
     fprintf(stderr, "entrakey exec: cannot run '%s': %s%s\n", child[0],
-            strerror(e), e == EACCES || e == ENOEXEC
-                             ? " (is it an executable file?)" : "");
+            strerror(e),
+            e == EACCES || e == ENOEXEC ? " (is it an executable file?)" : "");
     return 126;
 }
 
@@ -97,12 +96,12 @@ cmd_exec(struct cli *cli, int argc, char **argv)
             break;
     if (i == argc) {
         for (i = 1; i < argc; i++)
-            if (strcmp(argv[i], "-h") == 0 ||
-                strcmp(argv[i], "--help") == 0) {
+            if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
                 fputs(usage_exec, stdout);
                 return CLI_EXIT_OK;
             }
-        return cli_usage(s.cmd, NULL, "no command: put -- before the "
+        return cli_usage(s.cmd, NULL,
+                         "no command: put -- before the "
                          "command to run");
     }
     nargs = i;
@@ -123,12 +122,15 @@ cmd_exec(struct cli *cli, int argc, char **argv)
     if (optind < nargs)
         s.val[CLI_SF_KEY] = argv[optind++];
     if (optind < nargs) {
-        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'; put -- "
-                       "before the command to run", argv[optind]);
+        rc = cli_usage(s.cmd, NULL,
+                       "unexpected argument '%s'; put -- "
+                       "before the command to run",
+                       argv[optind]);
         goto out;
     }
     if (nargs + 1 >= argc) {
-        rc = cli_usage(s.cmd, NULL, "no command to run: give -- COMMAND "
+        rc = cli_usage(s.cmd, NULL,
+                       "no command to run: give -- COMMAND "
                        "[ARGS...]");
         goto out;
     }

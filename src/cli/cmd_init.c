@@ -14,9 +14,11 @@
 #define ID_MAX 64
 
 static const char usage_init[] =
-    "usage: entrakey init TOKEN-URI --label LABEL --subject DN [--out FILE.cer]\n"
+    "usage: entrakey init TOKEN-URI --label LABEL --subject DN [--out "
+    "FILE.cer]\n"
     "                     [--pem FILE.pem] [--days N] [--bits 2048|3072|4096]\n"
-    "                     [--id HEX] [--sig rsa-pkcs1|rsa-pss] [--force] [--json]\n"
+    "                     [--id HEX] [--sig rsa-pkcs1|rsa-pss] [--force] "
+    "[--json]\n"
     "\n"
     "Generates a non-exportable RSA key on the token, builds its self-signed\n"
     "certificate there (the signature is made on the token and checked),\n"
@@ -26,14 +28,17 @@ static const char usage_init[] =
     "commands that remove it (it is never deleted silently).\n"
     "\n"
     "  --label LABEL     the key's label (CKA_LABEL); required\n"
-    "  --subject DN      the certificate's subject: \"CN=ExchangeAuth,O=Contoso\"\n"
+    "  --subject DN      the certificate's subject: "
+    "\"CN=ExchangeAuth,O=Contoso\"\n"
     "                    or \"/O=Contoso/CN=ExchangeAuth\"; required\n"
-    "  --out FILE.cer    the DER certificate to write (default: LABEL.cer here)\n"
+    "  --out FILE.cer    the DER certificate to write (default: LABEL.cer "
+    "here)\n"
     "  --pem FILE.pem    write it as PEM too\n"
     "  --days N          validity in days; default 365\n"
     "  --bits N          RSA key size: 2048 (default), 3072 or 4096\n"
     "  --id HEX          the key's CKA_ID (default: an unused one)\n"
-    "  --sig ALG         certificate signature: rsa-pkcs1 (default) or rsa-pss\n"
+    "  --sig ALG         certificate signature: rsa-pkcs1 (default) or "
+    "rsa-pss\n"
     "  --force           replace existing output files\n"
     "  --json            print the result as JSON\n"
     "Common options (--module, --pin-source, --so-pin-source, -v): see\n"
@@ -77,7 +82,8 @@ report_leftover(const struct cli *cli, const struct ek_key *k)
     if (module == NULL || module[0] == '\0')
         module = "MODULE.so";
     if (ek_key_in_piv_slot(k)) {
-        fprintf(stderr, "entrakey: the key made in this run is still on the "
+        fprintf(stderr,
+                "entrakey: the key made in this run is still on the "
                 "token: %s\n"
                 "entrakey: to keep it, make its certificate with: entrakey "
                 "cert create '%s' --subject … --force --so-pin-source …\n"
@@ -87,7 +93,8 @@ report_leftover(const struct cli *cli, const struct ek_key *k)
                 ek_key_uri(k), ek_key_uri(k), id);
         return;
     }
-    fprintf(stderr, "entrakey: the key made in this run is still on the "
+    fprintf(stderr,
+            "entrakey: the key made in this run is still on the "
             "token: %s\n"
             "entrakey: to keep it, make its certificate with: entrakey cert "
             "create '%s' --subject …\n"
@@ -142,12 +149,12 @@ print_json(const struct ek_key *k, const struct ek_cert *c, const char *out,
     for (i = 0; ok && i < EK_ATTR_COUNT; i++) {
         int v = ek_key_attr(k, (enum ek_key_attr)i);
 
-        ok = (v < 0 ? cJSON_AddNullToObject(attrs, cli_attr_name(i)) :
-              cJSON_AddBoolToObject(attrs, cli_attr_name(i), v)) != NULL;
+        ok =
+            (v < 0 ? cJSON_AddNullToObject(attrs, cli_attr_name(i))
+                   : cJSON_AddBoolToObject(attrs, cli_attr_name(i), v)) != NULL;
     }
     ok = ok && (cert = cJSON_AddObjectToObject(doc, "certificate")) != NULL &&
-         cJSON_AddStringToObject(cert, "subject", ek_cert_subject(c)) !=
-             NULL &&
+         cJSON_AddStringToObject(cert, "subject", ek_cert_subject(c)) != NULL &&
          cJSON_AddStringToObject(cert, "serial", ek_cert_serial_hex(c)) !=
              NULL &&
          cJSON_AddStringToObject(cert, "notBefore", nb) != NULL &&
@@ -161,8 +168,7 @@ print_json(const struct ek_key *k, const struct ek_cert *c, const char *out,
              NULL &&
          cJSON_AddBoolToObject(cert, "stored", 1) != NULL &&
          (files = cJSON_AddArrayToObject(doc, "files")) != NULL &&
-         (f = cJSON_CreateObject()) != NULL &&
-         cJSON_AddItemToArray(files, f) &&
+         (f = cJSON_CreateObject()) != NULL && cJSON_AddItemToArray(files, f) &&
          cJSON_AddStringToObject(f, "path", out) != NULL &&
          cJSON_AddStringToObject(f, "format", "DER") != NULL;
     if (ok && pem != NULL)
@@ -196,7 +202,8 @@ print_text(const struct ek_key *k, const struct ek_cert *c, const char *out,
     printf("verdict:      %s\n", verdict_text(ek_key_verdict(k)));
     if (dropped != NULL && dropped[0] != '\0')
         printf("              (the token refused these template attributes: "
-               "%s)\n", dropped);
+               "%s)\n",
+               dropped);
     printf("subject:      %s\n", ek_cert_subject(c));
     printf("valid from:   %s\n", nb);
     printf("valid until:  %s\n", na);
@@ -208,10 +215,10 @@ print_text(const struct ek_key *k, const struct ek_cert *c, const char *out,
     printf("x5t:          %s\n", ek_cert_x5t(c));
     printf("x5t#S256:     %s\n", ek_cert_x5t_s256(c));
     printf("stored:       on token '%s' with id %s\n",
-           cli_safe(ek_key_token_label(k)),
-           ek_key_id_hex(k));
+           cli_safe(ek_key_token_label(k)), ek_key_id_hex(k));
     printf("written:      %s (DER: upload it to the app registration, "
-           "Certificates & secrets)\n", out);
+           "Certificates & secrets)\n",
+           out);
     if (pem != NULL)
         printf("written:      %s (PEM)\n", pem);
 }
@@ -252,35 +259,40 @@ cmd_init(struct cli *cli, int argc, char **argv)
             break;
         case OPT_DAYS:
             if (cli_parse_uint(optarg, 1, DAYS_MAX, &days) != 0)
-                return cli_usage(cmd, usage_init, "--days '%s' is not a "
-                                 "number of days from 1 to %u", optarg,
-                                 DAYS_MAX);
+                return cli_usage(cmd, usage_init,
+                                 "--days '%s' is not a "
+                                 "number of days from 1 to %u",
+                                 optarg, DAYS_MAX);
             break;
         case OPT_BITS:
             if (cli_parse_uint(optarg, 2048, 4096, &bits) != 0 ||
                 (bits != 2048 && bits != 3072 && bits != 4096))
-                return cli_usage(cmd, usage_init, "--bits '%s': give 2048, "
-                                 "3072 or 4096", optarg);
+                return cli_usage(cmd, usage_init,
+                                 "--bits '%s': give 2048, "
+                                 "3072 or 4096",
+                                 optarg);
             break;
         case OPT_ID:
             if (cli_parse_hex(optarg, id, sizeof id, &id_len) != 0)
-                return cli_usage(cmd, usage_init, "--id '%s' is not hex "
+                return cli_usage(cmd, usage_init,
+                                 "--id '%s' is not hex "
                                  "bytes (e.g. 01 or a1b2), at most %d",
                                  optarg, ID_MAX);
             break;
         case OPT_SIG:
             if (cli_alg_parse(optarg, &sig) != 0)
-                return cli_usage(cmd, usage_init, "--sig '%s' is not "
-                                 "rsa-pkcs1 or rsa-pss", optarg);
+                return cli_usage(cmd, usage_init,
+                                 "--sig '%s' is not "
+                                 "rsa-pkcs1 or rsa-pss",
+                                 optarg);
             break;
         case OPT_FORCE:
             force = 1;
             break;
         default:
-            if ((rc = cli_common_opt(cli, c_opt, optarg, cmd, usage_init)) !=
-                0)
-                return rc > 0 ? rc : cli_usage(cmd, usage_init,
-                                               "unexpected option");
+            if ((rc = cli_common_opt(cli, c_opt, optarg, cmd, usage_init)) != 0)
+                return rc > 0 ? rc
+                              : cli_usage(cmd, usage_init, "unexpected option");
         }
     }
     if (argc - optind != 1)
@@ -288,22 +300,27 @@ cmd_init(struct cli *cli, int argc, char **argv)
     if (label == NULL || label[0] == '\0')
         return cli_usage(cmd, usage_init, "--label is required");
     if (subject == NULL)
-        return cli_usage(cmd, usage_init, "--subject is required, e.g. "
+        return cli_usage(cmd, usage_init,
+                         "--subject is required, e.g. "
                          "--subject 'CN=ExchangeAuth'");
     if (out == NULL) {
         if (strchr(label, '/') != NULL || strcmp(label, ".") == 0 ||
             strcmp(label, "..") == 0)
-            return cli_usage(cmd, usage_init, "the label '%s' is not a file "
-                             "name; give --out FILE.cer", label);
+            return cli_usage(cmd, usage_init,
+                             "the label '%s' is not a file "
+                             "name; give --out FILE.cer",
+                             label);
         snprintf(default_out, sizeof default_out, "%s.cer", label);
         out = default_out;
     }
     if (pem != NULL && cli_same_file(out, pem))
-        return cli_usage(cmd, usage_init, "--out and --pem name the same "
+        return cli_usage(cmd, usage_init,
+                         "--out and --pem name the same "
                          "file");
     /* everything that can be refused is refused before the key is made */
     if ((rc = cli_check_output(out, force, "no key was made")) != 0 ||
-        (pem != NULL && (rc = cli_check_output(pem, force, "no key was made")) != 0) ||
+        (pem != NULL &&
+         (rc = cli_check_output(pem, force, "no key was made")) != 0) ||
         (rc = cli_apply(cli)) != 0)
         return rc;
     if ((r = ek_dn_check(cli->ctx, subject)) != EK_OK)

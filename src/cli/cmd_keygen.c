@@ -134,7 +134,9 @@ print_text(const struct ek_key *k)
         v = ek_key_attr(k, (enum ek_key_attr)a);
         want = a == EK_ATTR_EXTRACTABLE ? 0 : 1;
         printf("    %-23s %-10s %s\n", cli_attr_name(a),
-               v == 1 ? "TRUE" : v == 0 ? "FALSE" : "unreadable",
+               v == 1   ? "TRUE"
+               : v == 0 ? "FALSE"
+                        : "unreadable",
                v == want ? "ok"
                : v < 0   ? "(the module does not report it)"
                          : (want ? "(should be TRUE)" : "(should be FALSE)"));
@@ -144,7 +146,8 @@ print_text(const struct ek_key *k)
         printf("  template: applied as asked\n");
     else
         printf("  template: the token refused part of it; left out: %s "
-               "(see the values read back above)\n", dropped);
+               "(see the values read back above)\n",
+               dropped);
 }
 
 static cJSON *
@@ -198,7 +201,8 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
             continue;
         case OPT_ID:
             if (cli_parse_hex(optarg, id, sizeof id, &id_len) != 0)
-                return cli_usage("keygen", usage_keygen, "--id '%s' is not "
+                return cli_usage("keygen", usage_keygen,
+                                 "--id '%s' is not "
                                  "hex of 1 to 64 bytes (e.g. 01 or a1b2)",
                                  optarg);
             p.id = id;
@@ -207,8 +211,10 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
         case OPT_BITS:
             if (cli_parse_uint(optarg, 2048, 4096, &p.bits) != 0 ||
                 (p.bits != 2048 && p.bits != 3072 && p.bits != 4096))
-                return cli_usage("keygen", usage_keygen, "--bits takes 2048, "
-                                 "3072 or 4096, not '%s'", optarg);
+                return cli_usage("keygen", usage_keygen,
+                                 "--bits takes 2048, "
+                                 "3072 or 4096, not '%s'",
+                                 optarg);
             continue;
         default:
             break;
@@ -225,10 +231,12 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
         return cli_usage("keygen", usage_keygen, "unexpected argument '%s'",
                          argv[optind]);
     if (uri == NULL)
-        return cli_usage("keygen", usage_keygen, "give the token's URI "
+        return cli_usage("keygen", usage_keygen,
+                         "give the token's URI "
                          "(see entrakey tokens)");
     if (p.label == NULL || p.label[0] == '\0')
-        return cli_usage("keygen", usage_keygen, "give the new key a "
+        return cli_usage("keygen", usage_keygen,
+                         "give the new key a "
                          "--label");
     if ((rc = cli_apply(cli)) != 0)
         return rc;

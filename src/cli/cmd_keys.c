@@ -90,14 +90,14 @@ print_cert(struct cli *cli, const struct ek_key *k, long long now)
         break;
     case CERT_NOT_YET:
         printf("  NOT YET VALID (from %s)\n", nb);
-        cli_warn("the certificate of %s is not valid before %s",
-                 ek_key_uri(k), nb);
+        cli_warn("the certificate of %s is not valid before %s", ek_key_uri(k),
+                 nb);
         break;
     case CERT_EXPIRING:
         printf("  expires in %lld day%s\n", days, days == 1 ? "" : "s");
         cli_warn("the certificate of %s expires in %lld day%s (%s); make a "
-                 "new one and upload it", ek_key_uri(k), days,
-                 days == 1 ? "" : "s", na);
+                 "new one and upload it",
+                 ek_key_uri(k), days, days == 1 ? "" : "s", na);
         break;
     default:
         printf("\n");
@@ -122,7 +122,9 @@ print_key(struct cli *cli, const struct ek_key *k, long long now)
     for (a = 0; a < 5 && !ek_key_needs_login(k); a++) {
         v = ek_key_attr(k, (enum ek_key_attr)a);
         printf("  %-23s %-10s %s\n", cli_attr_name(a),
-               v == 1 ? "TRUE" : v == 0 ? "FALSE" : "unreadable",
+               v == 1   ? "TRUE"
+               : v == 0 ? "FALSE"
+                        : "unreadable",
                v == attr_wanted(a) ? "ok"
                : v < 0             ? "(the module does not report it)"
                                    : (attr_wanted(a) ? "(should be TRUE)"

@@ -58,8 +58,8 @@ enum {
 
 /* The profile keys in the order they are shown. */
 static const char *const keys[] = {
-    "tenant", "client_id", "key", "module", "pin_source", "cloud",
-    "resource", "scope", "alg", "organization", "authority_host", "ca_file",
+    "tenant",   "client_id", "key", "module",       "pin_source",     "cloud",
+    "resource", "scope",     "alg", "organization", "authority_host", "ca_file",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -161,21 +161,27 @@ parse_args(struct cli *cli, struct profile_cmd *pc, int argc, char **argv)
     pc->value[key_index("pin_source")] = cli->pin_source;
     if (strcmp(pc->sub, "list") != 0) {
         if (optind >= argc)
-            return cli_usage("profile", usage_profile, "%s needs a profile "
-                             "NAME", pc->sub);
+            return cli_usage("profile", usage_profile,
+                             "%s needs a profile "
+                             "NAME",
+                             pc->sub);
         pc->name = argv[optind++];
     }
     if (optind < argc)
-        return cli_usage("profile", usage_profile, "unexpected argument "
-                         "'%s'", argv[optind]);
+        return cli_usage("profile", usage_profile,
+                         "unexpected argument "
+                         "'%s'",
+                         argv[optind]);
     if (strcmp(pc->sub, "add") != 0) {
         for (i = 0; i < NKEYS; i++)
             if (pc->value[i] != NULL)
-                return cli_usage("profile", usage_profile, "profile %s "
+                return cli_usage("profile", usage_profile,
+                                 "profile %s "
                                  "takes no settings; use profile add",
                                  pc->sub);
         if (pc->force)
-            return cli_usage("profile", usage_profile, "--force is for "
+            return cli_usage("profile", usage_profile,
+                             "--force is for "
                              "profile add");
     }
     return 0;
@@ -192,16 +198,19 @@ do_add(struct cli *cli, struct profile_cmd *pc, struct ek_config *cfg,
     for (i = 0; i < NKEYS; i++)
         n += pc->value[i] != NULL;
     if (n == 0)
-        return cli_usage("profile", usage_profile, "profile add needs at "
+        return cli_usage("profile", usage_profile,
+                         "profile add needs at "
                          "least one setting (e.g. --tenant, --client-id, "
                          "--key)");
     if (pc->value[key_index("scope")] != NULL &&
         pc->value[key_index("resource")] != NULL)
-        return cli_usage("profile", usage_profile, "give --scope or "
+        return cli_usage("profile", usage_profile,
+                         "give --scope or "
                          "--resource, not both");
     existed = profile_exists(cfg, pc->name);
     if (existed && !pc->force) {
-        fprintf(stderr, "entrakey: profile '%s' exists in %s and was left as "
+        fprintf(stderr,
+                "entrakey: profile '%s' exists in %s and was left as "
                 "it is; give --force to change the settings given\n",
                 pc->name, path);
         return CLI_EXIT_EXISTS;
@@ -304,8 +313,10 @@ do_remove(struct cli *cli, struct profile_cmd *pc, struct ek_config *cfg,
     ek_err r;
 
     if (!profile_exists(cfg, pc->name)) {
-        fprintf(stderr, "entrakey: no profile '%s' in %s; see `entrakey "
-                "profile list`\n", pc->name, path);
+        fprintf(stderr,
+                "entrakey: no profile '%s' in %s; see `entrakey "
+                "profile list`\n",
+                pc->name, path);
         return CLI_EXIT_USAGE;
     }
     for (i = 0; i < NKEYS; i++)
@@ -331,16 +342,16 @@ cmd_profile(struct cli *cli, int argc, char **argv)
 
     memset(&pc, 0, sizeof pc);
     memset(&cc, 0, sizeof cc);
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
-                      strcmp(argv[1], "--help") == 0)) {
+    if (argc >= 2 &&
+        (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fputs(usage_profile, stdout);
         return CLI_EXIT_OK;
     }
-    if (argc < 2 || (strcmp(argv[1], "add") != 0 &&
-                     strcmp(argv[1], "show") != 0 &&
-                     strcmp(argv[1], "list") != 0 &&
-                     strcmp(argv[1], "remove") != 0))
-        return cli_usage("profile", usage_profile, "give add, show, list or "
+    if (argc < 2 ||
+        (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "show") != 0 &&
+         strcmp(argv[1], "list") != 0 && strcmp(argv[1], "remove") != 0))
+        return cli_usage("profile", usage_profile,
+                         "give add, show, list or "
                          "remove");
     pc.sub = argv[1];
     /* the subcommand parses from its own name on */
@@ -350,14 +361,16 @@ cmd_profile(struct cli *cli, int argc, char **argv)
     if ((rc = cli_apply(cli)) != 0)
         return rc;
     if (pc.name != NULL && strcmp(pc.sub, "add") == 0 &&
-        (strlen(pc.name) == 0 || strspn(pc.name, "abcdefghijklmnopqrstuvwxyz"
-                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789._-@") !=
-                                     strlen(pc.name) ||
+        (strlen(pc.name) == 0 ||
+         strspn(pc.name, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-@") != strlen(pc.name) ||
          strlen(pc.name) > 64))
-        return cli_usage("profile", usage_profile, "profile name '%s' is not "
+        return cli_usage("profile", usage_profile,
+                         "profile name '%s' is not "
                          "valid: use 1 to 64 letters, digits, '.', '_', '-' "
-                         "or '@'", pc.name);
+                         "or '@'",
+                         pc.name);
     if (strcmp(pc.sub, "list") == 0 || strcmp(pc.sub, "show") == 0) {
         /* what a command would read: the user's file, then the system's */
         if ((rc = cli_config_open(cli, &cc, pc.config, 1)) != 0)

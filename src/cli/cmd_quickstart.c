@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "cli.h"
 
 #define QS_TOKEN "entrakey-quickstart"
@@ -34,7 +33,8 @@ static const char usage[] =
     "YubiKey, smartcard, HSM or TPM for those (see docs/getting-started.md).\n"
     "\n"
     "  --out FILE   write the certificate (DER, the .cer the portal takes)\n"
-    "               to FILE instead of $XDG_DATA_HOME/entrakey/" "ExchangeAuth.cer\n"
+    "               to FILE instead of $XDG_DATA_HOME/entrakey/"
+    "ExchangeAuth.cer\n"
     "  --force      replace that file if it holds another certificate\n";
 
 static const char *const softhsm_paths[] = {
@@ -86,8 +86,9 @@ data_dir(char *out, size_t len)
     if (xdg != NULL && xdg[0] == '/')
         return snprintf(out, len, "%s/entrakey", xdg) < (int)len ? 0 : -1;
     if (home != NULL && home[0] == '/')
-        return snprintf(out, len, "%s/.local/share/entrakey",
-                        home) < (int)len ? 0 : -1;
+        return snprintf(out, len, "%s/.local/share/entrakey", home) < (int)len
+                   ? 0
+                   : -1;
     return -1;
 }
 
@@ -98,8 +99,7 @@ write_new_file(const char *path, const char *text, mode_t mode)
     size_t len = strlen(text);
     int fd;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-              mode);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return -1;
     if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
@@ -147,9 +147,10 @@ setup_store(struct cli *cli, const char *dir, int *created)
 
     *created = 0;
     if (mkdirs(dir) != 0) {
-        fprintf(stderr, "entrakey: cannot create '%s': %s; set "
-                "XDG_DATA_HOME to a writable directory\n", dir,
-                strerror(errno));
+        fprintf(stderr,
+                "entrakey: cannot create '%s': %s; set "
+                "XDG_DATA_HOME to a writable directory\n",
+                dir, strerror(errno));
         return CLI_EXIT_FILE;
     }
     if (path_join(tokens, sizeof tokens, dir, "tokens") != 0 ||
@@ -167,7 +168,8 @@ setup_store(struct cli *cli, const char *dir, int *created)
                  "directories.tokendir = %s\n"
                  "objectstore.backend = file\n"
                  "log.level = ERROR\n"
-                 "slots.removable = false\n", tokens);
+                 "slots.removable = false\n",
+                 tokens);
         if (write_new_file(path, conf, 0600) != 0) {
             fprintf(stderr, "entrakey: cannot write '%s': %s\n", path,
                     strerror(errno));
@@ -232,8 +234,8 @@ get_key(struct cli *cli, struct ek_key **keyp)
     int i;
 
     r = ek_key_open(cli->ctx,
-                    "pkcs11:token=" QS_TOKEN ";object=" QS_KEY
-                    ";type=private", keyp);
+                    "pkcs11:token=" QS_TOKEN ";object=" QS_KEY ";type=private",
+                    keyp);
     if (r != EK_ERR_NOT_FOUND)
         return r;
     memset(&kp, 0, sizeof kp);
@@ -241,14 +243,16 @@ get_key(struct cli *cli, struct ek_key **keyp)
     kp.bits = 2048;
     printf("Generating an RSA-2048 key on the token...\n");
     fflush(stdout);
-    if ((r = ek_key_generate(cli->ctx, "pkcs11:token=" QS_TOKEN, &kp,
-                             keyp)) != EK_OK)
+    if ((r = ek_key_generate(cli->ctx, "pkcs11:token=" QS_TOKEN, &kp, keyp)) !=
+        EK_OK)
         return r;
     printf("Key generated: %s\n", ek_key_uri(*keyp));
     for (i = 0; i < EK_ATTR_COUNT; i++) {
         int v = ek_key_attr(*keyp, (enum ek_key_attr)i);
         printf("  %-22s %s\n", cli_attr_name(i),
-               v < 0 ? "unreadable" : v ? "TRUE" : "FALSE");
+               v < 0 ? "unreadable"
+               : v   ? "TRUE"
+                     : "FALSE");
     }
     printf("\n");
     return EK_OK;
@@ -265,16 +269,18 @@ export_cer(struct cli *cli, const struct ek_cert *cert, const char *path,
 
     if (access(path, F_OK) == 0) {
         if (ek_cert_load_file(cli->ctx, path, &old) == EK_OK)
-            same = strcmp(ek_cert_thumbprint(old),
-                          ek_cert_thumbprint(cert)) == 0;
+            same =
+                strcmp(ek_cert_thumbprint(old), ek_cert_thumbprint(cert)) == 0;
         ek_cert_free(&old);
         if (same)
             return 0;
         if (!force) {
-            fprintf(stderr, "entrakey: %s exists and holds another "
+            fprintf(stderr,
+                    "entrakey: %s exists and holds another "
                     "certificate; left as it is. Move it away, run "
                     "`entrakey quickstart --force`, or give another "
-                    "--out FILE\n", path);
+                    "--out FILE\n",
+                    path);
             return CLI_EXIT_EXISTS;
         }
     }
@@ -311,31 +317,33 @@ print_steps(const struct ek_cert *cert, const char *dir, const char *keyuri,
         "     Directory (tenant) ID.\n"
         "  2. API permissions > Add a permission > APIs my organization uses\n"
         "     > Office 365 Exchange Online > Application permissions >\n"
-        "     Exchange.ManageAsApp > Add permissions, then Grant admin consent.\n"
+        "     Exchange.ManageAsApp > Add permissions, then Grant admin "
+        "consent.\n"
         "  3. Certificates & secrets > Certificates > Upload certificate:\n"
         "     %s\n"
         "     (thumbprint %s).\n"
         "  4. Roles and administrators > Exchange Administrator (or a\n"
         "     narrower role) > Add assignments: the app.\n\n",
         cer, ek_cert_thumbprint(cert));
-    printf(
-        "Then, with your tenant and application ID in place of these:\n"
-        "  TENANT=contoso.onmicrosoft.com                       "
-        "# Directory (tenant) ID or domain\n"
-        "  APPLICATION_ID=11111111-2222-3333-4444-555555555555  "
-        "# Application (client) ID\n"
-        "  export ENTRAKEY_MODULE=%s SOFTHSM2_CONF=%s/softhsm2.conf\n"
-        "  entrakey token '%s' \\\n"
-        "      --pin-source file:%s/user-pin \\\n"
-        "      --tenant \"$TENANT\" --client-id \"$APPLICATION_ID\" "
-        "--format powershell\n"
-        "which prints the line for PowerShell (ExchangeOnlineManagement 3.1+):\n"
-        "  Connect-ExchangeOnline -AccessToken '<token>' -Organization "
-        "contoso.onmicrosoft.com\n\n",
-        module_path() ? module_path() : "libsofthsm2.so", dir, keyuri, dir);
+    printf("Then, with your tenant and application ID in place of these:\n"
+           "  TENANT=contoso.onmicrosoft.com                       "
+           "# Directory (tenant) ID or domain\n"
+           "  APPLICATION_ID=11111111-2222-3333-4444-555555555555  "
+           "# Application (client) ID\n"
+           "  export ENTRAKEY_MODULE=%s SOFTHSM2_CONF=%s/softhsm2.conf\n"
+           "  entrakey token '%s' \\\n"
+           "      --pin-source file:%s/user-pin \\\n"
+           "      --tenant \"$TENANT\" --client-id \"$APPLICATION_ID\" "
+           "--format powershell\n"
+           "which prints the line for PowerShell (ExchangeOnlineManagement "
+           "3.1+):\n"
+           "  Connect-ExchangeOnline -AccessToken '<token>' -Organization "
+           "contoso.onmicrosoft.com\n\n",
+           module_path() ? module_path() : "libsofthsm2.so", dir, keyuri, dir);
     printf("This is a software token, for trying entrakey: its key lives in "
            "files under\n%s. For production keys use a YubiKey, smartcard, "
-           "HSM or TPM\n(docs/getting-started.md).\n", dir);
+           "HSM or TPM\n(docs/getting-started.md).\n",
+           dir);
 }
 
 int
@@ -367,34 +375,36 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
         }
         if (c == OPT_CMD_BASE + 1) {
             if (optarg[0] == '\0')
-                return cli_usage("quickstart", usage, "--out needs a file "
+                return cli_usage("quickstart", usage,
+                                 "--out needs a file "
                                  "name");
             out = optarg;
             continue;
         }
         if ((rc = cli_common_opt(cli, c, optarg, "quickstart", usage)) != 0)
-            return rc > 0 ? rc : cli_usage("quickstart", usage,
-                                           "unknown option");
+            return rc > 0 ? rc
+                          : cli_usage("quickstart", usage, "unknown option");
     }
     if (optind < argc)
         return cli_usage("quickstart", usage, "unexpected argument '%s'",
                          argv[optind]);
     if (cli->module != NULL || cli->pin_source != NULL)
-        return cli_usage("quickstart", usage, "quickstart always uses its "
+        return cli_usage("quickstart", usage,
+                         "quickstart always uses its "
                          "embedded SoftHSM token and its own PIN file; "
                          "--module and --pin-source are for other commands");
     if ((mod = module_path()) == NULL) {
         fprintf(stderr, "entrakey: SoftHSM is not installed (no "
-                "libsofthsm2.so in the usual places); install it with "
-                "`apt-get install softhsm2`, or use a real token with "
-                "`entrakey init`\n");
+                        "libsofthsm2.so in the usual places); install it with "
+                        "`apt-get install softhsm2`, or use a real token with "
+                        "`entrakey init`\n");
         return CLI_EXIT_TOKEN;
     }
     if (data_dir(base, sizeof base) != 0 ||
         path_join(dir, sizeof dir, base, "softhsm") != 0) {
         fprintf(stderr, "entrakey: neither XDG_DATA_HOME nor HOME is set to "
-                "an absolute path; set one so the embedded token has a "
-                "home\n");
+                        "an absolute path; set one so the embedded token has a "
+                        "home\n");
         return CLI_EXIT_FILE;
     }
     if (out == NULL) {
@@ -416,8 +426,7 @@ cmd_quickstart(struct cli *cli, int argc, char **argv)
     if ((rc = setup_store(cli, dir, &created)) != 0)
         goto out;
     if (!created)
-        printf("Using the embedded software token made before (%s).\n\n",
-               dir);
+        printf("Using the embedded software token made before (%s).\n\n", dir);
     if ((r = get_key(cli, &key)) != EK_OK) {
         rc = cli_fail(cli, r);
         goto out;

@@ -26,8 +26,7 @@ static const char usage_token[] =
     "  --format powershell   a Connect-ExchangeOnline -AccessToken command\n"
     "                        (Exchange Online tokens; needs --organization\n"
     "                        when the tenant is a GUID)\n"
-    "\n" CLI_SIGN_OPTIONS_HELP
-    "\n"
+    "\n" CLI_SIGN_OPTIONS_HELP "\n"
     "Exit codes: 0 ok, 2 usage or config, 3 token, 4 PIN, 5 Entra ID\n"
     "refused, 6 network, TLS, timeout or throttling, 7 file, 9 certificate.\n";
 
@@ -68,10 +67,10 @@ cli_token_acquire(struct cli *cli, struct cli_sign *s,
         (rc = cli_agent_sock(cli, s->agent_mode, &s->agent_sock)) != 0)
         goto out;
     if (s->agent_sock != NULL) {
-        r = ek_agent_token(cli->ctx, s->agent_sock, s->val[CLI_SF_KEY], &p,
-                           0, atp);
-        if ((rc = cli_agent_fallback(cli, s->agent_mode, s->agent_sock,
-                                     r)) >= 0)
+        r = ek_agent_token(cli->ctx, s->agent_sock, s->val[CLI_SF_KEY], &p, 0,
+                           atp);
+        if ((rc = cli_agent_fallback(cli, s->agent_mode, s->agent_sock, r)) >=
+            0)
             goto out;
         rc = 0;
     }
@@ -161,8 +160,8 @@ ob_quoted(struct outbuf *ob, const char *s, int powershell)
     for (; *p != '\0'; p++) {
         if (*p == '\'') {
             ob_str(ob, powershell ? "''" : "'\\''");
-        } else if (powershell && p[0] == 0xe2 && p[1] == 0x80 &&
-                   p[2] >= 0x98 && p[2] <= 0x9b) {
+        } else if (powershell && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x98 &&
+                   p[2] <= 0x9b) {
             ob_add(ob, (const char *)p, 3);
             ob_add(ob, (const char *)p, 3);
             p += 2;
@@ -203,8 +202,8 @@ json_token(const struct cli_sign *s, const struct ek_access_token *at,
     if (doc == NULL ||
         (tok = cJSON_AddStringToObject(doc, "access_token",
                                        ek_access_token_value(at))) == NULL ||
-        cJSON_AddStringToObject(doc, "token_type",
-                                ek_access_token_type(at)) == NULL ||
+        cJSON_AddStringToObject(doc, "token_type", ek_access_token_type(at)) ==
+            NULL ||
         cJSON_AddNumberToObject(doc, "expires_in",
                                 (double)ek_access_token_expires_in(at)) ==
             NULL ||
@@ -213,11 +212,9 @@ json_token(const struct cli_sign *s, const struct ek_access_token *at,
             NULL ||
         cJSON_AddStringToObject(doc, "scope", ek_access_token_scope(at)) ==
             NULL ||
-        (resource != NULL
-             ? cJSON_AddStringToObject(doc, "resource", resource)
-             : cJSON_AddNullToObject(doc, "resource")) == NULL ||
-        cJSON_AddStringToObject(doc, "tenant", s->val[CLI_SF_TENANT]) ==
-            NULL ||
+        (resource != NULL ? cJSON_AddStringToObject(doc, "resource", resource)
+                          : cJSON_AddNullToObject(doc, "resource")) == NULL ||
+        cJSON_AddStringToObject(doc, "tenant", s->val[CLI_SF_TENANT]) == NULL ||
         (text = cJSON_Print(doc)) == NULL) {
         fprintf(stderr, "entrakey: out of memory\n");
         goto out;
@@ -290,8 +287,10 @@ print_token(const struct cli_sign *s, enum out_format fmt,
         rc = CLI_EXIT_INTERNAL;
     }
     if (rc == CLI_EXIT_OK && cli_write_all(STDOUT_FILENO, ob.p, ob.n) != 0) {
-        fprintf(stderr, "entrakey: cannot write the token to standard "
-                "output: %s\n", strerror(errno));
+        fprintf(stderr,
+                "entrakey: cannot write the token to standard "
+                "output: %s\n",
+                strerror(errno));
         rc = CLI_EXIT_FILE;
     }
     ob_free(&ob);
@@ -318,8 +317,10 @@ check_format(struct cli *cli, struct cli_sign *s, const char *format,
     else if (strcmp(format, "powershell") == 0)
         *fmt = FMT_POWERSHELL;
     else
-        return cli_usage(s->cmd, NULL, "format '%s' is not one of raw, "
-                         "json, env, powershell", format);
+        return cli_usage(s->cmd, NULL,
+                         "format '%s' is not one of raw, "
+                         "json, env, powershell",
+                         format);
     if (cli->json && *fmt != FMT_JSON)
         return cli_usage(s->cmd, NULL, "--json and --format %s disagree",
                          format);
@@ -327,13 +328,14 @@ check_format(struct cli *cli, struct cli_sign *s, const char *format,
         v = ek_cloud_scope(s->cloud, EK_RESOURCE_EXO);
         if ((s->val[CLI_SF_SCOPE] != NULL &&
              (v == NULL || strcmp(s->val[CLI_SF_SCOPE], v) != 0)) ||
-            (s->val[CLI_SF_SCOPE] == NULL &&
-             s->resource != EK_RESOURCE_EXO))
-            return cli_usage(s->cmd, NULL, "--format powershell prints "
+            (s->val[CLI_SF_SCOPE] == NULL && s->resource != EK_RESOURCE_EXO))
+            return cli_usage(s->cmd, NULL,
+                             "--format powershell prints "
                              "Connect-ExchangeOnline, which needs an "
                              "Exchange Online token: use --resource exo");
         if (org == NULL)
-            return cli_usage(s->cmd, NULL, "--format powershell needs the "
+            return cli_usage(s->cmd, NULL,
+                             "--format powershell needs the "
                              "organization for Connect-ExchangeOnline "
                              "-Organization: the tenant '%s' is a GUID, so "
                              "give --organization contoso.onmicrosoft.com "
@@ -352,10 +354,11 @@ cli_token_check_org(struct cli_sign *s)
         strchr(s->val[CLI_SF_TENANT], '.') != NULL)
         s->val[CLI_SF_ORGANIZATION] = s->val[CLI_SF_TENANT];
     org = s->val[CLI_SF_ORGANIZATION];
-    if (org != NULL &&
-        (org[0] == '\0' || strpbrk(org, "'\"` \t\n;$") != NULL))
-        return cli_usage(s->cmd, NULL, "organization '%s' is not a domain "
-                         "name", org);
+    if (org != NULL && (org[0] == '\0' || strpbrk(org, "'\"` \t\n;$") != NULL))
+        return cli_usage(s->cmd, NULL,
+                         "organization '%s' is not a domain "
+                         "name",
+                         org);
     return 0;
 }
 
@@ -396,8 +399,7 @@ cmd_token(struct cli *cli, int argc, char **argv)
     if (optind < argc)
         s.val[CLI_SF_KEY] = argv[optind++];
     if (optind < argc) {
-        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'",
-                       argv[optind]);
+        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'", argv[optind]);
         goto out;
     }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 ||

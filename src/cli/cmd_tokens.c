@@ -54,7 +54,8 @@ print_text(const struct ek_token_list *l)
         f = ek_token_flags(tk);
         if (!(f & EK_TOKEN_INITIALIZED)) {
             printf("  slot %lu: a token that is not initialised (free "
-                   "slot)\n", ek_token_slot(tk));
+                   "slot)\n",
+                   ek_token_slot(tk));
             continue;
         }
         printf("  slot %lu: token '%s'\n", ek_token_slot(tk),
@@ -120,15 +121,14 @@ to_json(const struct ek_token_list *l)
             if (!cJSON_AddBoolToObject(flags, flag_names[j].json,
                                        (f & flag_names[j].flag) != 0))
                 goto fail;
-        if (!cJSON_AddItemToObject(t, "keygen",
-                                   json_string_or_null(
-                                       ek_token_mech_keygen(tk))) ||
-            !cJSON_AddItemToObject(t, "rs256",
-                                   json_string_or_null(ek_token_mech_sign(
-                                       tk, EK_ALG_RS256))) ||
-            !cJSON_AddItemToObject(t, "ps256",
-                                   json_string_or_null(ek_token_mech_sign(
-                                       tk, EK_ALG_PS256))))
+        if (!cJSON_AddItemToObject(
+                t, "keygen", json_string_or_null(ek_token_mech_keygen(tk))) ||
+            !cJSON_AddItemToObject(
+                t, "rs256",
+                json_string_or_null(ek_token_mech_sign(tk, EK_ALG_RS256))) ||
+            !cJSON_AddItemToObject(
+                t, "ps256",
+                json_string_or_null(ek_token_mech_sign(tk, EK_ALG_PS256))))
             goto fail;
     }
     return doc;

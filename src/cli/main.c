@@ -29,9 +29,12 @@ static const char usage_main[] =
     "  profile      manage profiles in the configuration file\n"
     "\n"
     "common options:\n"
-    "  -v, --verbose            say what is done (PKCS#11 calls, URLs); never secrets\n"
-    "  --module PATH            the PKCS#11 module (default: $ENTRAKEY_MODULE,\n"
-    "                           module-path= in the URI, else p11-kit's proxy)\n"
+    "  -v, --verbose            say what is done (PKCS#11 calls, URLs); never "
+    "secrets\n"
+    "  --module PATH            the PKCS#11 module (default: "
+    "$ENTRAKEY_MODULE,\n"
+    "                           module-path= in the URI, else p11-kit's "
+    "proxy)\n"
     "  --pin-source SRC         env:NAME | file:PATH | fd:N (default: prompt)\n"
     "  --allow-final-pin-try    log in even if the token has one PIN try left\n"
     "  --json                   machine-readable output, where offered\n"
@@ -74,8 +77,10 @@ stdout_close(int rc)
         err = errno != 0 ? errno : EIO;
     if (err == 0)
         return rc;
-    fprintf(stderr, "entrakey: cannot write to standard output: %s; what "
-            "was printed is incomplete\n", strerror(err));
+    fprintf(stderr,
+            "entrakey: cannot write to standard output: %s; what "
+            "was printed is incomplete\n",
+            strerror(err));
     return rc == CLI_EXIT_OK ? CLI_EXIT_FILE : rc;
 }
 
@@ -89,8 +94,7 @@ stdout_close_at_exit(void)
         _exit(rc);
 }
 
-static int
-run_main(int argc, char **argv);
+static int run_main(int argc, char **argv);
 
 int
 main(int argc, char **argv)
@@ -153,8 +157,10 @@ run_main(int argc, char **argv)
          * environ and ptrace for root only (an exec child is dumpable
          * again) */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-            fprintf(stderr, "entrakey: cannot turn core dumps off "
-                    "(prctl): %s\n", strerror(errno));
+            fprintf(stderr,
+                    "entrakey: cannot turn core dumps off "
+                    "(prctl): %s\n",
+                    strerror(errno));
             return CLI_EXIT_INTERNAL;
         }
         if (ek_ctx_new(&cli.ctx) != EK_OK) {

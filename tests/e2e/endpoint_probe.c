@@ -22,7 +22,7 @@ main(int argc, char **argv)
 
     if (argc < 7 || (token = strcmp(argv[1], "token") == 0) != (argc == 8)) {
         fprintf(stderr, "usage: endpoint_probe assert|token KEY-URI "
-                "PIN-SOURCE TENANT CLIENT-ID AUTHORITY [CA]\n");
+                        "PIN-SOURCE TENANT CLIENT-ID AUTHORITY [CA]\n");
         return 100;
     }
     memset(&p, 0, sizeof p);

@@ -87,197 +87,196 @@
 /* Every function of the PKCS#11 2.40 list: name, G (forwarded by the
  * generic wrapper) or S (a wrapper of its own below), parameters, arguments.
  * The order is the enum's, not the function list's. */
-#define EKF_FUNCS(X)                                                          \
-    X(C_Initialize, G, (CK_VOID_PTR a), (a))                                  \
-    X(C_Finalize, G, (CK_VOID_PTR a), (a))                                    \
-    X(C_GetInfo, G, (CK_INFO_PTR a), (a))                                     \
-    X(C_GetFunctionList, S, (CK_FUNCTION_LIST_PTR_PTR a), (a))                \
-    X(C_GetSlotList, G, (CK_BBOOL a, CK_SLOT_ID_PTR b, CK_ULONG_PTR c),       \
-      (a, b, c))                                                              \
-    X(C_GetSlotInfo, G, (CK_SLOT_ID a, CK_SLOT_INFO_PTR b), (a, b))           \
-    X(C_GetTokenInfo, S, (CK_SLOT_ID a, CK_TOKEN_INFO_PTR b), (a, b))         \
-    X(C_GetMechanismList, S,                                                  \
-      (CK_SLOT_ID a, CK_MECHANISM_TYPE_PTR b, CK_ULONG_PTR c), (a, b, c))     \
-    X(C_GetMechanismInfo, S,                                                  \
-      (CK_SLOT_ID a, CK_MECHANISM_TYPE b, CK_MECHANISM_INFO_PTR c),           \
-      (a, b, c))                                                              \
-    X(C_InitToken, G,                                                         \
-      (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d),       \
-      (a, b, c, d))                                                           \
-    X(C_InitPIN, G, (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c),     \
-      (a, b, c))                                                              \
-    X(C_SetPIN, G,                                                            \
-      (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d, \
-       CK_ULONG e),                                                           \
-      (a, b, c, d, e))                                                        \
-    X(C_OpenSession, G,                                                       \
-      (CK_SLOT_ID a, CK_FLAGS b, CK_VOID_PTR c, CK_NOTIFY d,                  \
-       CK_SESSION_HANDLE_PTR e),                                              \
-      (a, b, c, d, e))                                                        \
-    X(C_CloseSession, G, (CK_SESSION_HANDLE a), (a))                          \
-    X(C_CloseAllSessions, G, (CK_SLOT_ID a), (a))                             \
-    X(C_GetSessionInfo, G, (CK_SESSION_HANDLE a, CK_SESSION_INFO_PTR b),      \
-      (a, b))                                                                 \
-    X(C_GetOperationState, G,                                                 \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), (a, b, c))        \
-    X(C_SetOperationState, G,                                                 \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_OBJECT_HANDLE d,    \
-       CK_OBJECT_HANDLE e),                                                   \
-      (a, b, c, d, e))                                                        \
-    X(C_Login, S,                                                             \
-      (CK_SESSION_HANDLE a, CK_USER_TYPE b, CK_UTF8CHAR_PTR c, CK_ULONG d),   \
-      (a, b, c, d))                                                           \
-    X(C_Logout, G, (CK_SESSION_HANDLE a), (a))                                \
-    X(C_CreateObject, S,                                                      \
-      (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c,                   \
-       CK_OBJECT_HANDLE_PTR d),                                               \
-      (a, b, c, d))                                                           \
-    X(C_CopyObject, G,                                                        \
-      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,           \
-       CK_ULONG d, CK_OBJECT_HANDLE_PTR e),                                   \
-      (a, b, c, d, e))                                                        \
-    X(C_DestroyObject, G, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b), (a, b))  \
-    X(C_GetObjectSize, G,                                                     \
-      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ULONG_PTR c), (a, b, c))   \
-    X(C_GetAttributeValue, S,                                                 \
-      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,           \
-       CK_ULONG d),                                                           \
-      (a, b, c, d))                                                           \
-    X(C_SetAttributeValue, G,                                                 \
-      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,           \
-       CK_ULONG d),                                                           \
-      (a, b, c, d))                                                           \
-    X(C_FindObjectsInit, G,                                                   \
-      (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c), (a, b, c))       \
-    X(C_FindObjects, G,                                                       \
-      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE_PTR b, CK_ULONG c,               \
-       CK_ULONG_PTR d),                                                       \
-      (a, b, c, d))                                                           \
-    X(C_FindObjectsFinal, G, (CK_SESSION_HANDLE a), (a))                      \
-    X(C_EncryptInit, G,                                                       \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),          \
-      (a, b, c))                                                              \
-    X(C_Encrypt, G,                                                           \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_EncryptUpdate, G,                                                     \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_EncryptFinal, G,                                                      \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), (a, b, c))        \
-    X(C_DecryptInit, G,                                                       \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),          \
-      (a, b, c))                                                              \
-    X(C_Decrypt, G,                                                           \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_DecryptUpdate, G,                                                     \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_DecryptFinal, G,                                                      \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), (a, b, c))        \
-    X(C_DigestInit, G, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b), (a, b))     \
-    X(C_Digest, G,                                                            \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_DigestUpdate, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),    \
-      (a, b, c))                                                              \
-    X(C_DigestKey, G, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b), (a, b))      \
-    X(C_DigestFinal, G,                                                       \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), (a, b, c))        \
-    X(C_SignInit, S,                                                          \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),          \
-      (a, b, c))                                                              \
-    X(C_Sign, S,                                                              \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_SignUpdate, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),      \
-      (a, b, c))                                                              \
-    X(C_SignFinal, S, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c),   \
-      (a, b, c))                                                              \
-    X(C_SignRecoverInit, G,                                                   \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),          \
-      (a, b, c))                                                              \
-    X(C_SignRecover, G,                                                       \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_VerifyInit, G,                                                        \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),          \
-      (a, b, c))                                                              \
-    X(C_Verify, G,                                                            \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG e),                                                           \
-      (a, b, c, d, e))                                                        \
-    X(C_VerifyUpdate, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),    \
-      (a, b, c))                                                              \
-    X(C_VerifyFinal, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),     \
-      (a, b, c))                                                              \
-    X(C_VerifyRecoverInit, G,                                                 \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),          \
-      (a, b, c))                                                              \
-    X(C_VerifyRecover, G,                                                     \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_DigestEncryptUpdate, G,                                               \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_DecryptDigestUpdate, G,                                               \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_SignEncryptUpdate, G,                                                 \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_DecryptVerifyUpdate, G,                                               \
-      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,         \
-       CK_ULONG_PTR e),                                                       \
-      (a, b, c, d, e))                                                        \
-    X(C_GenerateKey, G,                                                       \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,           \
-       CK_ULONG d, CK_OBJECT_HANDLE_PTR e),                                   \
-      (a, b, c, d, e))                                                        \
-    X(C_GenerateKeyPair, S,                                                   \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,           \
-       CK_ULONG d, CK_ATTRIBUTE_PTR e, CK_ULONG f, CK_OBJECT_HANDLE_PTR g,    \
-       CK_OBJECT_HANDLE_PTR h),                                               \
-      (a, b, c, d, e, f, g, h))                                               \
-    X(C_WrapKey, G,                                                           \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,           \
-       CK_OBJECT_HANDLE d, CK_BYTE_PTR e, CK_ULONG_PTR f),                    \
-      (a, b, c, d, e, f))                                                     \
-    X(C_UnwrapKey, G,                                                         \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,           \
-       CK_BYTE_PTR d, CK_ULONG e, CK_ATTRIBUTE_PTR f, CK_ULONG g,             \
-       CK_OBJECT_HANDLE_PTR h),                                               \
-      (a, b, c, d, e, f, g, h))                                               \
-    X(C_DeriveKey, G,                                                         \
-      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,           \
-       CK_ATTRIBUTE_PTR d, CK_ULONG e, CK_OBJECT_HANDLE_PTR f),               \
-      (a, b, c, d, e, f))                                                     \
-    X(C_SeedRandom, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),      \
-      (a, b, c))                                                              \
-    X(C_GenerateRandom, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),  \
-      (a, b, c))                                                              \
-    X(C_GetFunctionStatus, G, (CK_SESSION_HANDLE a), (a))                     \
-    X(C_CancelFunction, G, (CK_SESSION_HANDLE a), (a))                        \
-    X(C_WaitForSlotEvent, G, (CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c),   \
+#define EKF_FUNCS(X)                                                           \
+    X(C_Initialize, G, (CK_VOID_PTR a), (a))                                   \
+    X(C_Finalize, G, (CK_VOID_PTR a), (a))                                     \
+    X(C_GetInfo, G, (CK_INFO_PTR a), (a))                                      \
+    X(C_GetFunctionList, S, (CK_FUNCTION_LIST_PTR_PTR a), (a))                 \
+    X(C_GetSlotList, G, (CK_BBOOL a, CK_SLOT_ID_PTR b, CK_ULONG_PTR c),        \
+      (a, b, c))                                                               \
+    X(C_GetSlotInfo, G, (CK_SLOT_ID a, CK_SLOT_INFO_PTR b), (a, b))            \
+    X(C_GetTokenInfo, S, (CK_SLOT_ID a, CK_TOKEN_INFO_PTR b), (a, b))          \
+    X(C_GetMechanismList, S,                                                   \
+      (CK_SLOT_ID a, CK_MECHANISM_TYPE_PTR b, CK_ULONG_PTR c), (a, b, c))      \
+    X(C_GetMechanismInfo, S,                                                   \
+      (CK_SLOT_ID a, CK_MECHANISM_TYPE b, CK_MECHANISM_INFO_PTR c), (a, b, c)) \
+    X(C_InitToken, G,                                                          \
+      (CK_SLOT_ID a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d),        \
+      (a, b, c, d))                                                            \
+    X(C_InitPIN, G, (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c),      \
+      (a, b, c))                                                               \
+    X(C_SetPIN, G,                                                             \
+      (CK_SESSION_HANDLE a, CK_UTF8CHAR_PTR b, CK_ULONG c, CK_UTF8CHAR_PTR d,  \
+       CK_ULONG e),                                                            \
+      (a, b, c, d, e))                                                         \
+    X(C_OpenSession, G,                                                        \
+      (CK_SLOT_ID a, CK_FLAGS b, CK_VOID_PTR c, CK_NOTIFY d,                   \
+       CK_SESSION_HANDLE_PTR e),                                               \
+      (a, b, c, d, e))                                                         \
+    X(C_CloseSession, G, (CK_SESSION_HANDLE a), (a))                           \
+    X(C_CloseAllSessions, G, (CK_SLOT_ID a), (a))                              \
+    X(C_GetSessionInfo, G, (CK_SESSION_HANDLE a, CK_SESSION_INFO_PTR b),       \
+      (a, b))                                                                  \
+    X(C_GetOperationState, G,                                                  \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), (a, b, c))         \
+    X(C_SetOperationState, G,                                                  \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_OBJECT_HANDLE d,     \
+       CK_OBJECT_HANDLE e),                                                    \
+      (a, b, c, d, e))                                                         \
+    X(C_Login, S,                                                              \
+      (CK_SESSION_HANDLE a, CK_USER_TYPE b, CK_UTF8CHAR_PTR c, CK_ULONG d),    \
+      (a, b, c, d))                                                            \
+    X(C_Logout, G, (CK_SESSION_HANDLE a), (a))                                 \
+    X(C_CreateObject, S,                                                       \
+      (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c,                    \
+       CK_OBJECT_HANDLE_PTR d),                                                \
+      (a, b, c, d))                                                            \
+    X(C_CopyObject, G,                                                         \
+      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,            \
+       CK_ULONG d, CK_OBJECT_HANDLE_PTR e),                                    \
+      (a, b, c, d, e))                                                         \
+    X(C_DestroyObject, G, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b), (a, b))   \
+    X(C_GetObjectSize, G,                                                      \
+      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ULONG_PTR c), (a, b, c))    \
+    X(C_GetAttributeValue, S,                                                  \
+      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,            \
+       CK_ULONG d),                                                            \
+      (a, b, c, d))                                                            \
+    X(C_SetAttributeValue, G,                                                  \
+      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR c,            \
+       CK_ULONG d),                                                            \
+      (a, b, c, d))                                                            \
+    X(C_FindObjectsInit, G,                                                    \
+      (CK_SESSION_HANDLE a, CK_ATTRIBUTE_PTR b, CK_ULONG c), (a, b, c))        \
+    X(C_FindObjects, G,                                                        \
+      (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE_PTR b, CK_ULONG c,                \
+       CK_ULONG_PTR d),                                                        \
+      (a, b, c, d))                                                            \
+    X(C_FindObjectsFinal, G, (CK_SESSION_HANDLE a), (a))                       \
+    X(C_EncryptInit, G,                                                        \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),           \
+      (a, b, c))                                                               \
+    X(C_Encrypt, G,                                                            \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_EncryptUpdate, G,                                                      \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_EncryptFinal, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), \
+      (a, b, c))                                                               \
+    X(C_DecryptInit, G,                                                        \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),           \
+      (a, b, c))                                                               \
+    X(C_Decrypt, G,                                                            \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_DecryptUpdate, G,                                                      \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_DecryptFinal, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c), \
+      (a, b, c))                                                               \
+    X(C_DigestInit, G, (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b), (a, b))      \
+    X(C_Digest, G,                                                             \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_DigestUpdate, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),     \
+      (a, b, c))                                                               \
+    X(C_DigestKey, G, (CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b), (a, b))       \
+    X(C_DigestFinal, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c),  \
+      (a, b, c))                                                               \
+    X(C_SignInit, S,                                                           \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),           \
+      (a, b, c))                                                               \
+    X(C_Sign, S,                                                               \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_SignUpdate, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),       \
+      (a, b, c))                                                               \
+    X(C_SignFinal, S, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c),    \
+      (a, b, c))                                                               \
+    X(C_SignRecoverInit, G,                                                    \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),           \
+      (a, b, c))                                                               \
+    X(C_SignRecover, G,                                                        \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_VerifyInit, G,                                                         \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),           \
+      (a, b, c))                                                               \
+    X(C_Verify, G,                                                             \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG e),                                                            \
+      (a, b, c, d, e))                                                         \
+    X(C_VerifyUpdate, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),     \
+      (a, b, c))                                                               \
+    X(C_VerifyFinal, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),      \
+      (a, b, c))                                                               \
+    X(C_VerifyRecoverInit, G,                                                  \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c),           \
+      (a, b, c))                                                               \
+    X(C_VerifyRecover, G,                                                      \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_DigestEncryptUpdate, G,                                                \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_DecryptDigestUpdate, G,                                                \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_SignEncryptUpdate, G,                                                  \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_DecryptVerifyUpdate, G,                                                \
+      (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d,          \
+       CK_ULONG_PTR e),                                                        \
+      (a, b, c, d, e))                                                         \
+    X(C_GenerateKey, G,                                                        \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,            \
+       CK_ULONG d, CK_OBJECT_HANDLE_PTR e),                                    \
+      (a, b, c, d, e))                                                         \
+    X(C_GenerateKeyPair, S,                                                    \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c,            \
+       CK_ULONG d, CK_ATTRIBUTE_PTR e, CK_ULONG f, CK_OBJECT_HANDLE_PTR g,     \
+       CK_OBJECT_HANDLE_PTR h),                                                \
+      (a, b, c, d, e, f, g, h))                                                \
+    X(C_WrapKey, G,                                                            \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,            \
+       CK_OBJECT_HANDLE d, CK_BYTE_PTR e, CK_ULONG_PTR f),                     \
+      (a, b, c, d, e, f))                                                      \
+    X(C_UnwrapKey, G,                                                          \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,            \
+       CK_BYTE_PTR d, CK_ULONG e, CK_ATTRIBUTE_PTR f, CK_ULONG g,              \
+       CK_OBJECT_HANDLE_PTR h),                                                \
+      (a, b, c, d, e, f, g, h))                                                \
+    X(C_DeriveKey, G,                                                          \
+      (CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c,            \
+       CK_ATTRIBUTE_PTR d, CK_ULONG e, CK_OBJECT_HANDLE_PTR f),                \
+      (a, b, c, d, e, f))                                                      \
+    X(C_SeedRandom, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),       \
+      (a, b, c))                                                               \
+    X(C_GenerateRandom, G, (CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c),   \
+      (a, b, c))                                                               \
+    X(C_GetFunctionStatus, G, (CK_SESSION_HANDLE a), (a))                      \
+    X(C_CancelFunction, G, (CK_SESSION_HANDLE a), (a))                         \
+    X(C_WaitForSlotEvent, G, (CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c),    \
       (a, b, c))
 
 enum ekf_fn {
 #define EKF_ENUM(name, kind, params, args) FN_##name,
     EKF_FUNCS(EKF_ENUM)
 #undef EKF_ENUM
-    FN_COUNT
+        FN_COUNT
 };
 
 static const char *const fn_names[FN_COUNT] = {
@@ -292,77 +291,173 @@ struct ekf_name {
     const char *name;
     unsigned long value;
 };
-#define N(x) {#x, x}
+#define N(x)                                                                   \
+    {                                                                          \
+#x, x                                                                  \
+    }
 
 static const struct ekf_name rv_names[] = {
-    N(CKR_OK), N(CKR_CANCEL), N(CKR_HOST_MEMORY), N(CKR_SLOT_ID_INVALID),
-    N(CKR_GENERAL_ERROR), N(CKR_FUNCTION_FAILED), N(CKR_ARGUMENTS_BAD),
-    N(CKR_NO_EVENT), N(CKR_NEED_TO_CREATE_THREADS), N(CKR_CANT_LOCK),
-    N(CKR_ATTRIBUTE_READ_ONLY), N(CKR_ATTRIBUTE_SENSITIVE),
-    N(CKR_ATTRIBUTE_TYPE_INVALID), N(CKR_ATTRIBUTE_VALUE_INVALID),
-    N(CKR_ACTION_PROHIBITED), N(CKR_DATA_INVALID), N(CKR_DATA_LEN_RANGE),
-    N(CKR_DEVICE_ERROR), N(CKR_DEVICE_MEMORY), N(CKR_DEVICE_REMOVED),
-    N(CKR_ENCRYPTED_DATA_INVALID), N(CKR_ENCRYPTED_DATA_LEN_RANGE),
-    N(CKR_FUNCTION_CANCELED), N(CKR_FUNCTION_NOT_PARALLEL),
-    N(CKR_FUNCTION_NOT_SUPPORTED), N(CKR_KEY_HANDLE_INVALID),
-    N(CKR_KEY_SIZE_RANGE), N(CKR_KEY_TYPE_INCONSISTENT),
-    N(CKR_KEY_NOT_NEEDED), N(CKR_KEY_CHANGED), N(CKR_KEY_NEEDED),
-    N(CKR_KEY_INDIGESTIBLE), N(CKR_KEY_FUNCTION_NOT_PERMITTED),
-    N(CKR_KEY_NOT_WRAPPABLE), N(CKR_KEY_UNEXTRACTABLE),
-    N(CKR_MECHANISM_INVALID), N(CKR_MECHANISM_PARAM_INVALID),
-    N(CKR_OBJECT_HANDLE_INVALID), N(CKR_OPERATION_ACTIVE),
-    N(CKR_OPERATION_NOT_INITIALIZED), N(CKR_PIN_INCORRECT),
-    N(CKR_PIN_INVALID), N(CKR_PIN_LEN_RANGE), N(CKR_PIN_EXPIRED),
-    N(CKR_PIN_LOCKED), N(CKR_SESSION_CLOSED), N(CKR_SESSION_COUNT),
-    N(CKR_SESSION_HANDLE_INVALID), N(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
-    N(CKR_SESSION_READ_ONLY), N(CKR_SESSION_EXISTS),
-    N(CKR_SESSION_READ_ONLY_EXISTS), N(CKR_SESSION_READ_WRITE_SO_EXISTS),
-    N(CKR_SIGNATURE_INVALID), N(CKR_SIGNATURE_LEN_RANGE),
-    N(CKR_TEMPLATE_INCOMPLETE), N(CKR_TEMPLATE_INCONSISTENT),
-    N(CKR_TOKEN_NOT_PRESENT), N(CKR_TOKEN_NOT_RECOGNIZED),
-    N(CKR_TOKEN_WRITE_PROTECTED), N(CKR_UNWRAPPING_KEY_SIZE_RANGE),
-    N(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT), N(CKR_USER_ALREADY_LOGGED_IN),
-    N(CKR_USER_NOT_LOGGED_IN), N(CKR_USER_PIN_NOT_INITIALIZED),
-    N(CKR_USER_TYPE_INVALID), N(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
-    N(CKR_USER_TOO_MANY_TYPES), N(CKR_WRAPPED_KEY_INVALID),
-    N(CKR_WRAPPED_KEY_LEN_RANGE), N(CKR_WRAPPING_KEY_HANDLE_INVALID),
-    N(CKR_WRAPPING_KEY_SIZE_RANGE), N(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-    N(CKR_RANDOM_SEED_NOT_SUPPORTED), N(CKR_RANDOM_NO_RNG),
-    N(CKR_DOMAIN_PARAMS_INVALID), N(CKR_CURVE_NOT_SUPPORTED),
-    N(CKR_BUFFER_TOO_SMALL), N(CKR_SAVED_STATE_INVALID),
-    N(CKR_INFORMATION_SENSITIVE), N(CKR_STATE_UNSAVEABLE),
-    N(CKR_CRYPTOKI_NOT_INITIALIZED), N(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-    N(CKR_MUTEX_BAD), N(CKR_MUTEX_NOT_LOCKED), N(CKR_NEW_PIN_MODE),
-    N(CKR_NEXT_OTP), N(CKR_EXCEEDED_MAX_ITERATIONS),
-    N(CKR_FIPS_SELF_TEST_FAILED), N(CKR_LIBRARY_LOAD_FAILED),
-    N(CKR_PIN_TOO_WEAK), N(CKR_PUBLIC_KEY_INVALID), N(CKR_FUNCTION_REJECTED),
+    N(CKR_OK),
+    N(CKR_CANCEL),
+    N(CKR_HOST_MEMORY),
+    N(CKR_SLOT_ID_INVALID),
+    N(CKR_GENERAL_ERROR),
+    N(CKR_FUNCTION_FAILED),
+    N(CKR_ARGUMENTS_BAD),
+    N(CKR_NO_EVENT),
+    N(CKR_NEED_TO_CREATE_THREADS),
+    N(CKR_CANT_LOCK),
+    N(CKR_ATTRIBUTE_READ_ONLY),
+    N(CKR_ATTRIBUTE_SENSITIVE),
+    N(CKR_ATTRIBUTE_TYPE_INVALID),
+    N(CKR_ATTRIBUTE_VALUE_INVALID),
+    N(CKR_ACTION_PROHIBITED),
+    N(CKR_DATA_INVALID),
+    N(CKR_DATA_LEN_RANGE),
+    N(CKR_DEVICE_ERROR),
+    N(CKR_DEVICE_MEMORY),
+    N(CKR_DEVICE_REMOVED),
+    N(CKR_ENCRYPTED_DATA_INVALID),
+    N(CKR_ENCRYPTED_DATA_LEN_RANGE),
+    N(CKR_FUNCTION_CANCELED),
+    N(CKR_FUNCTION_NOT_PARALLEL),
+    N(CKR_FUNCTION_NOT_SUPPORTED),
+    N(CKR_KEY_HANDLE_INVALID),
+    N(CKR_KEY_SIZE_RANGE),
+    N(CKR_KEY_TYPE_INCONSISTENT),
+    N(CKR_KEY_NOT_NEEDED),
+    N(CKR_KEY_CHANGED),
+    N(CKR_KEY_NEEDED),
+    N(CKR_KEY_INDIGESTIBLE),
+    N(CKR_KEY_FUNCTION_NOT_PERMITTED),
+    N(CKR_KEY_NOT_WRAPPABLE),
+    N(CKR_KEY_UNEXTRACTABLE),
+    N(CKR_MECHANISM_INVALID),
+    N(CKR_MECHANISM_PARAM_INVALID),
+    N(CKR_OBJECT_HANDLE_INVALID),
+    N(CKR_OPERATION_ACTIVE),
+    N(CKR_OPERATION_NOT_INITIALIZED),
+    N(CKR_PIN_INCORRECT),
+    N(CKR_PIN_INVALID),
+    N(CKR_PIN_LEN_RANGE),
+    N(CKR_PIN_EXPIRED),
+    N(CKR_PIN_LOCKED),
+    N(CKR_SESSION_CLOSED),
+    N(CKR_SESSION_COUNT),
+    N(CKR_SESSION_HANDLE_INVALID),
+    N(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
+    N(CKR_SESSION_READ_ONLY),
+    N(CKR_SESSION_EXISTS),
+    N(CKR_SESSION_READ_ONLY_EXISTS),
+    N(CKR_SESSION_READ_WRITE_SO_EXISTS),
+    N(CKR_SIGNATURE_INVALID),
+    N(CKR_SIGNATURE_LEN_RANGE),
+    N(CKR_TEMPLATE_INCOMPLETE),
+    N(CKR_TEMPLATE_INCONSISTENT),
+    N(CKR_TOKEN_NOT_PRESENT),
+    N(CKR_TOKEN_NOT_RECOGNIZED),
+    N(CKR_TOKEN_WRITE_PROTECTED),
+    N(CKR_UNWRAPPING_KEY_SIZE_RANGE),
+    N(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
+    N(CKR_USER_ALREADY_LOGGED_IN),
+    N(CKR_USER_NOT_LOGGED_IN),
+    N(CKR_USER_PIN_NOT_INITIALIZED),
+    N(CKR_USER_TYPE_INVALID),
+    N(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
+    N(CKR_USER_TOO_MANY_TYPES),
+    N(CKR_WRAPPED_KEY_INVALID),
+    N(CKR_WRAPPED_KEY_LEN_RANGE),
+    N(CKR_WRAPPING_KEY_HANDLE_INVALID),
+    N(CKR_WRAPPING_KEY_SIZE_RANGE),
+    N(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+    N(CKR_RANDOM_SEED_NOT_SUPPORTED),
+    N(CKR_RANDOM_NO_RNG),
+    N(CKR_DOMAIN_PARAMS_INVALID),
+    N(CKR_CURVE_NOT_SUPPORTED),
+    N(CKR_BUFFER_TOO_SMALL),
+    N(CKR_SAVED_STATE_INVALID),
+    N(CKR_INFORMATION_SENSITIVE),
+    N(CKR_STATE_UNSAVEABLE),
+    N(CKR_CRYPTOKI_NOT_INITIALIZED),
+    N(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+    N(CKR_MUTEX_BAD),
+    N(CKR_MUTEX_NOT_LOCKED),
+    N(CKR_NEW_PIN_MODE),
+    N(CKR_NEXT_OTP),
+    N(CKR_EXCEEDED_MAX_ITERATIONS),
+    N(CKR_FIPS_SELF_TEST_FAILED),
+    N(CKR_LIBRARY_LOAD_FAILED),
+    N(CKR_PIN_TOO_WEAK),
+    N(CKR_PUBLIC_KEY_INVALID),
+    N(CKR_FUNCTION_REJECTED),
     {NULL, 0},
 };
 
 static const struct ekf_name mech_names[] = {
-    N(CKM_RSA_PKCS_KEY_PAIR_GEN), N(CKM_RSA_PKCS), N(CKM_RSA_X_509),
-    N(CKM_RSA_PKCS_PSS), N(CKM_RSA_PKCS_OAEP), N(CKM_SHA1_RSA_PKCS),
-    N(CKM_SHA224_RSA_PKCS), N(CKM_SHA256_RSA_PKCS), N(CKM_SHA384_RSA_PKCS),
-    N(CKM_SHA512_RSA_PKCS), N(CKM_SHA1_RSA_PKCS_PSS),
-    N(CKM_SHA224_RSA_PKCS_PSS), N(CKM_SHA256_RSA_PKCS_PSS),
-    N(CKM_SHA384_RSA_PKCS_PSS), N(CKM_SHA512_RSA_PKCS_PSS), N(CKM_SHA_1),
-    N(CKM_SHA256), N(CKM_SHA384), N(CKM_SHA512), N(CKM_EC_KEY_PAIR_GEN),
-    N(CKM_ECDSA), {NULL, 0},
+    N(CKM_RSA_PKCS_KEY_PAIR_GEN),
+    N(CKM_RSA_PKCS),
+    N(CKM_RSA_X_509),
+    N(CKM_RSA_PKCS_PSS),
+    N(CKM_RSA_PKCS_OAEP),
+    N(CKM_SHA1_RSA_PKCS),
+    N(CKM_SHA224_RSA_PKCS),
+    N(CKM_SHA256_RSA_PKCS),
+    N(CKM_SHA384_RSA_PKCS),
+    N(CKM_SHA512_RSA_PKCS),
+    N(CKM_SHA1_RSA_PKCS_PSS),
+    N(CKM_SHA224_RSA_PKCS_PSS),
+    N(CKM_SHA256_RSA_PKCS_PSS),
+    N(CKM_SHA384_RSA_PKCS_PSS),
+    N(CKM_SHA512_RSA_PKCS_PSS),
+    N(CKM_SHA_1),
+    N(CKM_SHA256),
+    N(CKM_SHA384),
+    N(CKM_SHA512),
+    N(CKM_EC_KEY_PAIR_GEN),
+    N(CKM_ECDSA),
+    {NULL, 0},
 };
 
 static const struct ekf_name attr_names[] = {
-    N(CKA_CLASS), N(CKA_TOKEN), N(CKA_PRIVATE), N(CKA_LABEL), N(CKA_VALUE),
-    N(CKA_CERTIFICATE_TYPE), N(CKA_ISSUER), N(CKA_SERIAL_NUMBER),
-    N(CKA_TRUSTED), N(CKA_HASH_OF_SUBJECT_PUBLIC_KEY),
-    N(CKA_NAME_HASH_ALGORITHM), N(CKA_KEY_TYPE), N(CKA_SUBJECT), N(CKA_ID),
-    N(CKA_SENSITIVE), N(CKA_ENCRYPT), N(CKA_DECRYPT), N(CKA_WRAP),
-    N(CKA_UNWRAP), N(CKA_SIGN), N(CKA_SIGN_RECOVER), N(CKA_VERIFY),
-    N(CKA_VERIFY_RECOVER), N(CKA_DERIVE), N(CKA_START_DATE),
-    N(CKA_END_DATE), N(CKA_MODULUS), N(CKA_MODULUS_BITS),
-    N(CKA_PUBLIC_EXPONENT), N(CKA_EXTRACTABLE), N(CKA_LOCAL),
-    N(CKA_NEVER_EXTRACTABLE), N(CKA_ALWAYS_SENSITIVE), N(CKA_MODIFIABLE),
-    N(CKA_COPYABLE), N(CKA_DESTROYABLE), N(CKA_ALWAYS_AUTHENTICATE),
-    N(CKA_WRAP_WITH_TRUSTED), {NULL, 0},
+    N(CKA_CLASS),
+    N(CKA_TOKEN),
+    N(CKA_PRIVATE),
+    N(CKA_LABEL),
+    N(CKA_VALUE),
+    N(CKA_CERTIFICATE_TYPE),
+    N(CKA_ISSUER),
+    N(CKA_SERIAL_NUMBER),
+    N(CKA_TRUSTED),
+    N(CKA_HASH_OF_SUBJECT_PUBLIC_KEY),
+    N(CKA_NAME_HASH_ALGORITHM),
+    N(CKA_KEY_TYPE),
+    N(CKA_SUBJECT),
+    N(CKA_ID),
+    N(CKA_SENSITIVE),
+    N(CKA_ENCRYPT),
+    N(CKA_DECRYPT),
+    N(CKA_WRAP),
+    N(CKA_UNWRAP),
+    N(CKA_SIGN),
+    N(CKA_SIGN_RECOVER),
+    N(CKA_VERIFY),
+    N(CKA_VERIFY_RECOVER),
+    N(CKA_DERIVE),
+    N(CKA_START_DATE),
+    N(CKA_END_DATE),
+    N(CKA_MODULUS),
+    N(CKA_MODULUS_BITS),
+    N(CKA_PUBLIC_EXPONENT),
+    N(CKA_EXTRACTABLE),
+    N(CKA_LOCAL),
+    N(CKA_NEVER_EXTRACTABLE),
+    N(CKA_ALWAYS_SENSITIVE),
+    N(CKA_MODIFIABLE),
+    N(CKA_COPYABLE),
+    N(CKA_DESTROYABLE),
+    N(CKA_ALWAYS_AUTHENTICATE),
+    N(CKA_WRAP_WITH_TRUSTED),
+    {NULL, 0},
 };
 
 /* Token flags; the user PIN ones also by their short names. */
@@ -370,14 +465,24 @@ static const struct ekf_name flag_names[] = {
     {"COUNT_LOW", CKF_USER_PIN_COUNT_LOW},
     {"FINAL_TRY", CKF_USER_PIN_FINAL_TRY},
     {"LOCKED", CKF_USER_PIN_LOCKED},
-    N(CKF_RNG), N(CKF_WRITE_PROTECTED), N(CKF_LOGIN_REQUIRED),
-    N(CKF_USER_PIN_INITIALIZED), N(CKF_RESTORE_KEY_NOT_NEEDED),
-    N(CKF_CLOCK_ON_TOKEN), N(CKF_PROTECTED_AUTHENTICATION_PATH),
-    N(CKF_DUAL_CRYPTO_OPERATIONS), N(CKF_TOKEN_INITIALIZED),
-    N(CKF_SECONDARY_AUTHENTICATION), N(CKF_USER_PIN_COUNT_LOW),
-    N(CKF_USER_PIN_FINAL_TRY), N(CKF_USER_PIN_LOCKED),
-    N(CKF_USER_PIN_TO_BE_CHANGED), N(CKF_SO_PIN_COUNT_LOW),
-    N(CKF_SO_PIN_FINAL_TRY), N(CKF_SO_PIN_LOCKED), N(CKF_SO_PIN_TO_BE_CHANGED),
+    N(CKF_RNG),
+    N(CKF_WRITE_PROTECTED),
+    N(CKF_LOGIN_REQUIRED),
+    N(CKF_USER_PIN_INITIALIZED),
+    N(CKF_RESTORE_KEY_NOT_NEEDED),
+    N(CKF_CLOCK_ON_TOKEN),
+    N(CKF_PROTECTED_AUTHENTICATION_PATH),
+    N(CKF_DUAL_CRYPTO_OPERATIONS),
+    N(CKF_TOKEN_INITIALIZED),
+    N(CKF_SECONDARY_AUTHENTICATION),
+    N(CKF_USER_PIN_COUNT_LOW),
+    N(CKF_USER_PIN_FINAL_TRY),
+    N(CKF_USER_PIN_LOCKED),
+    N(CKF_USER_PIN_TO_BE_CHANGED),
+    N(CKF_SO_PIN_COUNT_LOW),
+    N(CKF_SO_PIN_FINAL_TRY),
+    N(CKF_SO_PIN_LOCKED),
+    N(CKF_SO_PIN_TO_BE_CHANGED),
     {NULL, 0},
 };
 #undef N
@@ -398,8 +503,8 @@ struct ekf_rule {
     unsigned long nth; /* 0: every call */
     int and_later;     /* "@N+" */
     enum ekf_act act;
-    CK_RV rv;          /* ACT_RETURN, ACT_AFTER, ACT_UNPLUG */
-    unsigned long ms;  /* ACT_SLEEP */
+    CK_RV rv;         /* ACT_RETURN, ACT_AFTER, ACT_UNPLUG */
+    unsigned long ms; /* ACT_SLEEP */
 };
 
 struct ekf_list {
@@ -415,9 +520,9 @@ static struct {
     struct ekf_list hide, refuse, rejectattr, privattr;
 } spec;
 
-static CK_FUNCTION_LIST *real;      /* the wrapped module's list */
-static CK_FUNCTION_LIST ours;       /* what C_GetFunctionList hands out */
-static int loaded;                  /* 1 ok, -1 failed, 0 not yet */
+static CK_FUNCTION_LIST *real; /* the wrapped module's list */
+static CK_FUNCTION_LIST ours;  /* what C_GetFunctionList hands out */
+static int loaded;             /* 1 ok, -1 failed, 0 not yet */
 static int log_fd = -1;
 static atomic_ulong calls[FN_COUNT];
 static atomic_int unplugged;
@@ -489,8 +594,7 @@ parse_list(char *val, const struct ekf_name *t, struct ekf_list *l,
             *colon++ = '\0';
             if (strcasecmp(colon, "TRUE") == 0 || strcmp(colon, "1") == 0)
                 l->b[l->n] = CK_TRUE;
-            else if (strcasecmp(colon, "FALSE") == 0 ||
-                     strcmp(colon, "0") == 0)
+            else if (strcasecmp(colon, "FALSE") == 0 || strcmp(colon, "0") == 0)
                 l->b[l->n] = CK_FALSE;
             else
                 return -1;
@@ -625,8 +729,10 @@ parse_spec(const char *text)
         else
             r = parse_rule(key, val);
         if (r != 0) {
-            fprintf(stderr, "ekfault: EKFAULT: cannot parse the rule for "
-                    "'%s' (see the top of tests/fault/ekfault.c)\n", key);
+            fprintf(stderr,
+                    "ekfault: EKFAULT: cannot parse the rule for "
+                    "'%s' (see the top of tests/fault/ekfault.c)\n",
+                    key);
             goto out;
         }
     }
@@ -677,16 +783,16 @@ write_null(void)
 static int
 unplug_exempt(enum ekf_fn fn)
 {
-    return fn == FN_C_Initialize || fn == FN_C_Finalize ||
-           fn == FN_C_GetInfo || fn == FN_C_GetFunctionList ||
-           fn == FN_C_CloseSession || fn == FN_C_CloseAllSessions;
+    return fn == FN_C_Initialize || fn == FN_C_Finalize || fn == FN_C_GetInfo ||
+           fn == FN_C_GetFunctionList || fn == FN_C_CloseSession ||
+           fn == FN_C_CloseAllSessions;
 }
 
 /* What a wrapper does with one call. */
 struct ekf_verdict {
-    int forward;  /* call the real module */
-    int replace;  /* return rv instead of the module's result */
-    int unplug;   /* after the call, the token is gone */
+    int forward; /* call the real module */
+    int replace; /* return rv instead of the module's result */
+    int unplug;  /* after the call, the token is gone */
     CK_RV rv;
 };
 
@@ -801,14 +907,14 @@ finish_sign(CK_SESSION_HANDLE h)
 /* ------------------------------------------------------------ the wrappers */
 
 #define EKF_WRAP_S(name, params, args)
-#define EKF_WRAP_G(name, params, args)                                        \
-    static CK_RV w_##name params                                              \
-    {                                                                         \
-        struct ekf_verdict v = ekf_enter(FN_##name, 1);                       \
-        CK_RV rv = CKR_OK;                                                    \
-        if (v.forward)                                                        \
-            rv = real->name args;                                             \
-        return ekf_leave(FN_##name, &v, rv);                                  \
+#define EKF_WRAP_G(name, params, args)                                         \
+    static CK_RV w_##name params                                               \
+    {                                                                          \
+        struct ekf_verdict v = ekf_enter(FN_##name, 1);                        \
+        CK_RV rv = CKR_OK;                                                     \
+        if (v.forward)                                                         \
+            rv = real->name args;                                              \
+        return ekf_leave(FN_##name, &v, rv);                                   \
     }
 #define EKF_WRAP(name, kind, params, args) EKF_WRAP_##kind(name, params, args)
 EKF_FUNCS(EKF_WRAP)
@@ -954,8 +1060,7 @@ w_C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
         v.replace = 1;
         v.rv = CKR_ATTRIBUTE_TYPE_INVALID;
     } else if (v.forward) {
-        rv = real->C_GenerateKeyPair(h, m, pub, npub, priv, npriv, hpub,
-                                     hpriv);
+        rv = real->C_GenerateKeyPair(h, m, pub, npub, priv, npriv, hpub, hpriv);
     }
     return ekf_leave(FN_C_GenerateKeyPair, &v, rv);
 }
@@ -1028,8 +1133,7 @@ w_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
         rv = real->C_Sign(h, data, len, sig, siglen);
     } else if (v.rv == CKR_BUFFER_TOO_SMALL) {
         /* as a module must: the length needed, the operation kept */
-        if (siglen != NULL &&
-            real->C_Sign(h, data, len, NULL, &need) == CKR_OK)
+        if (siglen != NULL && real->C_Sign(h, data, len, NULL, &need) == CKR_OK)
             *siglen = need;
     } else if (v.rv != CKR_OK) {
         finish_sign(h);

@@ -35,8 +35,7 @@ check_cert(struct ek_ctx *ctx, const struct ek_cert *c)
     struct ek_cert *again = NULL;
     size_t len = 0;
 
-    FUZZ_CHECK(ek_cert_der(c, &der, &len) == EK_OK && der != NULL &&
-               len > 0);
+    FUZZ_CHECK(ek_cert_der(c, &der, &len) == EK_OK && der != NULL && len > 0);
     FUZZ_CHECK(EVP_Digest(der, len, sha1, NULL, EVP_sha1(), NULL) == 1);
     FUZZ_CHECK(EVP_Digest(der, len, sha256, NULL, EVP_sha256(), NULL) == 1);
     ek_hex_encode(sha1, sizeof sha1, hex, 1);

@@ -9,8 +9,9 @@
 #include "fuzz.h"
 
 static const char *const keys[] = {
-    "tenant", "client_id", "key", "module", "cloud", "resource", "scope",
-    "alg", "pin_source", "organization", "authority_host", "ca_file",
+    "tenant",         "client_id", "key", "module",     "cloud",
+    "resource",       "scope",     "alg", "pin_source", "organization",
+    "authority_host", "ca_file",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -88,12 +89,11 @@ check_edits(struct ek_ctx *ctx, struct ek_config *cfg, const char *value)
 
     if (count > 0) {
         first = ek_config_profile_name(cfg, 0);
-        FUZZ_CHECK(ek_config_set(ctx, cfg, first, "scope", NEW_SCOPE) ==
-                   EK_OK);
+        FUZZ_CHECK(ek_config_set(ctx, cfg, first, "scope", NEW_SCOPE) == EK_OK);
         FUZZ_CHECK(ek_config_set(ctx, cfg, first, "tenant", NULL) == EK_OK);
     }
-    FUZZ_CHECK(ek_config_set(ctx, cfg, NEW_PROFILE, "client_id",
-                             NEW_CLIENT) == EK_OK);
+    FUZZ_CHECK(ek_config_set(ctx, cfg, NEW_PROFILE, "client_id", NEW_CLIENT) ==
+               EK_OK);
     /* a value the checker accepts is one the file holds unchanged */
     value_ok = cfg_check_value(ctx, "organization", value) == EK_OK;
     if (value_ok)
@@ -105,11 +105,11 @@ check_edits(struct ek_ctx *ctx, struct ek_config *cfg, const char *value)
 
     again = reparse(ctx, cfg);
     FUZZ_CHECK(ek_config_profile_count(again) == count + (had_new ? 0 : 1));
-    FUZZ_CHECK(same_str(ek_config_get(again, NEW_PROFILE, "client_id"),
-                        NEW_CLIENT));
+    FUZZ_CHECK(
+        same_str(ek_config_get(again, NEW_PROFILE, "client_id"), NEW_CLIENT));
     if (value_ok)
-        FUZZ_CHECK(same_str(ek_config_get(again, NEW_PROFILE,
-                                          "organization"), value));
+        FUZZ_CHECK(
+            same_str(ek_config_get(again, NEW_PROFILE, "organization"), value));
     for (i = 0; i < ek_config_profile_count(orig); i++) {
         p = ek_config_profile_name(orig, i);
         for (k = 0; k < NKEYS; k++) {
@@ -119,8 +119,8 @@ check_edits(struct ek_ctx *ctx, struct ek_config *cfg, const char *value)
                 continue;
             if (first != NULL && strcmp(p, first) == 0 &&
                 strcmp(keys[k], "scope") == 0)
-                FUZZ_CHECK(same_str(ek_config_get(again, p, "scope"),
-                                    NEW_SCOPE));
+                FUZZ_CHECK(
+                    same_str(ek_config_get(again, p, "scope"), NEW_SCOPE));
             else if (first != NULL && strcmp(p, first) == 0 &&
                      strcmp(keys[k], "tenant") == 0)
                 FUZZ_CHECK(ek_config_get(again, p, "tenant") == NULL);

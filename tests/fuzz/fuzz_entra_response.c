@@ -12,8 +12,8 @@
 
 /* What an access token may hold: printable ASCII but space, quotes and
  * backslash. */
-#define TOKEN_CHARS                                                          \
-    "!#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_"           \
+#define TOKEN_CHARS                                                            \
+    "!#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_"             \
     "abcdefghijklmnopqrstuvwxyz{|}~"
 
 struct answer {
@@ -78,8 +78,7 @@ token_span(const char *body, size_t len, size_t *start)
             i++;
         if (i >= len || body[i++] != '"')
             return 0;
-        for (n = 0; i + n < len && body[i + n] != '"' &&
-                    body[i + n] != '\\';
+        for (n = 0; i + n < len && body[i + n] != '"' && body[i + n] != '\\';
              n++)
             ;
         *start = i;
@@ -111,8 +110,8 @@ parse(const struct answer *a, char *msg, size_t msgsz)
 
     if (ek_ctx_new(&ctx) != EK_OK)
         abort();
-    r = entra_parse_response(ctx, a->status, a->content_type, a->body,
-                             a->len, &t);
+    r = entra_parse_response(ctx, a->status, a->content_type, a->body, a->len,
+                             &t);
     FUZZ_CHECK((r == EK_OK) == (t != NULL));
     if (r == EK_OK) {
         const char *v = ek_access_token_value(t);

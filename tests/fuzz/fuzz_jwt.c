@@ -21,8 +21,7 @@ load(const char *pem)
     struct ek_cert *c = NULL;
 
     if (ek_ctx_new(&ctx) != EK_OK ||
-        ek_cert_load(ctx, (const unsigned char *)pem, strlen(pem), &c) !=
-            EK_OK)
+        ek_cert_load(ctx, (const unsigned char *)pem, strlen(pem), &c) != EK_OK)
         abort();
     ek_ctx_free(&ctx);
     return c;

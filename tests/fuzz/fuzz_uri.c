@@ -33,8 +33,8 @@ fake_slot(struct tok_module *mod, struct tok_slot *s, const char *label)
     size_t n;
 
     memset(mod, 0, sizeof *mod);
-    mod->name = (char *)(uintptr_t)"fake";
-    mod->path = (char *)(uintptr_t)"/nonexistent/fake.so";
+    mod->name = (char *)(uintptr_t) "fake";
+    mod->path = (char *)(uintptr_t) "/nonexistent/fake.so";
     mod->has_info = 1;
     memset(&mod->info, ' ', sizeof mod->info);
     mod->info.cryptokiVersion.major = 2;
@@ -155,9 +155,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memmem(s, plen, ";;", 2) == NULL &&
                    memmem(s, plen, ":;", 2) == NULL &&
                    (plen == 0 || s[plen - 1] != ';'));
-        FUZZ_CHECK(q == NULL ||
-                   (strstr(q, "&&") == NULL && q[1] != '&' &&
-                    s[slen - 1] != '&' && q[1] != '\0'));
+        FUZZ_CHECK(q == NULL || (strstr(q, "&&") == NULL && q[1] != '&' &&
+                                 s[slen - 1] != '&' && q[1] != '\0'));
         fake_slot(&mod, &slot, "SoftHSM token");
         (void)tok_uri_match_slot(&u, &slot);
         /* the redacted URI no longer carries the PIN p11-kit would use */

@@ -96,21 +96,23 @@ one(struct ek_ctx *ctx, struct ek_key *k, const struct ek_cert *cert,
 }
 
 static int
-report(const char *phase, unsigned n0, struct mem a, unsigned n1,
-       struct mem b)
+report(const char *phase, unsigned n0, struct mem a, unsigned n1, struct mem b)
 {
     long dh = b.heap - a.heap, dr = b.rss - a.rss;
 
     printf("%s: after %u: heap %ld B, RSS %ld KiB; after %u: heap %ld B, "
-           "RSS %ld KiB; growth: heap %+ld B, RSS %+ld KiB\n", phase, n0,
-           a.heap, a.rss / 1024, n1, b.heap, b.rss / 1024, dh, dr / 1024);
+           "RSS %ld KiB; growth: heap %+ld B, RSS %+ld KiB\n",
+           phase, n0, a.heap, a.rss / 1024, n1, b.heap, b.rss / 1024, dh,
+           dr / 1024);
     if (!MEASURED || getenv("HD_NO_BOUNDS") != NULL) {
         printf("%s: bounds not checked (sanitizer or valgrind build: the "
-               "leak checker judges)\n", phase);
+               "leak checker judges)\n",
+               phase);
         return 0;
     }
     if (dh > HEAP_BOUND || dr > RSS_BOUND) {
-        fprintf(stderr, "hd_endurance: %s: memory grew by %ld B of heap and "
+        fprintf(stderr,
+                "hd_endurance: %s: memory grew by %ld B of heap and "
                 "%ld KiB resident between %u and %u (bounds %d B, %d KiB)\n",
                 phase, dh, dr / 1024, n0, n1, HEAP_BOUND, RSS_BOUND / 1024);
         return 1;
@@ -146,8 +148,7 @@ phase_one(unsigned count)
             goto out;
     }
     b = measure();
-    printf("phase 1: %u assertions signed on the token and verified\n",
-           count);
+    printf("phase 1: %u assertions signed on the token and verified\n", count);
     rc = report("phase 1 (one key, many assertions)", warm, a, count, b);
 out:
     ek_cert_free(&cert);
@@ -198,7 +199,7 @@ main(int argc, char **argv)
 
     if (argc < 5) {
         fprintf(stderr, "usage: hd_endurance KEY-URI PIN-SOURCE CERT-FILE "
-                "COUNT [CYCLES]\n");
+                        "COUNT [CYCLES]\n");
         return 2;
     }
     key_uri = argv[1];

@@ -219,8 +219,8 @@ scan_memory(const char *when)
             for (i = 0; i + pin_len <= got; i++) {
                 if (pin_at(chunk + i)) {
                     hits++;
-                    printf("# %s: the PIN is at %#lx (%s %s)\n", when,
-                           a + i, perms, path[0] ? path : "anonymous");
+                    printf("# %s: the PIN is at %#lx (%s %s)\n", when, a + i,
+                           perms, path[0] ? path : "anonymous");
                 }
             }
             /* a copy across the chunk boundary: read with an overlap */
@@ -399,8 +399,8 @@ test_wrong_pin(void)
         unsigned char sig[512];
         size_t siglen = sizeof sig;
 
-        assert(ek_key_sign(k, EK_ALG_PS256, msg, sizeof msg, sig,
-                           &siglen) == EK_ERR_PIN);
+        assert(ek_key_sign(k, EK_ALG_PS256, msg, sizeof msg, sig, &siglen) ==
+               EK_ERR_PIN);
     }
     assert(strstr(ek_ctx_errmsg(ctx), "CKR_PIN_INCORRECT") != NULL);
     ek_key_free(&k);
@@ -444,7 +444,7 @@ test_always_auth(void)
     for (i = 1; i < nevents; i++)
         if (!events[i].wiped) {
             fprintf(stderr, "always-authenticate: the kept PIN was freed "
-                    "without being wiped\n");
+                            "without being wiped\n");
             abort();
         }
     printf("ok - always-authenticate: the kept PIN is wiped by "

@@ -26,7 +26,7 @@ static unsigned rounds, per_round;
 struct worker {
     pthread_t thread;
     unsigned id;
-    char **jwts;      /* rounds * per_round, NULL where signing failed */
+    char **jwts; /* rounds * per_round, NULL where signing failed */
     unsigned signed_ok;
     char error[1024]; /* the first failure, for the report */
 };
@@ -109,7 +109,7 @@ main(int argc, char **argv)
 
     if (argc != 8) {
         fprintf(stderr, "usage: hd_threads KEY-URI PIN-SOURCE CERT-FILE "
-                "OUT-FILE THREADS ROUNDS N\n");
+                        "OUT-FILE THREADS ROUNDS N\n");
         return 2;
     }
     key_uri = argv[1];
@@ -149,8 +149,8 @@ main(int argc, char **argv)
             failed = 1;
         }
         if (ws[t].signed_ok != want) {
-            fprintf(stderr, "thread %u signed %u of %u\n", t,
-                    ws[t].signed_ok, want);
+            fprintf(stderr, "thread %u signed %u of %u\n", t, ws[t].signed_ok,
+                    want);
             failed = 1;
         }
         for (i = 0; i < want; i++) {
@@ -164,7 +164,6 @@ main(int argc, char **argv)
     }
     fclose(out);
     free(ws);
-    printf("%u threads: %u assertions signed and verified\n", nthreads,
-           total);
+    printf("%u threads: %u assertions signed and verified\n", nthreads, total);
     return failed;
 }

@@ -32,10 +32,8 @@ static const struct {
     const char *name;
     enum tok_path path;
 } paths[] = {
-    {"pss", TOK_PATH_PSS},
-    {"sha256-pss", TOK_PATH_SHA256_PSS},
-    {"x509-pss", TOK_PATH_X509_PSS},
-    {"sha256-pkcs", TOK_PATH_SHA256_PKCS},
+    {"pss", TOK_PATH_PSS},           {"sha256-pss", TOK_PATH_SHA256_PSS},
+    {"x509-pss", TOK_PATH_X509_PSS}, {"sha256-pkcs", TOK_PATH_SHA256_PKCS},
     {"pkcs-di", TOK_PATH_PKCS_DI},
 };
 #define NPATHS (sizeof paths / sizeof paths[0])
@@ -170,10 +168,11 @@ sign_digest(struct ek_key *k, enum ek_alg alg, const unsigned char digest[32],
     enum tok_path p = tok_choose(k->mech_mask, alg, 0);
 
     if (p == TOK_PATH_NONE)
-        return ek_seterr(k->ctx, EK_ERR_MECHANISM, "token '%s' has no "
+        return ek_seterr(k->ctx, EK_ERR_MECHANISM,
+                         "token '%s' has no "
                          "mechanism that signs a digest for %s",
-                         k->slot.label, alg == EK_ALG_PS256 ? "PS256"
-                                                           : "RS256");
+                         k->slot.label,
+                         alg == EK_ALG_PS256 ? "PS256" : "RS256");
     return tok_sign_path(k, p, NULL, 0, digest, sig, siglen);
 }
 
@@ -200,8 +199,7 @@ do_api(char **argv)
         r = ek_key_sign(k, (enum ek_alg)alg, (const unsigned char *)msg,
                         strlen(msg), sig, &siglen);
         if (r != EK_OK) {
-            printf("ek_key_sign failed (%d): %s\n", (int)r,
-                   ek_ctx_errmsg(ctx));
+            printf("ek_key_sign failed (%d): %s\n", (int)r, ek_ctx_errmsg(ctx));
             return 1;
         }
         snprintf(name, sizeof name, "api-%s.sig", alg ? "rs256" : "ps256");
@@ -210,12 +208,10 @@ do_api(char **argv)
         siglen = sizeof sig;
         r = sign_digest(k, (enum ek_alg)alg, digest, sig, &siglen);
         if (r != EK_OK) {
-            printf("sign_digest failed (%d): %s\n", (int)r,
-                   ek_ctx_errmsg(ctx));
+            printf("sign_digest failed (%d): %s\n", (int)r, ek_ctx_errmsg(ctx));
             return 1;
         }
-        snprintf(name, sizeof name, "digest-%s.sig",
-                 alg ? "rs256" : "ps256");
+        snprintf(name, sizeof name, "digest-%s.sig", alg ? "rs256" : "ps256");
         if (write_file(dir, name, sig, siglen) != 0)
             return 1;
     }
@@ -343,10 +339,10 @@ do_store_cert(int argc, char **argv)
     printf("code %d: %s\n", (int)r, r == EK_OK ? "stored" : ek_ctx_errmsg(ctx));
     if (r == EK_OK)
         printf("cert_der %s\n", ek_key_cert_der(k, &got, &gotlen) == EK_OK &&
-                                       gotlen == len &&
-                                       memcmp(got, der, len) == 0
-                                   ? "updated"
-                                   : "stale");
+                                        gotlen == len &&
+                                        memcmp(got, der, len) == 0
+                                    ? "updated"
+                                    : "stale");
     OPENSSL_free(subj);
     X509_free(x);
     ek_key_free(&k);
@@ -361,8 +357,8 @@ do_init(char **argv)
     ek_err r;
 
     r = ek_token_init(ctx, argv[2], argv[3], argv[4]);
-    printf("code %d: %s\n", (int)r, r == EK_OK ? "initialised"
-                                               : ek_ctx_errmsg(ctx));
+    printf("code %d: %s\n", (int)r,
+           r == EK_OK ? "initialised" : ek_ctx_errmsg(ctx));
     ek_ctx_free(&ctx);
     return 0;
 }

@@ -71,17 +71,17 @@ test_dn_good(void)
     expect_dn("CN=app,O=Contoso,C=DE", "CN=app, O=Contoso, C=DE");
     expect_dn("/C=DE/O=Contoso/CN=app", "CN=app, O=Contoso, C=DE");
     expect_dn("  CN = app ,  O = Contoso  ", "CN=app, O=Contoso");
-    expect_dn("CN=a\\,b", "CN=a\\,b");           /* RFC 2253 escaping */
+    expect_dn("CN=a\\,b", "CN=a\\,b"); /* RFC 2253 escaping */
     expect_dn("/CN=a\\/b/O=x\\=y", "O=x=y, CN=a/b");
     expect_dn("CN=a/b", "CN=a/b");
     expect_dn("/CN=a,b", "CN=a\\,b");
-    expect_dn("CN=x\\ ", "CN=x\\ ");             /* an escaped space stays */
+    expect_dn("CN=x\\ ", "CN=x\\ "); /* an escaped space stays */
     expect_dn("cn=lower,e=a@example.com",
               "CN=lower, emailAddress=a@example.com");
     expect_dn("CN=x,S=Bayern,L=München", "CN=x, ST=Bayern, L=München");
     expect_dn("CN=x,DC=contoso,DC=com", "CN=x, DC=contoso, DC=com");
     expect_dn("commonName=x,2.5.4.10=y", "CN=x, O=y");
-    expect_dn("CN=Jürgen Ø", "CN=Jürgen Ø");      /* UTF-8 as it is */
+    expect_dn("CN=Jürgen Ø", "CN=Jürgen Ø"); /* UTF-8 as it is */
 
     /* comma form: most specific first, so CN is the last RDN encoded */
     assert(cert_dn_parse(NULL, "CN=app,O=Contoso", &a) == EK_OK);
@@ -163,7 +163,7 @@ static void
 test_dn_bad(void)
 {
     expect_bad_dn("CN=x,,O=y", "DN 'CN=x,,O=y': empty component at "
-                  "character 5");
+                               "character 5");
     expect_bad_dn("CN=x,", "empty component at character 5");
     expect_bad_dn("CN=a+b", "no '=' in component 'b'");
     expect_bad_dn("CN=a+", "the DN ends with '+'");
@@ -171,14 +171,14 @@ test_dn_bad(void)
     expect_bad_dn("/CN=x//O=y", "empty component at character 6");
     expect_bad_dn("CN=x,Oy", "no '=' in component 'Oy' at character 5");
     expect_bad_dn("ExchangeAuth", "no '=' in component 'ExchangeAuth' at "
-                  "character 0");
+                                  "character 0");
     expect_bad_dn("XX=1", "unknown attribute type 'XX' at character 0");
     expect_bad_dn("CN=a,Foo=b", "unknown attribute type 'Foo' at "
-                  "character 5");
+                                "character 5");
     expect_bad_dn("CN=", "the value of CN at character 0 is empty");
     expect_bad_dn("CN=  ", "is empty");
     expect_bad_dn("=x", "attribute type is missing before '=' at "
-                  "character 0");
+                        "character 0");
     expect_bad_dn("CN=x\\", "a backslash at character 4 escapes nothing");
     expect_bad_dn("C\\N=x", "backslash in an attribute type");
     expect_bad_dn("CN=x,C=DEU", "C takes a two-letter country code");
@@ -186,9 +186,10 @@ test_dn_bad(void)
     expect_bad_dn("/", "the subject is empty");
     /* ub-common-name is 64 */
     expect_bad_dn("CN=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                  "aaaaaaaaaa", "string too long");
+                  "aaaaaaaaaa",
+                  "string too long");
     expect_bad_dn("CN=\xff\xfe", "the value of CN at character 0 cannot be "
-                  "used");
+                                 "used");
 }
 
 /* ---------------------------------------------------------- certificates */
@@ -202,8 +203,8 @@ static const unsigned char pss_algid[] = {
     0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
 };
 static const unsigned char rsa_sha256_algid[] = {
-    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-    0x01, 0x01, 0x0b, 0x05, 0x00,
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+    0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
 };
 
 static void
@@ -228,8 +229,8 @@ build(enum ek_alg alg, const char *subject, unsigned days, int64_t now)
     X509 *x = NULL;
 
     assert(ek_ctx_new(&ctx) == EK_OK);
-    if (cert_build(ctx, soft_key, subject, days, alg, now, soft_sign,
-                   soft_key, &x) != EK_OK) {
+    if (cert_build(ctx, soft_key, subject, days, alg, now, soft_sign, soft_key,
+                   &x) != EK_OK) {
         fprintf(stderr, "cert_build: %s\n", ek_ctx_errmsg(ctx));
         assert(0);
     }
@@ -257,9 +258,8 @@ check_cert(X509 *x, enum ek_alg alg, unsigned days, int64_t now)
     X509_get0_signature(&psig, &palg, x);
     check_algid(palg, alg);
     check_algid(X509_get0_tbs_sigalg(x), alg);
-    assert(X509_get_signature_nid(x) == (alg == EK_ALG_PS256 ?
-                                         NID_rsassaPss :
-                                         NID_sha256WithRSAEncryption));
+    assert(X509_get_signature_nid(x) ==
+           (alg == EK_ALG_PS256 ? NID_rsassaPss : NID_sha256WithRSAEncryption));
     /* 16 bytes, positive */
     serial = X509_get0_serialNumber(x);
     bn = ASN1_INTEGER_to_BN(serial, NULL);
@@ -272,8 +272,8 @@ check_cert(X509 *x, enum ek_alg alg, unsigned days, int64_t now)
     assert(ASN1_TIME_cmp_time_t(X509_get0_notAfter(x),
                                 t + (time_t)days * 86400) == 0);
     /* self-signed: issuer = subject */
-    assert(X509_NAME_cmp(X509_get_subject_name(x),
-                         X509_get_issuer_name(x)) == 0);
+    assert(X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) ==
+           0);
     /* extensions */
     bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
     assert(bc != NULL && crit == 1 && !bc->ca);
@@ -328,18 +328,17 @@ test_cert_wrong_signer(void)
                       soft_sign, other_key, &x) == EK_ERR_CERT);
     assert(x == NULL);
     assert(strstr(ek_ctx_errmsg(ctx), "does not verify with the key's "
-                  "public key") != NULL);
-    assert(strstr(ek_ctx_errmsg(ctx), "nothing was written or stored") !=
-           NULL);
+                                      "public key") != NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "nothing was written or stored") != NULL);
     assert(cert_csr_build(ctx, soft_key, "CN=x", EK_ALG_PS256, soft_sign,
                           other_key, &req) == EK_ERR_CERT);
     assert(req == NULL);
-    assert(cert_build(ctx, soft_key, "CN=x", 36501, EK_ALG_RS256, 0,
-                      soft_sign, soft_key, &x) == EK_ERR_USAGE);
+    assert(cert_build(ctx, soft_key, "CN=x", 36501, EK_ALG_RS256, 0, soft_sign,
+                      soft_key, &x) == EK_ERR_USAGE);
     assert(strstr(ek_ctx_errmsg(ctx), "from 1 to 36500 days") != NULL);
     assert(strstr(ek_ctx_errmsg(ctx), "--") == NULL); /* no CLI flags */
-    assert(cert_build(ctx, soft_key, "CN=x,,", 1, EK_ALG_RS256, 0,
-                      soft_sign, soft_key, &x) == EK_ERR_USAGE);
+    assert(cert_build(ctx, soft_key, "CN=x,,", 1, EK_ALG_RS256, 0, soft_sign,
+                      soft_key, &x) == EK_ERR_USAGE);
     assert(strstr(ek_ctx_errmsg(ctx), "empty component") != NULL);
     ek_ctx_free(&ctx);
 }
@@ -351,7 +350,7 @@ test_csr(void)
     X509_REQ *req = NULL;
     const X509_ALGOR *palg = NULL;
     const ASN1_BIT_STRING *psig = NULL;
-    STACK_OF(X509_EXTENSION) *exts;
+    STACK_OF(X509_EXTENSION) * exts;
     X509_NAME *want = NULL;
     enum ek_alg algs[] = {EK_ALG_RS256, EK_ALG_PS256};
     size_t i;
@@ -384,8 +383,7 @@ wrap_new(enum ek_alg alg, const char *subject)
 {
     struct ek_cert *c = NULL;
 
-    assert(cert_wrap(NULL, build(alg, subject, 0, time(NULL)), &c) ==
-           EK_OK);
+    assert(cert_wrap(NULL, build(alg, subject, 0, time(NULL)), &c) == EK_OK);
     return c;
 }
 
@@ -405,8 +403,7 @@ test_thumbprints(void)
     assert(len > 0 && (size_t)len == clen && memcmp(der, cder, clen) == 0);
     /* by hand: SHA-1 of the DER, upper-case hex */
     assert(EVP_Digest(der, (size_t)len, sha1, NULL, EVP_sha1(), NULL) == 1);
-    assert(EVP_Digest(der, (size_t)len, sha256, NULL, EVP_sha256(), NULL) ==
-           1);
+    assert(EVP_Digest(der, (size_t)len, sha256, NULL, EVP_sha256(), NULL) == 1);
     for (n = 0; n < 20; n++)
         snprintf(hex + 2 * n, 3, "%02X", sha1[n]);
     assert(strcmp(ek_cert_thumbprint(c), hex) == 0);
@@ -416,8 +413,7 @@ test_thumbprints(void)
     free(dec);
     assert(strlen(ek_cert_x5t_s256(c)) == 43);
     assert(jose_b64url_decode(NULL, ek_cert_x5t_s256(c),
-                              strlen(ek_cert_x5t_s256(c)), &dec, &n) ==
-           EK_OK);
+                              strlen(ek_cert_x5t_s256(c)), &dec, &n) == EK_OK);
     assert(n == 32 && memcmp(dec, sha256, 32) == 0);
     free(dec);
     assert(strcmp(ek_cert_subject(c), "CN=ExchangeAuth") == 0);
@@ -488,11 +484,10 @@ test_load(void)
     memcpy(buf, c->der, c->der_len);
     buf[c->der_len] = buf[c->der_len + 1] = 0;
     assert(ek_cert_load(ctx, buf, c->der_len + 2, &d) == EK_ERR_CERT);
-    assert(strstr(ek_ctx_errmsg(ctx), "2 bytes after the certificate") !=
-           NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "2 bytes after the certificate") != NULL);
     free(buf);
-    assert(ek_cert_load(ctx, (const unsigned char *)"-----BEGIN X", 12,
-                        &d) == EK_ERR_CERT);
+    assert(ek_cert_load(ctx, (const unsigned char *)"-----BEGIN X", 12, &d) ==
+           EK_ERR_CERT);
     assert(ek_cert_load(ctx, c->der, 0, &d) == EK_ERR_CERT);
     assert(strstr(ek_ctx_errmsg(ctx), "is empty") != NULL);
     BIO_free(bio);
@@ -580,8 +575,7 @@ test_manifest(void)
     assert(strlen(s) == 36 && s[14] == '4');
     assert(strcmp(cJSON_GetObjectItem(o, "type")->valuestring,
                   "AsymmetricX509Cert") == 0);
-    assert(strcmp(cJSON_GetObjectItem(o, "usage")->valuestring, "Verify") ==
-           0);
+    assert(strcmp(cJSON_GetObjectItem(o, "usage")->valuestring, "Verify") == 0);
     assert(strcmp(cJSON_GetObjectItem(o, "displayName")->valuestring,
                   "CN=ExchangeAuth") == 0);
     cert_iso8601(c->not_before, start);
@@ -649,8 +643,7 @@ test_assertion_usage(void)
     assert(strstr(ek_ctx_errmsg(ctx), "no host name") != NULL);
     p.authority_host = "https://login.example.com/x?y";
     assert(ek_assertion_sign(ctx, k, &p, &jwt) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "has a path, query or fragment") !=
-           NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "has a path, query or fragment") != NULL);
     assert(jwt == NULL);
     ek_ctx_free(&ctx);
 }

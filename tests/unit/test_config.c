@@ -6,7 +6,6 @@
 
 static char dir[256];
 
-
 static ek_err
 parse(struct ek_ctx *ctx, const char *text, struct ek_config **cfg)
 {
@@ -20,16 +19,17 @@ test_sections(void)
     struct ek_config *cfg = NULL;
 
     assert(ek_ctx_new(&ctx) == EK_OK);
-    assert(parse(ctx, "# comment\n"
-                      "; another\n"
-                      "[profile prod]\n"
-                      "tenant = contoso.onmicrosoft.com\n"
-                      "client_id=11111111-2222-3333-4444-555555555555\n"
-                      "key = pkcs11:token=hsm;object=app;type=private\n"
-                      "\n"
-                      "[test]\r\n"
-                      "  cloud = usgov   \r\n"
-                      "resource: graph ; inline comment\n",
+    assert(parse(ctx,
+                 "# comment\n"
+                 "; another\n"
+                 "[profile prod]\n"
+                 "tenant = contoso.onmicrosoft.com\n"
+                 "client_id=11111111-2222-3333-4444-555555555555\n"
+                 "key = pkcs11:token=hsm;object=app;type=private\n"
+                 "\n"
+                 "[test]\r\n"
+                 "  cloud = usgov   \r\n"
+                 "resource: graph ; inline comment\n",
                  &cfg) == EK_OK);
     assert(ek_config_profile_count(cfg) == 2);
     assert(strcmp(ek_config_profile_name(cfg, 0), "prod") == 0);
@@ -67,7 +67,7 @@ test_errors(void)
            EK_ERR_CONFIG);
     assert(cfg == NULL);
     assert(ut_has(ctx, "config FILE line 4: unknown key 'tennant' (known: "
-                    "tenant, client_id, key,"));
+                       "tenant, client_id, key,"));
 
     assert(parse(ctx, "[profile a]\ntenant = t\nthis is not ini\n", &cfg) ==
            EK_ERR_CONFIG);
@@ -85,7 +85,7 @@ test_errors(void)
     assert(parse(ctx, "[profile a]\ntenant = t\n[a]\nscope = s\n", &cfg) ==
            EK_ERR_CONFIG);
     assert(ut_has(ctx, "line 4: profile 'a' appears a second time (first at "
-                    "line 2)"));
+                       "line 2)"));
 
     assert(parse(ctx, "[profile a]\ntenant = t\ntenant = u\n", &cfg) ==
            EK_ERR_CONFIG);
@@ -129,8 +129,7 @@ test_set_values(void)
     assert(ek_config_set(ctx, cfg, "p", "tenant", "t.example") == EK_OK);
     assert(ek_config_set(ctx, cfg, "p", "colour", "blue") == EK_ERR_USAGE);
     assert(ut_has(ctx, "unknown key 'colour' (known:"));
-    assert(ek_config_set(ctx, cfg, "bad name", "tenant", "x") ==
-           EK_ERR_USAGE);
+    assert(ek_config_set(ctx, cfg, "bad name", "tenant", "x") == EK_ERR_USAGE);
     assert(ut_has(ctx, "profile name 'bad name'"));
     assert(ek_config_set(ctx, cfg, "p", "scope", "a ;b") == EK_ERR_USAGE);
     assert(ut_has(ctx, "comment"));
@@ -189,8 +188,7 @@ test_render_keeps_comments(void)
                        "client_id = abc\n") == 0);
     /* what is written reads back the same */
     assert(cfg_parse(ctx, "out", out, len, &again) == EK_OK);
-    assert(strcmp(ek_config_get(again, "prod", "tenant"), "new.example") ==
-           0);
+    assert(strcmp(ek_config_get(again, "prod", "tenant"), "new.example") == 0);
     assert(ek_config_get(again, "prod", "scope") == NULL);
     assert(strcmp(ek_config_get(again, "new", "client_id"), "abc") == 0);
     assert(ek_config_profile_count(again) == 3);

@@ -20,8 +20,7 @@ test_clouds(void)
 
     assert(ek_cloud_parse("global", &c) == EK_OK && c == EK_CLOUD_GLOBAL);
     assert(ek_cloud_parse("usgov", &c) == EK_OK && c == EK_CLOUD_USGOV);
-    assert(ek_cloud_parse("usgov-dod", &c) == EK_OK &&
-           c == EK_CLOUD_USGOV_DOD);
+    assert(ek_cloud_parse("usgov-dod", &c) == EK_OK && c == EK_CLOUD_USGOV_DOD);
     assert(ek_cloud_parse("china", &c) == EK_OK && c == EK_CLOUD_CHINA);
     assert(ek_cloud_parse("germany", &c) == EK_ERR_USAGE);
     assert(ek_cloud_parse("", &c) == EK_ERR_USAGE);
@@ -65,8 +64,7 @@ test_clouds(void)
                   "O365USGovGCCHigh") == 0);
     assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_USGOV_DOD),
                   "O365USGovDoD") == 0);
-    assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_CHINA), "O365China") ==
-           0);
+    assert(strcmp(ek_cloud_exo_environment(EK_CLOUD_CHINA), "O365China") == 0);
 }
 
 static void
@@ -92,22 +90,24 @@ test_success(void)
     /* v1-style string numbers */
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\",\"expires_in\":\"3600\","
-                 "\"access_token\":\"x\"}", &t) == EK_OK);
+                 "\"access_token\":\"x\"}",
+                 &t) == EK_OK);
     assert(ek_access_token_expires_in(t) == 3600);
     ek_access_token_free(&t);
 
     /* a 200 without a token is not a success */
     assert(parse(ctx, 200, "application/json",
-                 "{\"token_type\":\"Bearer\",\"expires_in\":3599}", &t) ==
-           EK_ERR_NETWORK);
+                 "{\"token_type\":\"Bearer\",\"expires_in\":3599}",
+                 &t) == EK_ERR_NETWORK);
     assert(t == NULL && ut_has(ctx, "without an access_token"));
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\",\"expires_in\":\"soon\","
-                 "\"access_token\":\"x\"}", &t) == EK_ERR_NETWORK);
+                 "\"access_token\":\"x\"}",
+                 &t) == EK_ERR_NETWORK);
     assert(ut_has(ctx, "expires_in"));
     assert(parse(ctx, 200, "application/json",
-                 "{\"expires_in\":5,\"access_token\":\"x\"}", &t) ==
-           EK_ERR_NETWORK);
+                 "{\"expires_in\":5,\"access_token\":\"x\"}",
+                 &t) == EK_ERR_NETWORK);
     assert(ut_has(ctx, "token_type"));
     ek_ctx_free(&ctx);
 }
@@ -163,14 +163,15 @@ test_hostile_token(void)
     size_t i;
 
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(body, sizeof body, "{\"token_type\":\"Bearer\","
+        snprintf(body, sizeof body,
+                 "{\"token_type\":\"Bearer\","
                  "\"expires_in\":3599,\"access_token\":\"%s\"}",
                  bad[i].json_value);
-        assert(parse(ctx, 200, "application/json", body, &t) ==
-               EK_ERR_NETWORK);
+        assert(parse(ctx, 200, "application/json", body, &t) == EK_ERR_NETWORK);
         assert(t == NULL);
         assert(ut_has(ctx, "the token endpoint returned a malformed "
-                           "access_token") && ut_has(ctx, bad[i].why));
+                           "access_token") &&
+               ut_has(ctx, bad[i].why));
         /* the value itself is never in the sentence */
         assert(strstr(ek_ctx_errmsg(ctx), "eyJ0") == NULL &&
                strstr(ek_ctx_errmsg(ctx), "PWNED") == NULL);
@@ -184,18 +185,19 @@ test_hostile_token(void)
     /* a NUL in the member's name would make it "access_token" */
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
-                 "\"access_token\\u0000x\":\"eyJ0.ab.c\"}", &t) ==
-           EK_ERR_NETWORK);
+                 "\"access_token\\u0000x\":\"eyJ0.ab.c\"}",
+                 &t) == EK_ERR_NETWORK);
     /* the token_type too */
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\\u001b[2J\",\"expires_in\":3599,"
-                 "\"access_token\":\"eyJ0.ab.c\"}", &t) == EK_ERR_NETWORK);
+                 "\"access_token\":\"eyJ0.ab.c\"}",
+                 &t) == EK_ERR_NETWORK);
     assert(ut_has(ctx, "malformed token_type"));
     /* what Entra sends: JWTs, and opaque base64 tokens */
     assert(parse(ctx, 200, "application/json",
                  "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
-                 "\"access_token\":\"EwBwA8l6BAAU+7/ab==~!*._-\"}", &t) ==
-           EK_OK);
+                 "\"access_token\":\"EwBwA8l6BAAU+7/ab==~!*._-\"}",
+                 &t) == EK_OK);
     ek_access_token_free(&t);
     ek_ctx_free(&ctx);
 }
@@ -216,7 +218,8 @@ test_hostile_errors(void)
                  "\"error_description\":\"AADSTS700027: bad\\u001b[2J "
                  "key\\r\\nTrace ID: x\",\"error_codes\":[700027],"
                  "\"trace_id\":\"t\\u001b[1m\",\"correlation_id\":"
-                 "\"c\\u009b31m\\u202e\"}", &t) == EK_ERR_ENTRA);
+                 "\"c\\u009b31m\\u202e\"}",
+                 &t) == EK_ERR_ENTRA);
     msg = ek_ctx_errmsg(ctx);
     assert(strchr(msg, 0x1b) == NULL && strchr(msg, 0x07) == NULL &&
            strstr(msg, "\xc2\x9b") == NULL &&
@@ -229,9 +232,11 @@ test_hostile_errors(void)
     /* a JWT in the description: redacted whole, however short */
     snprintf(jwt, sizeof jwt, "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.%s",
              "c2lnbmF0dXJlc2lnbmF0dXJl");
-    snprintf(body, sizeof body, "{\"error\":\"invalid_request\","
+    snprintf(body, sizeof body,
+             "{\"error\":\"invalid_request\","
              "\"error_description\":\"AADSTS50027: JWT token is invalid: "
-             "%s.\",\"error_codes\":[50027]}", jwt);
+             "%s.\",\"error_codes\":[50027]}",
+             jwt);
     assert(parse(ctx, 400, "application/json", body, &t) == EK_ERR_ENTRA);
     assert(strstr(ek_ctx_errmsg(ctx), "eyJ") == NULL &&
            strstr(ek_ctx_errmsg(ctx), "c2lnbmF0") == NULL);
@@ -240,14 +245,17 @@ test_hostile_errors(void)
     /* a long one past the first 512 characters is not shown cut short */
     memset(jwt, 'A', 600);
     jwt[600] = '\0';
-    snprintf(body, sizeof body, "{\"error\":\"invalid_request\","
-             "\"error_description\":\"AADSTS50027: x %s\"}", jwt);
+    snprintf(body, sizeof body,
+             "{\"error\":\"invalid_request\","
+             "\"error_description\":\"AADSTS50027: x %s\"}",
+             jwt);
     assert(parse(ctx, 400, "application/json", body, &t) == EK_ERR_ENTRA);
     assert(ut_has(ctx, "AADSTS50027: x [600 characters redacted]") &&
            strstr(ek_ctx_errmsg(ctx), "AAAA") == NULL);
 
     /* a page whose Content-Type and text carry escapes and a token */
-    snprintf(body, sizeof body, "<html><body>\x1b[31mError\x1b[0m for "
+    snprintf(body, sizeof body,
+             "<html><body>\x1b[31mError\x1b[0m for "
              "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln</body></html>");
     assert(entra_parse_response(ctx, 502, "text/html\x1b[31m; x", body,
                                 strlen(body), &t) == EK_ERR_NETWORK);
@@ -260,7 +268,8 @@ test_hostile_errors(void)
                                 2) == EK_ERR_NETWORK);
     msg = ek_ctx_errmsg(ctx);
     assert(strchr(msg, 0x1b) == NULL && strstr(msg, "eyJ") == NULL);
-    snprintf(body, sizeof body, "{\"error\":\"server_error\\u001b[5m\","
+    snprintf(body, sizeof body,
+             "{\"error\":\"server_error\\u001b[5m\","
              "\"error_description\":\"AADSTS90033: down\\u001b[2J\","
              "\"trace_id\":\"\\u001b[8m\"}");
     assert(entra_server_failure(ctx, "https://h/t/oauth2/v2.0/token", 500,
@@ -283,7 +292,7 @@ test_errors_hints(void)
            EK_ERR_ENTRA);
     assert(ut_has(ctx, "HTTP 401 invalid_client"));
     assert(ut_has(ctx, "AADSTS700027: Client assertion failed signature "
-                    "validation."));
+                       "validation."));
     assert(ut_has(ctx, "upload the .cer"));
     assert(ut_has(ctx, "the one of the certificate on the token"));
     assert(ut_has(ctx, "[error_codes 700027;"));
@@ -310,7 +319,8 @@ test_errors_hints(void)
     assert(parse_error(ctx, 400, "unauthorized_client", 700016,
                        "Application with identifier 'x' was not found.") ==
            EK_ERR_ENTRA);
-    assert(ut_has(ctx, "check the client id") && ut_has(ctx, "unauthorized_client"));
+    assert(ut_has(ctx, "check the client id") &&
+           ut_has(ctx, "unauthorized_client"));
 
     assert(parse_error(ctx, 400, "invalid_request", 90002,
                        "Tenant 'x' not found.") == EK_ERR_ENTRA);
@@ -323,7 +333,8 @@ test_errors_hints(void)
                        "The resource principal named "
                        "https://outlook.office365.com was not found.") ==
            EK_ERR_ENTRA);
-    assert(ut_has(ctx, "Exchange.ManageAsApp") && ut_has(ctx, "service principal"));
+    assert(ut_has(ctx, "Exchange.ManageAsApp") &&
+           ut_has(ctx, "service principal"));
 
     assert(parse_error(ctx, 401, "invalid_client", 7000215,
                        "Invalid client secret provided.") == EK_ERR_ENTRA);
@@ -368,8 +379,8 @@ test_error_shapes(void)
     /* an error field on a 200 is still an error */
     assert(parse(ctx, 200, "application/json",
                  "{\"error\":\"invalid_client\",\"access_token\":\"x\","
-                 "\"token_type\":\"Bearer\",\"expires_in\":1}", &t) ==
-           EK_ERR_ENTRA);
+                 "\"token_type\":\"Bearer\",\"expires_in\":1}",
+                 &t) == EK_ERR_ENTRA);
     assert(t == NULL);
     ek_ctx_free(&ctx);
 }
@@ -389,7 +400,7 @@ test_not_json(void)
                  "<body><h1>Service   Unavailable</h1></body></html>",
                  &t) == EK_ERR_NETWORK);
     assert(ut_has(ctx, "the token endpoint answered HTTP 503 with a text/html "
-                    "page, not JSON"));
+                       "page, not JSON"));
     assert(ut_has(ctx, "Service Unavailable Service Unavailable"));
 
     /* a success cut short: malformed, and no part of the token shown */
@@ -464,8 +475,8 @@ decode_field(char *s)
         if (s[0] == '\\' && s[1] == '\\') {
             *o++ = '\\';
             s += 2;
-        } else if (s[0] == '\\' && s[1] == 'x' && sscanf(s + 2, "%2x", &v) ==
-                   1) {
+        } else if (s[0] == '\\' && s[1] == 'x' &&
+                   sscanf(s + 2, "%2x", &v) == 1) {
             *o++ = (char)v;
             s += 4;
         } else {
@@ -568,8 +579,8 @@ test_endpoint_details(void)
                                (enum ek_cloud)9, NULL) == EK_ERR_USAGE);
     assert(ut_has(ctx, "unknown cloud 9"));
     /* the sentences speak of the library's parameters, not of flags */
-    assert(entra_endpoint_init(ctx, &ep, NULL, NULL, EK_CLOUD_GLOBAL,
-                               NULL) == EK_ERR_USAGE);
+    assert(entra_endpoint_init(ctx, &ep, NULL, NULL, EK_CLOUD_GLOBAL, NULL) ==
+           EK_ERR_USAGE);
     assert(ut_has(ctx, "the tenant is missing") &&
            strstr(ek_ctx_errmsg(ctx), "--") == NULL);
     /* an over-long value is quoted in part, and the sentence still ends */

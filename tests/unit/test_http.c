@@ -7,7 +7,6 @@
 
 static char dir[256];
 
-
 static void
 test_redact(void)
 {
@@ -39,7 +38,8 @@ test_url_host(void)
     char h[64];
 
     assert(http_url_host("https://login.microsoftonline.com/t/oauth2/v2.0/"
-                         "token", h, sizeof h) == 0);
+                         "token",
+                         h, sizeof h) == 0);
     assert(strcmp(h, "login.microsoftonline.com") == 0);
     assert(http_url_host("https://127.0.0.1:8443/x", h, sizeof h) == 0);
     assert(strcmp(h, "127.0.0.1:8443") == 0);
@@ -142,8 +142,7 @@ test_http_date(void)
     assert(http_parse_date("Sun, 06 Foo 1994 08:49:37 GMT", &t) == -1);
     assert(http_parse_date("Sun, 06 Nov 1994 25:49:37 GMT", &t) == -1);
     assert(http_parse_date("Sun, 06 Nov 1994 08:49:37", &t) == -1);
-    assert(http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT junk", &t) ==
-           -1);
+    assert(http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT junk", &t) == -1);
     assert(http_parse_date("", &t) == -1);
     assert(http_parse_date("120", &t) == -1);
 }
@@ -158,11 +157,13 @@ test_retry_after(void)
     assert(http_parse_retry_after(" 0 ", now, &s) == 0 && s == 0);
     assert(http_parse_retry_after("99999999999999999999", now, &s) == 0 &&
            s == 1000000000L);
-    assert(http_parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now,
-                                   &s) == 0 && s == 30);
+    assert(http_parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now, &s) ==
+               0 &&
+           s == 30);
     /* a date in the past means now */
-    assert(http_parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now,
-                                   &s) == 0 && s == 0);
+    assert(http_parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now, &s) ==
+               0 &&
+           s == 0);
     s = -1;
     assert(http_parse_retry_after("-5", now, &s) == -1 && s == -1);
     assert(http_parse_retry_after("1.5", now, &s) == -1);

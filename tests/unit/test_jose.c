@@ -33,8 +33,9 @@ data_sign(void *arg, enum ek_alg alg, const unsigned char *data, size_t len,
 
     assert(len > 0 && memchr(data, '\0', len) == NULL);
     dot = memchr(data, '.', len);
-    assert(dot != NULL && memchr(dot + 1, '.', len - (size_t)(dot -
-           (const char *)data) - 1) == NULL);
+    assert(dot != NULL &&
+           memchr(dot + 1, '.', len - (size_t)(dot - (const char *)data) - 1) ==
+               NULL);
     assert(EVP_Digest(data, len, check, NULL, EVP_sha256(), NULL) == 1);
     assert(memcmp(check, digest, 32) == 0);
     expect_data = strndup((const char *)data, len);
@@ -49,7 +50,8 @@ failing_sign(void *arg, enum ek_alg alg, const unsigned char digest[32],
     (void)digest;
     (void)sig;
     (void)siglen;
-    return ek_seterr(arg, EK_ERR_PIN, "the PIN was wrong; entrakey does "
+    return ek_seterr(arg, EK_ERR_PIN,
+                     "the PIN was wrong; entrakey does "
                      "not retry");
 }
 
@@ -189,12 +191,12 @@ check_jwt(const char *jwt, enum ek_alg alg, int64_t now, unsigned lifetime)
     dot2 = strchr(dot1 + 1, '.');
     assert(dot2 != NULL && strchr(dot2 + 1, '.') == NULL);
     assert(strchr(jwt, '=') == NULL); /* unpadded */
-    assert(jose_b64url_decode(NULL, jwt, (size_t)(dot1 - jwt), &hdr,
-                              &hlen) == EK_OK);
-    assert(jose_b64url_decode(NULL, dot1 + 1, (size_t)(dot2 - dot1 - 1),
-                              &pay, &plen) == EK_OK);
-    assert(jose_b64url_decode(NULL, dot2 + 1, strlen(dot2 + 1), &sig,
-                              &slen) == EK_OK);
+    assert(jose_b64url_decode(NULL, jwt, (size_t)(dot1 - jwt), &hdr, &hlen) ==
+           EK_OK);
+    assert(jose_b64url_decode(NULL, dot1 + 1, (size_t)(dot2 - dot1 - 1), &pay,
+                              &plen) == EK_OK);
+    assert(jose_b64url_decode(NULL, dot2 + 1, strlen(dot2 + 1), &sig, &slen) ==
+           EK_OK);
     assert(slen == 256);
     h = cJSON_ParseWithLength((const char *)hdr, hlen);
     p = cJSON_ParseWithLength((const char *)pay, plen);
@@ -283,8 +285,7 @@ test_assertion_ps256(void)
 
     assert(ek_ctx_new(&ctx) == EK_OK);
     sign_calls = 0;
-    assert(jose_assertion_build(ctx, &a, soft_sign, soft_key, &jwt) ==
-           EK_OK);
+    assert(jose_assertion_build(ctx, &a, soft_sign, soft_key, &jwt) == EK_OK);
     assert(sign_calls == 1);
     assert(ek_secret_len(jwt) == strlen(ek_secret_data(jwt)));
     check_jwt(ek_secret_data(jwt), EK_ALG_PS256, a.now, 600);
@@ -302,8 +303,7 @@ test_assertion_rs256(void)
 
     assert(ek_ctx_new(&ctx) == EK_OK);
     a.now = 4102444800; /* 2100: past 2^31, still an integer */
-    assert(jose_assertion_build(ctx, &a, soft_sign, soft_key, &jwt) ==
-           EK_OK);
+    assert(jose_assertion_build(ctx, &a, soft_sign, soft_key, &jwt) == EK_OK);
     check_jwt(ek_secret_data(jwt), EK_ALG_RS256, a.now, 3600);
     ek_secret_free(&jwt);
     ek_ctx_free(&ctx);
@@ -323,8 +323,7 @@ test_assertion_data_signer(void)
     check_jwt(ek_secret_data(jwt), EK_ALG_PS256, a.now, 120);
     last = strrchr(ek_secret_data(jwt), '.');
     assert(strlen(expect_data) == (size_t)(last - ek_secret_data(jwt)));
-    assert(strncmp(expect_data, ek_secret_data(jwt), strlen(expect_data)) ==
-           0);
+    assert(strncmp(expect_data, ek_secret_data(jwt), strlen(expect_data)) == 0);
     free(expect_data);
     expect_data = NULL;
     ek_secret_free(&jwt);
@@ -352,8 +351,7 @@ test_assertion_errors(void)
     assert(sign_calls == 0);
     a = sample(EK_ALG_PS256, 0);
     a.x5t = NULL; /* PS256 does not */
-    assert(jose_assertion_build(ctx, &a, soft_sign, soft_key, &jwt) ==
-           EK_OK);
+    assert(jose_assertion_build(ctx, &a, soft_sign, soft_key, &jwt) == EK_OK);
     ek_secret_free(&jwt);
     /* the signer's error comes back as it is */
     a = sample(EK_ALG_PS256, 0);

@@ -54,8 +54,7 @@ test_fail_sentence(void)
     assert(tok_fail(ctx, CKR_PIN_INCORRECT, "x") == EK_ERR_PIN);
     assert(strstr(ek_ctx_errmsg(ctx), "does not retry") != NULL);
     assert(tok_fail(ctx, CKR_MECHANISM_INVALID, "x") == EK_ERR_MECHANISM);
-    assert(strstr(ek_ctx_errmsg(ctx), "CKR_MECHANISM_INVALID (0x70)") !=
-           NULL);
+    assert(strstr(ek_ctx_errmsg(ctx), "CKR_MECHANISM_INVALID (0x70)") != NULL);
     assert(tok_fail(ctx, CKR_VENDOR_DEFINED | 0x42, "x") == EK_ERR_TOKEN);
     assert(strstr(ek_ctx_errmsg(ctx), "vendor-defined") != NULL);
     ek_ctx_free(&ctx);
@@ -72,8 +71,8 @@ test_choose(void)
      * CKM_RSA_PKCS over a DigestInfo made on the host */
     assert(tok_choose(all, EK_ALG_RS256, 0) == TOK_PATH_PKCS_DI);
     assert(tok_choose(all, EK_ALG_RS256, 1) == TOK_PATH_SHA256_PKCS);
-    assert(tok_choose(all & ~TOK_PATH_BIT(TOK_PATH_SHA256_PKCS),
-                      EK_ALG_RS256, 1) == TOK_PATH_PKCS_DI);
+    assert(tok_choose(all & ~TOK_PATH_BIT(TOK_PATH_SHA256_PKCS), EK_ALG_RS256,
+                      1) == TOK_PATH_PKCS_DI);
     assert(tok_choose(TOK_PATH_BIT(TOK_PATH_SHA256_PKCS), EK_ALG_RS256, 1) ==
            TOK_PATH_SHA256_PKCS);
     /* PS256: the token's hashing before raw RSA */
@@ -88,8 +87,8 @@ test_choose(void)
                       EK_ALG_PS256, 0) == TOK_PATH_X509_PSS);
     assert(tok_choose(TOK_PATH_BIT(TOK_PATH_SHA256_PSS), EK_ALG_PS256, 0) ==
            TOK_PATH_NONE);
-    assert(tok_choose(TOK_PATH_BIT(TOK_PATH_SHA256_PKCS), EK_ALG_RS256,
-                      0) == TOK_PATH_NONE);
+    assert(tok_choose(TOK_PATH_BIT(TOK_PATH_SHA256_PKCS), EK_ALG_RS256, 0) ==
+           TOK_PATH_NONE);
     assert(tok_choose(TOK_PATH_BIT(TOK_PATH_PKCS_DI), EK_ALG_RS256, 1) ==
            TOK_PATH_PKCS_DI);
     assert(tok_choose(0, EK_ALG_PS256, 1) == TOK_PATH_NONE);
@@ -174,8 +173,7 @@ test_pin_sources(void)
 
     /* a bare path only where the URI's pin-source= allows it */
     write_file(path, "5678", 0600);
-    assert(pin_read(ctx, path, EK_PINSRC_URI, buf, sizeof buf, &len) ==
-           EK_OK);
+    assert(pin_read(ctx, path, EK_PINSRC_URI, buf, sizeof buf, &len) == EK_OK);
     assert(strcmp(buf, "5678") == 0);
     assert(pin_read(ctx, path, 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
     assert(strstr(ek_ctx_errmsg(ctx), "env:NAME") != NULL);
@@ -228,8 +226,7 @@ test_pin_sources(void)
     assert(pin_read(ctx, "fd:x", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
     assert(pin_read(ctx, "fd:", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
     assert(pin_read(ctx, "fd:-1", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
-    assert(pin_read(ctx, "fd:70000", 0, buf, sizeof buf, &len) ==
-           EK_ERR_USAGE);
+    assert(pin_read(ctx, "fd:70000", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
     assert(pin_read(ctx, "env:", 0, buf, sizeof buf, &len) == EK_ERR_USAGE);
     assert(pin_read(ctx, "env:A-B", EK_PINSRC_URI, buf, sizeof buf, &len) ==
            EK_ERR_USAGE);
@@ -322,9 +319,10 @@ test_uri_parse(void)
     struct tok_uri u;
 
     assert(ek_ctx_new(&ctx) == EK_OK);
-    assert(tok_uri_parse(ctx, "pkcs11:token=My%20Token;id=%01%ab;"
-                              "object=k;type=private?pin-value=1234&"
-                              "module-path=/x.so",
+    assert(tok_uri_parse(ctx,
+                         "pkcs11:token=My%20Token;id=%01%ab;"
+                         "object=k;type=private?pin-value=1234&"
+                         "module-path=/x.so",
                          &u) == EK_OK);
     assert(u.has_id && u.has_label && u.has_class);
     assert(u.cls == CKO_PRIVATE_KEY);
@@ -355,8 +353,7 @@ test_uri_parse(void)
         tok_uri_redact("pkcs11:?pin-value=a1&pin-value=b2&x=1", shown,
                        sizeof shown);
         /* an unknown attribute's value may be a misplaced PIN too */
-        assert(strcmp(shown, "pkcs11:?pin-value=***&pin-value=***&x=***") ==
-               0);
+        assert(strcmp(shown, "pkcs11:?pin-value=***&pin-value=***&x=***") == 0);
         tok_uri_redact("pkcs11:token=t;object=o?module-path=/m.so&Pin-Value=1",
                        shown, sizeof shown);
         assert(strcmp(shown, "pkcs11:token=t;object=o?module-path=/m.so&"

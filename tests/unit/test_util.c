@@ -45,15 +45,14 @@ test_atomic_write(void)
     assert(ek_file_write_atomic(ctx, path, "abc", 3, 0644, 0) == EK_OK);
     assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
     /* never replaced without force; the original is intact */
-    assert(ek_file_write_atomic(ctx, path, "xyz", 3, 0644, 0) ==
-           EK_ERR_EXISTS);
+    assert(ek_file_write_atomic(ctx, path, "xyz", 3, 0644, 0) == EK_ERR_EXISTS);
     assert(strstr(ek_ctx_errmsg(ctx), "EK_WRITE_FORCE") != NULL);
     assert(strstr(ek_ctx_errmsg(ctx), "--") == NULL); /* no CLI flags */
     assert(ek_file_read(ctx, path, 100, &data, &len) == EK_OK);
     assert(len == 3 && memcmp(data, "abc", 3) == 0);
     free(data);
-    assert(ek_file_write_atomic(ctx, path, "xyz1", 4, 0600, EK_WRITE_FORCE)
-           == EK_OK);
+    assert(ek_file_write_atomic(ctx, path, "xyz1", 4, 0600, EK_WRITE_FORCE) ==
+           EK_OK);
     assert(ek_file_read(ctx, path, 100, &data, &len) == EK_OK);
     assert(len == 4 && memcmp(data, "xyz1", 4) == 0);
     free(data);
