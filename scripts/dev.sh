@@ -24,7 +24,8 @@ RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates
   libmicrohttpd12"
 DEB_PKGS="dpkg-dev file man-db"
 TEST_PKGS="curl opensc opensc-pkcs11 libengine-pkcs11-openssl python3
-  python3-jwt python3-cryptography python3-msal python3-azure valgrind clang
+  python3-jwt python3-cryptography python3-msal python3-azure azure-cli python3-prometheus-client
+  valgrind clang
   libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy clang-format
   libtpm2-pkcs11-1 libtpm2-pkcs11-tools python3-tpm2-pkcs11-tools tpm2-abrmd
   swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 libtss2-tcti-tabrmd0 dbus
