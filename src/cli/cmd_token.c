@@ -23,9 +23,12 @@ static const char usage_token[] =
     "                        (the scope without /.default, or null), tenant\n"
     "                        (--json is the same)\n"
     "  --format env          export ENTRAKEY_ACCESS_TOKEN='...' lines for sh\n"
-    "  --format powershell   a Connect-ExchangeOnline -AccessToken command\n"
-    "                        (Exchange Online tokens; needs --organization\n"
-    "                        when the tenant is a GUID)\n"
+    "  --format powershell   the module's connect line for the resource:\n"
+    "                        Connect-ExchangeOnline (exo), "
+    "Connect-IPPSSession\n"
+    "                        (compliance; both need --organization when\n"
+    "                        the tenant is a GUID), Connect-MgGraph (graph),\n"
+    "                        Connect-AzAccount (arm)\n"
     "\n" CLI_SIGN_OPTIONS_HELP "\n"
     "Exit codes: 0 ok, 2 usage or config, 3 token, 4 PIN, 5 Entra ID\n"
     "refused, 6 network, TLS, timeout or throttling, 7 file, 9 certificate.\n";
@@ -237,6 +240,96 @@ out:
     return rc;
 }
 
+/* The resource of the token's request for --format powershell: the one
+ * whose scope in the cloud is the scope asked for (--scope), or
+ * --resource. -1 when the scope is none of them. */
+static int
+ps_resource(const struct cli_sign *s)
+{
+    static const enum ek_resource all[] = {EK_RESOURCE_EXO, EK_RESOURCE_GRAPH,
+                                           EK_RESOURCE_ARM,
+                                           EK_RESOURCE_COMPLIANCE};
+    const char *v;
+    size_t i;
+
+    if (s->val[CLI_SF_SCOPE] == NULL)
+        return (int)s->resource;
+    for (i = 0; i < sizeof all / sizeof all[0]; i++)
+        if ((v = ek_cloud_scope(s->cloud, all[i])) != NULL &&
+            strcmp(s->val[CLI_SF_SCOPE], v) == 0)
+            return (int)all[i];
+    return -1;
+}
+
+/* The -Environment of Connect-MgGraph and of Connect-AzAccount for the
+ * cloud; NULL for the global cloud (the modules' default). */
+static const char *
+ps_environment(enum ek_cloud cloud, int az)
+{
+    switch (cloud) {
+    case EK_CLOUD_USGOV:
+        return az ? "AzureUSGovernment" : "USGov";
+    case EK_CLOUD_USGOV_DOD:
+        return az ? "AzureUSGovernment" : "USGovDoD";
+    case EK_CLOUD_CHINA:
+        return az ? "AzureChinaCloud" : "China";
+    default:
+        return NULL;
+    }
+}
+
+/* The line that connects the resource's PowerShell module with the token
+ * (docs/powershell.md); every value in single quotes (ob_quoted). */
+static void
+ps_line(const struct cli_sign *s, const struct ek_access_token *at,
+        struct outbuf *ob)
+{
+    const char *env;
+
+    switch (ps_resource(s)) {
+    case EK_RESOURCE_GRAPH:
+        /* Microsoft.Graph 2.x takes a SecureString */
+        ob_str(ob, "Connect-MgGraph -AccessToken (ConvertTo-SecureString ");
+        ob_quoted(ob, ek_access_token_value(at), 1);
+        ob_str(ob, " -AsPlainText -Force)");
+        if ((env = ps_environment(s->cloud, 0)) != NULL) {
+            ob_str(ob, " -Environment ");
+            ob_str(ob, env);
+        }
+        break;
+    case EK_RESOURCE_ARM:
+        ob_str(ob, "Connect-AzAccount -AccessToken ");
+        ob_quoted(ob, ek_access_token_value(at), 1);
+        ob_str(ob, " -AccountId ");
+        ob_quoted(ob, s->val[CLI_SF_CLIENT_ID], 1);
+        ob_str(ob, " -Tenant ");
+        ob_quoted(ob, s->val[CLI_SF_TENANT], 1);
+        if ((env = ps_environment(s->cloud, 1)) != NULL) {
+            ob_str(ob, " -Environment ");
+            ob_str(ob, env);
+        }
+        break;
+    case EK_RESOURCE_COMPLIANCE:
+        /* ExchangeOnlineManagement 3.8.0 and later */
+        ob_str(ob, "Connect-IPPSSession -AccessToken ");
+        ob_quoted(ob, ek_access_token_value(at), 1);
+        ob_str(ob, " -Organization ");
+        ob_quoted(ob, s->val[CLI_SF_ORGANIZATION], 1);
+        break;
+    default:
+        ob_str(ob, "Connect-ExchangeOnline -AccessToken ");
+        ob_quoted(ob, ek_access_token_value(at), 1);
+        ob_str(ob, " -Organization ");
+        ob_quoted(ob, s->val[CLI_SF_ORGANIZATION], 1);
+        if (s->cloud != EK_CLOUD_GLOBAL) {
+            ob_str(ob, " -ExchangeEnvironmentName ");
+            ob_str(ob, ek_cloud_exo_environment(s->cloud));
+        }
+        break;
+    }
+    ob_str(ob, "\n");
+}
+
 static int
 print_token(const struct cli_sign *s, enum out_format fmt,
             const struct ek_access_token *at)
@@ -271,15 +364,7 @@ print_token(const struct cli_sign *s, enum out_format fmt,
         }
         break;
     case FMT_POWERSHELL:
-        ob_str(&ob, "Connect-ExchangeOnline -AccessToken ");
-        ob_quoted(&ob, ek_access_token_value(at), 1);
-        ob_str(&ob, " -Organization ");
-        ob_quoted(&ob, s->val[CLI_SF_ORGANIZATION], 1);
-        if (s->cloud != EK_CLOUD_GLOBAL) {
-            ob_str(&ob, " -ExchangeEnvironmentName ");
-            ob_str(&ob, ek_cloud_exo_environment(s->cloud));
-        }
-        ob_str(&ob, "\n");
+        ps_line(s, at, &ob);
         break;
     }
     if (rc == CLI_EXIT_OK && ob.oom) {
@@ -306,7 +391,7 @@ check_format(struct cli *cli, struct cli_sign *s, const char *format,
 {
     const char *org = s->val[CLI_SF_ORGANIZATION];
     const char *tenant = s->val[CLI_SF_TENANT];
-    const char *v;
+    int res;
 
     if (format == NULL || strcmp(format, "raw") == 0)
         *fmt = cli->json ? FMT_JSON : FMT_RAW;
@@ -325,21 +410,26 @@ check_format(struct cli *cli, struct cli_sign *s, const char *format,
         return cli_usage(s->cmd, NULL, "--json and --format %s disagree",
                          format);
     if (*fmt == FMT_POWERSHELL) {
-        v = ek_cloud_scope(s->cloud, EK_RESOURCE_EXO);
-        if ((s->val[CLI_SF_SCOPE] != NULL &&
-             (v == NULL || strcmp(s->val[CLI_SF_SCOPE], v) != 0)) ||
-            (s->val[CLI_SF_SCOPE] == NULL && s->resource != EK_RESOURCE_EXO))
+        res = ps_resource(s);
+        if (res < 0)
             return cli_usage(s->cmd, NULL,
-                             "--format powershell prints "
-                             "Connect-ExchangeOnline, which needs an "
-                             "Exchange Online token: use --resource exo");
-        if (org == NULL)
+                             "--format powershell prints the line of "
+                             "Exchange Online, Security & Compliance, "
+                             "Microsoft Graph or Azure; the scope '%s' is "
+                             "none of them in this cloud: use --resource "
+                             "exo|compliance|graph|arm, or --format raw",
+                             s->val[CLI_SF_SCOPE]);
+        if (org == NULL &&
+            (res == (int)EK_RESOURCE_EXO || res == (int)EK_RESOURCE_COMPLIANCE))
             return cli_usage(s->cmd, NULL,
                              "--format powershell needs the "
-                             "organization for Connect-ExchangeOnline "
+                             "organization for %s "
                              "-Organization: the tenant '%s' is a GUID, so "
                              "give --organization contoso.onmicrosoft.com "
                              "(the tenant's *.onmicrosoft.com domain)",
+                             res == (int)EK_RESOURCE_EXO
+                                 ? "Connect-ExchangeOnline"
+                                 : "Connect-IPPSSession",
                              tenant);
     }
     return 0;

@@ -93,7 +93,11 @@ run "$EK" token "$KEY_URI" --tenant "$TENANT_ID" --client-id "$CLIENT_ID" \
 expect_rc "GUID tenant with --organization" 0
 expect_match "... -Organization from the option" "$OUT" "-Organization 'contoso.onmicrosoft.com'\$"
 tok --format powershell --resource graph
-expect_rc "powershell needs an Exchange Online token" 2
+expect_rc "powershell for a Graph token" 0
+expect_match "... is the Connect-MgGraph line" "$OUT" "^Connect-MgGraph -AccessToken \\(ConvertTo-SecureString '$(issued)' -AsPlainText -Force\\)\$"
+tok --format powershell --scope api://11111111-2222-3333-4444-555555555555/.default
+expect_rc "powershell for a scope no module connects with: usage" 2
+expect_match "... names the resources it knows" "$ERR" 'Exchange Online, Security & Compliance, Microsoft Graph or Azure'
 tok --format yaml
 expect_rc "unknown format: usage" 2
 
