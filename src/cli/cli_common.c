@@ -582,6 +582,28 @@ cli_key_json(cJSON *o, const struct ek_key *k)
 }
 
 int
+cli_key_made_json(cJSON *o, const struct ek_key *k)
+{
+    const char *dropped = ek_key_template_dropped(k), *p, *comma;
+    cJSON *arr, *item;
+    char name[64];
+
+    if (cli_key_json(o, k) != 0 ||
+        (arr = cJSON_AddArrayToObject(o, "template_dropped")) == NULL)
+        return -1;
+    for (p = dropped; *p != '\0'; p = *comma ? comma + 1 : comma) {
+        comma = p + strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)(comma - p), p);
+        if ((item = cJSON_CreateString(name)) == NULL ||
+            !cJSON_AddItemToArray(arr, item)) {
+            cJSON_Delete(item);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
 cli_check_output(const char *path, int force, const char *outcome)
 {
     char dir[PATH_MAX];

@@ -114,45 +114,19 @@ attr_text(int v)
     return v == 1 ? "TRUE" : v == 0 ? "FALSE" : "unreadable";
 }
 
-static const char *
-verdict_text(enum ek_verdict v)
-{
-    switch (v) {
-    case EK_VERDICT_NON_EXPORTABLE:
-        return "non-exportable";
-    case EK_VERDICT_UNPROVEN:
-        return "not proven non-exportable";
-    case EK_VERDICT_EXTRACTABLE:
-    default:
-        return "EXTRACTABLE";
-    }
-}
-
 static int
 print_json(const struct ek_key *k, const struct ek_cert *c, const char *out,
            const char *pem)
 {
-    cJSON *doc = cJSON_CreateObject(), *key, *cert, *attrs, *files, *f;
+    cJSON *doc = cJSON_CreateObject(), *key, *cert, *files, *f;
     char nb[32], na[32];
-    int i, ok = doc != NULL;
+    int ok = doc != NULL;
 
     cli_iso8601((long long)ek_cert_not_before(c), nb, sizeof nb);
     cli_iso8601((long long)ek_cert_not_after(c), na, sizeof na);
+    /* the key as keygen --json describes it */
     ok = ok && (key = cJSON_AddObjectToObject(doc, "key")) != NULL &&
-         cJSON_AddStringToObject(key, "uri", ek_key_uri(k)) != NULL &&
-         cJSON_AddStringToObject(key, "label", ek_key_label(k)) != NULL &&
-         cJSON_AddStringToObject(key, "id", ek_key_id_hex(k)) != NULL &&
-         cJSON_AddNumberToObject(key, "bits", ek_key_bits(k)) != NULL &&
-         cJSON_AddStringToObject(key, "verdict",
-                                 verdict_text(ek_key_verdict(k))) != NULL &&
-         (attrs = cJSON_AddObjectToObject(key, "attributes")) != NULL;
-    for (i = 0; ok && i < EK_ATTR_COUNT; i++) {
-        int v = ek_key_attr(k, (enum ek_key_attr)i);
-
-        ok =
-            (v < 0 ? cJSON_AddNullToObject(attrs, cli_attr_name(i))
-                   : cJSON_AddBoolToObject(attrs, cli_attr_name(i), v)) != NULL;
-    }
+         cli_key_made_json(key, k) == 0;
     ok = ok && (cert = cJSON_AddObjectToObject(doc, "certificate")) != NULL &&
          cJSON_AddStringToObject(cert, "subject", ek_cert_subject(c)) != NULL &&
          cJSON_AddStringToObject(cert, "serial", ek_cert_serial_hex(c)) !=
@@ -199,7 +173,7 @@ print_text(const struct ek_key *k, const struct ek_cert *c, const char *out,
     for (i = 0; i < EK_ATTR_COUNT; i++)
         printf("              %-22s %s\n", cli_attr_name(i),
                attr_text(ek_key_attr(k, (enum ek_key_attr)i)));
-    printf("verdict:      %s\n", verdict_text(ek_key_verdict(k)));
+    printf("verdict:      %s\n", cli_key_verdict_text(k));
     if (dropped != NULL && dropped[0] != '\0')
         printf("              (the token refused these template attributes: "
                "%s)\n",

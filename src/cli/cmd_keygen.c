@@ -153,24 +153,13 @@ print_text(const struct ek_key *k)
 static cJSON *
 to_json(const struct ek_key *k)
 {
-    const char *dropped = ek_key_template_dropped(k), *p, *comma;
-    cJSON *o = cJSON_CreateObject(), *arr, *item;
-    char name[64];
+    cJSON *o = cJSON_CreateObject();
 
-    if (o == NULL || cli_key_json(o, k) != 0 ||
-        (arr = cJSON_AddArrayToObject(o, "template_dropped")) == NULL)
-        goto fail;
-    for (p = dropped; *p != '\0'; p = *comma ? comma + 1 : comma) {
-        comma = p + strcspn(p, ",");
-        snprintf(name, sizeof name, "%.*s", (int)(comma - p), p);
-        if ((item = cJSON_CreateString(name)) == NULL)
-            goto fail;
-        cJSON_AddItemToArray(arr, item);
+    if (o == NULL || cli_key_made_json(o, k) != 0) {
+        cJSON_Delete(o);
+        return NULL;
     }
     return o;
-fail:
-    cJSON_Delete(o);
-    return NULL;
 }
 
 int

@@ -16,7 +16,7 @@ run "$EK" init 'pkcs11:token=inittok' --label ExchangeAuth --subject CN=Exchange
 expect_rc "init" 0
 expect_match "prints the key URI" "$OUT" '^key: +pkcs11:token=inittok;id=%[0-9a-f]{2}.*object=ExchangeAuth;type=private'
 expect_match "prints the attributes" "$OUT" 'CKA_NEVER_EXTRACTABLE +TRUE'
-expect_match "prints the verdict" "$OUT" '^verdict: +non-exportable$'
+expect_match "prints the verdict (keys' and keygen's words)" "$OUT" '^verdict: +non-exportable: made on the token and never extractable$'
 expect_match "names the .cer" "$OUT" '^written: +ExchangeAuth.cer'
 [ -f ExchangeAuth.cer ] && pass "ExchangeAuth.cer written here" || fail "no ExchangeAuth.cer"
 id=$("${P11[@]}" --list-objects --type privkey 2>/dev/null | sed -n 's/^ *ID: *//p')
@@ -53,6 +53,32 @@ assert d["files"] == [{"path": "second.cer", "format": "DER"}, {"path": "second.
 print(c["thumbprint"])' 2>&1)
 fp=$(openssl x509 -inform DER -in second.cer -noout -fingerprint -sha1 | cut -d= -f2 | tr -d :)
 expect_match "--json fields, thumbprint = openssl's" "$check" "^$fp\$"
+# init --json describes the key as keygen --json does, and as keys --json
+# reads it back from the token: the same fields, the same values
+printf '%s' "$OUT" > init.json
+run "$EK" keys 'pkcs11:token=inittok;id=%0a' --json "${PS[@]}"
+expect_rc "keys --json for the key init made" 0
+printf '%s' "$OUT" > keys.json
+run "$EK" keygen 'pkcs11:token=inittok' --label fieldcheck --json "${PS[@]}"
+expect_rc "keygen --json beside it" 0
+printf '%s' "$OUT" > keygen.json
+same=$($PY - init.json keys.json keygen.json <<'PY' 2>&1
+import json, sys
+init = json.load(open(sys.argv[1]))["key"]
+listed = json.load(open(sys.argv[2]))["keys"]
+made = json.load(open(sys.argv[3]))
+assert len(listed) == 1, listed
+listed = listed[0]
+assert sorted(init) == sorted(made), (sorted(init), sorted(made))
+common = set(init) - {"template_dropped"}
+assert common <= set(listed), (common, sorted(listed))
+for f in sorted(common):
+    assert init[f] == listed[f], (f, init[f], listed[f])
+assert init["token"] == "inittok" and init["private_key_visible"] is True, init
+print("same", len(common))
+PY
+)
+expect_match "init --json: keygen's fields, keys' values" "$same" '^same [0-9]+$'
 expect_match "3072-bit key in the certificate" "$(openssl x509 -in second.pem -noout -text)" 'Public-Key: \(3072 bit\)'
 expect_match "the certificate for id 0a" "$(ids_of cert)" '0a'
 
