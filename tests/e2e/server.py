@@ -37,6 +37,10 @@ URL is accepted, whatever the host name (see connect_proxy.py).
 checks of exp, nbf and certificate validity) by that many seconds: what a
 client whose clock is wrong sees.
 
+--cert-glob PATTERN (repeatable) stands for the portal's upload: every
+file it matches, read again at each token request, is a registered
+certificate too (tests/docs: the .cer a guide's commands write).
+
 GET /_stats: {"token_requests": N, "issued": [tokens], "requests": [...]}.
 GET /_reset: zeroes the counters. GET /{tenant}/v2.0/.well-known/
 openid-configuration: discovery, for MSAL. The server exits by itself after
@@ -44,6 +48,7 @@ openid-configuration: discovery, for MSAL. The server exits by itself after
 """
 import argparse
 import base64
+import glob
 import datetime
 import hashlib
 import http.server
@@ -85,6 +90,19 @@ def load_cert(path):
         "x5t": b64url(hashlib.sha1(der).digest()),
         "thumbprint": hashlib.sha1(der).hexdigest().upper(),
     }
+
+
+def globbed_certs(opts):
+    """The certificates --cert-glob finds now; a file that is not one
+    (yet) is passed over."""
+    found = []
+    for pattern in opts.cert_glob:
+        for path in sorted(glob.glob(pattern)):
+            try:
+                found.append(load_cert(path))
+            except (OSError, ValueError):
+                pass
+    return found
 
 
 def utcnow(offset=0):
@@ -411,7 +429,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         t256 = (header.get("x5t#S256") or "").rstrip("=")
         t1 = (header.get("x5t") or "").rstrip("=")
         reg = None
-        for c in self.server.certs:
+        for c in self.server.certs + globbed_certs(self.server.opts):
             if (t256 and t256 == c["x5t#S256"]) or (not t256 and t1 and
                                                     t1 == c["x5t"]):
                 reg = c
@@ -515,6 +533,9 @@ def main():
     ap.add_argument("--client-id", required=True)
     ap.add_argument("--cert", action="append", default=[],
                     help="a certificate registered on the app; repeatable")
+    ap.add_argument("--cert-glob", action="append", default=[],
+                    help="files registered when the request comes (the "
+                    "portal's upload); repeatable")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--port", type=int, default=0,
                     help="the port (default: any free one)")
