@@ -127,6 +127,8 @@ _entrakey()
             esac
         elif [ -z "$sub" ] && { [ "$cmd" = cert ] || [ "$cmd" = profile ]; }; then
             case "$w" in -*) ;; *) sub=$w ;; esac
+        elif [ -z "$sub" ] && [ "$cmd" = keys ] && [ "$w" = delete ]; then
+            sub=$w
         fi
     done
     # after `exec ... --`: the command to run
@@ -157,7 +159,7 @@ _entrakey()
         return
     fi
     if [ -z "$sub" ] && [ "$cmd" = cert ] && [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "create csr import show" -- "$cur"))
+        COMPREPLY=($(compgen -W "create csr import show export" -- "$cur"))
         return
     fi
     if [ -z "$sub" ] && [ "$cmd" = profile ] && [[ $cur != -* ]]; then
@@ -224,9 +226,15 @@ _entrakey()
         esac
     done
     case "$cmd${sub:+ $sub}" in
-        keys | keygen | init)
+        keys)
+            if [ $npos -eq 0 ]; then
+                COMPREPLY=($(compgen -W "delete" -- "$cur"))
+                _entrakey_reply_uris "$cur" "$(_entrakey_uris tokens)"
+            fi ;;
+        keygen | init)
             [ $npos -eq 0 ] && _entrakey_reply_uris "$cur" "$(_entrakey_uris tokens)" ;;
-        token | assert | exec | "cert create" | "cert csr" | "cert import")
+        token | assert | exec | "cert create" | "cert csr" | "cert import" | \
+            "cert export" | "keys delete")
             [ $npos -eq 0 ] && _entrakey_reply_uris "$cur" "$(_entrakey_uris keys)"
             [ "$cmd $sub" = "cert import" ] && [ $npos -eq 1 ] &&
                 COMPREPLY=($(compgen -f -- "$cur")) ;;

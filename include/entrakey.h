@@ -294,6 +294,26 @@ EK_API ek_err ek_key_cert_der(const struct ek_key *k, const unsigned char **der,
 /* The mechanism the key would use for alg, or NULL if none. */
 EK_API const char *ek_key_mechanism(const struct ek_key *k, enum ek_alg alg);
 
+/* What ek_key_delete found and destroyed, or left: bits. */
+#define EK_OBJ_PRIVATE_KEY 0x1u
+#define EK_OBJ_PUBLIC_KEY 0x2u
+#define EK_OBJ_CERT 0x4u
+
+/* Deletes the key from its token: the private key, then the certificates
+ * and public keys with its CKA_ID (one C_DestroyObject each, each result
+ * judged), after the login of the key's token (one C_Login, never retried;
+ * a YubiKey deletes with the SO login, the management key of
+ * ek_ctx_set_so_pin_source). A key in a PIV slot (ek_key_in_piv_slot)
+ * cannot be deleted: its certificate is, the key stays (said at
+ * EK_LOG_WARN). *deletedp gets the EK_OBJ_* bits of what was destroyed and
+ * *keptp those of what remains, on failure too (a failure after the private
+ * key was destroyed names what is left). Either may be NULL. Afterwards k
+ * signs no more: free it. Errors: PIN errors, EK_ERR_DEVICE, EK_ERR_USAGE
+ * (no CKA_ID, no session), EK_ERR_TOKEN (the C_DestroyObject that failed or
+ * was refused, by its CKR_* name). */
+EK_API ek_err ek_key_delete(struct ek_key *k, unsigned *deletedp,
+                            unsigned *keptp);
+
 /* Takes the PIN source the key was opened with (whichever it came from:
  * the context's, or the URI's pin-source=) out of reach of a program this
  * process runs next: an env:NAME variable is unset, an fd:N descriptor
@@ -317,8 +337,10 @@ EK_API ek_err ek_key_sign(struct ek_key *k, enum ek_alg alg,
 
 /* Logs in now if the token needs it and the session is not logged in yet
  * (one C_Login, never retried; counters checked first), so that a program
- * holding the key (the agent) learns of a wrong PIN at start. Errors: PIN
- * errors, EK_ERR_DEVICE. */
+ * holding the key (the agent) learns of a wrong PIN at start. A key found
+ * through its public objects (ek_key_needs_login) then has its private
+ * object found and its attributes read (ek_key_attr). Errors: PIN errors,
+ * EK_ERR_DEVICE, EK_ERR_NOT_FOUND (no private key with its id). */
 EK_API ek_err ek_key_login(struct ek_key *k);
 /* 1 while the key's session is logged in, else 0 (never logs in). */
 EK_API int ek_key_logged_in(struct ek_key *k);

@@ -336,9 +336,13 @@ ek_key_login(struct ek_key *k)
         return EK_ERR_USAGE;
     if ((r = check_key(k)) != EK_OK)
         return r;
-    /* tok_login checks the session first: no second C_Login */
-    r = tok_login(k->ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_src,
-                  k->always_auth ? &k->pin : NULL);
+    /* a key found through its public objects: the login, then its
+     * private object and attributes (what the first signature would do) */
+    if (k->priv == CK_INVALID_HANDLE)
+        r = tok_key_resolve(k);
+    else /* tok_login checks the session first: no second C_Login */
+        r = tok_login(k->ctx, &k->slot, k->session, TOK_LOGIN_USER, k->pin_src,
+                      k->always_auth ? &k->pin : NULL);
     if (r == EK_ERR_DEVICE)
         drop_session(k, r);
     return r;

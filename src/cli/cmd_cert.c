@@ -1,4 +1,4 @@
-/* cmd_cert.c: `entrakey cert create | csr | import | show`. */
+/* cmd_cert.c: `entrakey cert create | csr | import | show | export`. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -18,10 +18,12 @@ static const char usage_cert[] =
     "       entrakey cert csr KEY-URI --subject DN --out FILE.csr [options]\n"
     "       entrakey cert import KEY-URI FILE [--force]\n"
     "       entrakey cert show (KEY-URI | FILE) [--manifest] [--json]\n"
+    "       entrakey cert export KEY-URI --out FILE.cer [--pem FILE.pem]\n"
     "\n"
     "Certificates for the key on the token: a self-signed one for the app\n"
     "registration (create), a request for your CA (csr), the certificate the\n"
-    "CA issued (import), and what a certificate holds (show).\n"
+    "CA issued (import), what a certificate holds (show), and the stored\n"
+    "certificate written to a file again (export).\n"
     "See entrakey cert COMMAND --help.\n";
 
 static const char usage_create[] =
@@ -91,12 +93,29 @@ static const char usage_show[] =
     "Shows a certificate: the one on the token with the key's id, or a file\n"
     "(DER or PEM; an existing path is taken as a file): subject, issuer,\n"
     "validity, thumbprints. Flags expired and not yet valid certificates, and\n"
-    "warns within 30 days of expiry.\n"
+    "warns within 30 days of expiry. An expired certificate is shown, and\n"
+    "the exit code is 9.\n"
     "\n"
     "  --manifest        print the keyCredentials entry for the app manifest\n"
     "                    or Microsoft Graph (JSON)\n"
     "  --json            print the details as JSON (with --manifest: with the\n"
     "                    entry as \"keyCredential\")\n"
+    "Common options (--module, --pin-source, -v): see entrakey --help.\n";
+
+static const char usage_export[] =
+    "usage: entrakey cert export KEY-URI --out FILE.cer [--pem FILE.pem]\n"
+    "                            [--force] [--json]\n"
+    "\n"
+    "Writes the certificate stored on the token with the key's id again:\n"
+    "as DER (the .cer the app registration takes) and, with --pem, as PEM.\n"
+    "Byte for byte what the token holds. No PIN is asked where the token\n"
+    "shows its public objects without a login (most do).\n"
+    "\n"
+    "  --out FILE.cer    the DER file\n"
+    "  --pem FILE.pem    a PEM file (with or instead of --out)\n"
+    "  --force           replace the files if they exist (written whole or\n"
+    "                    not at all)\n"
+    "  --json            print the result as JSON\n"
     "Common options (--module, --pin-source, -v): see entrakey --help.\n";
 
 enum {
@@ -602,6 +621,17 @@ out:
 
 /* ------------------------------------------------------------ show */
 
+/* What cert show exits with once it has shown c: the certificate code for
+ * one that has expired (docs/errors.md), so that a script notices. */
+static int
+show_rc(const struct ek_cert *c)
+{
+    long long days;
+
+    return strcmp(validity_status(c, &days), "expired") == 0 ? CLI_EXIT_CERT
+                                                             : CLI_EXIT_OK;
+}
+
 static int
 cert_show(struct cli *cli, int argc, char **argv)
 {
@@ -674,12 +704,14 @@ cert_show(struct cli *cli, int argc, char **argv)
         }
         rc = cli_print_json(doc);
         doc = NULL;
+        if (rc == CLI_EXIT_OK)
+            rc = show_rc(c);
         goto out;
     }
     if (manifest != NULL) {
         /* the entry alone, ready for "keyCredentials": [ … ] */
         printf("%s\n", manifest);
-        rc = CLI_EXIT_OK;
+        rc = show_rc(c);
         goto out;
     }
     if (k != NULL)
@@ -687,10 +719,112 @@ cert_show(struct cli *cli, int argc, char **argv)
     else
         printf("file:         %s\n", arg);
     print_cert(c);
-    rc = CLI_EXIT_OK;
+    rc = show_rc(c);
 out:
     cJSON_Delete(doc);
     ek_free(manifest);
+    ek_cert_free(&c);
+    ek_key_free(&k);
+    return rc;
+}
+
+/* ------------------------------------------------------------ export */
+
+static int
+cert_export(struct cli *cli, int argc, char **argv)
+{
+    struct opts o = {.cmd = "cert export",
+                     .usage = usage_export,
+                     .allowed =
+                         ALLOW(OPT_OUT) | ALLOW(OPT_PEM) | ALLOW(OPT_FORCE)};
+    struct ek_key *k = NULL;
+    struct ek_cert *c = NULL;
+    const char *written = NULL;
+    cJSON *doc = NULL, *files;
+    unsigned wflags;
+    int rc;
+    ek_err r;
+
+    if ((rc = parse(cli, &o, argc, argv)) >= 0)
+        return rc;
+    if (argc - optind != 1)
+        return cli_usage(o.cmd, o.usage,
+                         argc - optind == 0 ? "give the key's pkcs11: URI"
+                                            : "one key URI, please");
+    if (o.out == NULL && o.pem == NULL)
+        return cli_usage(o.cmd, o.usage,
+                         "give --out FILE.cer (DER) and/or --pem FILE.pem");
+    if (o.out != NULL && o.pem != NULL && cli_same_file(o.out, o.pem))
+        return cli_usage(o.cmd, o.usage, "--out and --pem name the same file");
+    if ((o.out != NULL &&
+         (rc = cli_check_output(o.out, o.force, "nothing was written")) != 0) ||
+        (o.pem != NULL &&
+         (rc = cli_check_output(o.pem, o.force, "nothing was written")) != 0))
+        return rc;
+    if ((rc = cli_apply(cli)) != 0)
+        return rc;
+    /* no login: the certificate is a public object, found with the key */
+    if ((r = ek_key_open(cli->ctx, argv[optind], &k)) != EK_OK) {
+        rc = cli_fail_uri(cli, r, argv[optind]);
+        goto out;
+    }
+    if ((r = ek_cert_from_key(cli->ctx, k, &c)) != EK_OK) {
+        rc = cli_fail(cli, r);
+        goto out;
+    }
+    if (!ek_cert_matches_key(c, k))
+        cli_warn("the certificate stored with key %s is not that key's (its "
+                 "public key differs): it cannot be used with this key",
+                 ek_key_uri(k));
+    warn_validity(c);
+    wflags = o.force ? EK_WRITE_FORCE : 0;
+    if (o.out != NULL) {
+        /* a file this run made is taken back if --pem fails; one it
+         * replaced (--force) is not: there is no old one to restore */
+        int fresh = access(o.out, F_OK) != 0;
+
+        if ((r = ek_cert_write(cli->ctx, c, o.out, EK_FORMAT_DER, wflags)) !=
+            EK_OK) {
+            rc = cli_fail(cli, r);
+            goto out;
+        }
+        if (fresh)
+            written = o.out;
+    }
+    if (o.pem != NULL && (r = ek_cert_write(cli->ctx, c, o.pem, EK_FORMAT_PEM,
+                                            wflags)) != EK_OK) {
+        rc = cli_fail(cli, r);
+        goto out;
+    }
+    written = NULL; /* done: the files stay */
+    if (cli->json) {
+        if ((doc = cert_json(c)) == NULL ||
+            cJSON_AddStringToObject(doc, "key", ek_key_uri(k)) == NULL ||
+            (files = cJSON_AddArrayToObject(doc, "files")) == NULL) {
+            rc = cli_print_json(NULL);
+            goto out;
+        }
+        if (o.out != NULL)
+            add_file(files, o.out, "DER");
+        if (o.pem != NULL)
+            add_file(files, o.pem, "PEM");
+        rc = cli_print_json(doc);
+        doc = NULL;
+        goto out;
+    }
+    printf("key:          %s\n", ek_key_uri(k));
+    print_cert(c);
+    if (o.out != NULL)
+        printf("written:      %s (DER: upload it to the app registration)\n",
+               o.out);
+    if (o.pem != NULL)
+        printf("written:      %s (PEM)\n", o.pem);
+    rc = CLI_EXIT_OK;
+out:
+    /* both files or neither */
+    if (written != NULL)
+        unlink(written);
+    cJSON_Delete(doc);
     ek_cert_free(&c);
     ek_key_free(&k);
     return rc;
@@ -703,10 +837,9 @@ cmd_cert(struct cli *cli, int argc, char **argv)
         const char *name;
         int (*fn)(struct cli *, int, char **);
     } subs[] = {
-        {"create", cert_create},
-        {"csr", cert_csr},
-        {"import", cert_import},
-        {"show", cert_show},
+        {"create", cert_create}, {"csr", cert_csr},
+        {"import", cert_import}, {"show", cert_show},
+        {"export", cert_export},
     };
     size_t i;
 

@@ -1,14 +1,17 @@
 /* cmd_keys.c: `entrakey keys`: the private keys on tokens, how well they
- * prove non-exportability, and their certificates. */
+ * prove non-exportability, and their certificates; `entrakey keys delete`. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char usage_keys[] =
     "usage: entrakey keys [TOKEN-URI] [--module PATH] [--pin-source SRC]\n"
     "                     [--json]\n"
+    "       entrakey keys delete KEY-URI [--yes] [--force] [--config FILE]\n"
+    "                     (see entrakey keys delete --help)\n"
     "\n"
     "Lists the private keys on the tokens TOKEN-URI matches (every token when\n"
     "it is left out): URI, label, id, RSA size, the five attributes that\n"
@@ -30,6 +33,33 @@ static const char usage_keys[] =
     "\n"
     "Certificates that have expired or are not yet valid are flagged; one\n"
     "that expires within 30 days is warned about.\n";
+
+static const char usage_delete[] =
+    "usage: entrakey keys delete KEY-URI [--yes] [--force] [--config FILE]\n"
+    "                     [--json]\n"
+    "\n"
+    "Deletes a key from its token: the private key, then the certificate\n"
+    "and the public key with its id, and lists what was deleted. Asks first\n"
+    "on a terminal; elsewhere --yes is required. Needs the token's PIN (a\n"
+    "YubiKey: the management key, --so-pin-source).\n"
+    "\n"
+    "A key in a PIV slot (YubiKey, PIV card) cannot be deleted, only\n"
+    "replaced by a new key in the same slot: its certificate is deleted and\n"
+    "the key stays, which is said.\n"
+    "\n"
+    "  --yes            delete without asking\n"
+    "  --force          delete even when a profile names the key (the\n"
+    "                   profile is left as it is)\n"
+    "  --config FILE    the configuration file whose profiles are checked\n"
+    "                   (default: the user's, then /etc/entrakey/config)\n"
+    "  --json           print what was deleted as JSON\n"
+    "Common options (--module, --pin-source, --so-pin-source, -v): see\n"
+    "entrakey --help.\n"
+    "\n"
+    "Exit codes: 0 deleted, 2 usage (no --yes off a terminal, a profile\n"
+    "names the key, or the answer was no), 3 token (the key or a part of it "
+    "could not be\n"
+    "deleted: the message says what is left), 4 PIN.\n";
 
 /* What each attribute should read for a key that cannot leave the token. */
 static int
@@ -194,6 +224,294 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------ delete */
+
+static int
+hexdigit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes v[0..n) into out (NUL-terminated); -1 if too long. */
+static int
+pct_decode(const char *v, size_t n, char *out, size_t outsz, size_t *outlen)
+{
+    size_t i, o = 0;
+    int hi, lo;
+
+    for (i = 0; i < n; i++) {
+        if (o + 1 >= outsz)
+            return -1;
+        if (v[i] == '%' && i + 2 < n && (hi = hexdigit(v[i + 1])) >= 0 &&
+            (lo = hexdigit(v[i + 2])) >= 0) {
+            out[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[o++] = v[i];
+        }
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return 0;
+}
+
+/* Whether a profile's key URI names key k: each of token=, serial=,
+ * object= and id= it has is k's (an attribute it lacks matches anything,
+ * as the URI would when opened). Conservative on purpose: deleting a key a
+ * profile still uses is what --force is for. */
+static int
+uri_names_key(const char *uri, const struct ek_key *k)
+{
+    const char *p, *end, *eq, *want;
+    char val[512], hex[1025];
+    size_t n, vlen, i;
+
+    if (uri == NULL || strncmp(uri, "pkcs11:", 7) != 0)
+        return 0;
+    p = uri + 7;
+    end = p + strcspn(p, "?");
+    while (p < end) {
+        n = strcspn(p, ";");
+        if (p + n > end)
+            n = (size_t)(end - p);
+        eq = memchr(p, '=', n);
+        if (eq != NULL && pct_decode(eq + 1, n - (size_t)(eq + 1 - p), val,
+                                     sizeof val, &vlen) == 0) {
+            want = NULL;
+            if ((size_t)(eq - p) == 5 && strncmp(p, "token", 5) == 0)
+                want = ek_key_token_label(k);
+            else if ((size_t)(eq - p) == 6 && strncmp(p, "serial", 6) == 0)
+                want = ek_key_token_serial(k);
+            else if ((size_t)(eq - p) == 6 && strncmp(p, "object", 6) == 0)
+                want = ek_key_label(k);
+            if (want != NULL && (strlen(want) != vlen || strcmp(want, val)))
+                return 0;
+            if ((size_t)(eq - p) == 2 && strncmp(p, "id", 2) == 0) {
+                if (vlen * 2 >= sizeof hex)
+                    return 0;
+                for (i = 0; i < vlen; i++)
+                    snprintf(hex + 2 * i, 3, "%02x", (unsigned char)val[i]);
+                hex[2 * vlen] = '\0';
+                if (strcmp(hex, ek_key_id_hex(k)) != 0)
+                    return 0;
+            }
+        }
+        p += n + (p + n < end ? 1 : 0);
+    }
+    return 1;
+}
+
+/* The profiles naming k, as "'a' (FILE), 'b' (FILE)" in out; their count. */
+static int
+profiles_naming(struct cli *cli, const char *config, const struct ek_key *k,
+                char *out, size_t outsz)
+{
+    struct cli_config cc;
+    const char *name;
+    size_t i, j, used = 0;
+    int count = 0, w;
+
+    out[0] = '\0';
+    if (cli_config_open(cli, &cc, config, config != NULL) != 0)
+        return -1;
+    for (i = 0; i < cc.n; i++) {
+        for (j = 0; j < ek_config_profile_count(cc.file[i].cfg); j++) {
+            name = ek_config_profile_name(cc.file[i].cfg, j);
+            /* a profile is taken whole from the first file that has it */
+            if (name == NULL || cli_config_find(&cc, name) != &cc.file[i] ||
+                !uri_names_key(ek_config_get(cc.file[i].cfg, name, "key"), k))
+                continue;
+            count++;
+            w = snprintf(out + used, outsz - used, "%s'%s' (%s)",
+                         used > 0 ? ", " : "", cli_safe(name), cc.file[i].path);
+            if (w > 0 && (size_t)w < outsz - used)
+                used += (size_t)w;
+        }
+    }
+    cli_config_free(&cc);
+    return count;
+}
+
+/* Asks on the terminal; 1 for yes. */
+static int
+confirm(const struct ek_key *k)
+{
+    char line[16];
+
+    fprintf(stderr, "Delete key %s from token '%s'? [y/N] ", ek_key_uri(k),
+            cli_safe(ek_key_token_label(k)));
+    fflush(stderr);
+    if (fgets(line, sizeof line, stdin) == NULL)
+        return 0;
+    return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
+           strcmp(line, "Y\n") == 0;
+}
+
+static void
+list_objects(const char *verb, unsigned bits, const char *cert)
+{
+    if (bits & EK_OBJ_PRIVATE_KEY)
+        printf("%-9s private key\n", verb);
+    if (bits & EK_OBJ_PUBLIC_KEY)
+        printf("%-9s public key\n", verb);
+    if (bits & EK_OBJ_CERT)
+        printf("%-9s certificate%s%s\n", verb, cert[0] != '\0' ? " " : "",
+               cert);
+}
+
+static cJSON *
+objects_json(unsigned bits)
+{
+    cJSON *a = cJSON_CreateArray();
+
+    if (a == NULL)
+        return NULL;
+    if (bits & EK_OBJ_PRIVATE_KEY)
+        cJSON_AddItemToArray(a, cJSON_CreateString("private key"));
+    if (bits & EK_OBJ_PUBLIC_KEY)
+        cJSON_AddItemToArray(a, cJSON_CreateString("public key"));
+    if (bits & EK_OBJ_CERT)
+        cJSON_AddItemToArray(a, cJSON_CreateString("certificate"));
+    return a;
+}
+
+static int
+keys_delete(struct cli *cli, int argc, char **argv)
+{
+    enum { OPT_YES = OPT_CMD_BASE, OPT_FORCE, OPT_CONFIG };
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"yes", no_argument, NULL, OPT_YES},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "keys delete", *config = NULL;
+    struct ek_key *k = NULL;
+    struct ek_cert *c = NULL;
+    const unsigned char *der = NULL;
+    char names[2048], cert[512], uri[1024];
+    unsigned deleted = 0, kept = 0;
+    size_t len = 0;
+    int yes = 0, force = 0, c_opt, rc, n;
+    cJSON *doc;
+    ek_err r;
+
+    cli->cmd = cmd;
+    optind = 0;
+    while ((c_opt = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+                               cmd)) != -1) {
+        switch (c_opt) {
+        case OPT_YES:
+            yes = 1;
+            break;
+        case OPT_FORCE:
+            force = 1;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        default:
+            if ((rc = cli_common_opt(cli, c_opt, optarg, cmd, usage_delete)) !=
+                0)
+                return rc > 0
+                           ? rc
+                           : cli_usage(cmd, usage_delete, "unexpected option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage(cmd, usage_delete,
+                         argc - optind == 0 ? "give the key's pkcs11: URI"
+                                            : "one key URI, please");
+    if (!yes && !isatty(STDIN_FILENO))
+        return cli_usage(cmd, usage_delete,
+                         "standard input is not a terminal to ask on: give "
+                         "--yes to delete without asking; nothing was "
+                         "deleted");
+    if ((rc = cli_apply(cli)) != 0)
+        return rc;
+    if ((r = ek_key_open(cli->ctx, argv[optind], &k)) != EK_OK) {
+        rc = cli_fail_uri(cli, r, argv[optind]);
+        goto out;
+    }
+    snprintf(uri, sizeof uri, "%s", ek_key_uri(k));
+    cert[0] = '\0';
+    if (ek_key_cert_der(k, &der, &len) == EK_OK &&
+        ek_cert_load(cli->ctx, der, len, &c) == EK_OK)
+        snprintf(cert, sizeof cert, "%s (thumbprint %s)", ek_cert_subject(c),
+                 ek_cert_thumbprint(c));
+    if ((n = profiles_naming(cli, config, k, names, sizeof names)) < 0) {
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (n > 0 && !force) {
+        fprintf(stderr,
+                "entrakey: key %s is named by profile%s %s; nothing was "
+                "deleted. Point %s at another key (entrakey profile add NAME "
+                "--key URI), or give --force to delete it anyway\n",
+                uri, n == 1 ? "" : "s", names, n == 1 ? "it" : "them");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (n > 0)
+        cli_warn("profile%s %s name%s key %s, which is deleted (--force)",
+                 n == 1 ? "" : "s", names, n == 1 ? "s" : "", uri);
+    if (!yes) {
+        printf("key:         %s\n", uri);
+        printf("token:       %s\n", cli_safe(ek_key_token_label(k)));
+        printf("label:       %s\n", cli_safe(ek_key_label(k)));
+        printf("certificate: %s\n", cert[0] != '\0' ? cert : "none");
+        fflush(stdout);
+        if (!confirm(k)) {
+            fprintf(stderr, "entrakey: nothing was deleted\n");
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    r = ek_key_delete(k, &deleted, &kept);
+    if (r != EK_OK)
+        rc = cli_fail(cli, r);
+    else
+        rc = CLI_EXIT_OK;
+    if (kept & EK_OBJ_PRIVATE_KEY && ek_key_in_piv_slot(k) && r == EK_OK)
+        cli_warn("key %s is in a PIV slot: PIV keys cannot be deleted, only "
+                 "replaced by a new key in the same slot (entrakey keygen "
+                 "with its id); its certificate was deleted",
+                 uri);
+    if (cli->json) {
+        doc = cJSON_CreateObject();
+        if (doc != NULL &&
+            (cJSON_AddStringToObject(doc, "key", uri) == NULL ||
+             !cJSON_AddItemToObject(doc, "deleted", objects_json(deleted)) ||
+             !cJSON_AddItemToObject(doc, "kept", objects_json(kept)) ||
+             (cert[0] != '\0'
+                  ? cJSON_AddStringToObject(doc, "certificate", cert)
+                  : cJSON_AddNullToObject(doc, "certificate")) == NULL)) {
+            cJSON_Delete(doc);
+            doc = NULL;
+        }
+        n = cli_print_json(doc);
+        if (rc == CLI_EXIT_OK)
+            rc = n;
+        goto out;
+    }
+    printf("key:      %s\n", uri);
+    list_objects("deleted:", deleted, cert);
+    list_objects("kept:", kept, (kept & EK_OBJ_CERT) ? cert : "");
+    if (deleted == 0)
+        printf("deleted:  nothing\n");
+out:
+    ek_cert_free(&c);
+    ek_key_free(&k);
+    return rc;
+}
+
 int
 cmd_keys(struct cli *cli, int argc, char **argv)
 {
@@ -208,6 +526,8 @@ cmd_keys(struct cli *cli, int argc, char **argv)
     ek_err r;
     int c, rc;
 
+    if (argc >= 2 && strcmp(argv[1], "delete") == 0)
+        return keys_delete(cli, argc - 1, argv + 1);
     while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
                            "keys")) != -1) {
         rc = cli_common_opt(cli, c, optarg, "keys", usage_keys);

@@ -108,7 +108,7 @@ mkcert expired.cer -400 -2
 mkcert soon.cer -300 10
 mkcert future.cer 3 400
 run "$EK" cert show expired.cer
-expect_rc "show an expired certificate" 0
+expect_rc "show an expired certificate: shown, exit 9 (docs/errors.md)" 9
 expect_match "flagged EXPIRED" "$OUT" '^valid until: .*EXPIRED$'
 expect_match "warned" "$ERR" 'warning: the certificate CN=Aged expired on .*AADSTS700027'
 run "$EK" cert show soon.cer --json
