@@ -290,7 +290,8 @@ uri_names_key(const char *uri, const struct ek_key *k)
                 want = ek_key_token_serial(k);
             else if ((size_t)(eq - p) == 6 && strncmp(p, "object", 6) == 0)
                 want = ek_key_label(k);
-            if (want != NULL && (strlen(want) != vlen || strcmp(want, val)))
+            if (want != NULL &&
+                (strlen(want) != vlen || strcmp(want, val) != 0))
                 return 0;
             if ((size_t)(eq - p) == 2 && strncmp(p, "id", 2) == 0) {
                 if (vlen * 2 >= sizeof hex)
