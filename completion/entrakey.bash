@@ -11,7 +11,7 @@
 # /dev/null, without a controlling terminal (setsid) and under a 3-second
 # timeout; a token that hides its keys until a login simply offers none.
 
-_entrakey_cmds="quickstart tokens keys keygen cert init assert token exec profile help"
+_entrakey_cmds="quickstart tokens keys keygen cert init assert token exec agent profile help"
 
 # _entrakey_quiet ARGS...: the entrakey being completed, safely.
 _entrakey_quiet()

@@ -75,6 +75,7 @@ struct agent {
     struct agent_audit *audit;
     unsigned long requests, refused;
     int verbose;
+    int quiet; /* exec's endpoint: agent_log only at -v */
 };
 
 /* Who is asking: from SO_PEERCRED. */
@@ -101,6 +102,7 @@ struct agent_tok {
     char *type;
     char *scope;
     int64_t expires_on;
+    int64_t lifetime; /* expires_in when it was issued */
     int cached;
 };
 ek_err agent_token(struct agent *a, size_t key,
@@ -120,6 +122,11 @@ void agent_log(struct agent *a, const char *fmt, ...)
 /* agent_http.c */
 struct MHD_Daemon;
 struct MHD_Daemon *agent_http_start(struct agent *a, int listen_fd);
+/* Queues doc (deleted) as a JSON answer; the member named secret is wiped
+ * when sent; a Retry-After when retry_after > 0. */
+struct MHD_Connection;
+int agent_http_json(struct MHD_Connection *c, unsigned status, cJSON *doc,
+                    const char *secret, long retry_after);
 
 /* agent_audit.c: one event per signature, token, login, removal, refusal.
  * fields: NULL-terminated name/value pairs (values may be NULL). */
@@ -128,5 +135,53 @@ int agent_audit_open(struct agent_audit **aup, const char *spec, char *msg,
 void agent_audit_close(struct agent_audit **aup);
 void agent_audit_event(struct agent_audit *au, const char *event,
                        const char *result, const struct caller *who, ...);
+
+/* agent_mi.c: the managed-identity endpoint on 127.0.0.1 (App Service
+ * protocol 2019-08-01 and 2017-09-01), served from the cache for one app
+ * (tenant, client id) and key. */
+#define AGENT_MI_MAX_ALLOW 16
+struct agent_mi {
+    struct agent *a;
+    size_t key; /* index in a->keys */
+    char *tenant, *client_id, *authority, *ca_file;
+    enum ek_cloud cloud;
+    enum ek_alg alg;
+    unsigned timeout, max_wait;
+    char *allow[AGENT_MI_MAX_ALLOW]; /* resources, no trailing '/' */
+    size_t nallow;
+    char header[65]; /* 256 random bits, hex */
+    char endpoint[64];
+    int fd;
+    unsigned short port;
+    struct MHD_Daemon *d;
+    char *file; /* the agent's managed-identity.env, removed at stop */
+    unsigned long served, refused;
+};
+/* Makes the listening socket (listen_spec: "127.0.0.1:PORT", "PORT" or
+ * NULL for a random port) and the header value. 0 or -1 with msg. */
+int agent_mi_init(struct agent_mi *mi, const char *listen_spec, char *msg,
+                  size_t msgsz);
+int agent_mi_set_app(struct agent_mi *mi, const char *tenant,
+                     const char *client_id, const char *authority,
+                     const char *ca_file);
+/* The allow-list: a resource URI or scope; a named resource (ARM: both of
+ * its names); the defaults (Exchange Online, Graph, ARM). 0 or -1. */
+int agent_mi_allow(struct agent_mi *mi, const char *resource_or_scope);
+int agent_mi_allow_resource(struct agent_mi *mi, enum ek_resource r);
+int agent_mi_allow_defaults(struct agent_mi *mi);
+int agent_mi_start(struct agent *a, struct agent_mi *mi, char *msg,
+                   size_t msgsz);
+/* Writes the variables to managed-identity.env beside the socket sock
+ * (0600), removed by agent_mi_stop. 0 or -1 with msg. */
+int agent_mi_write_file(struct agent_mi *mi, const char *sock, char *msg,
+                        size_t msgsz);
+/* `agent --managed-identity`: the app of profile (its key is a->keys[key]),
+ * the endpoint started and its file written beside sock (NULL: the
+ * default socket's directory). 0 or -1 with msg. */
+int agent_mi_serve(struct agent *a, struct agent_mi *mi, struct ek_config *cfg,
+                   const char *profile, size_t key, const char *listen_spec,
+                   const char *sock, char *msg, size_t msgsz);
+/* Stops serving, removes the file, wipes the header, frees. */
+void agent_mi_stop(struct agent_mi *mi);
 
 #endif /* EK_AGENT_H */

@@ -15,7 +15,8 @@ agent_log(struct agent *a, const char *fmt, ...)
     char buf[1024];
     va_list ap;
 
-    (void)a;
+    if (a != NULL && a->quiet && !a->verbose)
+        return;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
@@ -749,6 +750,7 @@ agent_token(struct agent *a, size_t key, const struct ek_access_token_params *p,
                 break;
             }
             out->expires_on = e->expires_on;
+            out->lifetime = e->lifetime;
             out->cached = !fetched;
             r = EK_OK;
             break;

@@ -40,6 +40,11 @@ static const char usage_agent[] =
     "                        user is refused and logged)\n"
     "  --audit SPEC          json:PATH (JSON lines; json:- for stdout) or\n"
     "                        journal: one event per signature and token\n"
+    "  --managed-identity[=127.0.0.1:PORT]\n"
+    "                        also serve a managed-identity endpoint on\n"
+    "                        127.0.0.1 for the first --profile's app; its\n"
+    "                        variables go to managed-identity.env beside\n"
+    "                        the socket (docs/managed-identity.md)\n"
     "  --pin-source SRC      env:NAME | file:PATH | fd:N; default: the\n"
     "                        systemd credential 'entrakey-pin' when there\n"
     "                        is one, else the terminal\n"
@@ -56,6 +61,7 @@ enum {
     OPT_MIN_LIFETIME,
     OPT_ALLOW_UID,
     OPT_AUDIT,
+    OPT_MANAGED_IDENTITY,
 };
 
 #define MAX_KEYS 16
@@ -67,6 +73,8 @@ struct agent_opts {
     size_t nprofiles;
     const char *config, *socket, *audit;
     int daemon;
+    int mi; /* --managed-identity[=mi_listen] */
+    const char *mi_listen;
 };
 
 static int
@@ -82,6 +90,7 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
         {"min-lifetime", required_argument, NULL, OPT_MIN_LIFETIME},
         {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
         {"audit", required_argument, NULL, OPT_AUDIT},
+        {"managed-identity", optional_argument, NULL, OPT_MANAGED_IDENTITY},
         {NULL, 0, NULL, 0},
     };
     unsigned v;
@@ -128,6 +137,10 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
         case OPT_AUDIT:
             o->audit = optarg;
             break;
+        case OPT_MANAGED_IDENTITY:
+            o->mi = 1;
+            o->mi_listen = optarg;
+            break;
         default:
             rc = cli_common_opt(cli, c, optarg, "agent", usage_agent);
             if (rc != 0)
@@ -145,6 +158,10 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
         return cli_usage("agent", usage_agent,
                          "no key: give KEY-URI or "
                          "--profile NAME");
+    if (o->mi && o->nprofiles == 0)
+        return cli_usage("agent", usage_agent,
+                         "--managed-identity serves the app of a "
+                         "profile: give --profile NAME");
     if (o->config != NULL && o->nprofiles == 0)
         return cli_usage("agent", usage_agent,
                          "--config is read for "
@@ -333,6 +350,7 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     struct agent_opts o;
     struct ek_config *cfg = NULL;
     struct MHD_Daemon *d = NULL;
+    struct agent_mi mi;
     char *sock = NULL, *pin_src_buf = NULL, *cred_buf = NULL;
     char msg[600] = "";
     const char *cred_dir;
@@ -346,6 +364,8 @@ cmd_agent(struct cli *cli, int argc, char **argv)
 
     memset(&a, 0, sizeof a);
     memset(&o, 0, sizeof o);
+    memset(&mi, 0, sizeof mi);
+    mi.fd = -1;
     a.cli = cli;
     a.min_lifetime = AGENT_MIN_LIFETIME;
     pthread_mutex_init(&a.mu, NULL);
@@ -463,6 +483,12 @@ cmd_agent(struct cli *cli, int argc, char **argv)
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }
+    if (o.mi && agent_mi_serve(&a, &mi, cfg, o.profiles[0], o.nuris,
+                               o.mi_listen, sock, msg, sizeof msg) != 0) {
+        fprintf(stderr, "entrakey agent: %s\n", msg);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
     if (pthread_create(&refresher, NULL, agent_refresher, &a) == 0)
         refresher_started = 1;
     agent_log(&a, "serving %zu key(s) at %s (pid %ld)", a.nkeys,
@@ -508,6 +534,7 @@ out:
         }
         close(ready_pipe[1]);
     }
+    agent_mi_stop(&mi);
     if (d != NULL)
         MHD_stop_daemon(d);
     if (refresher_started) {

@@ -377,5 +377,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_profile(struct cli *cli, int argc, char **argv);
 int cmd_quickstart(struct cli *cli, int argc, char **argv);
 int cmd_agent(struct cli *cli, int argc, char **argv); /* src/agent/ */
+/* `exec --managed-identity` (src/agent/agent_mi.c): serves the endpoint
+ * for child's lifetime and returns its exit code. */
+int agent_mi_exec(struct cli *cli, struct cli_sign *s, const char *listen_spec,
+                  char **child);
 
 #endif /* EK_CLI_H */

@@ -21,7 +21,18 @@ static const char usage_exec[] =
     "cannot be run, else entrakey's own codes before it starts.\n"
     "\n"
     "Example: entrakey exec --profile prod -- pwsh -File ./job.ps1\n"
+    "\n"
+    "  --managed-identity[=127.0.0.1:PORT]\n"
+    "                        instead of a token in the environment, serve\n"
+    "                        a managed-identity endpoint on 127.0.0.1 (a\n"
+    "                        random port by default) for COMMAND's\n"
+    "                        lifetime and give it IDENTITY_ENDPOINT,\n"
+    "                        IDENTITY_HEADER, MSI_ENDPOINT and MSI_SECRET;\n"
+    "                        with --agent, the agent's endpoint (see\n"
+    "                        docs/managed-identity.md)\n"
     "\n" CLI_SIGN_OPTIONS_HELP;
+
+enum { OPT_EXEC_MANAGED_IDENTITY = OPT_CMD_BASE };
 
 /* Replaces the process with the child; returns only on failure. */
 static int
@@ -82,8 +93,12 @@ cmd_exec(struct cli *cli, int argc, char **argv)
     static const struct option longopts[] = {
         CLI_COMMON_LONGOPTS,
         CLI_SIGN_LONGOPTS,
+        {"managed-identity", optional_argument, NULL,
+         OPT_EXEC_MANAGED_IDENTITY},
         {NULL, 0, NULL, 0},
     };
+    const char *mi_listen = NULL;
+    int mi = 0;
     struct cli_sign s;
     struct ek_access_token *at = NULL;
     struct ek_key *key = NULL;
@@ -112,6 +127,11 @@ cmd_exec(struct cli *cli, int argc, char **argv)
             rc = CLI_EXIT_OK;
             goto out;
         }
+        if (c == OPT_EXEC_MANAGED_IDENTITY) {
+            mi = 1;
+            mi_listen = optarg;
+            continue;
+        }
         if ((rc = cli_sign_opt(&s, c, optarg)) < 0)
             rc = cli_common_opt(cli, c, optarg, s.cmd, usage_exec);
         if (rc < 0)
@@ -138,9 +158,18 @@ cmd_exec(struct cli *cli, int argc, char **argv)
         rc = cli_usage(s.cmd, NULL, "--json has no meaning for exec");
         goto out;
     }
+    /* the agent's endpoint: the agent holds the key and the app */
+    if (mi && s.agent_mode > 0) {
+        rc = agent_mi_exec(cli, &s, mi_listen, argv + nargs + 1);
+        goto out;
+    }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 ||
         (rc = cli_token_check_org(&s)) != 0)
         goto out;
+    if (mi) {
+        rc = agent_mi_exec(cli, &s, mi_listen, argv + nargs + 1);
+        goto out;
+    }
     if ((rc = cli_token_acquire(cli, &s, &at, &key)) != 0)
         goto out;
     rc = exec_child(cli, &s, argv + nargs + 1, &at, &key);

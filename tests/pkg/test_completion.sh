@@ -45,7 +45,7 @@ bash -n "$comp" && pass "the completion parses" || fail "syntax error in $comp"
 run bash --norc -c "source '$comp' && complete -p entrakey"
 expect_match "registers _entrakey for entrakey" "$OUT" "complete -F _entrakey entrakey"
 
-expect_exact "commands" "entrakey " "quickstart tokens keys keygen cert init assert token exec profile help"
+expect_exact "commands" "entrakey " "quickstart tokens keys keygen cert init assert token exec agent profile help"
 expect_exact "commands by prefix" "entrakey to" "tokens token"
 expect_exact "after a global option" "entrakey -v --module /x.so k" "keys keygen"
 expect_exact "cert subcommands" "entrakey cert " "create csr import show export"
@@ -63,6 +63,8 @@ expect_exact "--bits values" "entrakey keygen --bits " "2048 3072 4096"
 expect_exact "--pin-source kinds" "entrakey token --pin-source " "env: file: fd:"
 expect_exact "profile names for --profile" "entrakey token --profile " "contoso fabrikam.prod"
 expect_exact "profile names by prefix" "entrakey exec --profile fa" "fabrikam.prod"
+expect_words "exec and agent offer --managed-identity" "entrakey exec --man" --managed-identity
+expect_words "... agent" "entrakey agent --man" --managed-identity
 expect_exact "profile show NAME" "entrakey profile show " "contoso fabrikam.prod"
 expect_exact "nothing after a value-taking option's value" "entrakey token --tenant " ""
 
