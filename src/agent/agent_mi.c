@@ -505,8 +505,10 @@ mi_handler(void *cls, struct MHD_Connection *c, const char *url,
                            "a GET with a body is refused");
         return MHD_YES;
     }
-    if (*upload_size != 0)
+    if (*upload_size != 0) {
+        *upload_size = 0;
         return MHD_NO; /* a body nobody announced: close */
+    }
     api = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api-version");
     if (api == NULL)
         return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
@@ -673,7 +675,7 @@ agent_mi_write_file(struct agent_mi *mi, const char *sock, char *msg,
 {
     const char *vals[MI_NVARS_SET];
     char path[4096], tmp[4200], buf[1024];
-    const char *slash = strrchr(sock, '/');
+    const char *slash = sock != NULL ? strrchr(sock, '/') : NULL;
     size_t i, n = 0;
     int fd;
 
@@ -681,7 +683,7 @@ agent_mi_write_file(struct agent_mi *mi, const char *sock, char *msg,
         snprintf(msg, msgsz,
                  "no directory for the managed-identity file next "
                  "to %s",
-                 sock);
+                 sock != NULL ? sock : "(none)");
         return -1;
     }
     snprintf(path, sizeof path, "%.*s/managed-identity.env",
