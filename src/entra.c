@@ -19,19 +19,29 @@ pause_seconds(long s)
         ts = rem;
 }
 
-/* The server's Date against the local clock: ctx->clock_skew. */
-static void
-note_clock(struct ek_ctx *ctx, const struct http_response *resp,
-           const char *host)
+/* The server's Date against the local clock: ctx->clock_skew; 1 when the
+ * answer had a Date. Said once, after the exchange (say_clock), not per
+ * answer. */
+static int
+note_clock(struct ek_ctx *ctx, const struct http_response *resp)
 {
     time_t server, now = time(NULL);
-    int64_t skew;
 
     if (resp->date[0] == '\0' || http_parse_date(resp->date, &server))
-        return;
-    skew = (int64_t)server - (int64_t)now;
-    ctx->clock_skew = skew;
-    if (skew > ENTRA_SKEW_WARN || skew < -ENTRA_SKEW_WARN)
+        return 0;
+    ctx->clock_skew = (int64_t)server - (int64_t)now;
+    return 1;
+}
+
+/* One warning for a skew worth one, unless the error sentence already
+ * names it (AADSTS700024, the assertion outside its time window). */
+static void
+say_clock(struct ek_ctx *ctx, int dated, const char *host)
+{
+    int64_t skew = ctx->clock_skew;
+
+    if (dated && (skew > ENTRA_SKEW_WARN || skew < -ENTRA_SKEW_WARN) &&
+        !ctx->clock_skew_said)
         ek_log(ctx, EK_LOG_WARN,
                "this machine's clock is %lld s %s %s's "
                "(HTTP Date); Entra ID may refuse assertions "
@@ -52,12 +62,13 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     char prev[EK_ERRMSG_MAX];
     unsigned timeout = x->timeout != 0 ? x->timeout : ENTRA_DEFAULT_TIMEOUT;
     unsigned max_wait = x->max_wait != 0 ? x->max_wait : ENTRA_DEFAULT_MAX_WAIT;
-    int transient_retried = 0, throttled = 0, has_ra;
+    int transient_retried = 0, throttled = 0, has_ra, dated = 0;
     long wait = 0, waited = 0;
     ek_err r = EK_ERR_INTERNAL;
 
     *tokp = NULL;
     memset(&resp, 0, sizeof resp);
+    ctx->clock_skew_said = 0;
     (void)http_url_host(x->url, host, sizeof host);
     if ((r = entra_build_form(ctx, x->client_id, x->scope,
                               ek_secret_data(x->assertion), &form)) != EK_OK)
@@ -87,7 +98,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
             pause_seconds(1);
             continue;
         }
-        note_clock(ctx, &resp, host);
+        dated |= note_clock(ctx, &resp);
         has_ra =
             resp.retry_after[0] != '\0' &&
             http_parse_retry_after(resp.retry_after, time(NULL), &wait) == 0;
@@ -155,6 +166,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
            (*tokp)->type, host, (long long)(*tokp)->expires_in);
     r = EK_OK;
 out:
+    say_clock(ctx, dated, host);
     http_response_clear(&resp);
     ek_secret_free(&form);
     ek_wipe(prev, sizeof prev);

@@ -404,13 +404,15 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
     }
     if (hint_code == 700024 && ctx != NULL &&
         (ctx->clock_skew > ENTRA_SKEW_WARN ||
-         ctx->clock_skew < -ENTRA_SKEW_WARN))
+         ctx->clock_skew < -ENTRA_SKEW_WARN)) {
+        ctx->clock_skew_said = 1; /* no warning besides */
         snprintf(skewnote, sizeof skewnote,
                  " This machine's clock is %lld "
                  "s %s the server's.",
                  (long long)(ctx->clock_skew > 0 ? ctx->clock_skew
                                                  : -ctx->clock_skew),
                  ctx->clock_skew > 0 ? "behind" : "ahead of");
+    }
     if (trace != NULL || corr != NULL)
         snprintf(
             ids, sizeof ids, "; trace ID %s; correlation ID %s",

@@ -38,8 +38,9 @@ struct ek_ctx {
     struct ek_pin_source *so_pin_source;
     ek_pin_prompt_fn *prompt_fn;
     void *prompt_arg;
-    unsigned flags;                      /* EK_FLAG_* */
-    int64_t clock_skew;                  /* from the last HTTP Date header */
+    unsigned flags;      /* EK_FLAG_* */
+    int64_t clock_skew;  /* from the last HTTP Date header */
+    int clock_skew_said; /* the last error sentence names the skew */
     struct ek_ctx_ext ext[EK_EXT_COUNT]; /* freed by their own hooks */
 };
 
