@@ -554,7 +554,7 @@ EK_API ek_err ek_agent_assertion(struct ek_ctx *ctx, const char *sock,
 
 /* Profiles in an INI file: [profile NAME] sections of key = value. Keys:
  * tenant, client_id, key, module, cloud, resource, scope, alg, pin_source,
- * organization, authority_host, ca_file. The file format is part of the
+ * organization, authority_host, ca_file, audit. The file format is part of the
  * ABI; which files are searched and the precedence of profiles, options
  * and the environment are the command's (docs/api.md). */
 struct ek_config;
@@ -590,6 +590,19 @@ EK_API const char *ek_version(void);
 /* Compares the clock with an HTTP Date of the last exchange: seconds the
  * server is ahead (negative: behind), 0 if unknown. */
 EK_API int64_t ek_ctx_clock_skew(const struct ek_ctx *ctx);
+
+/* For audit trails: identifiers of the last assertion signed with this
+ * context (its jti claim; the SHA-1 thumbprint, 40 uppercase hex, of the
+ * certificate it names) and of the last token request made with it (the
+ * correlation id: the client-request-id sent, as the server echoed it, or
+ * its JSON correlation_id; the request id: x-ms-request-id, else the JSON
+ * trace_id). Set on success and on failure once the request was sent;
+ * "" when unknown. Values from the server are kept only when they are
+ * letters, digits and '-' (at most 64). Valid until the next call. */
+EK_API const char *ek_ctx_assertion_jti(const struct ek_ctx *ctx);
+EK_API const char *ek_ctx_assertion_thumbprint(const struct ek_ctx *ctx);
+EK_API const char *ek_ctx_correlation_id(const struct ek_ctx *ctx);
+EK_API const char *ek_ctx_request_id(const struct ek_ctx *ctx);
 
 #ifdef __cplusplus
 }

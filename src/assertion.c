@@ -81,6 +81,7 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
     ek_err r = EK_ERR_USAGE;
 
     *jwtp = NULL;
+    ctx->last_jti[0] = ctx->last_thumbprint[0] = '\0';
     if (params->alg != EK_ALG_PS256 && params->alg != EK_ALG_RS256)
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "unknown algorithm %d; use PS256 "
@@ -136,5 +137,11 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
            "valid %u s",
            ep->client_id, ep->token_url,
            a.alg == EK_ALG_PS256 ? "PS256" : "RS256", cert->x5t_s256, lifetime);
-    return jose_assertion_sign(ctx, &a, cert_key_sign, &signer, jwtp);
+    if ((r = jose_assertion_sign(ctx, &a, cert_key_sign, &signer, jwtp)) !=
+        EK_OK)
+        return r;
+    snprintf(ctx->last_jti, sizeof ctx->last_jti, "%s", jti);
+    snprintf(ctx->last_thumbprint, sizeof ctx->last_thumbprint, "%s",
+             cert->thumbprint);
+    return EK_OK;
 }

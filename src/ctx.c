@@ -78,6 +78,30 @@ ek_ctx_clock_skew(const struct ek_ctx *ctx)
     return ctx != NULL ? ctx->clock_skew : 0;
 }
 
+const char *
+ek_ctx_assertion_jti(const struct ek_ctx *ctx)
+{
+    return ctx != NULL ? ctx->last_jti : "";
+}
+
+const char *
+ek_ctx_assertion_thumbprint(const struct ek_ctx *ctx)
+{
+    return ctx != NULL ? ctx->last_thumbprint : "";
+}
+
+const char *
+ek_ctx_correlation_id(const struct ek_ctx *ctx)
+{
+    return ctx != NULL ? ctx->correlation_id : "";
+}
+
+const char *
+ek_ctx_request_id(const struct ek_ctx *ctx)
+{
+    return ctx != NULL ? ctx->request_id : "";
+}
+
 void
 ek_ctx_set_log(struct ek_ctx *ctx, ek_log_fn *fn, void *arg,
                enum ek_log_level max_level)

@@ -8,6 +8,7 @@
 
 #include "entra.h"
 #include "http.h"
+#include "jose.h"
 #include "text.h"
 
 static void
@@ -60,6 +61,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     char host[256] = "?";
     char ra[64] = "none"; /* Retry-After, quoted: server text */
     char prev[EK_ERRMSG_MAX];
+    char crid[JOSE_UUID_LEN + 1];
     unsigned timeout = x->timeout != 0 ? x->timeout : ENTRA_DEFAULT_TIMEOUT;
     unsigned max_wait = x->max_wait != 0 ? x->max_wait : ENTRA_DEFAULT_MAX_WAIT;
     int transient_retried = 0, throttled = 0, has_ra, dated = 0;
@@ -69,7 +71,12 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     *tokp = NULL;
     memset(&resp, 0, sizeof resp);
     ctx->clock_skew_said = 0;
+    ctx->correlation_id[0] = ctx->request_id[0] = '\0';
     (void)http_url_host(x->url, host, sizeof host);
+    /* one correlation id for the request and its retries, as MSAL sends
+     * it: Entra's sign-in logs show it, and audit trails join on it */
+    if ((r = jose_uuid_v4(ctx, crid)) != EK_OK)
+        goto out;
     if ((r = entra_build_form(ctx, x->client_id, x->scope,
                               ek_secret_data(x->assertion), &form)) != EK_OK)
         goto out;
@@ -78,11 +85,19 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     req.form = form;
     req.ca_file = x->ca_file;
     req.timeout = timeout;
-    ek_log(ctx, EK_LOG_INFO, "token request to %s for scope %s", x->url,
-           x->scope);
+    req.client_request_id = crid;
+    ek_log(ctx, EK_LOG_INFO,
+           "token request to %s for scope %s (correlation id %s)", x->url,
+           x->scope, crid);
     for (;;) {
         http_response_clear(&resp);
+        snprintf(ctx->correlation_id, sizeof ctx->correlation_id, "%s", crid);
         r = http_post_form(ctx, &req, &resp);
+        (void)text_id_copy(ctx->correlation_id, sizeof ctx->correlation_id,
+                           resp.client_request_id);
+        if (!text_id_copy(ctx->request_id, sizeof ctx->request_id,
+                          resp.ms_request_id))
+            ctx->request_id[0] = '\0';
         if (r != EK_OK) {
             if (!resp.retryable)
                 goto out;

@@ -371,6 +371,7 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
     char error_q[96], trace_q[96], corr_q[96];
     const cJSON *codes = cJSON_GetObjectItemCaseSensitive(j, "error_codes");
     const cJSON *c;
+
     const char *meaning = NULL, *hint = NULL;
     char first[512] = "";
     char codelist[128] = "";
@@ -380,6 +381,13 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
     size_t o = 0;
     long code, hint_code = 0;
 
+    /* the ids for audit trails: the server's own, when they are ids */
+    if (ctx != NULL) {
+        (void)text_id_copy(ctx->correlation_id, sizeof ctx->correlation_id,
+                           corr);
+        if (ctx->request_id[0] == '\0')
+            (void)text_id_copy(ctx->request_id, sizeof ctx->request_id, trace);
+    }
     if (desc != NULL)
         first_line(desc, first, sizeof first);
     cJSON_ArrayForEach(c, codes)

@@ -410,9 +410,11 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     size_t bundle_len = 0;
     char errbuf[CURL_ERROR_SIZE];
     char host[256];
-    char ua[64];
+    char ua[64], crid[96];
     const char *hv[] = {
         NULL, /* User-Agent */
+        NULL, /* client-request-id (Entra's correlation id), when given */
+        NULL, /* and return-client-request-id */
         "Accept: application/json",
         "Content-Type: application/x-www-form-urlencoded",
         "x-ms-lib-capability: retry-after, h429",
@@ -467,7 +469,15 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     }
     snprintf(ua, sizeof ua, "User-Agent: entrakey/%s", ek_version());
     hv[0] = ua;
+    if (req->client_request_id != NULL) {
+        snprintf(crid, sizeof crid, "client-request-id: %s",
+                 req->client_request_id);
+        hv[1] = crid;
+        hv[2] = "return-client-request-id: true";
+    }
     for (i = 0; i < sizeof hv / sizeof hv[0]; i++) {
+        if (hv[i] == NULL)
+            continue;
         if ((h = curl_slist_append(hdrs, hv[i])) == NULL) {
             r = ek_seterr_oom(ctx);
             goto out;
@@ -547,6 +557,10 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         snprintf(resp->content_type, sizeof resp->content_type, "%s", ct);
     copy_header(c, "Retry-After", resp->retry_after, sizeof resp->retry_after);
     copy_header(c, "Date", resp->date, sizeof resp->date);
+    copy_header(c, "client-request-id", resp->client_request_id,
+                sizeof resp->client_request_id);
+    copy_header(c, "x-ms-request-id", resp->ms_request_id,
+                sizeof resp->ms_request_id);
     /* sizes, status and curl's clock (where a slow exchange spends its
      * time: connect, TLS, the server); never the body: it may hold an
      * access token */

@@ -13,10 +13,11 @@
 #define HTTP_CA_MAX (8 * 1024 * 1024)
 
 struct http_request {
-    const char *url;              /* https:// only */
-    const struct ek_secret *form; /* application/x-www-form-urlencoded */
-    const char *ca_file;          /* PEM CAs added to the system bundle */
-    unsigned timeout;             /* total seconds for the exchange */
+    const char *url;               /* https:// only */
+    const struct ek_secret *form;  /* application/x-www-form-urlencoded */
+    const char *ca_file;           /* PEM CAs added to the system bundle */
+    unsigned timeout;              /* total seconds for the exchange */
+    const char *client_request_id; /* sent as client-request-id, or NULL */
 };
 
 struct http_response {
@@ -24,9 +25,11 @@ struct http_response {
     char content_type[128]; /* "" when absent */
     char retry_after[128];
     char date[64];
-    struct ek_secret *body; /* may carry a token: a secret */
-    int retryable;          /* a failed exchange worth one more try */
-    char reason[128];       /* then, in short: "no answer within 5 s (…)" */
+    char client_request_id[128]; /* the server's echo, "" when absent */
+    char ms_request_id[128];     /* x-ms-request-id, "" when absent */
+    struct ek_secret *body;      /* may carry a token: a secret */
+    int retryable;               /* a failed exchange worth one more try */
+    char reason[128]; /* then, in short: "no answer within 5 s (…)" */
 };
 
 /* POSTs req->form to req->url and fills resp (cleared first; the caller

@@ -41,6 +41,12 @@ struct ek_ctx {
     unsigned flags;      /* EK_FLAG_* */
     int64_t clock_skew;  /* from the last HTTP Date header */
     int clock_skew_said; /* the last error sentence names the skew */
+    /* the last assertion signed and the last token request (audit trails:
+     * identifiers only, never the assertion or the token) */
+    char last_jti[40];
+    char last_thumbprint[48];
+    char correlation_id[72]; /* client-request-id, as the server echoed it */
+    char request_id[72];     /* the server's x-ms-request-id / trace_id */
     struct ek_ctx_ext ext[EK_EXT_COUNT]; /* freed by their own hooks */
 };
 

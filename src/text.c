@@ -118,3 +118,18 @@ text_quote(char *out, size_t outsz, const char *in)
     }
     return out;
 }
+
+int
+text_id_copy(char *out, size_t outsz, const char *in)
+{
+    size_t n;
+
+    if (in == NULL)
+        return 0;
+    n = strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789-");
+    if (n == 0 || n > 64 || in[n] != '\0' || n + 1 > outsz)
+        return 0;
+    memcpy(out, in, n + 1);
+    return 1;
+}

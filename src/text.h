@@ -21,4 +21,10 @@
  * copy ends in "...". Returns out. */
 char *text_quote(char *out, size_t outsz, const char *in);
 
+/* Copies in to out (outsz >= 65) when it looks like an identifier a
+ * server sends (a GUID, a request id): 1 to 64 letters, digits and '-'.
+ * Returns 1 when copied, 0 (out untouched) otherwise: anything else is
+ * not kept (an audit trail holds identifiers, not server text). */
+int text_id_copy(char *out, size_t outsz, const char *in);
+
 #endif /* EK_TEXT_H */

@@ -31,7 +31,12 @@ Content-Type and text carry escape sequences and a JWT).
 Each token request's record holds "url" (https:// + the Host header +
 the path: what the client posted to) and "aud" (the assertion's, not
 verified), so a test can compare the two; an assertion whose aud is that
-URL is accepted, whatever the host name (see connect_proxy.py).
+URL is accepted, whatever the host name (see connect_proxy.py). Every
+token answer carries Entra ID's ids: the request's client-request-id
+echoed (one made up when none came) and an x-ms-request-id; an error's
+correlation_id and trace_id are those two. The record holds
+"client_request_id" (what the client sent, or null), "correlation_id" and
+"request_id" (what the server answered).
 
 "clock_offset" moves the server's clock (its Date header and its
 checks of exp, nbf and certificate validity) by that many seconds: what a
@@ -151,12 +156,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store, no-cache")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        for k, v in (getattr(self, "ids", None) or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
     def send_error_json(self, status, error, code, text, headers=None):
-        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        # as Entra ID: trace_id is the x-ms-request-id header, correlation_id
+        # the client-request-id
+        ids = getattr(self, "ids", None) or {}
+        trace = ids.get("x-ms-request-id", str(uuid.uuid4()))
+        corr = ids.get("client-request-id", str(uuid.uuid4()))
         ts = utcnow().strftime("%Y-%m-%d %H:%M:%SZ")
         self.send_json(status, {
             "error": error,
@@ -174,6 +185,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ GET
     def do_GET(self):
+        self.ids = None
         path = urllib.parse.urlsplit(self.path).path
         port = self.server.server_address[1]
         if path == "/_stats":
@@ -213,6 +225,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # ----------------------------------------------------------- POST
     def do_POST(self):
+        # Entra ID's ids on every token answer: the client's
+        # client-request-id echoed (or one made up), and a request id
+        sent = self.headers.get("client-request-id")
+        self.ids = {"client-request-id": sent or str(uuid.uuid4()),
+                    "x-ms-request-id": str(uuid.uuid4())}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("ascii", "replace")
         path = urllib.parse.urlsplit(self.path).path
@@ -228,7 +245,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         action = actions[index] if index < len(actions) else "normal"
         record = {"index": index, "action": action,
                   "user_agent": self.headers.get("User-Agent", ""),
-                  "content_type": self.headers.get("Content-Type", "")}
+                  "content_type": self.headers.get("Content-Type", ""),
+                  "client_request_id": sent,
+                  "correlation_id": self.ids["client-request-id"],
+                  "request_id": self.ids["x-ms-request-id"]}
         form = urllib.parse.parse_qs(raw, keep_blank_values=True)
         record["url"] = "https://%s%s" % (self.headers.get("Host", ""),
                                           self.path)
