@@ -15,9 +15,9 @@
 #include "config.h"
 
 static const char *const known_keys[] = {
-    "tenant",         "client_id", "key", "module",     "cloud",
-    "resource",       "scope",     "alg", "pin_source", "organization",
-    "authority_host", "ca_file",
+    "tenant",         "client_id", "key",   "module",     "cloud",
+    "resource",       "scope",     "alg",   "pin_source", "organization",
+    "authority_host", "ca_file",   "audit",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -56,7 +56,7 @@ const char *
 cfg_known_keys(void)
 {
     return "tenant, client_id, key, module, cloud, resource, scope, alg, "
-           "pin_source, organization, authority_host, ca_file";
+           "pin_source, organization, authority_host, ca_file, audit";
 }
 
 ek_err

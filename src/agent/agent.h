@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../cli/cli.h"
+#include "../cli/cli_audit.h"
 
 #define AGENT_BODY_MAX 16384   /* request bodies; larger: closed */
 #define AGENT_MIN_LIFETIME 300 /* served while this many seconds left */
@@ -54,8 +55,6 @@ struct centry {
     pthread_cond_t cv;
 };
 
-struct agent_audit;
-
 struct agent {
     struct cli *cli;
     struct akey *keys;
@@ -72,7 +71,7 @@ struct agent {
     struct centry *cache;
     pthread_cond_t refresh_cv;
     int stopping;
-    struct agent_audit *audit;
+    struct cli_audit *audit;
     unsigned long requests, refused;
     int verbose;
     int quiet; /* exec's endpoint: agent_log only at -v */
@@ -128,12 +127,11 @@ struct MHD_Connection;
 int agent_http_json(struct MHD_Connection *c, unsigned status, cJSON *doc,
                     const char *secret, long retry_after);
 
-/* agent_audit.c: one event per signature, token, login, removal, refusal.
- * fields: NULL-terminated name/value pairs (values may be NULL). */
-int agent_audit_open(struct agent_audit **aup, const char *spec, char *msg,
-                     size_t msgsz);
-void agent_audit_close(struct agent_audit **aup);
-void agent_audit_event(struct agent_audit *au, const char *event,
+/* agent_audit.c: one event per signature, token, login, removal, refusal
+ * (cli_audit_event with the caller; the trail is opened and closed with
+ * cli_audit_open / cli_audit_close). fields: name/value pairs ending with
+ * a (const char *)NULL name. */
+void agent_audit_event(struct cli_audit *au, const char *event,
                        const char *result, const struct caller *who, ...);
 
 /* agent_mi.c: the managed-identity endpoint on 127.0.0.1 (App Service

@@ -449,57 +449,23 @@ akey_failed(struct akey *k, ek_err r)
     }
 }
 
-/* The jti claim of a JWT, for the audit trail (the assertion itself never
- * leaves this function). */
-static void
-jwt_jti(const char *jwt, char *out, size_t outsz)
-{
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const char *p = strchr(jwt, '.'), *q, *end;
-    char buf[2048];
-    size_t n = 0;
-    unsigned v = 0;
-    int bits = 0;
-
-    out[0] = '\0';
-    if (p == NULL || (end = strchr(++p, '.')) == NULL)
-        return;
-    for (q = p; q < end && n + 1 < sizeof buf; q++) {
-        const char *c = strchr(b64, *q);
-
-        if (c == NULL || *q == '\0')
-            return;
-        v = (v << 6) | (unsigned)(c - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[n++] = (char)((v >> bits) & 0xff);
-        }
-    }
-    buf[n] = '\0';
-    if ((p = strstr(buf, "\"jti\":\"")) != NULL) {
-        p += 7;
-        if ((q = strchr(p, '"')) != NULL && (size_t)(q - p) < outsz) {
-            memcpy(out, p, (size_t)(q - p));
-            out[q - p] = '\0';
-        }
-    }
-}
-
 static ek_err
 sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
-         const struct caller *who, struct ek_secret **jwtp, char *msg,
-         size_t msgsz)
+         const struct caller *who, struct ek_secret **jwtp, char jti[64],
+         char *msg, size_t msgsz)
 {
     struct akey *k = &a->keys[key];
-    char jti[64] = "";
+    char thumb[48] = "";
     const char *scope = p->scope;
     ek_err r;
 
     pthread_mutex_lock(&k->mu);
     if ((r = akey_ready(k, msg, msgsz)) == EK_OK) {
         r = ek_assertion_sign(k->ctx, k->key, &p->assertion, jwtp);
+        /* identifiers for the audit trail, read under the key's lock */
+        snprintf(jti, 64, "%s", ek_ctx_assertion_jti(k->ctx));
+        snprintf(thumb, sizeof thumb, "%s",
+                 ek_ctx_assertion_thumbprint(k->ctx));
         if (r != EK_OK) {
             copy_err(k->ctx, msg, msgsz);
             akey_failed(k, r);
@@ -508,14 +474,12 @@ sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
         }
     }
     pthread_mutex_unlock(&k->mu);
-    if (*jwtp != NULL)
-        jwt_jti(ek_secret_data(*jwtp), jti, sizeof jti);
     if (scope == NULL)
         scope = ek_cloud_scope(p->assertion.cloud, p->resource);
     agent_audit_event(a->audit, "assertion", r == EK_OK ? "ok" : ek_strerror(r),
-                      who, "key", k->uri, "tenant", p->assertion.tenant,
-                      "client_id", p->assertion.client_id, "scope", scope,
-                      "jti", jti[0] != '\0' ? jti : NULL, (const char *)NULL);
+                      who, "key", k->uri, "thumbprint", thumb, "tenant",
+                      p->assertion.tenant, "client_id", p->assertion.client_id,
+                      "scope", scope, "jti", jti, (const char *)NULL);
     return r;
 }
 
@@ -525,8 +489,10 @@ agent_assertion(struct agent *a, size_t key,
                 const struct caller *who, struct ek_secret **jwtp, char *msg,
                 size_t msgsz)
 {
+    char jti[64] = "";
+
     *jwtp = NULL;
-    return sign_for(a, key, p, who, jwtp, msg, msgsz);
+    return sign_for(a, key, p, who, jwtp, jti, msg, msgsz);
 }
 
 static int
@@ -610,7 +576,7 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
     struct ek_secret *jwt = NULL;
     struct ek_access_token *at = NULL;
     struct ek_ctx *x = NULL;
-    char msg[512] = "";
+    char msg[512] = "", jti[64] = "";
     char *val = NULL, *type = NULL, *ca_file = NULL;
     int64_t exp_on = 0, exp_in = 0;
     ek_err r;
@@ -627,7 +593,7 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
     }
     p.ca_file = ca_file;
     pthread_mutex_unlock(&a->mu);
-    r = sign_for(a, e->key, &p, who, &jwt, msg, sizeof msg);
+    r = sign_for(a, e->key, &p, who, &jwt, jti, msg, sizeof msg);
     if (r == EK_OK) {
         if (ek_ctx_new(&x) != EK_OK) {
             r = EK_ERR_INTERNAL;
@@ -650,10 +616,14 @@ fetch(struct agent *a, struct centry *e, const struct caller *who)
             snprintf(msg, sizeof msg, "out of memory");
         }
     }
-    agent_audit_event(a->audit, "token", r == EK_OK ? "ok" : ek_strerror(r),
-                      who, "key", a->keys[e->key].uri, "tenant",
-                      p.assertion.tenant, "client_id", p.assertion.client_id,
-                      "scope", p.scope, (const char *)NULL);
+    /* the jti of the assertion spent, and the server's ids (success or
+     * failure) to join Entra's sign-in logs */
+    agent_audit_event(
+        a->audit, "token", r == EK_OK ? "ok" : ek_strerror(r), who, "key",
+        a->keys[e->key].uri, "tenant", p.assertion.tenant, "client_id",
+        p.assertion.client_id, "scope", p.scope, "jti", jti, "correlation_id",
+        x != NULL ? ek_ctx_correlation_id(x) : NULL, "request_id",
+        x != NULL ? ek_ctx_request_id(x) : NULL, (const char *)NULL);
     ek_access_token_free(&at);
     ek_ctx_free(&x);
 done:

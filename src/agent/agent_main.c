@@ -394,7 +394,7 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     }
     a.prompt_ok = a.pin_source == NULL && isatty(STDIN_FILENO);
     if (o.audit != NULL &&
-        agent_audit_open(&a.audit, o.audit, msg, sizeof msg) != 0) {
+        cli_audit_open(&a.audit, o.audit, msg, sizeof msg) != 0) {
         fprintf(stderr, "entrakey agent: %s\n", msg);
         rc = CLI_EXIT_USAGE;
         goto out;
@@ -563,7 +563,7 @@ out_parent:
         pthread_mutex_destroy(&a.keys[n].mu);
     }
     free(a.keys);
-    agent_audit_close(&a.audit);
+    cli_audit_close(&a.audit);
     ek_config_free(&cfg);
     free(sock);
     free(pin_src_buf);

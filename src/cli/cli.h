@@ -176,6 +176,7 @@ enum {
     OPT_S_LIFETIME,
     OPT_S_AGENT,
     OPT_S_NO_AGENT,
+    OPT_S_AUDIT,
 };
 #define CLI_SIGN_LONGOPTS                                                      \
     {"tenant", required_argument, NULL, OPT_S_TENANT},                         \
@@ -194,6 +195,7 @@ enum {
         {"cert", required_argument, NULL, OPT_S_CERT},                         \
         {"lifetime", required_argument, NULL, OPT_S_LIFETIME},                 \
         {"agent", no_argument, NULL, OPT_S_AGENT},                             \
+        {"audit", required_argument, NULL, OPT_S_AUDIT},                       \
     {                                                                          \
         "no-agent", no_argument, NULL, OPT_S_NO_AGENT                          \
     }
@@ -235,7 +237,11 @@ enum {
     "  --max-wait SECONDS    longest Retry-After wait honoured on HTTP\n"      \
     "                        429/503, 1-3600 (default 60)\n"                   \
     "  --organization DOMAIN the *.onmicrosoft.com domain (powershell\n"       \
-    "                        format, ENTRAKEY_ORGANIZATION)\n" CLI_AGENT_HELP  \
+    "                        format, ENTRAKEY_ORGANIZATION)\n"                 \
+    "  --audit SPEC          one audit event per signature and token:\n"       \
+    "                        json:PATH (JSON lines), json:- or journal (or\n"  \
+    "                        a profile's audit =); see "                       \
+    "docs/agent.md\n" CLI_AGENT_HELP                                           \
     "  --module PATH, --pin-source SRC, --allow-final-pin-try, -v: see\n"      \
     "                        entrakey --help\n"                                \
     "\n"                                                                       \
@@ -258,6 +264,7 @@ enum cli_sign_field {
     CLI_SF_ORGANIZATION,
     CLI_SF_AUTHORITY_HOST,
     CLI_SF_CA_FILE,
+    CLI_SF_AUDIT,
     CLI_SF_COUNT
 };
 /* Where a value came from; a lower number wins. */
@@ -298,6 +305,7 @@ int cli_config_has(const struct ek_config *cfg, const char *profile);
 void cli_config_no_profile(const struct cli_config *cc, const char *cmd,
                            const char *profile);
 
+struct cli_audit;
 struct cli_sign {
     const char *cmd;
     const char *val[CLI_SF_COUNT];
@@ -309,8 +317,9 @@ struct cli_sign {
     const char *config; /* --config */
     const char *cert_file;
     unsigned timeout, max_wait, lifetime;
-    int agent_mode;   /* -1 --no-agent, 0 default, 1 --agent */
-    char *agent_sock; /* the agent that served the token, or NULL */
+    int agent_mode;          /* -1 --no-agent, 0 default, 1 --agent */
+    char *agent_sock;        /* the agent that served the token, or NULL */
+    struct cli_audit *audit; /* --audit or the profile's audit =, or NULL */
     /* resolved */
     struct cli_config cc;
     char *authority_buf;
@@ -334,6 +343,12 @@ const char *cli_sign_origin(const struct cli_sign *s, enum cli_sign_field f,
 /* After a failed signing or request: what the origins tell the user. */
 void cli_sign_after_error(const struct cli *cli, const struct cli_sign *s,
                           ek_err r);
+/* --audit: one event ("assertion" or "token") with result r, the path
+ * taken ("direct" or "agent"), the jti (or NULL) and, on the direct path,
+ * the identifiers the context holds. Nothing without --audit. */
+void cli_sign_audit(const struct cli *cli, const struct cli_sign *s,
+                    const char *event, ek_err r, const char *path,
+                    const char *jti);
 void cli_sign_free(struct cli_sign *s);
 
 /* token and exec: opens the key, signs, and asks for the access token;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "cli_audit.h"
 
 #ifndef EK_SYSTEM_CONFIG
 #define EK_SYSTEM_CONFIG "/etc/entrakey/config"
@@ -33,6 +34,7 @@ static const struct {
     [CLI_SF_AUTHORITY_HOST] = {"authority_host", "AZURE_AUTHORITY_HOST",
                                "--authority-host"},
     [CLI_SF_CA_FILE] = {"ca_file", NULL, "--ca-file"},
+    [CLI_SF_AUDIT] = {"audit", NULL, "--audit"},
 };
 
 int
@@ -208,6 +210,9 @@ cli_sign_opt(struct cli_sign *s, int c, const char *arg)
         break;
     case OPT_S_CA_FILE:
         f = CLI_SF_CA_FILE;
+        break;
+    case OPT_S_AUDIT:
+        f = CLI_SF_AUDIT;
         break;
     case OPT_S_ALG:
         f = CLI_SF_ALG;
@@ -484,6 +489,28 @@ cli_sign_resolve(struct cli *cli, struct cli_sign *s)
         cli_alg_parse(s->val[CLI_SF_ALG], &s->alg) != 0)
         return cli_usage(s->cmd, NULL, "alg '%s' is not PS256 or RS256",
                          s->val[CLI_SF_ALG]);
+    if (s->val[CLI_SF_AUDIT] != NULL) {
+        char msg[512];
+        char origin[512];
+
+        /* opened before the token is touched: a trail that cannot be
+         * written stops the command before any signature */
+        if (!cli_audit_spec_ok(s->val[CLI_SF_AUDIT]))
+            return cli_usage(
+                s->cmd, NULL,
+                "audit '%s' (from %s) is not json:PATH, json:- "
+                "or journal",
+                s->val[CLI_SF_AUDIT],
+                cli_sign_origin(s, CLI_SF_AUDIT, origin, sizeof origin));
+        if (cli_audit_open(&s->audit, s->val[CLI_SF_AUDIT], msg, sizeof msg) !=
+            0) {
+            fprintf(stderr, "entrakey %s: %s (from %s)\n", s->cmd, msg,
+                    cli_sign_origin(s, CLI_SF_AUDIT, origin, sizeof origin));
+            return strncmp(s->val[CLI_SF_AUDIT], "json:", 5) == 0
+                       ? CLI_EXIT_FILE
+                       : CLI_EXIT_USAGE;
+        }
+    }
     if (s->val[CLI_SF_AUTHORITY_HOST] != NULL &&
         strstr(s->val[CLI_SF_AUTHORITY_HOST], "://") == NULL) {
         /* as the Azure SDKs take it: a bare host name means https */
@@ -528,9 +555,43 @@ cli_sign_after_error(const struct cli *cli, const struct cli_sign *s, ek_err r)
 }
 
 void
+cli_sign_audit(const struct cli *cli, const struct cli_sign *s,
+               const char *event, ek_err r, const char *path, const char *jti)
+{
+    struct cli_caller me;
+    const char *scope = NULL;
+
+    if (s->audit == NULL)
+        return;
+    cli_caller_self(&me);
+    if (strcmp(event, "token") == 0)
+        scope = s->val[CLI_SF_SCOPE] != NULL
+                    ? s->val[CLI_SF_SCOPE]
+                    : ek_cloud_scope(s->cloud, s->resource);
+    /* the direct path's identifiers are on the context; the agent's are
+     * in the agent's own trail */
+    cli_audit_event(
+        s->audit, event, r == EK_OK ? "ok" : ek_strerror(r), &me, "key",
+        s->val[CLI_SF_KEY], "path", path, "thumbprint",
+        strcmp(path, "direct") == 0 ? ek_ctx_assertion_thumbprint(cli->ctx)
+                                    : NULL,
+        "tenant", s->val[CLI_SF_TENANT], "client_id", s->val[CLI_SF_CLIENT_ID],
+        "scope", scope, "jti", jti, "correlation_id",
+        strcmp(path, "direct") == 0 && scope != NULL
+            ? ek_ctx_correlation_id(cli->ctx)
+            : NULL,
+        "request_id",
+        strcmp(path, "direct") == 0 && scope != NULL
+            ? ek_ctx_request_id(cli->ctx)
+            : NULL,
+        (const char *)NULL);
+}
+
+void
 cli_sign_free(struct cli_sign *s)
 {
     cli_config_free(&s->cc);
+    cli_audit_close(&s->audit);
     ek_free(s->agent_sock);
     s->agent_sock = NULL;
     free(s->authority_buf);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_audit.h"
 
 static const char usage_assert[] =
     "usage: entrakey assert [KEY-URI] [--tenant TENANT] [--client-id APPID]\n"
@@ -36,6 +37,7 @@ cmd_assert(struct cli *cli, int argc, char **argv)
     struct ek_key *k = NULL;
     struct ek_cert *cert = NULL;
     struct ek_secret *jwt = NULL;
+    char jti[64];
     int c, rc;
     ek_err r;
 
@@ -86,17 +88,28 @@ cmd_assert(struct cli *cli, int argc, char **argv)
         tp.scope = "https://graph.microsoft.com/.default";
         r = ek_agent_assertion(cli->ctx, s.agent_sock, s.val[CLI_SF_KEY], &tp,
                                &jwt);
-        if ((rc = cli_agent_fallback(cli, s.agent_mode, s.agent_sock, r)) > 0)
+        if ((rc = cli_agent_fallback(cli, s.agent_mode, s.agent_sock, r)) >=
+            0) {
+            jti[0] = '\0';
+            if (jwt != NULL)
+                cli_audit_jwt_jti(ek_secret_data(jwt), jti, sizeof jti);
+            cli_sign_audit(cli, &s, "assertion", r, "agent", jti);
+        }
+        if (rc > 0)
             goto out;
         if (rc == 0)
             goto got;
         rc = 0;
     }
     if ((r = ek_key_open(cli->ctx, s.val[CLI_SF_KEY], &k)) != EK_OK) {
+        cli_sign_audit(cli, &s, "assertion", r, "direct", NULL);
         rc = cli_fail_uri(cli, r, s.val[CLI_SF_KEY]);
         goto out;
     }
-    if ((r = ek_assertion_sign(cli->ctx, k, &p, &jwt)) != EK_OK) {
+    r = ek_assertion_sign(cli->ctx, k, &p, &jwt);
+    cli_sign_audit(cli, &s, "assertion", r, "direct",
+                   ek_ctx_assertion_jti(cli->ctx));
+    if (r != EK_OK) {
         rc = cli_fail(cli, r);
         cli_sign_after_error(cli, &s, r);
         goto out;

@@ -33,6 +33,7 @@ static const char usage_profile[] =
     "  --organization DOMAIN  the *.onmicrosoft.com domain\n"
     "  --authority-host URL   the login host (https)\n"
     "  --ca-file PEM          CA certificates to trust in addition\n"
+    "  --audit SPEC           json:PATH, json:- or journal: audit events\n"
     "  --force                change a profile that exists (only the\n"
     "                         settings given are changed)\n"
     "\n"
@@ -52,14 +53,16 @@ enum {
     OPT_ORGANIZATION,
     OPT_AUTHORITY_HOST,
     OPT_CA_FILE,
+    OPT_AUDIT,
     OPT_CONFIG,
     OPT_FORCE,
 };
 
 /* The profile keys in the order they are shown. */
 static const char *const keys[] = {
-    "tenant",   "client_id", "key", "module",       "pin_source",     "cloud",
-    "resource", "scope",     "alg", "organization", "authority_host", "ca_file",
+    "tenant",         "client_id", "key",   "module", "pin_source",
+    "cloud",          "resource",  "scope", "alg",    "organization",
+    "authority_host", "ca_file",   "audit",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -110,6 +113,7 @@ parse_args(struct cli *cli, struct profile_cmd *pc, int argc, char **argv)
         {"organization", required_argument, NULL, OPT_ORGANIZATION},
         {"authority-host", required_argument, NULL, OPT_AUTHORITY_HOST},
         {"ca-file", required_argument, NULL, OPT_CA_FILE},
+        {"audit", required_argument, NULL, OPT_AUDIT},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"force", no_argument, NULL, OPT_FORCE},
         {NULL, 0, NULL, 0},
@@ -128,6 +132,7 @@ parse_args(struct cli *cli, struct profile_cmd *pc, int argc, char **argv)
         {OPT_ORGANIZATION, "organization"},
         {OPT_AUTHORITY_HOST, "authority_host"},
         {OPT_CA_FILE, "ca_file"},
+        {OPT_AUDIT, "audit"},
     };
     size_t i;
     int c, rc, handled;

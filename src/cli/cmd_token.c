@@ -73,15 +73,25 @@ cli_token_acquire(struct cli *cli, struct cli_sign *s,
         r = ek_agent_token(cli->ctx, s->agent_sock, s->val[CLI_SF_KEY], &p, 0,
                            atp);
         if ((rc = cli_agent_fallback(cli, s->agent_mode, s->agent_sock, r)) >=
-            0)
+            0) {
+            cli_sign_audit(cli, s, "token", r, "agent", NULL);
             goto out;
+        }
         rc = 0;
     }
     if ((r = ek_key_open(cli->ctx, s->val[CLI_SF_KEY], &key)) != EK_OK) {
+        cli_sign_audit(cli, s, "token", r, "direct", NULL);
         rc = cli_fail_uri(cli, r, s->val[CLI_SF_KEY]);
         goto out;
     }
-    if ((r = ek_access_token_acquire(cli->ctx, key, &p, atp)) != EK_OK) {
+    r = ek_access_token_acquire(cli->ctx, key, &p, atp);
+    /* a signature was made when the context holds its jti */
+    if (ek_ctx_assertion_jti(cli->ctx)[0] != '\0')
+        cli_sign_audit(cli, s, "assertion", EK_OK, "direct",
+                       ek_ctx_assertion_jti(cli->ctx));
+    cli_sign_audit(cli, s, "token", r, "direct",
+                   ek_ctx_assertion_jti(cli->ctx));
+    if (r != EK_OK) {
         rc = cli_fail(cli, r);
         cli_sign_after_error(cli, s, r);
         goto out;
