@@ -9,8 +9,9 @@ CLIENT_ID=11111111-2222-3333-4444-555555555555
 E2E_DIR="$EK_SOURCE_DIR/tests/e2e"
 
 # The names the server certificate holds besides 127.0.0.1 and localhost:
-# the clouds' login hosts, reached through connect_proxy.py (start_proxy).
-E2E_HOSTS="login.microsoftonline.com login.microsoftonline.us login.chinacloudapi.cn"
+# the clouds' login hosts and Azure Resource Manager, reached through
+# connect_proxy.py (start_proxy).
+E2E_HOSTS="login.microsoftonline.com login.microsoftonline.us login.chinacloudapi.cn management.azure.com"
 
 # make_ca: a test CA and a server certificate for 127.0.0.1, ::1, localhost
 # and $E2E_HOSTS, in $T/ca. Sets CA_PEM.

@@ -46,7 +46,17 @@ client whose clock is wrong sees.
 file it matches, read again at each token request, is a registered
 certificate too (tests/docs: the .cer a guide's commands write).
 
-GET /_stats: {"token_requests": N, "issued": [tokens], "requests": [...]}.
+Issued access tokens are JWT-shaped (an unsigned RS256 header, claims
+aud = the scope without /.default, tid, appid, iat, nbf, exp, uti; a
+random signature): clients that read claims (az reads tid) get them.
+
+GET /subscriptions (Azure Resource Manager, reached through
+connect_proxy.py as management.azure.com): the Bearer token must be one
+this endpoint issued with ARM's audience (either of its names); answers
+one subscription, else 401 in ARM's error shape (see arm_subscriptions).
+
+GET /_stats: {"token_requests": N, "issued": [tokens], "requests": [...],
+"arm_requests": [{"path", "status", "aud"}]}.
 GET /_reset: zeroes the counters. GET /{tenant}/v2.0/.well-known/
 openid-configuration: discovery, for MSAL. The server exits by itself after
 --lifetime seconds.
@@ -73,7 +83,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 LOCK = threading.Lock()
-STATE = {"token_requests": 0, "issued": [], "requests": []}
+STATE = {"token_requests": 0, "issued": [], "requests": [],
+         "arm_requests": []}
+AUDIENCES = {}  # issued token -> its aud claim
+ARM_AUDIENCES = ("https://management.azure.com",
+                 "https://management.azure.com/",
+                 "https://management.core.windows.net",
+                 "https://management.core.windows.net/")
+TEST_SUBSCRIPTION = "8e1f5a2c-3b4d-4e6f-9a0b-1c2d3e4f5a6b"
 
 
 def b64url(data):
@@ -197,7 +214,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE["token_requests"] = 0
                 STATE["issued"] = []
                 STATE["requests"] = []
+                STATE["arm_requests"] = []
             self.send_json(200, {"reset": True})
+            return
+        if path == "/subscriptions":
+            self.arm_subscriptions()
             return
         parts = path.strip("/").split("/")
         if (len(parts) == 4 and parts[1:] ==
@@ -222,6 +243,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
             })
             return
         self.send_json(404, {"error": "not_found"})
+
+    def arm_subscriptions(self):
+        """ARM's GET /subscriptions for a token this endpoint issued for
+        ARM; ARM's error shape otherwise."""
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        with LOCK:
+            aud = AUDIENCES.get(token)
+        record = {"path": self.path, "aud": aud}
+        if aud not in ARM_AUDIENCES:
+            record["status"] = 401
+            with LOCK:
+                STATE["arm_requests"].append(record)
+            code = ("AuthenticationFailed" if token is None else
+                    "InvalidAuthenticationToken")
+            self.send_json(401, {"error": {
+                "code": code,
+                "message": "The access token is invalid or its audience "
+                           "(%s) is not Azure Resource Manager." % aud}},
+                {"WWW-Authenticate": 'Bearer authorization_uri="https://'
+                 'login.windows.net/", error="invalid_token"'})
+            return
+        record["status"] = 200
+        with LOCK:
+            STATE["arm_requests"].append(record)
+        tid = self.server.tid
+        self.send_json(200, {"value": [{
+            "id": "/subscriptions/" + TEST_SUBSCRIPTION,
+            "authorizationSource": "RoleBased",
+            "managedByTenants": [],
+            "subscriptionId": TEST_SUBSCRIPTION,
+            "tenantId": tid,
+            "displayName": "entrakey test subscription",
+            "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                     "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"}}],
+            "count": {"type": "Total", "value": 1}})
 
     # ----------------------------------------------------------- POST
     def do_POST(self):
@@ -524,11 +583,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["claims"] = sorted(claims.keys())
         record["lifetime"] = claims["exp"] - claims.get("nbf",
                                                         claims.get("iat", 0))
+        life = int(self.control().get("expires_in", 3599))
+        now_s = int(time.time() + offset)
+        aud = scope[:-len("/.default")]
+        if aud.endswith("/"):  # resource "X/" asked as "X//.default"
+            aud = aud[:-1]
+        if aud in ("https://management.core.windows.net",):
+            aud += "/"  # what Entra puts in aud for ARM's second name
+        claims = {"aud": aud, "iss": "https://sts.windows.net/%s/"
+                  % self.server.tid, "tid": self.server.tid,
+                  "appid": client_id, "idtyp": "app", "iat": now_s,
+                  "nbf": now_s, "exp": now_s + life,
+                  "uti": secrets.token_urlsafe(200)}
         token = ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." +
-                 secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64))
+                 b64url(json.dumps(claims).encode()) + "." +
+                 secrets.token_urlsafe(64))
         with LOCK:
             STATE["issued"].append(token)
-        life = int(self.control().get("expires_in", 3599))
+            AUDIENCES[token] = aud
         self.send_json(200, {"token_type": "Bearer", "expires_in": life,
                              "ext_expires_in": life, "access_token": token})
         return 200
@@ -570,6 +642,9 @@ def main():
     srv = Server(("127.0.0.1", opts.port), Handler)
     srv.opts = opts
     srv.certs = [load_cert(p) for p in opts.cert]
+    # the tenant's GUID for the tid claim: the first --tenant that is one
+    srv.tid = next((t for t in opts.tenant if len(t) == 36 and
+                    t.count("-") == 4), "72f988bf-86f1-41af-91ab-2d7cd011db47")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
     # the handshake runs in the request's thread, not in accept()
