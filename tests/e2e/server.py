@@ -58,7 +58,9 @@ one subscription, else 401 in ARM's error shape (see arm_subscriptions).
 GET /_stats: {"token_requests": N, "issued": [tokens], "requests": [...],
 "arm_requests": [{"path", "status", "aud"}]}.
 GET /_reset: zeroes the counters. GET /{tenant}/v2.0/.well-known/
-openid-configuration: discovery, for MSAL. The server exits by itself after
+openid-configuration: discovery, for MSAL; GET /{tenant}/.well-known/
+openid-configuration: the v1 document (issuer with the tenant's GUID),
+for az. The server exits by itself after
 --lifetime seconds.
 """
 import argparse
@@ -221,6 +223,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.arm_subscriptions()
             return
         parts = path.strip("/").split("/")
+        if (len(parts) == 3 and parts[1:] ==
+                [".well-known", "openid-configuration"]):
+            # the v1 document az reads to turn a domain into the tenant's
+            # GUID (issuer https://sts.windows.net/GUID/)
+            if parts[0] not in self.server.opts.tenant:
+                self.send_error_json(400, "invalid_tenant", 90002,
+                                     "Tenant '%s' not found." % parts[0])
+                return
+            host = self.server.opts.host[0] if self.server.opts.host else \
+                "127.0.0.1"
+            base = ("https://%s/%s" % (host, self.server.tid) if port == 443
+                    else "https://%s:%d/%s" % (host, port, self.server.tid))
+            self.send_json(200, {
+                "issuer": "https://sts.windows.net/%s/" % self.server.tid,
+                "token_endpoint": base + "/oauth2/token",
+                "authorization_endpoint": base + "/oauth2/authorize",
+                "jwks_uri": base + "/discovery/keys",
+                "tenant_region_scope": "EU",
+            })
+            return
         if (len(parts) == 4 and parts[1:] ==
                 ["v2.0", ".well-known", "openid-configuration"]):
             host = self.server.opts.host[0] if self.server.opts.host else \
