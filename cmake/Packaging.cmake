@@ -66,13 +66,14 @@ install(FILES completion/entrakey.bash
   DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
   RENAME entrakey)
 install(FILES dist/systemd/entrakey-exo@.service
-  dist/systemd/entrakey-exo@.timer dist/systemd/README
+  dist/systemd/entrakey-exo@.timer dist/systemd/entrakey-check.service
+  dist/systemd/entrakey-check.timer dist/systemd/README
   DESTINATION ${EK_DOCDIR}/examples/systemd)
 install(FILES dist/polkit/50-entrakey-pcscd.rules
   DESTINATION ${EK_DOCDIR}/examples/polkit)
 install(FILES README.md CHANGELOG.md docs/getting-started.md
   docs/app-registration.md docs/exchange-online.md docs/uri-and-pins.md
-  docs/errors.md docs/security.md dist/copyright
+  docs/errors.md docs/security.md docs/monitoring.md dist/copyright
   DESTINATION ${EK_DOCDIR})
 
 # The Debian package: `scripts/dev.sh deb` (cpack -G DEB in its own build).

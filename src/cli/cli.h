@@ -318,6 +318,9 @@ struct cli_sign {
     const char *cert_file;
     unsigned timeout, max_wait, lifetime;
     int agent_mode;          /* -1 --no-agent, 0 default, 1 --agent */
+    int no_app;              /* no request is made (check without
+                                --token): tenant and client id are not
+                                required */
     char *agent_sock;        /* the agent that served the token, or NULL */
     struct cli_audit *audit; /* --audit or the profile's audit =, or NULL */
     /* resolved */
@@ -390,6 +393,7 @@ int cmd_assert(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_profile(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_quickstart(struct cli *cli, int argc, char **argv);
 int cmd_agent(struct cli *cli, int argc, char **argv); /* src/agent/ */
 /* `exec --managed-identity` (src/agent/agent_mi.c): serves the endpoint

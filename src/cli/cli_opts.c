@@ -459,13 +459,13 @@ cli_sign_resolve(struct cli *cli, struct cli_sign *s)
         return cli_usage(s->cmd, NULL,
                          "no key: give KEY-URI (see `entrakey "
                          "keys`) or a profile with key = URI");
-    if (s->val[CLI_SF_TENANT] == NULL)
+    if (s->val[CLI_SF_TENANT] == NULL && !s->no_app)
         return cli_usage(s->cmd, NULL,
                          "no tenant: give --tenant (the "
                          "tenant id or a domain such as "
                          "contoso.onmicrosoft.com), AZURE_TENANT_ID, or a "
                          "profile with tenant =");
-    if (s->val[CLI_SF_CLIENT_ID] == NULL)
+    if (s->val[CLI_SF_CLIENT_ID] == NULL && !s->no_app)
         return cli_usage(s->cmd, NULL,
                          "no client id: give --client-id (the "
                          "application (client) id), AZURE_CLIENT_ID, or a "

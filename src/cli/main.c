@@ -28,6 +28,7 @@ static const char usage_main[] =
     "  token        get an access token from Entra ID\n"
     "  exec         run a command with an access token in its environment\n"
     "  profile      manage profiles in the configuration file\n"
+    "  check        check keys, certificates and tokens for monitoring\n"
     "\n"
     "common options:\n"
     "  -v, --verbose            say what is done (PKCS#11 calls, URLs); never "
@@ -44,7 +45,8 @@ static const char usage_main[] =
     "  --version                print the version\n"
     "\n"
     "Exit codes: 0 ok, 1 internal, 2 usage, 3 token, 4 PIN, 5 Entra ID,\n"
-    "6 network/TLS, 7 file, 8 exists, 9 certificate (see entrakey(1)).\n";
+    "6 network/TLS, 7 file, 8 exists, 9 certificate; check adds 10-14\n"
+    "(see entrakey(1)).\n";
 
 static const struct {
     const char *name;
@@ -55,7 +57,7 @@ static const struct {
     {"init", cmd_init},       {"assert", cmd_assert},
     {"token", cmd_token},     {"exec", cmd_exec},
     {"profile", cmd_profile}, {"quickstart", cmd_quickstart},
-    {"agent", cmd_agent},
+    {"agent", cmd_agent},     {"check", cmd_check},
 };
 
 /* Standard output is buffered: a full disk or a closed pipe shows only

@@ -45,13 +45,15 @@ bash -n "$comp" && pass "the completion parses" || fail "syntax error in $comp"
 run bash --norc -c "source '$comp' && complete -p entrakey"
 expect_match "registers _entrakey for entrakey" "$OUT" "complete -F _entrakey entrakey"
 
-expect_exact "commands" "entrakey " "quickstart tokens keys keygen cert init assert token exec agent profile help"
+expect_exact "commands" "entrakey " "quickstart tokens keys keygen cert init assert token exec agent profile check help"
 expect_exact "commands by prefix" "entrakey to" "tokens token"
 expect_exact "after a global option" "entrakey -v --module /x.so k" "keys keygen"
 expect_exact "cert subcommands" "entrakey cert " "create csr import show export"
 expect_words "keys offers delete" "entrakey keys " delete
 expect_words "keys delete options from its --help" "entrakey keys delete --" --yes --force --config
 expect_words "cert export options" "entrakey cert export --" --out --pem --force
+expect_exact "--format values of check" "entrakey check --format " "text json prometheus"
+expect_words "check options" "entrakey check --" --warn-days --format --out --login --token --profile
 expect_exact "profile subcommands" "entrakey profile " "add show list remove"
 expect_words "token options from its --help" "entrakey token --" --tenant --client-id --resource --scope --cloud --format --alg --profile --config --timeout --max-wait
 expect_words "keygen options" "entrakey keygen 'pkcs11:token=x' --" --label --bits --id

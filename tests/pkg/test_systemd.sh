@@ -59,4 +59,37 @@ run "${argv[@]}"
 expect_rc "the ExecStart command runs up to the network (exit 6)" 6
 expect_nomatch "no usage error" "$ERR" "usage|unrecognized|unknown option"
 expect_nomatch "the PIN is not on stderr" "$ERR" "$TEST_PIN"
+
+# entrakey-check.service and .timer: verified, and the ExecStart line run
+# (specifiers and variables filled in): it writes a textfile that
+# prometheus_client parses, and the check's findings count as success
+csvc="$src/entrakey-check.service" ctmr="$src/entrakey-check.timer"
+sed "s|^ExecStart=entrakey |ExecStart=$EK |" "$csvc" > "$T/units/entrakey-check.service"
+cp "$ctmr" "$T/units/"
+run systemd-analyze verify --man=no "$T/units/entrakey-check.service" "$T/units/entrakey-check.timer"
+expect_rc "entrakey-check: systemd-analyze verify" 0
+[ -z "$OUT$ERR" ] && pass "entrakey-check: and it has nothing to say" || fail "systemd-analyze verify said: $OUT $ERR"
+grep -q '^OnCalendar=daily' "$ctmr" && pass "the check's timer runs daily" || fail "entrakey-check.timer: not daily"
+grep -q '^WantedBy=timers.target' "$ctmr" && pass "the check's timer installs into timers.target" || fail "no WantedBy"
+grep -q '^SuccessExitStatus=10 11 12 13 14$' "$csvc" && pass "the check's findings are not unit failures" ||
+  fail "no SuccessExitStatus for check's codes"
+mkdir -p "$T/textfile"
+"$EK" profile add default --config "$T/creds/config" --key "pkcs11:token=exotok;object=exo" \
+  --module "$SOFTHSM_MODULE" >/dev/null
+chmod 400 "$T/creds/config"
+cmdline=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$csvc" | sed 's/^ExecStart=//; s/\\$//' | tr '\n' ' ' |
+  sed "s|%d|$T/creds|g; s|\$PROFILES|--profile default|; s|\${TEXTFILE_DIR}|$T/textfile|; s|^entrakey |$EK |")
+read -ra argv <<<"$cmdline"
+run "${argv[@]}"
+expect_rc "the check's ExecStart command: exit 0" 0
+cat > "$T/parse.py" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+f = {m.name: m for m in text_string_to_metric_families(open(sys.argv[1]).read())}
+(s,) = f["entrakey_check_status"].samples
+assert s.value == 0 and s.labels["profile"] == "default", s
+print("ok")
+PY
+run "$PY" "$T/parse.py" "$T/textfile/entrakey.prom"
+expect_match "it wrote entrakey.prom, which prometheus_client parses" "$OUT" '^ok$'
 finish
