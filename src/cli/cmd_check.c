@@ -86,7 +86,6 @@ enum step { STEP_NOT_RUN, STEP_OK, STEP_FAILED };
 /* One key to check, and what was found. */
 struct target {
     const char *profile; /* NULL: a KEY-URI */
-    const char *key_arg; /* as given (may hold pin-value=: never printed) */
     struct cli_sign s;
     struct ek_ctx *ctx;
     const char *module, *pin_source; /* resolved for this target */
