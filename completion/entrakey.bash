@@ -11,7 +11,7 @@
 # /dev/null, without a controlling terminal (setsid) and under a 3-second
 # timeout; a token that hides its keys until a login simply offers none.
 
-_entrakey_cmds="quickstart tokens keys keygen cert init assert token exec agent profile check help"
+_entrakey_cmds="quickstart tokens keys keygen cert init assert token exec agent rotate profile check help"
 
 # _entrakey_quiet ARGS...: the entrakey being completed, safely.
 _entrakey_quiet()
@@ -233,7 +233,7 @@ _entrakey()
             fi ;;
         keygen | init)
             [ $npos -eq 0 ] && _entrakey_reply_uris "$cur" "$(_entrakey_uris tokens)" ;;
-        token | assert | exec | "cert create" | "cert csr" | "cert import" | \
+        token | assert | exec | rotate | "cert create" | "cert csr" | "cert import" | \
             "cert export" | "keys delete" | check)
             [ $npos -eq 0 ] && _entrakey_reply_uris "$cur" "$(_entrakey_uris keys)"
             [ "$cmd $sub" = "cert import" ] && [ $npos -eq 1 ] &&

@@ -523,6 +523,93 @@ EK_API int64_t ek_access_token_expires_on(const struct ek_access_token *t);
 EK_API const char *ek_access_token_scope(const struct ek_access_token *t);
 EK_API void ek_access_token_free(struct ek_access_token **tp); /* wipes */
 
+/* --------------------------------------------------- Microsoft Graph */
+
+/* Key rotation through Microsoft Graph (docs/rotation.md): an application
+ * adds and removes its own certificates with addKey and removeKey, with no
+ * permission, when the request carries a proof of possession signed by one
+ * of its registered, valid certificates. */
+
+/* Graph's host in a cloud, "https://graph.microsoft.com" etc.; never
+ * NULL. */
+EK_API const char *ek_cloud_graph_host(enum ek_cloud cloud);
+
+struct ek_graph_params {
+    enum ek_cloud cloud;
+    const char *graph_host; /* https://host[:port]; NULL: the cloud's */
+    const char *ca_file;    /* extra CA bundle (PEM), as for the token */
+    unsigned timeout;       /* total seconds per attempt; 30 when 0 */
+    unsigned max_wait;      /* max Retry-After wait, seconds; 60 when 0 */
+};
+
+/* Signs on the token, with the key k, the proof Graph's addKey and
+ * removeKey ask for: a JWT (RS256; header x5t and kid: the certificate's
+ * SHA-1 thumbprint) with aud 00000002-0000-0000-c000-000000000000, iss =
+ * object_id (the application's object id, not its client id), nbf, iat and
+ * exp = nbf + lifetime. cert NULL: the certificate on the token with the
+ * key's id; it must be the key's and valid now. lifetime: seconds, 600 when
+ * 0, at most 600. The caller frees *jwtp. Errors: EK_ERR_USAGE,
+ * EK_ERR_NOT_FOUND (no certificate), EK_ERR_CERT, token and PIN errors. */
+EK_API ek_err ek_graph_proof_sign(struct ek_ctx *ctx, struct ek_key *k,
+                                  const char *object_id,
+                                  const struct ek_cert *cert, unsigned lifetime,
+                                  struct ek_secret **jwtp);
+
+/* An application as Graph shows it: its object id and its certificates. */
+struct ek_graph_app;
+
+/* GET /v1.0/applications(appId='client_id')?$select=id,keyCredentials with
+ * a Graph access token (needs Application.Read.All, or ownership of the
+ * app). Retries a connection error, timeout or 5xx once, 429/503 as
+ * ek_access_token_acquire does. The caller frees *appp. Errors:
+ * EK_ERR_ENTRA (Graph refused: HTTP status, Graph's code and message),
+ * EK_ERR_NOT_FOUND (no such application), EK_ERR_NETWORK, EK_ERR_TLS,
+ * EK_ERR_THROTTLED, EK_ERR_USAGE. */
+EK_API ek_err ek_graph_app_get(struct ek_ctx *ctx,
+                               const struct ek_graph_params *gp,
+                               const struct ek_access_token *graph_token,
+                               const char *client_id,
+                               struct ek_graph_app **appp);
+EK_API const char *ek_graph_app_object_id(const struct ek_graph_app *a);
+EK_API size_t ek_graph_app_key_count(const struct ek_graph_app *a);
+/* Key i's keyId (a GUID), its SHA-1 thumbprint (40 upper-case hex, from
+ * customKeyIdentifier; "" when it is not one), its displayName ("" when
+ * none) and its endDateTime (epoch seconds; 0 unknown); NULL or 0 when i
+ * is out of range. */
+EK_API const char *ek_graph_app_key_id(const struct ek_graph_app *a, size_t i);
+EK_API const char *ek_graph_app_key_thumbprint(const struct ek_graph_app *a,
+                                               size_t i);
+EK_API const char *ek_graph_app_key_name(const struct ek_graph_app *a,
+                                         size_t i);
+EK_API int64_t ek_graph_app_key_end(const struct ek_graph_app *a, size_t i);
+/* The keyId of the credential whose thumbprint is the certificate's, or
+ * NULL. */
+EK_API const char *ek_graph_app_key_for(const struct ek_graph_app *a,
+                                        const struct ek_cert *c);
+EK_API void ek_graph_app_free(struct ek_graph_app **ap);
+
+/* POST /v1.0/applications/{object_id}/addKey: adds the certificate c
+ * (AsymmetricX509Cert, usage Verify, displayName its subject) with a proof
+ * from ek_graph_proof_sign. *key_idp (freed with ek_free) gets the new
+ * credential's keyId from Graph's answer (NULL when the answer has none).
+ * Never retried but for 429/503 with Retry-After (a lost answer may mean
+ * the key was added: the message says so). Errors: those of
+ * ek_graph_app_get. */
+EK_API ek_err ek_graph_key_add(struct ek_ctx *ctx,
+                               const struct ek_graph_params *gp,
+                               const struct ek_access_token *graph_token,
+                               const char *object_id, const struct ek_cert *c,
+                               const struct ek_secret *proof, char **key_idp);
+
+/* POST /v1.0/applications/{object_id}/removeKey for the credential key_id,
+ * with a proof signed by another registered key. Retried as
+ * ek_graph_key_add. Errors: those of ek_graph_app_get. */
+EK_API ek_err ek_graph_key_remove(struct ek_ctx *ctx,
+                                  const struct ek_graph_params *gp,
+                                  const struct ek_access_token *graph_token,
+                                  const char *object_id, const char *key_id,
+                                  const struct ek_secret *proof);
+
 /* ------------------------------------------------------------------ agent */
 
 /* The agent's socket: $ENTRAKEY_AGENT_SOCK, else

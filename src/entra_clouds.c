@@ -20,6 +20,7 @@ static const struct cloud_row {
     const char *authority;
     const char *scope[4]; /* EXO, Graph, ARM, compliance: enum ek_resource */
     const char *exo_env;
+    const char *graph; /* Microsoft Graph's host: addKey, removeKey */
 } clouds[] = {
     [EK_CLOUD_GLOBAL] =
         {
@@ -30,6 +31,7 @@ static const struct cloud_row {
              "https://management.azure.com/.default", /* [unverified] */
              "https://ps.compliance.protection.outlook.com/.default"},
             "O365Default",
+            "https://graph.microsoft.com",
         },
     [EK_CLOUD_USGOV] =
         {
@@ -41,6 +43,7 @@ static const struct cloud_row {
              "https://management.usgovcloudapi.net/.default", /* [unverified] */
              NULL}, /* compliance: no source in the facts */
             "O365USGovGCCHigh",
+            "https://graph.microsoft.us", /* [unverified] */
         },
     [EK_CLOUD_USGOV_DOD] =
         {
@@ -51,6 +54,7 @@ static const struct cloud_row {
              "https://management.usgovcloudapi.net/.default", /* [unverified] */
              NULL},
             "O365USGovDoD",
+            "https://dod-graph.microsoft.us", /* [unverified] */
         },
     [EK_CLOUD_CHINA] =
         {
@@ -63,6 +67,7 @@ static const struct cloud_row {
              "https://management.chinacloudapi.cn/.default", /* [unverified] */
              NULL},
             "O365China",
+            "https://microsoftgraph.chinacloudapi.cn", /* [unverified] */
         },
 };
 
@@ -113,6 +118,14 @@ ek_cloud_exo_environment(enum ek_cloud cloud)
     if ((unsigned)cloud >= NCLOUDS)
         cloud = EK_CLOUD_GLOBAL;
     return clouds[cloud].exo_env;
+}
+
+const char *
+ek_cloud_graph_host(enum ek_cloud cloud)
+{
+    if ((unsigned)cloud >= NCLOUDS)
+        cloud = EK_CLOUD_GLOBAL;
+    return clouds[cloud].graph;
 }
 
 ek_err

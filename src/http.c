@@ -416,10 +416,13 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         NULL, /* client-request-id (Entra's correlation id), when given */
         NULL, /* and return-client-request-id */
         "Accept: application/json",
-        "Content-Type: application/x-www-form-urlencoded",
+        req->json ? "Content-Type: application/json"
+                  : "Content-Type: application/x-www-form-urlencoded",
         "x-ms-lib-capability: retry-after, h429",
         "Expect:", /* no 100-continue round trip */
+        NULL,      /* Authorization */
     };
+    struct ek_secret *auth = NULL;
     size_t i;
     char *redacted = NULL;
     char *ct = NULL;
@@ -475,6 +478,17 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         hv[1] = crid;
         hv[2] = "return-client-request-id: true";
     }
+    if (req->get)
+        hv[4] = NULL; /* no body, no type */
+    if (req->bearer != NULL) {
+        if ((r = ek_secret_new(ctx, strlen(req->bearer) + 32, &auth)) !=
+                EK_OK ||
+            (r = ek_secret_append_str(ctx, auth, "Authorization: Bearer ")) !=
+                EK_OK ||
+            (r = ek_secret_append_str(ctx, auth, req->bearer)) != EK_OK)
+            goto out;
+        hv[7] = auth->buf;
+    }
     for (i = 0; i < sizeof hv / sizeof hv[0]; i++) {
         if (hv[i] == NULL)
             continue;
@@ -498,10 +512,13 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          (curl_off_t)HTTP_BODY_MAX) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form->buf) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)req->form->len) != CURLE_OK ||
+        (req->get
+             ? curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK
+             : (curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form->buf) !=
+                    CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 (curl_off_t)req->form->len) != CURLE_OK)) ||
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
         r = ek_seterr(ctx, EK_ERR_INTERNAL,
@@ -533,7 +550,14 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
             goto out;
         }
     }
-    if (ek_log_enabled(ctx, EK_LOG_TRACE)) {
+    if (req->get || req->json) {
+        /* a JSON body may hold a proof: its size only */
+        ek_log(ctx, EK_LOG_TRACE, "%s %s (%zu bytes%s%s)",
+               req->get ? "GET" : "POST", req->url,
+               req->get ? (size_t)0 : req->form->len,
+               req->json ? " of JSON, not shown" : "",
+               req->bearer != NULL ? ", Authorization: Bearer [redacted]" : "");
+    } else if (ek_log_enabled(ctx, EK_LOG_TRACE)) {
         if ((redacted = ek_calloc(ctx, 1, req->form->len + 64)) == NULL) {
             r = EK_ERR_INTERNAL;
             goto out;
@@ -546,8 +570,9 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     rc = curl_easy_perform(c);
     (void)curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
     if (rc != CURLE_OK) {
-        ek_log(ctx, EK_LOG_TRACE, "POST %s failed after %.2f s: %s", req->url,
-               secs, curl_easy_strerror(rc));
+        ek_log(ctx, EK_LOG_TRACE, "%s %s failed after %.2f s: %s",
+               req->get ? "GET" : "POST", req->url, secs,
+               curl_easy_strerror(rc));
         r = transfer_error(ctx, c, rc, errbuf, req, host, &sink, resp);
         goto out;
     }
@@ -585,7 +610,13 @@ out:
         free(redacted);
     }
     curl_easy_cleanup(c);
+    /* libcurl's copy of the Authorization header is wiped before it is
+     * freed */
+    for (h = hdrs; h != NULL; h = h->next)
+        if (h->data != NULL)
+            ek_wipe(h->data, strlen(h->data));
     curl_slist_free_all(hdrs);
+    ek_secret_free(&auth);
     free(bundle);
     if (r != EK_OK)
         ek_secret_free(&resp->body); /* retryable and reason stay */

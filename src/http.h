@@ -14,10 +14,17 @@
 
 struct http_request {
     const char *url;               /* https:// only */
-    const struct ek_secret *form;  /* application/x-www-form-urlencoded */
+    const struct ek_secret *form;  /* the body: application/x-www-form-
+                                      urlencoded, or JSON when json is set;
+                                      NULL with get */
     const char *ca_file;           /* PEM CAs added to the system bundle */
     unsigned timeout;              /* total seconds for the exchange */
     const char *client_request_id; /* sent as client-request-id, or NULL */
+    int get;                       /* a GET (no body) instead of a POST */
+    int json;                      /* the body is application/json (never
+                                      traced: it may hold a proof) */
+    const char *bearer;            /* "Authorization: Bearer" token, or NULL;
+                                      never traced, wiped from the headers */
 };
 
 struct http_response {
@@ -32,10 +39,10 @@ struct http_response {
     char reason[128]; /* then, in short: "no answer within 5 s (…)" */
 };
 
-/* POSTs req->form to req->url and fills resp (cleared first; the caller
- * clears it with http_response_clear). Any answer with a status, whatever
- * the status, is EK_OK. Errors: EK_ERR_USAGE (not an https:// URL),
- * EK_ERR_NETWORK (resolve, connect, timeout, cut short, body over
+/* POSTs req->form (or GETs, req->get) to req->url and fills resp (cleared
+ * first; the caller clears it with http_response_clear). Any answer with a
+ * status, whatever the status, is EK_OK. Errors: EK_ERR_USAGE (not an https://
+ * URL), EK_ERR_NETWORK (resolve, connect, timeout, cut short, body over
  * HTTP_BODY_MAX; resp->retryable says whether a retry may help), EK_ERR_TLS,
  * EK_ERR_IO (ca_file). Initialises libcurl on first use. */
 ek_err http_post_form(struct ek_ctx *ctx, const struct http_request *req,

@@ -217,6 +217,57 @@ missing(const char *s)
     return s == NULL || s[0] == '\0';
 }
 
+/* Encodes header and claims, hashes "header.payload" once with SHA-256,
+ * has sign() sign it with alg, and returns the whole JWT in *jwtp. */
+static ek_err
+jose_sign_parts(struct ek_ctx *ctx, cJSON *hdr, cJSON *claims, enum ek_alg alg,
+                jose_sign_fn *sign, void *sign_arg, struct ek_secret **jwtp)
+{
+    struct ek_secret *jwt = NULL;
+    unsigned char digest[32];
+    unsigned char sig[JOSE_SIG_MAX];
+    char sigenc[JOSE_SIG_MAX / 3 * 4 + 8];
+    size_t siglen = sizeof sig;
+    ek_err r = EK_ERR_INTERNAL;
+
+    if ((r = ek_secret_new(ctx, 1024, &jwt)) != EK_OK ||
+        (r = append_b64url_json(ctx, jwt, hdr)) != EK_OK ||
+        (r = ek_secret_append_str(ctx, jwt, ".")) != EK_OK ||
+        (r = append_b64url_json(ctx, jwt, claims)) != EK_OK)
+        goto out;
+    /* the digest, for signers of digests; a token key is given the data
+     * too, and ek_key_sign hashes it (or the token does) */
+    if (EVP_Digest(jwt->buf, jwt->len, digest, NULL, EVP_sha256(), NULL) != 1) {
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "SHA-256 of the assertion "
+                      "failed in OpenSSL");
+        goto out;
+    }
+    if ((r = sign(sign_arg, alg, (const unsigned char *)jwt->buf, jwt->len,
+                  digest, sig, &siglen)) != EK_OK)
+        goto out;
+    if (siglen == 0 || siglen > sizeof sig) {
+        r = ek_seterr(ctx, EK_ERR_INTERNAL,
+                      "the token returned a signature "
+                      "of %zu bytes",
+                      siglen);
+        goto out;
+    }
+    jose_b64url_encode(sig, siglen, sigenc);
+    if ((r = ek_secret_append_str(ctx, jwt, ".")) != EK_OK ||
+        (r = ek_secret_append_str(ctx, jwt, sigenc)) != EK_OK)
+        goto out;
+    *jwtp = jwt;
+    jwt = NULL;
+    r = EK_OK;
+out:
+    ek_wipe(sigenc, sizeof sigenc);
+    ek_wipe(sig, sizeof sig);
+    ek_wipe(digest, sizeof digest);
+    ek_secret_free(&jwt);
+    return r;
+}
+
 ek_err
 jose_sign_digest_only(void *signer, enum ek_alg alg, const unsigned char *data,
                       size_t len, const unsigned char digest[32],
@@ -244,11 +295,6 @@ jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
                     jose_sign_fn *sign, void *sign_arg, struct ek_secret **jwtp)
 {
     cJSON *hdr = NULL, *claims = NULL;
-    struct ek_secret *jwt = NULL;
-    unsigned char digest[32];
-    unsigned char sig[JOSE_SIG_MAX];
-    char sigenc[JOSE_SIG_MAX / 3 * 4 + 8];
-    size_t siglen = sizeof sig;
     unsigned lifetime = 0;
     ek_err r = EK_ERR_INTERNAL;
 
@@ -295,41 +341,55 @@ jose_assertion_sign(struct ek_ctx *ctx, const struct jose_assertion *a,
         r = ek_seterr_oom(ctx);
         goto out;
     }
-    if ((r = ek_secret_new(ctx, 1024, &jwt)) != EK_OK ||
-        (r = append_b64url_json(ctx, jwt, hdr)) != EK_OK ||
-        (r = ek_secret_append_str(ctx, jwt, ".")) != EK_OK ||
-        (r = append_b64url_json(ctx, jwt, claims)) != EK_OK)
-        goto out;
-    /* the digest, for signers of digests; a token key is given the data
-     * too, and ek_key_sign hashes it (or the token does) */
-    if (EVP_Digest(jwt->buf, jwt->len, digest, NULL, EVP_sha256(), NULL) != 1) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL,
-                      "SHA-256 of the assertion "
-                      "failed in OpenSSL");
-        goto out;
-    }
-    if ((r = sign(sign_arg, a->alg, (const unsigned char *)jwt->buf, jwt->len,
-                  digest, sig, &siglen)) != EK_OK)
-        goto out;
-    if (siglen == 0 || siglen > sizeof sig) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL,
-                      "the token returned a signature "
-                      "of %zu bytes",
-                      siglen);
-        goto out;
-    }
-    jose_b64url_encode(sig, siglen, sigenc);
-    if ((r = ek_secret_append_str(ctx, jwt, ".")) != EK_OK ||
-        (r = ek_secret_append_str(ctx, jwt, sigenc)) != EK_OK)
-        goto out;
-    *jwtp = jwt;
-    jwt = NULL;
-    r = EK_OK;
+    r = jose_sign_parts(ctx, hdr, claims, a->alg, sign, sign_arg, jwtp);
 out:
-    ek_wipe(sigenc, sizeof sigenc);
-    ek_wipe(sig, sizeof sig);
-    ek_wipe(digest, sizeof digest);
-    ek_secret_free(&jwt);
+    cJSON_Delete(claims);
+    cJSON_Delete(hdr);
+    return r;
+}
+
+ek_err
+jose_proof_sign(struct ek_ctx *ctx, const struct jose_proof *p,
+                jose_sign_fn *sign, void *sign_arg, struct ek_secret **jwtp)
+{
+    cJSON *hdr = NULL, *claims = NULL;
+    ek_err r = EK_ERR_USAGE;
+
+    *jwtp = NULL;
+    if (missing(p->x5t) || missing(p->kid) || missing(p->aud) ||
+        missing(p->iss)) {
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "cannot build the proof: a "
+                      "thumbprint, the audience or the object id is missing");
+        goto out;
+    }
+    if (p->lifetime == 0 || p->lifetime > JOSE_PROOF_LIFETIME_MAX) {
+        r = ek_seterr(ctx, EK_ERR_USAGE,
+                      "a proof lifetime of %u s is "
+                      "not allowed: Graph asks for at most %u s",
+                      p->lifetime, JOSE_PROOF_LIFETIME_MAX);
+        goto out;
+    }
+    r = EK_ERR_INTERNAL;
+    /* the header Graph's own sample makes (X509SigningCredentials): RS256,
+     * the SHA-1 thumbprint as x5t and as kid */
+    if ((hdr = cJSON_CreateObject()) == NULL ||
+        cJSON_AddStringToObject(hdr, "alg", "RS256") == NULL ||
+        cJSON_AddStringToObject(hdr, "kid", p->kid) == NULL ||
+        cJSON_AddStringToObject(hdr, "typ", "JWT") == NULL ||
+        cJSON_AddStringToObject(hdr, "x5t", p->x5t) == NULL ||
+        (claims = cJSON_CreateObject()) == NULL ||
+        cJSON_AddStringToObject(claims, "aud", p->aud) == NULL ||
+        cJSON_AddStringToObject(claims, "iss", p->iss) == NULL ||
+        cJSON_AddNumberToObject(claims, "nbf", (double)p->now) == NULL ||
+        cJSON_AddNumberToObject(claims, "iat", (double)p->now) == NULL ||
+        cJSON_AddNumberToObject(
+            claims, "exp", (double)(p->now + (int64_t)p->lifetime)) == NULL) {
+        r = ek_seterr_oom(ctx);
+        goto out;
+    }
+    r = jose_sign_parts(ctx, hdr, claims, EK_ALG_RS256, sign, sign_arg, jwtp);
+out:
     cJSON_Delete(claims);
     cJSON_Delete(hdr);
     return r;

@@ -88,4 +88,25 @@ ek_err jose_assertion_build(struct ek_ctx *ctx, const struct jose_assertion *a,
                             ek_sign_digest_fn *sign, void *sign_arg,
                             struct ek_secret **jwtp);
 
+/* What goes into the proof of possession Microsoft Graph's addKey and
+ * removeKey ask for (docs/rotation.md): RS256, with the certificate's SHA-1
+ * thumbprint as x5t and kid; aud, iss (the application's object id), nbf,
+ * iat and exp = now + lifetime. */
+#define JOSE_PROOF_AUD "00000002-0000-0000-c000-000000000000"
+#define JOSE_PROOF_LIFETIME_MAX 600u
+struct jose_proof {
+    const char *x5t; /* base64url SHA-1 of the certificate's DER */
+    const char *kid; /* the SHA-1 thumbprint, upper-case hex */
+    const char *aud;
+    const char *iss; /* the application's object id */
+    int64_t now;
+    unsigned lifetime; /* 1 to JOSE_PROOF_LIFETIME_MAX */
+};
+/* Builds and signs the proof as jose_assertion_sign does an assertion.
+ * Errors: EK_ERR_USAGE (a missing field, the lifetime), EK_ERR_INTERNAL,
+ * and whatever sign() returns. */
+ek_err jose_proof_sign(struct ek_ctx *ctx, const struct jose_proof *p,
+                       jose_sign_fn *sign, void *sign_arg,
+                       struct ek_secret **jwtp);
+
 #endif /* EK_JOSE_H */

@@ -395,6 +395,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_profile(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_quickstart(struct cli *cli, int argc, char **argv);
+int cmd_rotate(struct cli *cli, int argc, char **argv);
 int cmd_agent(struct cli *cli, int argc, char **argv); /* src/agent/ */
 /* `exec --managed-identity` (src/agent/agent_mi.c): serves the endpoint
  * for child's lifetime and returns its exit code. */

@@ -27,6 +27,7 @@ static const char usage_main[] =
     "  assert       print a client assertion (JWT) signed on the token\n"
     "  token        get an access token from Entra ID\n"
     "  exec         run a command with an access token in its environment\n"
+    "  rotate       replace the app's key through Microsoft Graph (addKey)\n"
     "  profile      manage profiles in the configuration file\n"
     "  check        check keys, certificates and tokens for monitoring\n"
     "\n"
@@ -58,6 +59,7 @@ static const struct {
     {"token", cmd_token},     {"exec", cmd_exec},
     {"profile", cmd_profile}, {"quickstart", cmd_quickstart},
     {"agent", cmd_agent},     {"check", cmd_check},
+    {"rotate", cmd_rotate},
 };
 
 /* Standard output is buffered: a full disk or a closed pipe shows only

@@ -69,6 +69,7 @@ import glob
 import datetime
 import hashlib
 import http.server
+import io
 import json
 import os
 import secrets
@@ -142,7 +143,284 @@ def cert_dates(cert):
                 cert.not_valid_after.replace(tzinfo=datetime.timezone.utc))
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+# ------------------------------------------------------------------ Graph
+# Microsoft Graph's calls for key rotation (docs/rotation.md), kept in this
+# block: GET /v1.0/applications(appId='C'), POST /v1.0/applications/{id}/
+# addKey and removeKey. Each needs a bearer token this server issued for a
+# Graph scope, and (addKey, removeKey) a proof of possession that
+# python3-jwt verifies with a certificate registered on the app right now
+# and within its validity: aud 00000002-0000-0000-c000-000000000000, iss =
+# the app's object id (--app-object-id), nbf, exp at most 10 minutes after
+# nbf. Refusals have Graph's shape {"error": {"code", "message",
+# "innerError"}}. The registered certificates are the token endpoint's: a
+# key added is honoured there "honour_delay" seconds (the control file's
+# value at the time of the token request; 0: at once) after it was added,
+# a key removed is refused (AADSTS700027).
+# Control: "graph_actions": Graph request number i (from the last /_reset)
+# gets graph_actions[i]: normal, forbidden (403), throttle (429 with
+# "retry_after"), error500, hang (sleep "hang" s, then close; nothing done),
+# hang_after (done, then sleep and close: the answer is lost).
+# Stats: graph_requests, graph (one record per request: method, path,
+# action, status, proof_header, proof_claims, proof_signer), app_keys
+# (keyId, thumbprint, displayName of each registered certificate).
+GRAPH_PROOF_AUD = "00000002-0000-0000-c000-000000000000"
+GRAPH_TOKENS = set()
+STATE.update({"graph_requests": 0, "graph": [], "app_keys": []})
+
+
+def graph_reset():
+    STATE["graph_requests"] = 0
+    STATE["graph"] = []
+
+
+def graph_init(srv):
+    for c in srv.certs:
+        c.setdefault("keyId", str(uuid.uuid4()))
+    graph_sync(srv)
+
+
+def graph_sync(srv):
+    STATE["app_keys"] = [{"keyId": c["keyId"], "thumbprint": c["thumbprint"],
+                          "displayName": c["cert"].subject.rfc4514_string()}
+                         for c in srv.certs]
+
+
+def graph_honoured(c, ctl):
+    """Whether the token endpoint honours registered certificate c yet: an
+    added one "honour_delay" seconds (as the control file says now) after
+    it was added."""
+    added = c.get("added_at")
+    return added is None or added + float(ctl.get("honour_delay", 0)) <= \
+        time.time()
+
+
+def graph_note_token(token, scope):
+    if scope and "graph" in scope:
+        with LOCK:
+            GRAPH_TOKENS.add(token)
+
+
+def graph_key_json(c):
+    nb, na = cert_dates(c["cert"])
+    sha1 = bytes.fromhex(c["thumbprint"])
+    return {"customKeyIdentifier": base64.b64encode(sha1).decode(),
+            "displayName": c["cert"].subject.rfc4514_string(),
+            "endDateTime": na.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "key": None, "keyId": c["keyId"],
+            "startDateTime": nb.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "type": "AsymmetricX509Cert", "usage": "Verify"}
+
+
+class GraphMixin:
+    def graph_error(self, status, code, message, headers=None):
+        self.send_json(status, {"error": {
+            "code": code, "message": message,
+            "innerError": {"date": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
+                           "request-id": str(uuid.uuid4()),
+                           "client-request-id": str(uuid.uuid4())}}},
+            headers)
+        return status
+
+    def graph_deny(self, message):
+        return self.graph_error(403, "Authorization_RequestDenied", message)
+
+    def graph(self, method, raw):
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        with LOCK:
+            index = STATE["graph_requests"]
+            STATE["graph_requests"] += 1
+        ctl = self.control()
+        actions = ctl.get("graph_actions", [])
+        action = actions[index] if index < len(actions) else "normal"
+        record = {"index": index, "method": method, "path": path,
+                  "action": action}
+        with LOCK:
+            STATE["graph"].append(record)
+        if action == "forbidden":
+            record["status"] = self.graph_deny(
+                "Insufficient privileges to complete the operation.")
+            return
+        if action == "throttle":
+            record["status"] = self.graph_error(
+                429, "TooManyRequests", "Too many requests.",
+                {"Retry-After": str(ctl.get("retry_after", "1"))})
+            return
+        if action == "error500":
+            record["status"] = self.graph_error(
+                500, "UnknownError", "An internal server error occurred.")
+            return
+        if action == "hang":
+            time.sleep(float(ctl.get("hang", 60)))
+            self.close_connection = True
+            record["status"] = 0
+            return
+        if action == "hang_after":
+            real, self.wfile = self.wfile, io.BytesIO()  # the answer, lost
+            try:
+                record["status"] = self.graph_call(method, path, raw, record)
+            finally:
+                self.wfile = real
+            time.sleep(float(ctl.get("hang", 60)))
+            self.close_connection = True
+            return
+        record["status"] = self.graph_call(method, path, raw, record)
+
+    def graph_call(self, method, path, raw, record):
+        opts = self.server.opts
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        with LOCK:
+            ok = token in GRAPH_TOKENS
+        if not ok:
+            return self.graph_error(
+                401, "InvalidAuthenticationToken",
+                "Access token validation failure. Invalid audience.")
+        oid = opts.app_object_id
+        if method == "GET":
+            prefix, suffix = "/v1.0/applications(appId='", "')"
+            if not (path.startswith(prefix) and path.endswith(suffix)):
+                return self.graph_error(400, "BadRequest",
+                                        "Invalid request.")
+            app_id = path[len(prefix):-len(suffix)]
+            if app_id != opts.client_id:
+                return self.graph_error(
+                    404, "Request_ResourceNotFound",
+                    "Resource '%s' does not exist or one of its queried "
+                    "reference-property objects are not present." % app_id)
+            with LOCK:
+                keys = [graph_key_json(c) for c in self.server.certs]
+            self.send_json(200, {
+                "@odata.context": "https://graph.microsoft.com/v1.0/"
+                "$metadata#applications(id,keyCredentials)/$entity",
+                "id": oid, "keyCredentials": keys})
+            return 200
+        parts = path.strip("/").split("/")
+        if (len(parts) != 4 or parts[:2] != ["v1.0", "applications"] or
+                parts[3] not in ("addKey", "removeKey")):
+            return self.graph_error(400, "BadRequest", "Invalid request.")
+        if parts[2] != oid:
+            return self.graph_error(
+                404, "Request_ResourceNotFound",
+                "Resource '%s' does not exist or one of its queried "
+                "reference-property objects are not present." % parts[2])
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self.graph_error(400, "BadRequest",
+                                    "Unable to read JSON request payload.")
+        why = self.graph_check_proof(body.get("proof") or "", record)
+        if why:
+            return self.graph_deny(why)
+        if parts[3] == "addKey":
+            return self.graph_add(body, record)
+        key_id = body.get("keyId")
+        with LOCK:
+            hit = [c for c in self.server.certs if c["keyId"] == key_id]
+            if hit:
+                self.server.certs.remove(hit[0])
+                graph_sync(self.server)
+        if not hit:
+            return self.graph_error(
+                404, "Request_ResourceNotFound",
+                "No key credential with keyId '%s'." % key_id)
+        record["removed"] = hit[0]["thumbprint"]
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return 204
+
+    def graph_add(self, body, record):
+        kc = body.get("keyCredential") or {}
+        if (kc.get("type") != "AsymmetricX509Cert" or
+                kc.get("usage") != "Verify" or
+                "passwordCredential" not in body or
+                body["passwordCredential"] is not None):
+            return self.graph_error(
+                400, "BadRequest", "Invalid keyCredential: type "
+                "AsymmetricX509Cert, usage Verify and a null "
+                "passwordCredential are expected.")
+        try:
+            cert = x509.load_der_x509_certificate(
+                base64.b64decode(kc.get("key") or "", validate=True))
+        except ValueError:
+            return self.graph_error(400, "BadRequest",
+                                    "Invalid keyCredential: the key is not "
+                                    "a base64 DER certificate.")
+        der = cert.public_bytes(serialization.Encoding.DER)
+        entry = {"path": None, "cert": cert,
+                 "x5t#S256": b64url(hashlib.sha256(der).digest()),
+                 "x5t": b64url(hashlib.sha1(der).digest()),
+                 "thumbprint": hashlib.sha1(der).hexdigest().upper(),
+                 "keyId": str(uuid.uuid4()), "added_at": time.time()}
+        with LOCK:
+            if any(c["thumbprint"] == entry["thumbprint"]
+                   for c in self.server.certs):
+                dup = True
+            else:
+                dup = False
+                self.server.certs.append(entry)
+                graph_sync(self.server)
+        if dup:
+            return self.graph_error(
+                400, "BadRequest", "The key credential is already "
+                "registered on the application.")
+        record["added"] = entry["thumbprint"]
+        record["display_name"] = kc.get("displayName")
+        self.send_json(200, dict(graph_key_json(entry), **{
+            "@odata.context": "https://graph.microsoft.com/v1.0/"
+            "$metadata#microsoft.graph.keyCredential"}))
+        return 200
+
+    def graph_check_proof(self, proof, record):
+        """Why the proof is refused, or None."""
+        offset = float(self.control().get("clock_offset", 0))
+        try:
+            header = jwt.get_unverified_header(proof)
+        except jwt.PyJWTError as e:
+            return "The proof of possession is not a JWT (%s)." % e
+        record["proof_header"] = header
+        now = utcnow(offset)
+        with LOCK:
+            certs = list(self.server.certs)
+        valid = [c for c in certs
+                 if cert_dates(c["cert"])[0] <= now <= cert_dates(c["cert"])[1]]
+        if not valid:
+            return ("The application has no valid certificate left: the "
+                    "proof of possession cannot be verified.")
+        t1 = (header.get("x5t") or "").rstrip("=")
+        t256 = (header.get("x5t#S256") or "").rstrip("=")
+        reg = None
+        for c in certs:
+            if (t1 and t1 == c["x5t"]) or (t256 and t256 == c["x5t#S256"]):
+                reg = c
+        if reg is None:
+            return ("The proof of possession is not signed by a key "
+                    "registered on the application.")
+        if reg not in valid:
+            return "The key used for the proof of possession is expired."
+        try:
+            claims = jwt.decode(
+                proof, key=reg["cert"].public_key(),
+                algorithms=[header.get("alg", "RS256")]
+                if header.get("alg") in ("RS256", "PS256") else ["RS256"],
+                audience=GRAPH_PROOF_AUD, issuer=self.server.opts.app_object_id,
+                options={"require": ["aud", "iss", "nbf", "exp"],
+                         "verify_exp": False, "verify_nbf": False})
+        except jwt.PyJWTError as e:
+            return "The proof of possession is not valid (%s: %s)." % (
+                type(e).__name__, e)
+        t = time.time() + offset
+        if claims["exp"] - claims["nbf"] > 600:
+            return ("The proof of possession is valid for more than 10 "
+                    "minutes.")
+        if claims["exp"] < t - 300 or claims["nbf"] > t + 300:
+            return "The proof of possession is not within its valid time."
+        record["proof_claims"] = claims
+        record["proof_signer"] = reg["thumbprint"]
+        return None
+
+
+class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in two sends: with Nagle's algorithm the body
     # waits for the client's delayed ACK, 40 ms on every response
@@ -207,6 +485,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.ids = None
         path = urllib.parse.urlsplit(self.path).path
         port = self.server.server_address[1]
+        if path.startswith("/v1.0/"):
+            return self.graph("GET", "")
         if path == "/_stats":
             with LOCK:
                 self.send_json(200, STATE)
@@ -217,6 +497,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE["issued"] = []
                 STATE["requests"] = []
                 STATE["arm_requests"] = []
+                graph_reset()
             self.send_json(200, {"reset": True})
             return
         if path == "/subscriptions":
@@ -314,6 +595,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("ascii", "replace")
         path = urllib.parse.urlsplit(self.path).path
+        if path.startswith("/v1.0/"):
+            return self.graph("POST", raw)
         parts = path.strip("/").split("/")
         if len(parts) != 4 or parts[1:] != ["oauth2", "v2.0", "token"]:
             self.send_json(404, {"error": "not_found"})
@@ -530,7 +813,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         t256 = (header.get("x5t#S256") or "").rstrip("=")
         t1 = (header.get("x5t") or "").rstrip("=")
         reg = None
-        for c in self.server.certs + globbed_certs(self.server.opts):
+        for c in [c for c in self.server.certs +
+                  globbed_certs(self.server.opts)
+                  if graph_honoured(c, self.control())]:
             if (t256 and t256 == c["x5t#S256"]) or (not t256 and t1 and
                                                     t1 == c["x5t"]):
                 reg = c
@@ -623,6 +908,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             STATE["issued"].append(token)
             AUDIENCES[token] = aud
+        graph_note_token(token, field("scope"))
         self.send_json(200, {"token_type": "Bearer", "expires_in": life,
                              "ext_expires_in": life, "access_token": token})
         return 200
@@ -657,6 +943,9 @@ def main():
                     help="another name of this endpoint (e.g. "
                     "login.microsoftonline.com in a test's own namespace)")
     ap.add_argument("--control", help="JSON control file (see above)")
+    ap.add_argument("--app-object-id",
+                    default="4a0c7a3e-9d3f-4d0b-8f5e-2c1b6e7d9a10",
+                    help="the application's object id (Graph)")
     ap.add_argument("--lifetime", type=float, default=300)
     ap.add_argument("--verbose", action="store_true")
     opts = ap.parse_args()
@@ -667,6 +956,7 @@ def main():
     # the tenant's GUID for the tid claim: the first --tenant that is one
     srv.tid = next((t for t in opts.tenant if len(t) == 36 and
                     t.count("-") == 4), "72f988bf-86f1-41af-91ab-2d7cd011db47")
+    graph_init(srv)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
     # the handshake runs in the request's thread, not in accept()

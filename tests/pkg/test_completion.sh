@@ -45,7 +45,7 @@ bash -n "$comp" && pass "the completion parses" || fail "syntax error in $comp"
 run bash --norc -c "source '$comp' && complete -p entrakey"
 expect_match "registers _entrakey for entrakey" "$OUT" "complete -F _entrakey entrakey"
 
-expect_exact "commands" "entrakey " "quickstart tokens keys keygen cert init assert token exec agent profile check help"
+expect_exact "commands" "entrakey " "quickstart tokens keys keygen cert init assert token exec agent rotate profile check help"
 expect_exact "commands by prefix" "entrakey to" "tokens token"
 expect_exact "after a global option" "entrakey -v --module /x.so k" "keys keygen"
 expect_exact "cert subcommands" "entrakey cert " "create csr import show export"
