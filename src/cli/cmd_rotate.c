@@ -214,15 +214,13 @@ token_uri_of(const char *key_uri, char *out, size_t len)
         end = p + strcspn(p, ";?");
         n = (size_t)(end - p);
         if (strncmp(p, "id=", 3) != 0 && strncmp(p, "object=", 7) != 0 &&
-            strncmp(p, "type=", 5) != 0 && n > 0 && strlen(out) + n + 2 < len) {
-            if (out[strlen(out) - 1] != ':')
-                strcat(out, ";");
-            strncat(out, p, n);
-        }
+            strncmp(p, "type=", 5) != 0 && n > 0 && strlen(out) + n + 2 < len)
+            snprintf(out + strlen(out), len - strlen(out), "%s%.*s",
+                     out[strlen(out) - 1] != ':' ? ";" : "", (int)n, p);
         p = *end == ';' ? end + 1 : end;
     }
     if (q != NULL && strlen(out) + strlen(q) < len)
-        strcat(out, q);
+        snprintf(out + strlen(out), len - strlen(out), "%s", q);
 }
 
 /* --remove-old=AFTER: N[smhd], a bare number of days. */
@@ -317,6 +315,8 @@ stop_after_add(struct rot *o, ek_err r, const char *step)
     base_cmd(o, o->s.val[CLI_SF_KEY], fin, sizeof fin);
     strncat(fin, " --new-key", sizeof fin - strlen(fin) - 1);
     add_arg(fin, sizeof fin, ek_key_uri(o->newk));
+    strncat(fin, " --out", sizeof fin - strlen(fin) - 1);
+    add_arg(fin, sizeof fin, o->out);
     strncat(fin, " --added", sizeof fin - strlen(fin) - 1);
     if (o->remove_old) {
         strncat(fin, " --remove-old", sizeof fin - strlen(fin) - 1);
@@ -513,10 +513,8 @@ step_new_key(struct rot *o)
                      ek_key_label(o->cur), today);
             o->label = o->label_buf;
         }
-    } else if (o->label == NULL) {
-        o->label = "new";
     }
-    if (o->out == NULL) {
+    if (o->out == NULL && o->new_key_uri == NULL) {
         if (strchr(o->label, '/') != NULL)
             return cli_usage("rotate", NULL,
                              "the label '%s' is not a file name; "
@@ -528,6 +526,8 @@ step_new_key(struct rot *o)
     if ((r = ek_dn_check(cli->ctx, subject)) != EK_OK)
         return cli_fail(cli, r);
     if (o->dry_run) {
+        if (o->out == NULL)
+            o->out = "the key's LABEL.cer";
         if (o->new_key_uri != NULL)
             say("would:        use the key %s (making its certificate if it "
                 "has none)\n",
@@ -552,6 +552,16 @@ step_new_key(struct rot *o)
                     "--force, or give another key; nothing was changed\n",
                     ek_key_uri(o->newk));
             return CLI_EXIT_CERT;
+        }
+        if (o->out == NULL) {
+            if (strchr(ek_key_label(o->newk), '/') != NULL ||
+                ek_key_label(o->newk)[0] == '\0')
+                return cli_usage("rotate", NULL,
+                                 "the new key's label is not a file name; "
+                                 "give --out FILE.cer");
+            snprintf(o->out_buf, sizeof o->out_buf, "%s.cer",
+                     ek_key_label(o->newk));
+            o->out = o->out_buf;
         }
         if (o->new_cert == NULL && o->added) {
             fprintf(stderr,
@@ -624,7 +634,7 @@ step_add(struct rot *o)
     struct ek_secret *proof = NULL;
     char again[CMDLINE_MAX];
     ek_err r;
-    int rc;
+    int rc, lost = 0;
 
     if (o->dry_run) {
         say("would:        sign a proof of possession with the current key "
@@ -650,7 +660,8 @@ step_add(struct rot *o)
     ek_secret_free(&proof);
     if (r != EK_OK) {
         rc = cli_fail(cli, r);
-        if (strstr(ek_ctx_errmsg(cli->ctx), "may have done it") != NULL)
+        lost = strstr(ek_ctx_errmsg(cli->ctx), "may have done it") != NULL;
+        if (lost)
             fprintf(stderr,
                     "entrakey: step 4 (addKey) got no answer: the new key "
                     "may or may not be registered. Check with `entrakey "
@@ -674,8 +685,22 @@ retry_line:
     base_cmd(o, o->s.val[CLI_SF_KEY], again, sizeof again);
     strncat(again, " --new-key", sizeof again - strlen(again) - 1);
     add_arg(again, sizeof again, ek_key_uri(o->newk));
-    if (o->remove_old)
+    strncat(again, " --out", sizeof again - strlen(again) - 1);
+    add_arg(again, sizeof again, o->out);
+    if (o->remove_old) {
         strncat(again, " --remove-old", sizeof again - strlen(again) - 1);
+        if (o->old_key_id != NULL) {
+            strncat(again, " --old-key-id", sizeof again - strlen(again) - 1);
+            add_arg(again, sizeof again, o->old_key_id);
+        }
+    }
+    if (lost) {
+        fprintf(stderr,
+                "entrakey: if it was added, finish with:\n  %s --added\n"
+                "entrakey: if it was not, try again with:\n  %s\n",
+                again, again);
+        return rc;
+    }
     fprintf(stderr,
             "entrakey: to try again with the same new key:\n  %s\n"
             "entrakey: or upload %s under Certificates & secrets in the "
