@@ -104,6 +104,14 @@ int cli_write_all(int fd, const char *p, size_t n);
 /* Prints a warning "entrakey: warning: …" on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* token, assert, exec: a warning on stderr, once per run, when the
+ * certificate the assertion names (cert, else the one stored with k)
+ * expires within CLI_EXPIRY_WARN_DAYS days (an expired one is refused by
+ * the signature itself). Never on stdout. */
+#define CLI_EXPIRY_WARN_DAYS 30
+void cli_warn_expiry(struct cli *cli, const struct ek_key *k,
+                     const struct ek_cert *cert);
+
 /* Prints a cJSON document on stdout (pretty) and deletes it. */
 int cli_print_json(cJSON *doc);
 /* Formats epoch seconds as "2026-11-27T04:27:45Z". */

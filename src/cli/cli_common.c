@@ -298,6 +298,41 @@ cli_warn(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void
+cli_warn_expiry(struct cli *cli, const struct ek_key *k,
+                const struct ek_cert *cert)
+{
+    static int warned;
+    const unsigned char *der = NULL;
+    struct ek_cert *own = NULL;
+    long long now = (long long)time(NULL), left, days;
+    char when[32];
+    size_t len = 0;
+
+    if (warned)
+        return;
+    if (cert == NULL) {
+        if (k == NULL || ek_key_cert_der(k, &der, &len) != EK_OK ||
+            ek_cert_load(cli->ctx, der, len, &own) != EK_OK)
+            return; /* none: the signature says so */
+        cert = own;
+    }
+    left = (long long)ek_cert_not_after(cert) - now;
+    /* an expired one is refused by the signature, with its own sentence */
+    if (left >= 0 && left < CLI_EXPIRY_WARN_DAYS * 86400LL) {
+        warned = 1;
+        days = left / 86400;
+        cli_iso8601(ek_cert_not_after(cert), when, sizeof when);
+        cli_warn("the certificate %s (thumbprint %s) expires on %s, in %lld "
+                 "day%s; Entra ID refuses it from then on: make its "
+                 "successor and upload it now (entrakey check watches "
+                 "this: docs/monitoring.md)",
+                 ek_cert_subject(cert), ek_cert_thumbprint(cert), when, days,
+                 days == 1 ? "" : "s");
+    }
+    ek_cert_free(&own);
+}
+
 /* The length of the UTF-8 character at p (1-4), or 0 when it is not one. */
 static size_t
 utf8_char_len(const unsigned char *p)

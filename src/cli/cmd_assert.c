@@ -106,6 +106,7 @@ cmd_assert(struct cli *cli, int argc, char **argv)
         rc = cli_fail_uri(cli, r, s.val[CLI_SF_KEY]);
         goto out;
     }
+    cli_warn_expiry(cli, k, cert);
     r = ek_assertion_sign(cli->ctx, k, &p, &jwt);
     cli_sign_audit(cli, &s, "assertion", r, "direct",
                    ek_ctx_assertion_jti(cli->ctx));

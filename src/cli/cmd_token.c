@@ -84,6 +84,7 @@ cli_token_acquire(struct cli *cli, struct cli_sign *s,
         rc = cli_fail_uri(cli, r, s->val[CLI_SF_KEY]);
         goto out;
     }
+    cli_warn_expiry(cli, key, cert);
     r = ek_access_token_acquire(cli->ctx, key, &p, atp);
     /* a signature was made when the context holds its jti */
     if (ek_ctx_assertion_jti(cli->ctx)[0] != '\0')
