@@ -297,6 +297,16 @@ mi_fail(struct agent_mi *mi, struct MHD_Connection *c, unsigned status,
     pthread_mutex_lock(&mi->a->mu);
     mi->refused++;
     pthread_mutex_unlock(&mi->a->mu);
+    /* who lacks the header, or comes from elsewhere, is logged and
+     * audited (the message names headers, never their values) */
+    if (status == MHD_HTTP_UNAUTHORIZED || status == MHD_HTTP_FORBIDDEN ||
+        strstr(text, "X-Forwarded-For") != NULL) {
+        agent_log(mi->a, "managed identity: refused a request (%u): %s", status,
+                  text);
+        agent_audit_event(mi->a->audit, "refusal", "refused", NULL, "path",
+                          "managed-identity", "correlation_id", corr,
+                          (const char *)NULL);
+    }
     if (doc == NULL ||
         cJSON_AddNumberToObject(doc, "statusCode", (double)status) == NULL ||
         cJSON_AddStringToObject(doc, "message", text) == NULL ||

@@ -247,6 +247,9 @@ F="$XDG_RUNTIME_DIR/entrakey/managed-identity.env"
 expect_match "the agent's file is 0600" "$(stat -c %a "$F" 2>&1)" '^600$'
 IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$F"); IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$F")
 expect_match "... with the endpoint and the header" "$IE $IH" '^http://127\.0\.0\.1:[0-9]+/msi/token [0-9a-f]{64}$'
+curl -s --noproxy '*' -o /dev/null -H "X-IDENTITY-HEADER: nope" "$IE?$(q19 $GRAPH)"
+for i in $(seq 50); do grep -q 'refused a request (401)' "$AGENT_LOG" && break; sleep 0.1; done
+expect_match "a wrong header is logged by the agent" "$(cat "$AGENT_LOG")" 'managed identity: refused a request \(401\)'
 grep -q "$IH" "$AGENT_LOG" && fail "the header is in the agent's log" || pass "the header is not in the agent's log"
 control '{}'
 ( set -a; . "$F"; set +a; exec "$PY" "$T/azid.py" ) > "$T/a.out" 2> "$T/a.err"
