@@ -17,6 +17,8 @@
 #include <microhttpd.h>
 
 #include "agent.h"
+#include "agent_wi.h"
+#include "../cli/wi.h"
 
 static const char usage_agent[] =
     "usage: entrakey agent [KEY-URI...] [--profile NAME...] [options]\n"
@@ -44,7 +46,8 @@ static const char usage_agent[] =
     "                        also serve a managed-identity endpoint on\n"
     "                        127.0.0.1 for the first --profile's app; its\n"
     "                        variables go to managed-identity.env beside\n"
-    "                        the socket (docs/managed-identity.md)\n"
+    "                        the socket "
+    "(docs/managed-identity.md)\n" AGENT_WI_HELP
     "  --pin-source SRC      env:NAME | file:PATH | fd:N; default: the\n"
     "                        systemd credential 'entrakey-pin' when there\n"
     "                        is one, else the terminal\n"
@@ -75,6 +78,7 @@ struct agent_opts {
     int daemon;
     int mi; /* --managed-identity[=mi_listen] */
     const char *mi_listen;
+    struct agent_wi_opts wi; /* --assertion-file (agent_wi.c) */
 };
 
 static int
@@ -91,6 +95,7 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
         {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
         {"audit", required_argument, NULL, OPT_AUDIT},
         {"managed-identity", optional_argument, NULL, OPT_MANAGED_IDENTITY},
+        AGENT_WI_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     unsigned v;
@@ -142,6 +147,11 @@ parse(struct cli *cli, struct agent *a, struct agent_opts *o, int argc,
             o->mi_listen = optarg;
             break;
         default:
+            if ((rc = agent_wi_opt(&o->wi, c, optarg, usage_agent)) >= 0) {
+                if (rc > 0)
+                    return rc;
+                break;
+            }
             rc = cli_common_opt(cli, c, optarg, "agent", usage_agent);
             if (rc != 0)
                 return rc > 0 ? rc
@@ -351,6 +361,7 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     struct ek_config *cfg = NULL;
     struct MHD_Daemon *d = NULL;
     struct agent_mi mi;
+    struct wi_keeper *wik = NULL;
     char *sock = NULL, *pin_src_buf = NULL, *cred_buf = NULL;
     char msg[600] = "";
     const char *cred_dir;
@@ -491,6 +502,11 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     }
     if (pthread_create(&refresher, NULL, agent_refresher, &a) == 0)
         refresher_started = 1;
+    if ((rc = agent_wi_start(
+             &a, &o.wi, cfg,
+             o.nuris == 0 && o.nprofiles > 0 ? o.profiles[0] : NULL, &wik)) !=
+        0)
+        goto out;
     agent_log(&a, "serving %zu key(s) at %s (pid %ld)", a.nkeys,
               sock != NULL ? sock : "the socket systemd passed",
               (long)getpid());
@@ -537,6 +553,7 @@ out:
     agent_mi_stop(&mi);
     if (d != NULL)
         MHD_stop_daemon(d);
+    agent_wi_stop(&wik); /* the file goes with the agent */
     if (refresher_started) {
         pthread_mutex_lock(&a.mu);
         a.stopping = 1;

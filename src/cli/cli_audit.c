@@ -35,6 +35,7 @@ static const struct {
     {"unlock", "6c5b4a3f2e1d40c9b8a7f6e5d4c3b2a1"},
     {"keygen", "2b4d6f8a0c1e43a5b7c9d0e2f4a6b8c0"},
     {"cert", "8c6a4e2d0b9f47e5c3a1b2d4f6e8a0c2"},
+    {"assertion_file", "f9650daf8c074db08b37fc452376a4a8"},
 };
 
 struct cli_audit {

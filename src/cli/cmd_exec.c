@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "wi.h"
 
 static const char usage_exec[] =
     "usage: entrakey exec [KEY-URI] [signing options] -- COMMAND [ARGS...]\n"
+    "       entrakey exec --workload-identity [KEY-URI] [signing options]\n"
+    "                     [--assertion-refresh SECONDS] -- COMMAND [ARGS...]\n"
     "\n"
     "Gets an access token as `entrakey token` does, then runs COMMAND (no\n"
     "shell) in its place with ENTRAKEY_ACCESS_TOKEN, ENTRAKEY_TENANT,\n"
@@ -30,6 +33,16 @@ static const char usage_exec[] =
     "                        IDENTITY_HEADER, MSI_ENDPOINT and MSI_SECRET;\n"
     "                        with --agent, the agent's endpoint (see\n"
     "                        docs/managed-identity.md)\n"
+    "  --workload-identity   instead of a token: keep a fresh client\n"
+    "                        assertion in a private file for the child\n"
+    "                        (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID,\n"
+    "                        AZURE_TENANT_ID, AZURE_AUTHORITY_HOST), as\n"
+    "                        azure-identity's DefaultAzureCredential reads\n"
+    "                        it; entrakey stays, rewrites it and removes it\n"
+    "                        when COMMAND ends (docs/workload-identity.md)\n"
+    "  --assertion-refresh SECONDS  rewrite it every SECONDS, 1-3000\n"
+    "                        (default 300); --lifetime is then 660-3600\n"
+    "                        (default 3600) and at least SECONDS + 600\n"
     "\n" CLI_SIGN_OPTIONS_HELP;
 
 enum { OPT_EXEC_MANAGED_IDENTITY = OPT_CMD_BASE };
@@ -87,6 +100,30 @@ exec_child(struct cli *cli, struct cli_sign *s, char **child,
     return 126;
 }
 
+/* exec's own options, numbered apart from others' (OPT_CMD_BASE + 40) */
+enum {
+    OPT_WI = OPT_CMD_BASE + 40,
+    OPT_WI_REFRESH,
+};
+
+/* --workload-identity, --assertion-refresh: 0 done, -1 not one, > 0 exit. */
+static int
+wi_opt(int c, const char *arg, int *wi, unsigned *refresh)
+{
+    if (c == OPT_WI) {
+        *wi = 1;
+        return 0;
+    }
+    if (c != OPT_WI_REFRESH)
+        return -1;
+    if (cli_parse_uint(arg, WI_REFRESH_MIN, WI_REFRESH_MAX, refresh) != 0)
+        return cli_usage("exec", NULL,
+                         "--assertion-refresh '%s' is not a number of "
+                         "seconds from %d to %d",
+                         arg, WI_REFRESH_MIN, WI_REFRESH_MAX);
+    return 0;
+}
+
 int
 cmd_exec(struct cli *cli, int argc, char **argv)
 {
@@ -95,10 +132,14 @@ cmd_exec(struct cli *cli, int argc, char **argv)
         CLI_SIGN_LONGOPTS,
         {"managed-identity", optional_argument, NULL,
          OPT_EXEC_MANAGED_IDENTITY},
+        {"workload-identity", no_argument, NULL, OPT_WI},
+        {"assertion-refresh", required_argument, NULL, OPT_WI_REFRESH},
         {NULL, 0, NULL, 0},
     };
     const char *mi_listen = NULL;
     int mi = 0;
+    unsigned wi_refresh = 0;
+    int wi = 0;
     struct cli_sign s;
     struct ek_access_token *at = NULL;
     struct ek_key *key = NULL;
@@ -132,7 +173,8 @@ cmd_exec(struct cli *cli, int argc, char **argv)
             mi_listen = optarg;
             continue;
         }
-        if ((rc = cli_sign_opt(&s, c, optarg)) < 0)
+        if ((rc = wi_opt(c, optarg, &wi, &wi_refresh)) < 0 &&
+            (rc = cli_sign_opt(&s, c, optarg)) < 0)
             rc = cli_common_opt(cli, c, optarg, s.cmd, usage_exec);
         if (rc < 0)
             rc = cli_usage(s.cmd, NULL, "unexpected option");
@@ -156,6 +198,23 @@ cmd_exec(struct cli *cli, int argc, char **argv)
     }
     if (cli->json) {
         rc = cli_usage(s.cmd, NULL, "--json has no meaning for exec");
+        goto out;
+    }
+    if (wi_refresh != 0 && !wi) {
+        rc = cli_usage(s.cmd, NULL,
+                       "--assertion-refresh is for --workload-identity");
+        goto out;
+    }
+    if (wi && mi) {
+        rc = cli_usage(s.cmd, NULL,
+                       "--workload-identity and --managed-identity: one "
+                       "or the other");
+        goto out;
+    }
+    if (wi) {
+        if ((rc = cli_sign_resolve(cli, &s)) == 0)
+            rc = cli_exec_wi(cli, &s, argv + nargs + 1,
+                             wi_refresh != 0 ? wi_refresh : WI_REFRESH_DEFAULT);
         goto out;
     }
     /* the agent's endpoint: the agent holds the key and the app */

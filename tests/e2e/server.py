@@ -530,6 +530,12 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
                 "127.0.0.1"
             base = ("https://%s/%s" % (host, parts[0]) if port == 443 else
                     "https://%s:%d/%s" % (host, port, parts[0]))
+            # reached through connect_proxy.py under another name: the
+            # endpoints under the name the client asked for, as Entra's
+            hdr = self.headers.get("Host", "")
+            if hdr and hdr.split(":")[0] not in ("127.0.0.1", "localhost",
+                                                  "[::1]", host):
+                base = "https://%s/%s" % (hdr, parts[0])
             self.send_json(200, {
                 "issuer": base + "/v2.0",
                 "token_endpoint": base + "/oauth2/v2.0/token",
@@ -812,6 +818,7 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
                 "algorithm." % alg)
         t256 = (header.get("x5t#S256") or "").rstrip("=")
         t1 = (header.get("x5t") or "").rstrip("=")
+        record["x5t#S256"] = t256
         reg = None
         for c in [c for c in self.server.certs +
                   globbed_certs(self.server.opts)
