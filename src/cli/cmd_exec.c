@@ -119,7 +119,7 @@ wi_opt(int c, const char *arg, int *wi, unsigned *refresh)
     if (cli_parse_uint(arg, WI_REFRESH_MIN, WI_REFRESH_MAX, refresh) != 0)
         return cli_usage("exec", NULL,
                          "--assertion-refresh '%s' is not a number of "
-                         "seconds from %d to %d",
+                         "seconds from %u to %u",
                          arg, WI_REFRESH_MIN, WI_REFRESH_MAX);
     return 0;
 }

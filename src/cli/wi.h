@@ -9,14 +9,14 @@
 
 #include "cli.h"
 
-#define WI_LIFETIME_DEFAULT 3600 /* the assertion's exp - iat */
-#define WI_REFRESH_DEFAULT 300   /* a new one every so many seconds */
-#define WI_MIN_LEFT                                                            \
-    600 /* a reader never sees one with less left: azure-                      \
-           identity keeps what it read for 5-10 minutes */
-#define WI_LIFETIME_MIN (WI_MIN_LEFT + 60)
-#define WI_LIFETIME_MAX 3600 /* the library's limit */
-#define WI_REFRESH_MIN 1
+#define WI_LIFETIME_DEFAULT 3600u /* the assertion's exp - iat */
+#define WI_REFRESH_DEFAULT 300u   /* a new one every so many seconds */
+/* a reader never sees one with less left: azure-identity keeps what it
+ * read for 5-10 minutes before it reads the file again */
+#define WI_MIN_LEFT 600u
+#define WI_LIFETIME_MIN (WI_MIN_LEFT + 60u)
+#define WI_LIFETIME_MAX 3600u /* the library's limit */
+#define WI_REFRESH_MIN 1u
 #define WI_REFRESH_MAX (WI_LIFETIME_MAX - WI_MIN_LEFT)
 #define WI_FILE_NAME "azure-identity-token" /* exec's file in its dir */
 
