@@ -65,6 +65,9 @@ install(FILES ${EK_MANPAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES completion/entrakey.bash
   DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
   RENAME entrakey)
+# Debian's zsh has share/zsh/vendor-completions in its fpath
+install(FILES completion/_entrakey
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
 install(FILES dist/systemd/entrakey-exo@.service
   dist/systemd/entrakey-exo@.timer dist/systemd/entrakey-check.service
   dist/systemd/entrakey-check.timer dist/systemd/README

@@ -11,7 +11,8 @@
 # /dev/null, without a controlling terminal (setsid) and under a 3-second
 # timeout; a token that hides its keys until a login simply offers none.
 
-_entrakey_cmds="quickstart tokens keys keygen cert init assert token exec agent rotate profile check help"
+# the commands when `entrakey --help` cannot be read
+_entrakey_cmds="quickstart tokens keys keygen cert init assert token exec agent rotate profile check"
 
 # _entrakey_quiet ARGS...: the entrakey being completed, safely.
 _entrakey_quiet()
@@ -20,6 +21,22 @@ _entrakey_quiet()
     command -v timeout >/dev/null 2>&1 && pre+=(timeout 3)
     command -v setsid >/dev/null 2>&1 && pre+=(setsid -w)
     "${pre[@]}" "$ek" "$@" </dev/null 2>/dev/null
+}
+
+# _entrakey_help [CMD [SUB]]: `entrakey ... --help`, read once a session.
+declare -gA _entrakey_helpcache 2>/dev/null || declare -A _entrakey_helpcache
+# (The readers below run in $(...): _entrakey_prime fills the cache in the
+# completing shell first.)
+_entrakey_prime()
+{
+    local key="${_entrakey_bin:-entrakey} $* --help"
+    [ -n "${_entrakey_helpcache[$key]+set}" ] ||
+        _entrakey_helpcache[$key]=$(_entrakey_quiet "$@" --help)
+}
+_entrakey_help()
+{
+    _entrakey_prime "$@"
+    printf '%s\n' "${_entrakey_helpcache[${_entrakey_bin:-entrakey} $* --help]}"
 }
 
 # _entrakey_opts CMD [SUB]: "options|options-taking-a-value|value-lists"
@@ -51,9 +68,47 @@ _entrakey_opts()
             fi
             line=${line#*"${BASH_REMATCH[0]}"}
         done
-    done < <(_entrakey_quiet "$@" --help)
+    done < <(_entrakey_help "$@")
     _entrakey_optcache[$key]="$opts|$vopts|$vals"
     printf '%s' "$opts|$vopts|$vals"
+}
+
+# _entrakey_commands: the commands of `entrakey --help`, and help.
+_entrakey_commands()
+{
+    local line in=0 cmds="" key="${_entrakey_bin:-entrakey} --help"
+    if [ -n "${_entrakey_optcache[$key]+set}" ]; then
+        printf '%s' "${_entrakey_optcache[$key]}"
+        return
+    fi
+    while IFS= read -r line; do
+        if [[ $line == commands:* ]]; then
+            in=1
+        elif [ $in -eq 1 ] && [[ $line =~ ^\ \ ([a-z][a-z0-9-]*)(\ |$) ]]; then
+            cmds+=" ${BASH_REMATCH[1]}"
+        elif [ $in -eq 1 ] && [[ $line != " "* ]]; then
+            in=0
+        fi
+    done < <(_entrakey_help)
+    _entrakey_optcache[$key]="${cmds:-$_entrakey_cmds} help"
+    printf '%s' "${_entrakey_optcache[$key]}"
+}
+
+# _entrakey_subcommands CMD: the WORDs of "entrakey CMD WORD" in its usage
+# lines (cert: create csr import show).
+_entrakey_subcommands()
+{
+    local line subs="" key="${_entrakey_bin:-entrakey} $1 subcommands"
+    if [ -n "${_entrakey_optcache[$key]+set}" ]; then
+        printf '%s' "${_entrakey_optcache[$key]}"
+        return
+    fi
+    while IFS= read -r line; do
+        [[ $line =~ ^(usage:)?\ +entrakey\ $1\ ([a-z][a-z0-9-]*)(\ |$) ]] || continue
+        case " $subs " in *" ${BASH_REMATCH[2]} "*) ;; *) subs+=" ${BASH_REMATCH[2]}" ;; esac
+    done < <(_entrakey_help "$1")
+    _entrakey_optcache[$key]=$subs
+    printf '%s' "$subs"
 }
 
 # _entrakey_json_uris ARGS...: the "uri" values of entrakey ARGS --json.
@@ -105,7 +160,7 @@ _entrakey_reply_uris()
 
 _entrakey()
 {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev="" cmd="" sub="" i w
+    local cur=${COMP_WORDS[COMP_CWORD]} prev="" cmd="" sub="" subs="" i w
     local info opts vopts vals globalv=" --module --pin-source "
     COMPREPLY=()
     [ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -115,6 +170,7 @@ _entrakey()
         *) _entrakey_bin=entrakey ;;
     esac
 
+    _entrakey_prime
     # the command: the first word that is neither an option nor its value
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
@@ -125,10 +181,9 @@ _entrakey()
                 -*) case "$globalv" in *" $w "*) i=$((i + 1)) ;; esac ;;
                 *) cmd=$w ;;
             esac
-        elif [ -z "$sub" ] && { [ "$cmd" = cert ] || [ "$cmd" = profile ]; }; then
-            case "$w" in -*) ;; *) sub=$w ;; esac
-        elif [ -z "$sub" ] && [ "$cmd" = keys ] && [ "$w" = delete ]; then
-            sub=$w
+        elif [ -z "$sub" ] && [[ $w != -* ]]; then
+            [ -n "$subs" ] || { _entrakey_prime "$cmd"; subs=" $(_entrakey_subcommands "$cmd") "; }
+            case "$subs" in *" $w "*) sub=$w ;; esac
         fi
     done
     # after `exec ... --`: the command to run
@@ -150,23 +205,27 @@ _entrakey()
         case "$cur" in
             -*) info=$(_entrakey_opts)
                 COMPREPLY=($(compgen -W "${info%%|*} --version" -- "$cur")) ;;
-            *) COMPREPLY=($(compgen -W "$_entrakey_cmds" -- "$cur")) ;;
+            *) COMPREPLY=($(compgen -W "$(_entrakey_commands)" -- "$cur")) ;;
         esac
         return
     fi
     if [ "$cmd" = help ]; then
-        COMPREPLY=($(compgen -W "$_entrakey_cmds" -- "$cur"))
+        COMPREPLY=($(compgen -W "$(_entrakey_commands)" -- "$cur"))
         return
     fi
-    if [ -z "$sub" ] && [ "$cmd" = cert ] && [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "create csr import show export" -- "$cur"))
-        return
-    fi
-    if [ -z "$sub" ] && [ "$cmd" = profile ] && [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "add show list remove" -- "$cur"))
-        return
+    _entrakey_prime "$cmd"
+    if [ -z "$sub" ] && [[ $cur != -* ]]; then
+        w=$(_entrakey_subcommands "$cmd")
+        if [ -n "$w" ]; then
+            COMPREPLY=($(compgen -W "$w" -- "$cur"))
+            # a command that also takes an argument of its own (keys
+            # [TOKEN-URI] | keys delete): on to the positional below
+            _entrakey_help "$cmd" | grep -qE "^(usage:)? +entrakey $cmd [A-Z[]" ||
+                return
+        fi
     fi
 
+    _entrakey_prime "$cmd" ${sub:+"$sub"}
     info=$(_entrakey_opts "$cmd" ${sub:+"$sub"})
     opts=${info%%|*}
     vopts=${info#*|}; vals=${vopts#*|}; vopts=${vopts%%|*}

@@ -23,7 +23,7 @@ BUILD_PKGS="build-essential cmake pkg-config libp11-kit-dev libssl-dev
 RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates
   libmicrohttpd12"
 DEB_PKGS="dpkg-dev file man-db"
-TEST_PKGS="curl opensc opensc-pkcs11 libengine-pkcs11-openssl python3
+TEST_PKGS="curl zsh opensc opensc-pkcs11 libengine-pkcs11-openssl python3
   python3-jwt python3-cryptography python3-msal python3-azure azure-cli python3-prometheus-client
   valgrind clang
   libclang-rt-14-dev util-linux strace gdb cppcheck clang-tidy clang-format

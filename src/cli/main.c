@@ -30,6 +30,7 @@ static const char usage_main[] =
     "  rotate       replace the app's key through Microsoft Graph (addKey)\n"
     "  profile      manage profiles in the configuration file\n"
     "  check        check keys, certificates and tokens for monitoring\n"
+    "  agent        keep the token logged in, serve tokens (docs/agent.md)\n"
     "\n"
     "common options:\n"
     "  -v, --verbose            say what is done (PKCS#11 calls, URLs); never "

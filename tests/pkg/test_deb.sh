@@ -53,6 +53,7 @@ done
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$T/contents"
 for f in /usr/bin/entrakey /usr/share/man/man1/entrakey.1.gz \
     /usr/share/bash-completion/completions/entrakey /usr/share/doc/entrakey/copyright \
+    /usr/share/zsh/vendor-completions/_entrakey \
     /usr/share/doc/entrakey/examples/systemd/entrakey-exo@.service \
     /usr/share/doc/entrakey/examples/systemd/entrakey-exo@.timer \
     /usr/include/entrakey.h; do
@@ -102,6 +103,13 @@ else
 fi
 bash -c 'source /usr/share/bash-completion/completions/entrakey && complete -p entrakey' >/dev/null 2>&1 &&
   pass "the bash completion loads" || fail "the bash completion does not load"
+if command -v zsh >/dev/null; then
+  # Debian's zsh looks in vendor-completions with no fpath of ours
+  zsh -f -c "autoload -U compinit && compinit -u -D -d '$T/zcompdump' && [[ \$_comps[entrakey] == _entrakey ]]" &&
+    pass "the zsh completion loads (compinit finds it)" || fail "compinit does not find _entrakey"
+else
+  fail "zsh is not installed (scripts/dev.sh installs it)"
+fi
 
 if dpkg -r entrakey >"$T/rm.log" 2>&1; then pass "dpkg -r"; else fail "dpkg -r"; sed 's/^/#   /' "$T/rm.log"; fi
 left=""

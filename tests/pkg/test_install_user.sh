@@ -36,6 +36,8 @@ expect_match "says how to put ~/.local/bin on PATH" "$OUT" "export PATH=\"$U/hom
   pass "without the fuzzers" || fail "fuzzers were built"
 [ -f "$U/home/.local/share/bash-completion/completions/entrakey" ] &&
   pass "bash completion where bash-completion looks for a user's" || fail "no bash completion in ~/.local/share"
+[ -f "$U/home/.local/share/zsh/vendor-completions/_entrakey" ] &&
+  pass "zsh completion in ~/.local/share/zsh/vendor-completions" || fail "no zsh completion in ~/.local/share"
 
 upath=(env -i HOME="$U/home" PATH="$U/home/.local/bin:/usr/bin:/bin" LANG=C.UTF-8)
 run "${as_user[@]}" "${upath[@]}" entrakey --version
