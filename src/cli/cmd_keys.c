@@ -480,11 +480,7 @@ keys_delete(struct cli *cli, int argc, char **argv)
         rc = cli_fail(cli, r);
     else
         rc = CLI_EXIT_OK;
-    if (kept & EK_OBJ_PRIVATE_KEY && ek_key_in_piv_slot(k) && r == EK_OK)
-        cli_warn("key %s is in a PIV slot: PIV keys cannot be deleted, only "
-                 "replaced by a new key in the same slot (entrakey keygen "
-                 "with its id); its certificate was deleted",
-                 uri);
+    /* a PIV slot's key kept: the library said so (EK_LOG_WARN) */
     if (cli->json) {
         doc = cJSON_CreateObject();
         if (doc != NULL &&

@@ -108,4 +108,22 @@ expect_rc "--allow-final-pin-try with the right PIN: exit 0" 0
 expect_match "the card has 3 tries again" "$(card pin_tries)" '^3$'
 observe "$M" pin-counters "COUNT_LOW, FINAL_TRY, LOCKED from the card's counter; the final try is refused without --allow-final-pin-try"
 observe "$M" quirks "rejects CKA_EXTRACTABLE (CKR_ATTRIBUTE_TYPE_INVALID); ignores --label (slot names); keygen and store need the SO login (3DES management key only); keygen writes a placeholder certificate; keys cannot be deleted, only overwritten"
+
+# keys delete on a PIV slot (9e): the key stays (a PIV key is only
+# replaced), its certificate is deleted with the management key, and both
+# are said
+run "$EK" keys delete "$(key 04)" --yes "${PS[@]}"
+expect_rc "keys delete 9e: exit 0" 0
+expect_match "keys delete: the certificate deleted" "$OUT" '^deleted: +certificate CN=yk-9e'
+expect_match "keys delete: the private key kept" "$OUT" '^kept: +private key$'
+expect_match "keys delete: says PIV keys cannot be deleted" "$ERR" 'PIV slot.*cannot be deleted, only replaced'
+if pkcs11-tool --module "$YKCS11_SO" --read-object --type cert --id 04 -o 9e.after >/dev/null 2>&1 &&
+   [ -s 9e.after ]; then
+  fail "keys delete: the card still holds 9e's certificate"
+else
+  pass "keys delete: pkcs11-tool reads no certificate in 9e"
+fi
+run "$EK" keys delete "$(key 01)" --yes --pin-source file:pin
+expect_rc "keys delete without the management key: exit 4" 4
+expect_match "keys delete: asks for --so-pin-source" "$ERR" 'so-pin-source'
 finish
