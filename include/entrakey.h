@@ -127,6 +127,11 @@ EK_API void ek_ctx_set_pin_prompt(struct ek_ctx *ctx, ek_pin_prompt_fn *fn,
           */
 #define EK_FLAG_INSECURE_ALLOW_EXTRACTABLE                                     \
     0x2u /* sign with an extractable key */
+/* The prompt callback is the PIN source, before a URI's pin-value= and
+ * pin-source= (as a source set with ek_ctx_set_pin_source would be): for
+ * a program that reads its configured source itself and hands the PIN
+ * over through the callback (the agent). */
+#define EK_FLAG_PIN_PROMPT_FIRST 0x4u
 EK_API void ek_ctx_set_flags(struct ek_ctx *ctx, unsigned flags);
 
 /* Reads a PIN once from a source ("env:NAME", "file:PATH" mode 0600 or
@@ -164,6 +169,9 @@ enum ek_alg {
 #define EK_TOKEN_PROTECTED_AUTH 0x10u /* pinpad: PIN entered on the reader */
 #define EK_TOKEN_INITIALIZED 0x20u
 #define EK_TOKEN_WRITE_PROTECTED 0x40u
+#define EK_TOKEN_REMOVABLE                                                     \
+    0x80u /* CKF_REMOVABLE_DEVICE: the token can be                            \
+             pulled, and its login lost with it */
 
 struct ek_token; /* one token: a slot with a token present */
 struct ek_token_list;
@@ -262,6 +270,9 @@ EK_API const char *ek_key_token_label(const struct ek_key *k);
 /* The token's serial number and model (CK_TOKEN_INFO), trimmed. */
 EK_API const char *ek_key_token_serial(const struct ek_key *k);
 EK_API const char *ek_key_token_model(const struct ek_key *k);
+/* The EK_TOKEN_* flags of the key's token and slot, as read when the key
+ * was opened (EK_TOKEN_REMOVABLE: whether the login can be lost). */
+EK_API unsigned ek_key_token_flags(const struct ek_key *k);
 EK_API unsigned ek_key_bits(const struct ek_key *k);
 /* 1 TRUE, 0 FALSE, -1 unreadable (the module does not report it). */
 EK_API int ek_key_attr(const struct ek_key *k, enum ek_key_attr a);

@@ -74,6 +74,8 @@ struct tok_slot {
  * only when include_uninit. The caller frees *slotsp. */
 ek_err tok_slots(struct ek_ctx *ctx, struct tok_sel *sel, int include_uninit,
                  struct tok_slot **slotsp, size_t *np);
+/* The EK_TOKEN_* flags of a slot and its token. */
+unsigned tok_slot_flags(const struct tok_slot *s);
 /* Re-reads the PIN counter flags of a slot (right before a login). */
 ek_err tok_slot_refresh(struct ek_ctx *ctx, struct tok_slot *s);
 /* Copies a blank-padded field into a NUL-terminated trimmed string. */

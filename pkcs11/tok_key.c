@@ -576,6 +576,12 @@ ek_key_token_serial(const struct ek_key *k)
     return k != NULL ? k->slot.serial : NULL;
 }
 
+unsigned
+ek_key_token_flags(const struct ek_key *k)
+{
+    return k != NULL ? tok_slot_flags(&k->slot) : 0;
+}
+
 const char *
 ek_key_token_model(const struct ek_key *k)
 {

@@ -18,6 +18,15 @@ tok_pin_resolve(struct ek_ctx *ctx, const struct tok_uri *u,
                    u->pin_value != NULL ? "value" : "source");
         return ek_pin_source_dup(ctx, ctx->pin_source, srcp);
     }
+    if (ctx->flags & EK_FLAG_PIN_PROMPT_FIRST) {
+        /* the program's own source, through the callback, comes first */
+        if (u != NULL && (u->pin_value != NULL || u->pin_source != NULL))
+            ek_log(ctx, EK_LOG_INFO,
+                   "the program's PIN source comes before "
+                   "the URI's pin-%s=",
+                   u->pin_value != NULL ? "value" : "source");
+        return EK_OK;
+    }
     if (u != NULL && u->pin_value != NULL)
         return ek_pin_source_value(ctx, u->pin_value, srcp);
     if (u != NULL && u->pin_source != NULL)

@@ -23,9 +23,10 @@ struct ek_token_list {
     size_t n;
 };
 
-static unsigned
-token_flags(const CK_TOKEN_INFO *ti)
+unsigned
+tok_slot_flags(const struct tok_slot *s)
 {
+    const CK_TOKEN_INFO *ti = &s->ti;
     unsigned f = 0;
 
     if (ti->flags & CKF_LOGIN_REQUIRED)
@@ -42,6 +43,8 @@ token_flags(const CK_TOKEN_INFO *ti)
         f |= EK_TOKEN_INITIALIZED;
     if (ti->flags & CKF_WRITE_PROTECTED)
         f |= EK_TOKEN_WRITE_PROTECTED;
+    if (s->si.flags & CKF_REMOVABLE_DEVICE)
+        f |= EK_TOKEN_REMOVABLE;
     return f;
 }
 
@@ -75,7 +78,7 @@ ek_tokens_list(struct ek_ctx *ctx, struct ek_token_list **listp)
         memcpy(e->model, slots[i].model, sizeof e->model);
         memcpy(e->serial, slots[i].serial, sizeof e->serial);
         e->slot = slots[i].id;
-        e->flags = token_flags(&slots[i].ti);
+        e->flags = tok_slot_flags(&slots[i]);
         if ((r = tok_uri_token(ctx, &slots[i], &e->uri)) != EK_OK)
             goto out;
         if ((e->module = ek_strdup(ctx, slots[i].mod->path)) == NULL) {

@@ -33,6 +33,7 @@ struct akey {
     char serial[20], model[20], label[40];
     char canon[512]; /* ek_key_uri of the opened key */
     unsigned long signatures, logins;
+    int removable; /* its token can be pulled (CKF_REMOVABLE_DEVICE) */
     struct agent *a;
 };
 
@@ -60,6 +61,9 @@ struct agent {
     struct akey *keys;
     size_t nkeys;
     const char *pin_source; /* re-read by unlock when readable again */
+    int pin_first;          /* pin_source is --pin-source or a profile's:
+                               before the URI's (EK_FLAG_PIN_PROMPT_FIRST) */
+    int pin_read;           /* the source was read once */
     char *pin;              /* locked page: mlock + MADV_DONTDUMP */
     size_t pin_len, pin_cap;
     int pin_kept, prompt_ok;
@@ -88,6 +92,9 @@ struct caller {
 /* agent_core.c */
 int agent_pin_init(struct agent *a);
 void agent_pin_wipe(struct agent *a);
+/* After logins: the PIN is kept only while a held key's token can lose
+ * its login (removable); otherwise it is wiped now. */
+void agent_pin_settle(struct agent *a);
 ek_err agent_keys_open(struct agent *a, char *msg, size_t msgsz);
 void agent_keys_close(struct agent *a);
 void agent_lock(struct agent *a);

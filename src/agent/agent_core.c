@@ -59,6 +59,38 @@ agent_pin_wipe(struct agent *a)
     a->pin_kept = 0;
 }
 
+/* Whether the source can be read again after the PIN was wiped: a file
+ * (or the systemd credential, a file); not fd:, env: (wiped from the
+ * environment after the first read) or the terminal. */
+static int
+pin_rereadable(const struct agent *a)
+{
+    return a->pin_source != NULL && strncmp(a->pin_source, "file:", 5) == 0;
+}
+
+void
+agent_pin_settle(struct agent *a)
+{
+    size_t i;
+    int keep = 0;
+
+    pthread_mutex_lock(&a->mu);
+    for (i = 0; i < a->nkeys; i++)
+        keep |= a->keys[i].removable;
+    if (!keep && a->pin_kept) {
+        /* a token that cannot be pulled keeps its login: the PIN has done
+         * its work (re-read from a file source should the login be lost
+         * anyway) */
+        agent_pin_wipe(a);
+        agent_log(a,
+                  "PIN wiped after the login: no held token is "
+                  "removable%s",
+                  pin_rereadable(a) ? " (a lost login re-reads the PIN file)"
+                                    : "");
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
 /* A PIN from env:NAME is wiped where the kernel shows it
  * (/proc/PID/environ reads the process's first environment block) and
  * removed from the environment. */
@@ -78,9 +110,8 @@ forget_env_pin(const char *source)
 /* The library asks for the PIN right before its one C_Login: the kept one,
  * else (once, at start) the configured source or the terminal. */
 static ek_err
-agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
+pin_get(struct akey *k, const char *prompt, char *buf, size_t bufsz)
 {
-    struct akey *k = arg;
     struct agent *a = k->a;
     struct ek_secret *s = NULL;
     ek_err r;
@@ -88,6 +119,8 @@ agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
     if (a->locked)
         return EK_ERR_PIN_REQUIRED;
     if (!a->pin_kept) {
+        if (a->pin_read && !pin_rereadable(a))
+            return EK_ERR_PIN_REQUIRED; /* fd:, env:, the terminal: once */
         if (a->pin_source != NULL) {
             if ((r = ek_pin_read(k->ctx, a->pin_source, &s)) != EK_OK)
                 return r == EK_ERR_USAGE ? EK_ERR_PIN : r;
@@ -108,11 +141,27 @@ agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
         }
         a->pin[a->pin_len] = '\0';
         a->pin_kept = 1;
+        a->pin_read = 1;
     }
     if (a->pin_len + 1 > bufsz)
         return EK_ERR_PIN;
     memcpy(buf, a->pin, a->pin_len + 1);
     return EK_OK;
+}
+
+/* Under a->mu: agent_pin_settle and lock wipe the PIN from other threads
+ * (never held while a key's lock is taken, so the order k->mu, a->mu is
+ * safe). */
+static ek_err
+agent_prompt(void *arg, const char *prompt, char *buf, size_t bufsz)
+{
+    struct akey *k = arg;
+    ek_err r;
+
+    pthread_mutex_lock(&k->a->mu);
+    r = pin_get(k, prompt, buf, bufsz);
+    pthread_mutex_unlock(&k->a->mu);
+    return r;
 }
 
 /* ----------------------------------------------------------------- keys */
@@ -225,11 +274,20 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
             /* a wrong PIN is never tried again */
             agent_pin_wipe(a);
             k->state = AKEY_LOCKED;
+        } else if (r == EK_ERR_PIN_REQUIRED && a->pin_read && !a->pin_kept) {
+            snprintf(msg, msgsz,
+                     "token '%s' lost its login, and the agent did not keep "
+                     "the PIN (the token is not removable) and cannot read "
+                     "its source again (fd:, env: or the terminal); restart "
+                     "the agent, or give it --pin-source file:PATH",
+                     k->label);
+            k->state = AKEY_LOCKED;
         }
         ek_key_free(&k->key);
         return r;
     }
     k->logins++;
+    k->removable = (ek_key_token_flags(k->key) & EK_TOKEN_REMOVABLE) != 0;
     snprintf(k->serial, sizeof k->serial, "%s", ek_key_token_serial(k->key));
     snprintf(k->model, sizeof k->model, "%s", ek_key_token_model(k->key));
     snprintf(k->label, sizeof k->label, "%s", ek_key_token_label(k->key));
@@ -254,7 +312,9 @@ agent_keys_open(struct agent *a, char *msg, size_t msgsz)
             ek_ctx_set_log(k->ctx, cli_log_to_stderr, NULL,
                            a->verbose ? EK_LOG_TRACE : EK_LOG_WARN);
             ek_ctx_set_pin_prompt(k->ctx, agent_prompt, k);
-            ek_ctx_set_flags(k->ctx, a->cli->flags);
+            ek_ctx_set_flags(k->ctx,
+                             a->cli->flags |
+                                 (a->pin_first ? EK_FLAG_PIN_PROMPT_FIRST : 0));
             if (k->module != NULL &&
                 (r = ek_ctx_set_module(k->ctx, k->module)) != EK_OK) {
                 copy_err(k->ctx, msg, msgsz);
@@ -268,9 +328,11 @@ agent_keys_open(struct agent *a, char *msg, size_t msgsz)
         }
         if ((r = akey_open(k, msg, msgsz)) != EK_OK)
             return r;
-        agent_log(a, "holding key %s on token '%s' (serial %s), logged in",
-                  k->uri, k->label, k->serial);
+        agent_log(a, "holding key %s on token '%s' (serial %s%s), logged in",
+                  k->uri, k->label, k->serial,
+                  k->removable ? ", removable" : "");
     }
+    agent_pin_settle(a);
     return EK_OK;
 }
 
@@ -377,6 +439,8 @@ agent_unlock(struct agent *a, char *msg, size_t msgsz)
     }
     agent_audit_event(a->audit, "unlock", r == EK_OK ? "ok" : ek_strerror(r),
                       NULL, (const char *)NULL);
+    if (r == EK_OK)
+        agent_pin_settle(a);
     if (r != EK_OK && !a->pin_kept && a->pin_source == NULL)
         snprintf(msg, msgsz,
                  "the agent has no PIN and no PIN source it "
@@ -405,6 +469,7 @@ agent_reload(struct agent *a, char *msg, size_t msgsz)
         pthread_mutex_unlock(&k->mu);
     }
     agent_log(a, "reloaded: cache emptied, keys opened again");
+    agent_pin_settle(a);
     return r;
 }
 
@@ -414,6 +479,8 @@ agent_reload(struct agent *a, char *msg, size_t msgsz)
 static ek_err
 akey_ready(struct akey *k, char *msg, size_t msgsz)
 {
+    ek_err r;
+
     if (k->a->locked) {
         snprintf(msg, msgsz,
                  "the agent is locked; unlock it (POST "
@@ -430,7 +497,9 @@ akey_ready(struct akey *k, char *msg, size_t msgsz)
     }
     if (k->state == AKEY_READY && k->key != NULL)
         return EK_OK;
-    return akey_open(k, msg, msgsz);
+    if ((r = akey_open(k, msg, msgsz)) == EK_OK)
+        agent_pin_settle(k->a);
+    return r;
 }
 
 /* After a signature failed: a device error means the token is gone. */

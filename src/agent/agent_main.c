@@ -391,6 +391,9 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     if ((rc = gather_keys(cli, &a, &o, &cfg, &pin_src_buf)) != 0)
         goto out;
     a.pin_source = cli->pin_source != NULL ? cli->pin_source : pin_src_buf;
+    /* the one-shot rule: --pin-source or a profile's before the URI's;
+     * the URI's before the credential and the terminal */
+    a.pin_first = a.pin_source != NULL;
     if (a.pin_source == NULL &&
         (cred_dir = getenv("CREDENTIALS_DIRECTORY")) != NULL) {
         /* systemd LoadCredential=/LoadCredentialEncrypted=entrakey-pin */
@@ -442,6 +445,7 @@ cmd_agent(struct cli *cli, int argc, char **argv)
             }
             a.pin_len = strlen(a.pin);
             a.pin_kept = 1;
+            a.pin_read = 1;
         }
         if (pipe2(ready_pipe, O_CLOEXEC) != 0 || (child = fork()) < 0) {
             fprintf(stderr, "entrakey agent: cannot detach: %s\n",
