@@ -23,7 +23,7 @@ EXO=https://outlook.office365.com
 # child's IE (IDENTITY_ENDPOINT), IH (IDENTITY_HEADER), ME, MS, CHILD_PID.
 start_exec() {
   local i
-  rm -f "$T/child.env" "$T/child.pid"
+  rm -f "$T/child" "$T/child.pid"
   "$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" "$@" -- \
     bash -c 'echo $$ > "$1.pid"; env > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 120' \
     _ "$T/child" > "$T/exec.out" 2> "$T/exec.err" &
