@@ -160,6 +160,21 @@ expect_match "grace: as a ready command with the old keyId" "$OUT" \
 expect_match "grace: both keys stay registered" "$(app_keys)" '^2$'
 expect_nomatch "grace: no removeKey" "$(stats '[g["path"] for g in s["graph"]]')" "removeKey"
 
+# ------------------------------------------------ no secret in the trace
+stop_server
+start_server --cert "$CERT"
+control '{}'
+rot "$KEY_URI" --app-object-id "$OID" --label traced --remove-old -v
+expect_rc "trace: a rotation with -v, exit 0" 0
+expect_match "trace: the Graph calls are traced" "$ERR" "POST https://.*/addKey \([0-9]+ bytes of JSON, not shown, Authorization: Bearer \[redacted\]\)"
+leaked=""
+for t in $(stats '" ".join(s["issued"])'); do
+  case "$ERR$OUT" in *"$t"*) leaked="an access token" ;; esac
+done
+if printf '%s' "$ERR$OUT" | grep -Eq 'eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.'; then leaked="$leaked a JWT"; fi
+if [ -z "$leaked" ]; then pass "trace: no access token, proof or assertion in the output"; else
+  fail "trace: the output holds$leaked"; fi
+
 rot "$KEY_URI" --app-object-id "$OID" --remove-old=soon
 expect_rc "grace: a bad AFTER is a usage error" 2
 finish

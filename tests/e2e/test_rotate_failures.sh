@@ -180,7 +180,7 @@ expect_match "removeKey 403: both keys" "$(app_keys)" '^2$'
 again "removeKey 403: the printed command finishes it" "$(printed 'To finish')"
 expect_match "removeKey 403: the old key removed" "$(app_keys)" '^1$'
 
-# ------------------------------------------------ an expired certificate
+# ------------------------------------- the endpoint's checks of a proof
 mkdir -p "$T/sw"
 "$PY" - "$T/sw" <<'PY'
 import datetime, sys
@@ -256,4 +256,38 @@ expect_match "server: a proof whose iss is not the object id is refused" \
   "$(proof good "$CLIENT_ID" 600)" "^403 Authorization_RequestDenied .*InvalidIssuerError"
 expect_match "server: a proof valid for 20 minutes is refused" \
   "$(proof good "$OID" 1200)" "^403 Authorization_RequestDenied .*more than 10 minutes"
+# --------------------- the current certificate expired: the portal route
+# a certificate for the token's key (its public key, read with pkcs11-tool),
+# issued by a throw-away CA and expired yesterday, stored with the key
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$TOKEN_LABEL" --login \
+  --pin "$TEST_PIN" --read-object --type pubkey --label app -o "$T/app.pub" >/dev/null 2>&1
+"$PY" - "$T/app.pub" "$T/expired.der" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+pub = serialization.load_der_public_key(open(sys.argv[1], "rb").read())
+ca = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+now = datetime.datetime.now(datetime.timezone.utc)
+name = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+cert = (x509.CertificateBuilder().subject_name(name("expired app"))
+        .issuer_name(name("throw-away CA")).public_key(pub)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=30))
+        .not_valid_after(now - datetime.timedelta(days=1))
+        .sign(ca, hashes.SHA256()))
+open(sys.argv[2], "wb").write(cert.public_bytes(serialization.Encoding.DER))
+PY
+run "$EK" cert import "$KEY_URI" "$T/expired.der" --force --pin-source "file:$PIN_FILE"
+expect_rc "expired: the expired certificate is stored with the key" 0
+fresh_app
+control '{}'
+rot --app-object-id "$OID" --label f10
+expect_rc "expired: exit 9 (certificate)" 9
+expect_match "expired: says the app cannot rotate itself, and the portal route" "$ERR" \
+  "expired on .*cannot rotate itself. Upload a new certificate in the portal"
+expect_match "expired: nothing was signed or posted" \
+  "$(stats '(s["token_requests"], s["graph_requests"])')" '^\(0, 0\)$'
+
 finish
