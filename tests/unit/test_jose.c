@@ -362,6 +362,79 @@ test_assertion_errors(void)
     ek_ctx_free(&ctx);
 }
 
+/* The proof of possession for Graph's addKey/removeKey: RS256 with x5t and
+ * kid, aud Graph's, iss the object id, nbf = iat, exp = nbf + lifetime; no
+ * sub, no jti; the signature verifies; a lifetime over 600 s, or a missing
+ * field, is refused before anything is signed. */
+static void
+test_proof(void)
+{
+    struct ek_ctx *ctx = NULL;
+    struct ek_secret *jwt = NULL;
+    struct jose_digest_signer ds = {soft_sign, NULL};
+    struct jose_proof p;
+    const char *t, *dot1, *dot2;
+    unsigned char *hdr = NULL, *pay = NULL, *sig = NULL;
+    size_t hl, pl, sl;
+    cJSON *h, *c;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+    ds.arg = soft_key;
+    assert(ek_ctx_new(&ctx) == EK_OK);
+    memset(&p, 0, sizeof p);
+    p.x5t = "sha1thumb";
+    p.kid = "A0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F7A8B9";
+    p.aud = JOSE_PROOF_AUD;
+    p.iss = "4a0c7a3e-9d3f-4d0b-8f5e-2c1b6e7d9a10";
+    p.now = 1764217365;
+    p.lifetime = 600;
+    sign_calls = 0;
+    assert(jose_proof_sign(ctx, &p, jose_sign_digest_only, &ds, &jwt) == EK_OK);
+    assert(sign_calls == 1);
+    t = ek_secret_data(jwt);
+    dot1 = strchr(t, '.');
+    dot2 = strchr(dot1 + 1, '.');
+    assert(jose_b64url_decode(NULL, t, (size_t)(dot1 - t), &hdr, &hl) == EK_OK);
+    assert(jose_b64url_decode(NULL, dot1 + 1, (size_t)(dot2 - dot1 - 1), &pay,
+                              &pl) == EK_OK);
+    assert(jose_b64url_decode(NULL, dot2 + 1, strlen(dot2 + 1), &sig, &sl) ==
+           EK_OK);
+    h = cJSON_ParseWithLength((const char *)hdr, hl);
+    c = cJSON_ParseWithLength((const char *)pay, pl);
+    assert(strcmp(cJSON_GetObjectItem(h, "alg")->valuestring, "RS256") == 0);
+    assert(strcmp(cJSON_GetObjectItem(h, "x5t")->valuestring, "sha1thumb") ==
+           0);
+    assert(strcmp(cJSON_GetObjectItem(h, "kid")->valuestring, p.kid) == 0);
+    assert(strcmp(cJSON_GetObjectItem(c, "aud")->valuestring,
+                  "00000002-0000-0000-c000-000000000000") == 0);
+    assert(strcmp(cJSON_GetObjectItem(c, "iss")->valuestring, p.iss) == 0);
+    assert(cJSON_GetObjectItem(c, "sub") == NULL);
+    assert((int64_t)cJSON_GetObjectItem(c, "nbf")->valuedouble == p.now);
+    assert((int64_t)cJSON_GetObjectItem(c, "exp")->valuedouble == p.now + 600);
+    assert(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, soft_key) == 1);
+    assert(EVP_DigestVerify(md, sig, sl, (const unsigned char *)t,
+                            (size_t)(dot2 - t)) == 1);
+    ek_secret_free(&jwt);
+    /* over ten minutes, or no object id: refused, nothing signed */
+    sign_calls = 0;
+    p.lifetime = 601;
+    assert(jose_proof_sign(ctx, &p, jose_sign_digest_only, &ds, &jwt) ==
+           EK_ERR_USAGE);
+    assert(strstr(ek_ctx_errmsg(ctx), "at most 600 s") != NULL);
+    p.lifetime = 600;
+    p.iss = NULL;
+    assert(jose_proof_sign(ctx, &p, jose_sign_digest_only, &ds, &jwt) ==
+           EK_ERR_USAGE);
+    assert(sign_calls == 0 && jwt == NULL);
+    EVP_MD_CTX_free(md);
+    cJSON_Delete(h);
+    cJSON_Delete(c);
+    free(hdr);
+    free(pay);
+    free(sig);
+    ek_ctx_free(&ctx);
+}
+
 int
 main(void)
 {
@@ -376,6 +449,7 @@ main(void)
     test_assertion_rs256();
     test_assertion_data_signer();
     test_assertion_errors();
+    test_proof();
     EVP_PKEY_free(soft_key);
     printf("test_jose: all passed\n");
     return 0;
