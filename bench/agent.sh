@@ -28,40 +28,23 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
 RUNS=31
 SIGNS=2000
-PY=/usr/bin/python3
-MODULE=/usr/lib/softhsm/libsofthsm2.so
-TENANT=contoso.onmicrosoft.com
-CLIENT=11111111-2222-3333-4444-555555555555
-SCOPE=https://outlook.office365.com/.default
-PIN=123456
+RTPRIO=()
 
 while getopts "n:s:b:h" opt; do
   case $opt in
     n) RUNS=$OPTARG ;;
     s) SIGNS=$OPTARG ;;
     b) BUILD=$OPTARG ;;
-    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 say() { printf '== %s\n' "$*" >&2; }
 die() { printf 'agent.sh: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/setup.sh
+. "$SRC/bench/setup.sh"
 
-say "building entrakey (Release) in $BUILD"
-cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-  >/dev/null 2>&1 || die "cmake failed"
-cmake --build "$BUILD" -j"$(nproc)" --target entrakey_cli >/dev/null ||
-  die "the build failed"
-EK=$BUILD/entrakey
-BIN=$BUILD/bench
-mkdir -p "$BIN"
+bench_build "$BUILD"
 CFLAGS="-O2 -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
-# shellcheck disable=SC2086
-cc $CFLAGS -o "$BIN/timeit" "$SRC/bench/timeit.c"
-# shellcheck disable=SC2086,SC2046
-cc $CFLAGS $(pkg-config --cflags p11-kit-1) -o "$BIN/floor" \
-  "$SRC/bench/floor.c" -lcrypto -ldl
-# shellcheck disable=SC2086
-cc $CFLAGS -pthread -o "$BIN/agent_load" "$SRC/bench/agent_load.c"
 # shellcheck disable=SC2086
 cc $CFLAGS -o "$BIN/mi_load" "$SRC/bench/mi_load.c"
 # shellcheck disable=SC2086
@@ -76,37 +59,10 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-mkdir -p "$T/tokens" "$T/home" "$T/run"
-chmod 700 "$T/run"
-cat > "$T/softhsm2.conf" <<CONF
-directories.tokendir = $T/tokens
-objectstore.backend = file
-log.level = ERROR
-slots.removable = false
-slots.mechanisms = ALL
-library.reset_on_fork = false
-CONF
-export SOFTHSM2_CONF=$T/softhsm2.conf
-export HOME=$T/home XDG_CONFIG_HOME=$T/home/.config XDG_RUNTIME_DIR=$T/run
-unset ENTRAKEY_MODULE AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_AUTHORITY_HOST \
-  REQUESTS_CA_BUNDLE CURL_CA_BUNDLE ENTRAKEY_AGENT_SOCK || true
-softhsm2-util --init-token --free --label bench --pin "$PIN" \
-  --so-pin 12345678 >/dev/null || die "softhsm2-util cannot make a token"
-printf '%s\n' "$PIN" > "$T/pin"
-chmod 600 "$T/pin"
-KEY="pkcs11:token=bench;object=bench-key;type=private"
-"$EK" --module "$MODULE" keygen "pkcs11:token=bench" --label bench-key \
-  --pin-source "file:$T/pin" >/dev/null 2>&1 || die "keygen failed"
-"$EK" --module "$MODULE" cert create "$KEY" --subject "CN=entrakey bench" \
-  --out "$T/ek.cer" --pem "$T/ek.pem" --pin-source "file:$T/pin" \
-  >/dev/null 2>&1 || die "cert create failed"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/msal.key" \
-  -out "$T/msal.pem" -subj "/CN=msal bench" -days 30 2>/dev/null ||
-  die "openssl cannot make MSAL's key"
-# shellcheck source=bench/server.sh
-. "$SRC/bench/server.sh"
-start_server "$T" "$TENANT" "$CLIENT" "$T/ek.pem" "$T/msal.pem"
-AUTH=https://127.0.0.1:$PORT
+bench_token "$T"
+bench_endpoint "$T"
+bench_mechanism "$T"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 SOCK=$T/run/entrakey/agent.sock
 # the key through a profile: the managed-identity endpoint serves its app
@@ -140,18 +96,11 @@ done
 say "2/5 cache misses: /v1/assertion, 16 clients, vs raw C_Sign ($SIGNS each, 5 runs)"
 printf '{"key":"%s","tenant":"%s","client_id":"%s","scope":"%s","authority_host":"%s"}' \
   "$KEY" "$TENANT" "$CLIENT" "$SCOPE" "$AUTH" > "$T/assert.json"
-"$EK" -v --module "$MODULE" assert "$KEY" --tenant "$TENANT" --client-id "$CLIENT" \
-  --no-agent --pin-source "file:$T/pin" 2>"$T/mech.err" >/dev/null
-MECH=$(sed -n 's/.*signing with \(CKM_[A-Z0-9_]*\).*/\1/p' "$T/mech.err" | tail -1)
-case $MECH in
-  CKM_RSA_PKCS_PSS) FM=pss ;; CKM_RSA_PKCS) FM=pkcs1 ;;
-  CKM_SHA256_RSA_PKCS_PSS) FM=sha256-pss ;; *) FM=sha256-pkcs1 ;;
-esac
 printf 'side\tper_s\n' > "$T/miss.tsv"
 for i in 1 2 3 4 5; do
   r=$("$BIN/agent_load" "$SOCK" /v1/assertion "$T/assert.json" 16 "$SIGNS")
   printf 'agent16\t%s\n' "${r%% *}" >> "$T/miss.tsv"
-  r=$("$BIN/floor" "$MODULE" bench bench-key "$T/pin" "$FM" "$SIGNS")
+  r=$("$BIN/floor" "$MODULE" bench bench-key "$T/pin" "$FLOOR_MODE" "$SIGNS")
   printf 'floor\t%s\n' "${r%% *}" >> "$T/miss.tsv"
 done
 
@@ -207,16 +156,17 @@ for i in $(seq "$RUNS"); do
   done
 done
 
-"$PY" - "$T" "$RSS100" "$RSS100K" "$(cat "$T/rate100k")" "$MECH" <<'PY'
+"$PY" - "$T" "$RSS100" "$RSS100K" "$(cat "$T/rate100k")" "$MECH" "$LOAD0" <<'PY'
 import csv, statistics, sys
-d, rss100, rss100k, rate, mech = sys.argv[1:]
+d, rss100, rss100k, rate, mech, load0 = sys.argv[1:]
 rows = list(csv.DictReader(open(d + "/token.tsv"), delimiter="\t"))
 def med(side, k):
     return statistics.median(float(r[k]) for r in rows if r["side"] == side)
 tw, mw = med("TOKEN", "wall_ms"), med("MSAL", "wall_ms")
 tr, mr = med("TOKEN", "rss_kb"), med("MSAL", "rss_kb")
 tc, mc = med("TOKEN", "cpu_ms"), med("MSAL", "cpu_ms")
-print("load average: %s" % open("/proc/loadavg").read().split()[0])
+print("load average (1, 5, 15 min): %s at the start, %s at the end"
+      % (load0, " ".join(open("/proc/loadavg").read().split()[:3])))
 print("1. agent-cached entrakey token: %.2f ms (CPU %.1f ms), %d KiB peak "
       "RSS; MSAL Python %.1f ms (CPU %.1f ms), %d KiB"
       % (tw, tc, tr, mw, mc, mr))

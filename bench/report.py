@@ -2,7 +2,7 @@
 ratios and PASS/MISS against each target. Not part of the product.
 
 usage: /usr/bin/python3 report.py RESULTS-DIR
-Reads RESULTS-DIR/{assert,token,throughput}.tsv, phases/*.err, phases.tsv
+Reads RESULTS-DIR/{assert,token,throughput,tfloor}.tsv, phases/*.err, phases.tsv
 and machine.txt; prints the table and writes it to RESULTS-DIR/summary.txt.
 """
 import os
@@ -15,6 +15,7 @@ TARGET_ASSERT = 1.3      # entrakey assert wall <= 1.3 x the floor's
 TARGET_TOKEN = 10.0      # MSAL wall >= 10 x entrakey token's
 TARGET_RSS = 1.0 / 3.0   # entrakey token peak RSS <= 1/3 of MSAL's
 TARGET_RATE = 0.90       # assertions/s >= 90 % of the raw C_Sign rate
+TARGET_TFLOOR = 1.5      # cold entrakey token wall <= 1.5 x the token floor's
 
 
 def read_tsv(path):
@@ -263,6 +264,34 @@ def main():
         p(fmt % ("", "  time per item (us)", "%.0f" % (1e6 / e),
                  "%.0f" % (1e6 / f), "+%.0f us" % (1e6 / e - 1e6 / f), "",
                  "(info)"))
+
+    # 5. a cold token against the token floor (sign + one TLS POST)
+    path = os.path.join(d, "tfloor.tsv")
+    if os.path.exists(path):
+        rows = read_tsv(path)
+        w, bad = sides(rows, "wall_ms")
+        if bad or "entrakey" not in w or "tfloor" not in w:
+            p(fmt % ("5", "token vs token floor: wall", "-", "-", "-",
+                     "<= 1.50x", "ERROR (failed runs: %s)" % bad))
+            missed += 1
+        else:
+            e, f = med(w["entrakey"]), med(w["tfloor"])
+            ok = e <= TARGET_TFLOOR * f
+            missed += not ok
+            p(fmt % ("5", "token vs token floor: wall (ms)", "%.2f" % e,
+                     "%.2f" % f, "%.2fx" % (e / f), "<= 1.50x", verdict(ok)))
+            p(fmt % ("", "  middle half (ms)",
+                     "%.2f-%.2f" % spread(w["entrakey"]),
+                     "%.2f-%.2f" % spread(w["tfloor"]), "", "", ""))
+            c, _ = sides(rows, "cpu_ms")
+            p(fmt % ("", "  CPU time, user+sys (ms)",
+                     "%.2f" % med(c["entrakey"]), "%.2f" % med(c["tfloor"]),
+                     "%.2fx" % (med(c["entrakey"]) / med(c["tfloor"])), "",
+                     "(info)"))
+            r, _ = sides(rows, "rss_kb")
+            p(fmt % ("", "  peak RSS (MiB)", "%.1f" % (med(r["entrakey"]) / 1024),
+                     "%.1f" % (med(r["tfloor"]) / 1024), "%.2fx" %
+                     (med(r["entrakey"]) / med(r["tfloor"])), "", "(info)"))
 
     # 4. where a cold `entrakey token` spends its time
     p("")
