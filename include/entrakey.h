@@ -95,8 +95,8 @@ EK_API void ek_ctx_set_log(struct ek_ctx *ctx, ek_log_fn *fn, void *arg,
  * p11-kit's proxy (every registered module). Errors: EK_ERR_USAGE. */
 EK_API ek_err ek_ctx_set_module(struct ek_ctx *ctx, const char *path);
 /* Where that path came from, as messages name it ("(from ORIGIN)"), e.g.
- * "module = in profile 'p' of FILE"; NULL or never set: "--module". The
- * string is copied. Errors: EK_ERR_INTERNAL (out of memory). */
+ * "module = in profile 'p' of FILE"; NULL or never set: "the module path
+ * given". The string is copied. Errors: EK_ERR_INTERNAL (out of memory). */
 EK_API ek_err ek_ctx_set_module_origin(struct ek_ctx *ctx, const char *origin);
 
 /* Where the user PIN comes from: "env:NAME", "file:PATH" (a regular file

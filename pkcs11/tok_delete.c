@@ -158,8 +158,8 @@ ek_key_delete(struct ek_key *k, unsigned *deletedp, unsigned *keptp)
         kept |= EK_OBJ_PRIVATE_KEY | (npub > 0 ? EK_OBJ_PUBLIC_KEY : 0);
         ek_log(ctx, EK_LOG_WARN,
                "key %s is in a PIV slot of token '%s': PIV keys cannot be "
-               "deleted, only replaced by a new key in the same slot "
-               "(entrakey keygen); its certificate is deleted",
+               "deleted, only replaced by a new key generated in the same "
+               "slot; its certificate is deleted",
                k->uri, k->slot.label);
         r = destroy_all(k, certs, ncert, EK_OBJ_CERT, "certificate", &deleted,
                         &kept);

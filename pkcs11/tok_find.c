@@ -72,13 +72,14 @@ tok_match_slots(struct ek_ctx *ctx, const char *uri_str, struct tok_uri *u,
             return ek_seterr(ctx, EK_ERR_NOT_FOUND,
                              "there is no initialised "
                              "token in the PKCS#11 module%s (%s); check that "
-                             "the token is inserted, or give --module",
+                             "the token is inserted, or name the module that "
+                             "has it",
                              sel->nmods == 1 ? "" : "s",
                              sel->nmods == 1 ? sel->mods[0].path
                                              : "registered with p11-kit");
         return ek_seterr(ctx, EK_ERR_NOT_FOUND,
                          "no token matches '%s'; the "
-                         "tokens there are: %s (see entrakey tokens)",
+                         "tokens there are: %s",
                          shown, list);
     }
     *slotsp = slots;

@@ -685,8 +685,8 @@ ek_key_cert_der(const struct ek_key *k, const unsigned char **der, size_t *len)
     if (k->cert_der == NULL)
         return ek_seterr(k->ctx, EK_ERR_NOT_FOUND,
                          "token '%s' has no "
-                         "certificate with the id of key %s; make one with "
-                         "entrakey cert create, or give the .cer file",
+                         "certificate with the id of key %s; make one, or "
+                         "give the certificate's file",
                          k->slot.label, k->uri);
     *der = k->cert_der;
     *len = k->cert_len;

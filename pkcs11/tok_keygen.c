@@ -153,7 +153,7 @@ refuse_existing(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
                      "Choose another %s, or remove the old objects with the "
                      "token's tool",
                      s->label, kinds, n > 4 ? " and more" : "", what,
-                     a->type == CKA_LABEL ? "--label" : "--id");
+                     a->type == CKA_LABEL ? "label" : "id");
 }
 
 /* The lowest one-byte id no object uses: 1..24 on a YubiKey (the id is the
@@ -182,7 +182,7 @@ pick_id(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     }
     return ek_seterr(ctx, EK_ERR_EXISTS,
                      "token '%s' has no free key id "
-                     "(1..%u are all used); give one with --id",
+                     "(1..%u are all used); give the key an id",
                      s->label, max);
 }
 
@@ -304,14 +304,14 @@ no_keygen(struct ek_ctx *ctx, struct tok_slot *s, unsigned bits)
                          "CKM_RSA_PKCS_KEY_PAIR_GEN); generate the key on "
                          "the device with its vendor's tool (for a PIV card: "
                          "yubico-piv-tool -a generate, or ykman piv keys "
-                         "generate), then run entrakey cert create on it",
+                         "generate), then make only its certificate here",
                          s->label);
     hi = mi.ulMaxKeySize < 1024 ? mi.ulMaxKeySize * 8 : mi.ulMaxKeySize;
     if (hi >= 2048 && hi < bits)
         return ek_seterr(ctx, EK_ERR_MECHANISM,
                          "token '%s' cannot generate "
-                         "%u-bit RSA keys: %lu bits is its limit%s; use "
-                         "--bits %lu",
+                         "%u-bit RSA keys: %lu bits is its limit%s; "
+                         "generate a %lu-bit key",
                          s->label, bits, hi,
                          tok_module_is_tpm2(s->mod)
                              ? " (a TPM 2.0 makes RSA "
@@ -322,7 +322,7 @@ no_keygen(struct ek_ctx *ctx, struct tok_slot *s, unsigned bits)
         ctx, EK_ERR_MECHANISM,
         "token '%s' cannot generate "
         "%u-bit RSA keys (CKM_RSA_PKCS_KEY_PAIR_GEN offers "
-        "%lu to %lu bits); choose --bits in that range, or "
+        "%lu to %lu bits); choose a size in that range, or "
         "generate the key with the token's own tool",
         s->label, bits,
         mi.ulMinKeySize < 1024 ? mi.ulMinKeySize * 8 : mi.ulMinKeySize, hi);
@@ -362,18 +362,18 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         strlen(params->label) > 128)
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "a key needs a label of 1 to 128 "
-                         "bytes (--label)");
+                         "bytes");
     if (!ek_utf8_valid(params->label))
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "the label is not valid UTF-8 "
-                         "(CKA_LABEL is a UTF-8 string); give --label in "
-                         "UTF-8");
+                         "(CKA_LABEL is a UTF-8 string); give the label "
+                         "in UTF-8");
     if (params->id != NULL && (params->id_len == 0 || params->id_len > 64))
         return ek_seterr(ctx, EK_ERR_USAGE, "a key id has 1 to 64 bytes");
     if (token_uri == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE,
-                         "keygen needs the token's URI "
-                         "(see entrakey tokens)");
+                         "key generation needs the URI of "
+                         "the token to make the key on");
     if ((r = tok_uri_parse(ctx, token_uri, &u)) != EK_OK)
         return r;
     tok_uri_redact(token_uri, shown, sizeof shown);
@@ -381,7 +381,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         r = ek_seterr(ctx, EK_ERR_USAGE,
                       "keygen takes a token URI, not an "
                       "object's: '%s' has id=, object= or type=; the new "
-                      "key's label and id come from --label and --id",
+                      "key's label and id are parameters of their own",
                       shown);
         goto out;
     }
@@ -474,8 +474,8 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
                       "another program made a key with "
                       "the %s '%s' on token '%s' while this one was "
                       "generated; the key this run made was removed, so "
-                      "that no two keys are alike. Choose another --label "
-                      "or --id, or use the other key",
+                      "that no two keys are alike. Choose another label "
+                      "or id, or use the other key",
                       twins_label > 1 ? "label" : "id",
                       twins_label > 1 ? params->label : hex, s->label);
         goto out;
@@ -487,7 +487,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
     k->made_here = 1;
     if (strcmp(k->label, params->label) != 0)
         ek_log(ctx, EK_LOG_WARN,
-               "token '%s' ignores --label (%s): the key "
+               "token '%s' ignores the label asked for (%s): the key "
                "is labelled '%s'",
                s->label,
                tok_slot_is_yubikey(s) ? "ykcs11 names a key after its PIV "
@@ -584,9 +584,9 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
         r = ek_seterr(ctx, EK_ERR_EXISTS,
                       "token '%s' already has a "
                       "certificate with the id of key %s; it was left as it "
-                      "is. Give --force to replace it%s",
+                      "is (EK_WRITE_FORCE replaces it)%s",
                       k->slot.label, k->uri,
-                      yubikey ? " (and --so-pin-source: a YubiKey "
+                      yubikey ? " (with the SO PIN source: a YubiKey "
                                 "stores certificates with the management key)"
                               : "");
         goto out;
@@ -619,9 +619,9 @@ tok_key_store_cert(struct ek_key *k, const unsigned char *der, size_t len,
         r = ek_seterr(ctx, EK_ERR_TOKEN,
                       "token '%s' does not store "
                       "certificates through this module (C_CreateObject: "
-                      "%s); make the certificate with --no-store and write "
-                      "it with --out FILE.cer, then give it to assert and "
-                      "token with --cert FILE.cer (or store it with the "
+                      "%s); make the certificate without storing it "
+                      "(EK_CERT_NO_STORE), keep it in a file and name that "
+                      "file where the key signs (or store it with the "
                       "card's own tool)",
                       k->slot.label,
                       tok_rv_name(rv) ? tok_rv_name(rv) : "error");

@@ -174,7 +174,7 @@ load_path(struct ek_ctx *ctx, const char *path, const char *from,
                       "module path cannot carry; register it with p11-kit "
                       "(a .module file with x-init-reserved: "
                       "configdir='sql:DIR' ...) and name it in the URI "
-                      "with ?module-name=NAME, without --module (see "
+                      "with ?module-name=NAME, without a module path (see "
                       "docs/compatibility.md)",
                       path, from, tok_rv_name(rv) ? tok_rv_name(rv) : "error");
         goto fail;
@@ -210,8 +210,8 @@ load_registry(struct ek_ctx *ctx, struct tok_sel *sel)
         why = p11_kit_message();
         return ek_seterr(ctx, EK_ERR_MODULE,
                          "cannot load the PKCS#11 "
-                         "modules registered with p11-kit: %s; give a module "
-                         "with --module PATH or ENTRAKEY_MODULE",
+                         "modules registered with p11-kit: %s; name a module "
+                         "path (or ENTRAKEY_MODULE)",
                          why != NULL ? why : "unknown error");
     }
     while (sel->registry[n] != NULL)
@@ -270,7 +270,8 @@ tok_modules(struct ek_ctx *ctx, const char *uri_module_path,
     env = getenv("ENTRAKEY_MODULE");
     if (ctx->module_path != NULL) {
         path = ctx->module_path;
-        from = ctx->module_origin != NULL ? ctx->module_origin : "--module";
+        from = ctx->module_origin != NULL ? ctx->module_origin
+                                          : "the module path given";
     } else if (env != NULL && env[0] != '\0') {
         path = env;
         from = "ENTRAKEY_MODULE";

@@ -76,13 +76,13 @@ so_advice(const struct tok_slot *s)
     if (!tok_slot_is_yubikey(s))
         return "check the SO PIN source";
     if (v->major > 5 || (v->major == 5 && v->minor >= 70))
-        return "check the management key source (--so-pin-source, 48 hex "
-               "digits); this YubiKey has firmware 5.7 or later, whose "
+        return "check the management key source (the SO PIN source, 48 "
+               "hex digits); this YubiKey has firmware 5.7 or later, whose "
                "default management key is AES-192, and this ykcs11 speaks "
                "3DES only: set a 3DES management key (ykman piv access "
                "change-management-key -a TDES), or generate the key with "
                "ykman and use it through OpenSC";
-    return "check the management key source (--so-pin-source, 48 hex "
+    return "check the management key source (the SO PIN source, 48 hex "
            "digits)";
 }
 
@@ -111,12 +111,12 @@ check_counters(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
             return ek_seterr(ctx, EK_ERR_PIN_LOCKED,
                              "token '%s': one %s try "
                              "is left: a wrong PIN would lock the token; not "
-                             "trying. If you are sure of the PIN, run again "
-                             "with --allow-final-pin-try",
+                             "trying. If you are sure of the PIN, allow the "
+                             "final try (EK_FLAG_ALLOW_FINAL_PIN_TRY)",
                              s->label, who);
         ek_log(ctx, EK_LOG_WARN,
-               "token '%s': one %s try is left; trying as "
-               "asked (--allow-final-pin-try)",
+               "token '%s': one %s try is left; trying, as "
+               "the final try was allowed",
                s->label, who);
     } else if (f & low) {
         ek_log(ctx, EK_LOG_WARN,
@@ -134,15 +134,15 @@ no_source(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind)
         return ek_seterr(ctx, EK_ERR_PIN_REQUIRED,
                          "token '%s' needs the SO "
                          "PIN (on a YubiKey: the management key) and there "
-                         "is no source: give --so-pin-source "
-                         "env:NAME|file:PATH|fd:N (the prompt needs a "
+                         "is no source: name an SO PIN source "
+                         "(env:NAME, file:PATH or fd:N; the prompt needs a "
                          "terminal)",
                          s->label);
     return ek_seterr(ctx, EK_ERR_PIN_REQUIRED,
                      "token '%s' needs a PIN and "
-                     "there is no source: give --pin-source "
-                     "env:NAME|file:PATH|fd:N, or pin-source= in the URI "
-                     "(the prompt needs a terminal on stdin)",
+                     "there is no source: name a PIN source "
+                     "(env:NAME, file:PATH or fd:N, or pin-source= in the "
+                     "URI; the prompt needs a terminal on stdin)",
                      s->label);
 }
 

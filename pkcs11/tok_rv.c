@@ -194,8 +194,8 @@ advice(CK_RV rv)
         return "the PIN has expired; change it with the token's tool";
     case CKR_MECHANISM_INVALID:
     case CKR_MECHANISM_PARAM_INVALID:
-        return "the token does not support this mechanism; run entrakey "
-               "tokens to see what it can do";
+        return "the token does not support this mechanism (its mechanism "
+               "list says what it can do)";
     case CKR_FUNCTION_CANCELED:
         return "the operation was canceled on the token (pinpad or touch); "
                "run the command again";
@@ -209,14 +209,14 @@ advice(CK_RV rv)
     case CKR_USER_TYPE_INVALID:
     case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
         return "the token wants another kind of login (YubiKey keygen needs "
-               "the management key: --so-pin-source)";
+               "the management key: the SO PIN source)";
     case CKR_TOKEN_WRITE_PROTECTED:
     case CKR_SESSION_READ_ONLY:
         return "the token is write-protected";
     case CKR_DEVICE_MEMORY:
         return "the token is full; delete objects it no longer needs";
     case CKR_KEY_SIZE_RANGE:
-        return "the token does not support this key size; try --bits 2048";
+        return "the token does not support this key size; try 2048 bits";
     case CKR_KEY_TYPE_INCONSISTENT:
     case CKR_KEY_FUNCTION_NOT_PERMITTED:
         return "the key is not an RSA signing key (CKA_SIGN)";
@@ -226,8 +226,8 @@ advice(CK_RV rv)
         return "the token has no free sessions; close other programs using "
                "it";
     default:
-        return "check the token and its module; run with -v to trace the "
-               "PKCS#11 calls";
+        return "check the token and its module; a trace of the PKCS#11 "
+               "calls (the log at TRACE level) shows more";
     }
 }
 

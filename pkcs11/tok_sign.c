@@ -93,9 +93,9 @@ check_key(struct ek_key *k)
             return ek_seterr(ctx, EK_ERR_INSECURE_KEY,
                              "key %s on token '%s' "
                              "can leave the token (%s): entrakey does not "
-                             "sign with it. Make a new key with entrakey "
-                             "keygen, or, knowing the risk, run with "
-                             "--insecure-allow-extractable-key",
+                             "sign with it. Make a new key on the token, or, "
+                             "knowing the risk, allow extractable keys "
+                             "(EK_FLAG_INSECURE_ALLOW_EXTRACTABLE)",
                              k->uri, k->slot.label,
                              k->attr[EK_ATTR_EXTRACTABLE] == 1
                                  ? "CKA_EXTRACTABLE=TRUE"
@@ -103,8 +103,8 @@ check_key(struct ek_key *k)
         if (!k->warned_extractable)
             ek_log(ctx, EK_LOG_WARN,
                    "signing with key %s although it can "
-                   "leave the token (%s), as asked "
-                   "(--insecure-allow-extractable-key)",
+                   "leave the token (%s), as extractable keys "
+                   "were allowed",
                    k->uri,
                    k->attr[EK_ATTR_EXTRACTABLE] == 1 ? "CKA_EXTRACTABLE=TRUE"
                                                      : "CKA_SENSITIVE=FALSE");
@@ -288,13 +288,13 @@ no_mechanism(struct ek_key *k, enum ek_alg alg, int with_data)
                          "token '%s' cannot make a "
                          "PS256 signature with %u-bit key %s: it offers none "
                          "of CKM_RSA_PKCS_PSS%s, CKM_RSA_X_509 for signing "
-                         "(see entrakey tokens); use RS256 (--alg RS256)",
+                         "(its mechanism list); sign RS256 instead",
                          k->slot.label, k->bits, k->uri,
                          with_data ? ", CKM_SHA256_RSA_PKCS_PSS" : "");
     return ek_seterr(k->ctx, EK_ERR_MECHANISM,
                      "token '%s' cannot make an "
                      "RS256 signature with %u-bit key %s: it offers %s for "
-                     "signing (see entrakey tokens)",
+                     "signing (its mechanism list)",
                      k->slot.label, k->bits, k->uri,
                      with_data ? "neither CKM_SHA256_RSA_PKCS nor "
                                  "CKM_RSA_PKCS"

@@ -117,9 +117,9 @@ cfg_check_value(struct ek_ctx *ctx, const char *key, const char *value)
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "the key URI of a profile holds "
                          "pin-value=, a PIN, which a profile never keeps; "
-                         "remove it from the URI and give --pin-source "
-                         "env:NAME|file:PATH|fd:N (the profile's pin_source) "
-                         "instead");
+                         "remove it from the URI and name a PIN source "
+                         "instead (the profile's pin_source: env:NAME, "
+                         "file:PATH or fd:N)");
     if (strcmp(key, "cloud") == 0 && ek_cloud_parse(value, &cloud) != EK_OK)
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "cloud '%s' is not one of "
@@ -693,7 +693,7 @@ cfg_render(struct ek_ctx *ctx, const struct ek_config *cfg, char **textp,
     *lenp = 0;
     if (cfg->nlines == 0)
         buf_str(&b, "# entrakey profiles: [profile NAME] sections of "
-                    "key = value (see entrakey profile --help)\n");
+                    "key = value (see entrakey(1), FILES)\n");
     for (i = 0; i < cfg->nlines; i++) {
         line = (int)i + 1;
         e = NULL;

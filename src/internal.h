@@ -32,7 +32,7 @@ struct ek_ctx {
     void *log_arg;
     enum ek_log_level log_max;
     char *module_path;   /* ek_ctx_set_module; NULL: default order */
-    char *module_origin; /* ek_ctx_set_module_origin; NULL: --module */
+    char *module_origin; /* ek_ctx_set_module_origin */
     struct ek_pin_source *pin_source; /* ek_ctx_set_pin_source; NULL: the
                                          URI's, else the prompt */
     struct ek_pin_source *so_pin_source;

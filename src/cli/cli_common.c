@@ -57,8 +57,11 @@ cli_exit_code(ek_err e)
 
 /* The command line's remedy for an error the library describes in its
  * own terms (curl's tool adds its --option hints the same way): by error
- * code, the command (a prefix; NULL any) and words of the sentence (NULL
- * any). A hint whose option the sentence already names is not repeated. */
+ * code (EK_OK: any code), the command (a prefix; NULL any) and words of
+ * the sentence (NULL any); the first entry that fits gives the hint. A
+ * hint whose option the sentence already names is not repeated. The
+ * library never names an option (ctest lib_sentences): the words matched
+ * here are its own. */
 static const struct {
     ek_err code;
     const char *cmd;
@@ -66,14 +69,53 @@ static const struct {
     const char *option;
     const char *text;
 } hints[] = {
+    /* PINs */
+    {EK_ERR_PIN_REQUIRED, NULL, "SO PIN", "--so-pin-source",
+     "give --so-pin-source env:NAME, file:PATH or fd:N, or run on a "
+     "terminal"},
     {EK_ERR_PIN_REQUIRED, NULL, NULL, "--pin-source",
      "give --pin-source env:NAME, file:PATH or fd:N, or run on a terminal"},
     {EK_ERR_PIN_LOCKED, NULL, "final", "--allow-final-pin-try",
      "--allow-final-pin-try logs in anyway (a wrong PIN then locks it)"},
+    {EK_ERR_USAGE, NULL, "pin-value=", "--pin-source",
+     "give --pin-source env:NAME, file:PATH or fd:N (pin_source = in the "
+     "profile)"},
+    /* modules and tokens */
+    {EK_ERR_MODULE, NULL, "NSS softokn", "--module",
+     "leave out --module and ENTRAKEY_MODULE, and name the registered "
+     "module in the URI (?module-name=NAME)"},
     {EK_ERR_MODULE, NULL, NULL, "--module",
      "name the module with --module PATH or ENTRAKEY_MODULE"},
-    {EK_ERR_THROTTLED, NULL, NULL, "--max-wait",
-     "try again later, or raise --max-wait"},
+    {EK_ERR_NOT_FOUND, NULL, "no initialised token", "--module",
+     "name the module that has it with --module PATH or ENTRAKEY_MODULE"},
+    {EK_ERR_NOT_FOUND, NULL, "no token matches", "entrakey tokens",
+     "`entrakey tokens` lists the tokens and their URIs"},
+    {EK_ERR_NOT_FOUND, NULL, "has no certificate with the id", "--cert",
+     "make one with `entrakey cert create KEY-URI --subject DN`, or give "
+     "its file with --cert FILE"},
+    {EK_ERR_INSECURE_KEY, NULL, NULL, "--insecure-allow-extractable-key",
+     "make a new key with `entrakey keygen`, or, knowing the risk, give "
+     "--insecure-allow-extractable-key"},
+    /* key generation */
+    {EK_ERR_USAGE, NULL, "needs a label", "--label", "give it with --label"},
+    {EK_ERR_USAGE, NULL, "label is not valid UTF-8", "--label",
+     "give --label in UTF-8"},
+    {EK_ERR_USAGE, NULL, "URI of the token to make the key on",
+     "entrakey tokens", "`entrakey tokens` lists the tokens and their URIs"},
+    {EK_ERR_USAGE, NULL, "label and id are parameters", "--label",
+     "give the key's label and id with --label and --id"},
+    {EK_ERR_EXISTS, NULL, "another label or id", "--label",
+     "give another --label or --id"},
+    {EK_ERR_EXISTS, NULL, "Choose another label", "--label",
+     "give another --label"},
+    {EK_ERR_EXISTS, NULL, "Choose another id", "--id", "give another --id"},
+    {EK_ERR_EXISTS, NULL, "no free key id", "--id", "give one with --id HEX"},
+    {EK_ERR_MECHANISM, NULL, "cannot generate keys", "cert create",
+     "then `entrakey cert create KEY-URI --subject DN` makes its "
+     "certificate"},
+    {EK_ERR_MECHANISM, NULL, "-bit RSA keys", "--bits",
+     "give the size with --bits"},
+    /* certificates */
     {EK_ERR_EXISTS, "cert create", "YubiKey", "--force",
      "give --force to replace it (and the management key with "
      "--so-pin-source), or --no-store to make one without storing it"},
@@ -84,6 +126,9 @@ static const struct {
      "give --force to replace it"},
     {EK_ERR_EXISTS, NULL, "exists and was left", "--force",
      "give --force to replace it, or choose another name"},
+    {EK_ERR_TOKEN, "cert create", "does not store certificates", "--no-store",
+     "make it with --no-store --out FILE.cer, then give --cert FILE.cer "
+     "to assert, token and exec"},
     {EK_ERR_CERT, NULL, "expired", "--force",
      "make a new one with `entrakey cert create KEY-URI --subject DN "
      "--force --out FILE.cer` and upload it"},
@@ -99,9 +144,18 @@ static const struct {
      "give --subject, e.g. --subject 'CN=ExchangeAuth'"},
     {EK_ERR_USAGE, NULL, "days is too long", "--days",
      "give --days from 1 to 36500"},
+    /* signing */
+    {EK_ERR_MECHANISM, NULL, "PS256 signature", "--alg",
+     "give --alg RS256 (`entrakey tokens` lists the token's mechanisms)"},
+    {EK_ERR_MECHANISM, NULL, "RS256 signature", "entrakey tokens",
+     "`entrakey tokens` lists the token's mechanisms"},
+    /* configuration */
     {EK_ERR_CONFIG, NULL, "does not exist", "--config",
      "make a profile with `entrakey profile add`, or give --config FILE"},
     {EK_ERR_CONFIG, NULL, "nor HOME is set", "--config", "give --config FILE"},
+    /* the token endpoint */
+    {EK_ERR_THROTTLED, NULL, NULL, "--max-wait",
+     "try again later, or raise --max-wait"},
     {EK_ERR_ENTRA, NULL, "AADSTS700016", "--client-id",
      "check --client-id and --tenant"},
     {EK_ERR_ENTRA, NULL, "AADSTS90002", "--tenant",
@@ -112,6 +166,14 @@ static const struct {
      "give --scope RESOURCE/.default or --resource"},
     {EK_ERR_ENTRA, NULL, "AADSTS70011", "--scope",
      "give --scope RESOURCE/.default or --resource"},
+    /* the PKCS#11 advice, whatever the code */
+    {EK_OK, NULL, "does not support this mechanism", "entrakey tokens",
+     "`entrakey tokens` shows what it can do"},
+    {EK_OK, NULL, "this key size", "--bits", "give --bits 2048"},
+    {EK_OK, NULL, "SO PIN source", "--so-pin-source",
+     "give it with --so-pin-source"},
+    {EK_OK, NULL, "a trace of the PKCS#11 calls", "-v",
+     "-v traces the PKCS#11 calls"},
 };
 
 const char *
@@ -119,8 +181,10 @@ cli_hint(const struct cli *cli, ek_err e, const char *msg)
 {
     size_t i, n;
 
+    if (e == EK_OK || msg == NULL)
+        return NULL;
     for (i = 0; i < sizeof hints / sizeof hints[0]; i++) {
-        if (hints[i].code != e)
+        if (hints[i].code != EK_OK && hints[i].code != e)
             continue;
         n = hints[i].cmd != NULL ? strlen(hints[i].cmd) : 0;
         if (n > 0 &&
@@ -130,6 +194,8 @@ cli_hint(const struct cli *cli, ek_err e, const char *msg)
             continue;
         if (strstr(msg, hints[i].option) != NULL)
             return NULL; /* the sentence says it already */
+        if (strcmp(hints[i].option, "-v") == 0 && cli->verbose)
+            return NULL; /* the trace is on the screen */
         return hints[i].text;
     }
     return NULL;

@@ -174,6 +174,13 @@ run_main(int argc, char **argv)
             return CLI_EXIT_INTERNAL;
         }
         ek_ctx_set_pin_prompt(cli.ctx, cli_prompt_pin, NULL);
+        /* a module path set on the context came from --module, unless the
+         * option group says it came from a profile */
+        if (ek_ctx_set_module_origin(cli.ctx, "--module") != EK_OK) {
+            ek_ctx_free(&cli.ctx);
+            fprintf(stderr, "entrakey: out of memory\n");
+            return CLI_EXIT_INTERNAL;
+        }
         cli.cmd = commands[i].name;
         /* commands parse from their own name on */
         argc -= optind;

@@ -13,7 +13,9 @@ for a in pin-value Pin-Value PIN-VALUE; do
     --key "pkcs11:token=t;object=k?$a=$PIN"
   expect_rc "profile add with $a=: exit 2" 2
   expect_match "profile add with $a=: points to --pin-source" "$ERR" \
-    'a profile never keeps; remove it from the URI and give --pin-source'
+    'a profile never keeps; remove it from the URI and name a PIN source instead'
+  expect_match "profile add with $a=: the command names the option" "$ERR" \
+    '^entrakey: give --pin-source env:NAME, file:PATH or fd:N'
   expect_nomatch "profile add with $a=: the PIN is not printed" "$OUT$ERR" "$PIN"
   if [ -e "$CFG" ] && grep -q "$PIN" "$CFG"; then
     fail "profile add with $a=: the PIN was stored"

@@ -30,7 +30,7 @@ for slot in 01:9a 02:9c 03:9d; do
   run "$EK" init "$PIV_URI" --id "$id" --label "k$s" --subject "CN=yk-$s" --out "$s.cer" "${PS[@]}"
   expect_rc "init $s: exit 0" 0
   observe "$M" keygen-2048 "$(outcome) (9a, 9c, 9d, 9e; the management key)"
-  expect_match "init $s: says ykcs11 ignores --label" "$ERR" "ignores --label"
+  expect_match "init $s: says ykcs11 ignores the label" "$ERR" "ignores the label asked for"
   verify_cert "init $s: the certificate verifies" "$s.cer"
   pkcs11-tool --module "$YKCS11_SO" --read-object --type cert --id "$id" -o "$s.oncard" >/dev/null 2>&1
   if cmp -s "$s.cer" "$s.oncard"; then pass "init $s: the card holds the new certificate"

@@ -68,12 +68,14 @@ before=$(objects)
 run "$EK" keygen 'pkcs11:token=kgtok' --label k1 "${PS[@]}"
 expect_rc "duplicate label refused (exit 8)" 8
 expect_match "says why and what to do" "$ERR" \
-  "^entrakey: token 'kgtok' already has (a private key and a public key|a public key and a private key) with the label 'k1'; nothing was generated.*--label"
+  "^entrakey: token 'kgtok' already has (a private key and a public key|a public key and a private key) with the label 'k1'; nothing was generated.*Choose another label"
+expect_match "... the command adds the option" "$ERR" '^entrakey: give another --label$'
 [ "$(objects)" = "$before" ] && pass "objects unchanged after the duplicate label" ||
   fail "objects changed after a refused keygen"
 run "$EK" keygen 'pkcs11:token=kgtok' --label other --id 01 "${PS[@]}"
 expect_rc "duplicate id refused (exit 8)" 8
 expect_match "names the id" "$ERR" "with the id 01; nothing was generated"
+expect_match "... the option for it" "$ERR" '^entrakey: give another --id$'
 [ "$(objects)" = "$before" ] && pass "objects unchanged after the duplicate id" ||
   fail "objects changed after a refused keygen (id)"
 

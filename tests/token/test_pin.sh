@@ -71,7 +71,9 @@ timeout 10 "$EK" keygen "$TOK" --label nopin </dev/null >"$T/out" 2>"$T/err"
 RC=$?; OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
 expect_rc "no TTY, no source: exit 4, not a hang" 4
 expect_match "names the sources" "$ERR" \
-  "^entrakey: token 'pintok' needs a PIN and there is no source: give --pin-source env:NAME\\|file:PATH\\|fd:N, or pin-source= in the URI"
+  "^entrakey: token 'pintok' needs a PIN and there is no source: name a PIN source \\(env:NAME, file:PATH or fd:N, or pin-source= in the URI"
+expect_match "... and the option to give" "$ERR" \
+  "^entrakey: give --pin-source env:NAME, file:PATH or fd:N, or run on a terminal$"
 [ $(( $(date +%s) - start )) -lt 5 ] && pass "no TTY: fails at once" || fail "no TTY: took too long"
 
 # on a terminal the PIN is prompted for without echo

@@ -77,9 +77,14 @@ expect_match "... and with its own context it works" "$OUT" '^own code (0|5)$'
 run "$H" insecure 'pkcs11:token=signtok;object=leaky'
 expect_match "extractable: EK_ERR_INSECURE_KEY (10)" "$OUT" \
   "^default code 10: key pkcs11:token=signtok;id=%50;object=leaky;type=private on token 'signtok' can leave the token \\(CKA_EXTRACTABLE=TRUE\\)"
-expect_match "extractable: names the flag" "$OUT" '--insecure-allow-extractable-key'
+expect_match "extractable: names the library's flag" "$OUT" 'allow extractable keys \(EK_FLAG_INSECURE_ALLOW_EXTRACTABLE\)'
+expect_nomatch "... never the command's option" "$OUT" 'insecure-allow'
 expect_match "with the flag it signs" "$OUT" '^allowed code 0$'
 expect_match "with the flag it warns" "$ERR" 'signing with key .*leaky.* although it can leave the token'
+run "$EK" cert create 'pkcs11:token=signtok;object=leaky' --subject CN=leaky \
+  --no-store --out "$T/leaky.cer" --pin-source "file:$PIN_FILE"
+expect_rc "cert create with the extractable key: exit 3" 3
+expect_match "... the command adds its option" "$ERR" '^entrakey: .*knowing the risk, give --insecure-allow-extractable-key$'
 run "$EK" keys 'pkcs11:token=signtok;object=leaky' --pin-source "file:$PIN_FILE"
 expect_match "keys: EXTRACTABLE flagged" "$OUT" 'CKA_EXTRACTABLE +TRUE +\(should be FALSE\)'
 expect_match "keys: verdict extractable" "$OUT" 'verdict: +EXTRACTABLE'

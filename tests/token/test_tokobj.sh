@@ -34,7 +34,7 @@ expect_match "CKA_SUBJECT is the certificate's subject" "$subj" 'CN ?= ?one'
 before=$(certs)
 run "$H" store-cert "$KEY" two.der
 expect_match "a second one is refused: EK_ERR_EXISTS (7)" "$OUT" \
-  "^code 7: token 'objtok' already has a certificate with the id of key pkcs11:token=objtok;id=%07;object=ck;type=private; it was left as it is. Give --force to replace it$"
+  "^code 7: token 'objtok' already has a certificate with the id of key pkcs11:token=objtok;id=%07;object=ck;type=private; it was left as it is \\(EK_WRITE_FORCE replaces it\\)$"
 [ "$(certs)" = "$before" ] && pass "the first certificate is untouched" || fail "the certificate changed"
 
 run "$H" store-cert "$KEY" two.der force
