@@ -266,6 +266,14 @@ EK_API void ek_key_free(struct ek_key **keyp);
 EK_API const char *ek_key_uri(const struct ek_key *k); /* token + id + type */
 EK_API const char *ek_key_label(const struct ek_key *k);
 EK_API const char *ek_key_id_hex(const struct ek_key *k);
+/* Parses a key id (CKA_ID) written in hex, as ek_key_id_hex, pkcs11-tool
+ * and p11tool write it: "0a1b", "0x0a1b" or "0a:1b" (one ':' between
+ * bytes), any case. *lenp is the size of out on entry and the number of
+ * bytes written on success. Errors: EK_ERR_USAGE (empty, not hex, an odd
+ * number of digits, longer than *lenp bytes; the sentence on ctx, which
+ * may be NULL, gives the position, never the id). */
+EK_API ek_err ek_key_id_parse(struct ek_ctx *ctx, const char *s,
+                              unsigned char *out, size_t *lenp);
 EK_API const char *ek_key_token_label(const struct ek_key *k);
 /* The token's serial number and model (CK_TOKEN_INFO), trimmed. */
 EK_API const char *ek_key_token_serial(const struct ek_key *k);

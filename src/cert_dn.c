@@ -81,18 +81,6 @@ struct dn_comp {
     char *value; /* points into the value buffer */
 };
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 ek_err
 cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
 {
@@ -193,10 +181,10 @@ cert_dn_parse(struct ek_ctx *ctx, const char *dn, X509_NAME **namep)
                     goto out;
                 }
                 /* \XX: a byte in hex (RFC 4514 2.4: "\2c" is ',') */
-                if (hexval(dn[i + 1]) >= 0 && dn[i + 2] != '\0' &&
-                    hexval(dn[i + 2]) >= 0) {
-                    v[vlen] =
-                        (char)(hexval(dn[i + 1]) << 4 | hexval(dn[i + 2]));
+                if (ek_hex_digit(dn[i + 1]) >= 0 && dn[i + 2] != '\0' &&
+                    ek_hex_digit(dn[i + 2]) >= 0) {
+                    v[vlen] = (char)(ek_hex_digit(dn[i + 1]) << 4 |
+                                     ek_hex_digit(dn[i + 2]));
                     if (v[vlen] == '\0') {
                         r = ek_seterr(ctx, EK_ERR_USAGE,
                                       "DN '%s': \\00 at "

@@ -147,10 +147,9 @@ void ek_pin_source_scrub(const struct ek_pin_source *src);
 
 /* Lower- or upper-case hex of n bytes into out (2n+1 bytes). */
 void ek_hex_encode(const unsigned char *in, size_t n, char *out, int upper);
-/* Parses hex (even length, no separators); EK_ERR_USAGE otherwise.
- * *outlen: buffer size in, bytes out. */
-ek_err ek_hex_decode(struct ek_ctx *ctx, const char *hex, unsigned char *out,
-                     size_t *outlen);
+/* The value of a hex digit (0-9, a-f, A-F), or -1. The one reader of hex
+ * digits: ek_key_id_parse, DN escapes (\XX). */
+int ek_hex_digit(int c);
 
 /* Writes data to path atomically: a temporary file in the same directory,
  * fsync, then rename (or link, without EK_WRITE_FORCE, so that an existing

@@ -24,8 +24,8 @@ ek_hex_encode(const unsigned char *in, size_t n, char *out, int upper)
     out[2 * n] = '\0';
 }
 
-static int
-hexval(char c)
+int
+ek_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -36,34 +36,52 @@ hexval(char c)
     return -1;
 }
 
+/* The id is not repeated in a sentence: it is what someone typed, and
+ * the position says where it went wrong. */
 ek_err
-ek_hex_decode(struct ek_ctx *ctx, const char *hex, unsigned char *out,
-              size_t *outlen)
+ek_key_id_parse(struct ek_ctx *ctx, const char *s, unsigned char *out,
+                size_t *lenp)
 {
-    size_t n = strlen(hex), i;
+    const char *p;
+    size_t n = 0, max;
     int hi, lo;
 
-    if (n == 0 || n % 2 != 0)
+    if (s == NULL || out == NULL || lenp == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE,
-                         "'%s' is not hex: it needs an "
-                         "even number of digits, e.g. 01 or a1b2",
-                         hex);
-    if (n / 2 > *outlen)
-        return ek_seterr(ctx, EK_ERR_USAGE,
-                         "hex value '%s' is too long "
-                         "(at most %zu bytes)",
-                         hex, *outlen);
-    for (i = 0; i < n / 2; i++) {
-        hi = hexval(hex[2 * i]);
-        lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
+                         "ek_key_id_parse: no id or no buffer");
+    max = *lenp;
+    p = s;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        p += 2;
+    while (*p != '\0') {
+        if (n > 0 && p[0] == ':' && p[1] != '\0')
+            p++; /* one ':' between bytes, as pkcs11-tool prints ids */
+        if ((hi = ek_hex_digit((unsigned char)p[0])) < 0)
             return ek_seterr(ctx, EK_ERR_USAGE,
-                             "'%s' is not hex: "
-                             "character %zu is not 0-9 or a-f",
-                             hex, 2 * i + (hi < 0 ? 1 : 2));
-        out[i] = (unsigned char)(hi << 4 | lo);
+                             "the key id is not hex: character %zu is not "
+                             "0-9 or a-f%s",
+                             (size_t)(p - s) + 1,
+                             n > 0 ? " (or one ':' between bytes)" : "");
+        if ((lo = ek_hex_digit((unsigned char)p[1])) < 0)
+            return p[1] == '\0'
+                       ? ek_seterr(ctx, EK_ERR_USAGE,
+                                   "the key id has an odd number of hex "
+                                   "digits: a byte is two (01, not 1)")
+                       : ek_seterr(ctx, EK_ERR_USAGE,
+                                   "the key id is not hex: character %zu "
+                                   "is not 0-9 or a-f",
+                                   (size_t)(p - s) + 2);
+        if (n == max)
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the key id is too long (at most %zu bytes)", max);
+        out[n++] = (unsigned char)(hi << 4 | lo);
+        p += 2;
     }
-    *outlen = n / 2;
+    if (n == 0)
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "the key id is empty: give at least one byte in "
+                         "hex, e.g. 01");
+    *lenp = n;
     return EK_OK;
 }
 

@@ -147,9 +147,6 @@ int cli_key_json(cJSON *o, const struct ek_key *k);
 /* cli_key_json and the template attributes the token refused
  * ("template_dropped"): a key just made (keygen --json, init --json). */
 int cli_key_made_json(cJSON *o, const struct ek_key *k);
-/* Parses a hex id (an optional 0x; ':' allowed between bytes, as
- * pkcs11-tool prints ids) into at most max bytes; 0 ok, -1 bad. */
-int cli_parse_hex(const char *s, unsigned char *out, size_t max, size_t *len);
 
 /* Starts the clock of the -v timestamps (main, first thing). */
 void cli_clock_start(void);

@@ -608,43 +608,6 @@ cli_key_verdict_text(const struct ek_key *k)
     return cli_verdict_text(ek_key_verdict(k));
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int
-cli_parse_hex(const char *s, unsigned char *out, size_t max, size_t *len)
-{
-    size_t n = 0;
-    int hi, lo;
-
-    if (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)
-        s += 2;
-    while (*s != '\0') {
-        if (*s == ':') {
-            s++;
-            continue;
-        }
-        if ((hi = hexval((unsigned char)s[0])) < 0 ||
-            (lo = hexval((unsigned char)s[1])) < 0 || n == max)
-            return -1;
-        out[n++] = (unsigned char)(hi << 4 | lo);
-        s += 2;
-    }
-    if (n == 0)
-        return -1;
-    *len = n;
-    return 0;
-}
-
 int
 cli_key_json(cJSON *o, const struct ek_key *k)
 {

@@ -247,7 +247,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
                                  optarg);
             break;
         case OPT_ID:
-            if (cli_parse_hex(optarg, id, sizeof id, &id_len) != 0)
+            id_len = sizeof id;
+            if (ek_key_id_parse(cli->ctx, optarg, id, &id_len) != EK_OK)
                 return cli_usage(cmd, usage_init,
                                  "--id '%s' is not hex "
                                  "bytes (e.g. 01 or a1b2), at most %d",

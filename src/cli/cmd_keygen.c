@@ -189,7 +189,8 @@ cmd_keygen(struct cli *cli, int argc, char **argv)
             p.label = optarg;
             continue;
         case OPT_ID:
-            if (cli_parse_hex(optarg, id, sizeof id, &id_len) != 0)
+            id_len = sizeof id;
+            if (ek_key_id_parse(cli->ctx, optarg, id, &id_len) != EK_OK)
                 return cli_usage("keygen", usage_keygen,
                                  "--id '%s' is not "
                                  "hex of 1 to 64 bytes (e.g. 01 or a1b2)",

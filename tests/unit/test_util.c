@@ -15,18 +15,47 @@ test_hex(void)
     char s[9];
 
     assert(ek_ctx_new(&ctx) == EK_OK);
-    assert(ek_hex_decode(ctx, "0aFf", b, &n) == EK_OK);
+    assert(ek_key_id_parse(ctx, "0aFf", b, &n) == EK_OK);
     assert(n == 2 && b[0] == 0x0a && b[1] == 0xff);
     ek_hex_encode(b, n, s, 1);
     assert(strcmp(s, "0AFF") == 0);
+    /* as pkcs11-tool and p11tool print ids */
     n = sizeof b;
-    assert(ek_hex_decode(ctx, "0g", b, &n) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "not hex") != NULL);
+    assert(ek_key_id_parse(ctx, "0x0a:b1:C2", b, &n) == EK_OK);
+    assert(n == 3 && b[0] == 0x0a && b[1] == 0xb1 && b[2] == 0xc2);
     n = sizeof b;
-    assert(ek_hex_decode(ctx, "abc", b, &n) == EK_ERR_USAGE);
-    assert(strstr(ek_ctx_errmsg(ctx), "even number") != NULL);
+    assert(ek_key_id_parse(ctx, "0X01", b, &n) == EK_OK);
+    assert(n == 1 && b[0] == 0x01);
+    /* the position, never the id */
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, "0g", b, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "not hex: character 2 ") && !ut_has(ctx, "0g"));
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, "abc", b, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "odd number"));
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, "0a::ff", b, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "character 4 ") && ut_has(ctx, "one ':'"));
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, "0a:", b, &n) == EK_ERR_USAGE);
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, ":0a", b, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "character 1 "));
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, "", b, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "empty"));
+    n = sizeof b;
+    assert(ek_key_id_parse(ctx, "0x", b, &n) == EK_ERR_USAGE);
     n = 1;
-    assert(ek_hex_decode(ctx, "0102", b, &n) == EK_ERR_USAGE);
+    assert(ek_key_id_parse(ctx, "0102", b, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "too long (at most 1 bytes)") && n == 1);
+    /* a NULL context: the code alone */
+    n = sizeof b;
+    assert(ek_key_id_parse(NULL, "zz", b, &n) == EK_ERR_USAGE);
+    /* the one digit reader, also behind the DN's \XX */
+    assert(ek_hex_digit('0') == 0 && ek_hex_digit('f') == 15 &&
+           ek_hex_digit('F') == 15 && ek_hex_digit('g') == -1 &&
+           ek_hex_digit(':') == -1 && ek_hex_digit(-1) == -1);
     ek_ctx_free(&ctx);
     assert(ctx == NULL);
 }
