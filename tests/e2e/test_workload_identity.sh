@@ -211,6 +211,26 @@ for i in $(seq 200); do [ -e "$AF" ] || break; sleep 0.05; done
 curl -s --max-time 30 --unix-socket "$T/agent.sock" -X POST http://localhost/v1/unlock >/dev/null
 for i in $(seq 200); do [ -s "$AF" ] && break; sleep 0.05; done
 [ -s "$AF" ] && pass "unlocked: the file is back" || fail "unlocked, no file: $(tail -3 "$T/agent.log")"
+# exec --workload-identity --agent: the agent signs each assertion (no
+# PIN source given to exec at all)
+n0=$(grep -c '"event":"assertion",' "$T/audit.jsonl")
+ENTRAKEY_AGENT_SOCK="$T/agent.sock" run "$EK" exec --workload-identity --agent \
+  "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" -- \
+  sh -c 'cat "$AZURE_FEDERATED_TOKEN_FILE"'
+expect_rc "exec --workload-identity --agent" 0
+printf '%s' "$OUT" > "$T/via-agent.jwt"
+"$PY" - "$T/via-agent.jwt" "$CERT" <<'PY' && pass "... the file holds an assertion signed by our key" || fail "... not a valid assertion: $OUT"
+import sys, jwt
+from cryptography import x509
+data = open(sys.argv[2], "rb").read()
+c = x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+b = open(sys.argv[1], "rb").read()
+cl = jwt.decode(b, key=c.public_key(), algorithms=[jwt.get_unverified_header(b)["alg"]],
+                audience="https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
+sys.exit(0 if cl["exp"] - cl["iat"] == 3600 else 1)
+PY
+[ "$(grep -c '"event":"assertion",' "$T/audit.jsonl")" -gt "$n0" ] &&
+  pass "... signed by the agent (its audit trail)" || fail "the agent did not sign for exec --agent"
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; RC=$?; AGENT_PID=
 expect_rc "the agent's SIGTERM: exit 0" 0
 [ ! -e "$AF" ] && pass "the agent's file is removed when it exits" || fail "the agent left its file"
