@@ -32,7 +32,10 @@
  *                          C_GetInfo, C_GetFunctionList, C_CloseSession and
  *                          C_CloseAllSessions, which still reach the module
  *       sleep:MS           wait MS milliseconds first (a card waiting for a
- *                          touch)
+ *                          touch); with EKFAULT_HOLD=PATH in the
+ *                          environment, the wait also ends as soon as PATH
+ *                          no longer exists, so a test can hold a call for
+ *                          as long as it needs and release it
  *       abort              abort() (SIGABRT)
  *       segv               write through a NULL pointer (SIGSEGV)
  *   tokenflags=+F,-F    C_GetTokenInfo sets (+) or clears (-) token flags:
@@ -762,12 +765,20 @@ log_call(enum ekf_fn fn, CK_RV rv, const char *note, const char *extra)
 static void
 sleep_ms(unsigned long ms)
 {
+    const char *hold = getenv("EKFAULT_HOLD");
     struct timespec ts;
+    unsigned long step;
 
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    while (ms > 0) {
+        if (hold != NULL && *hold != '\0' && access(hold, F_OK) != 0)
+            return;
+        step = hold != NULL && ms > 20 ? 20 : ms;
+        ts.tv_sec = (time_t)(step / 1000);
+        ts.tv_nsec = (long)(step % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= step;
+    }
 }
 
 /* A NULL write, as a broken module makes one; not caught by the sanitizers

@@ -128,13 +128,14 @@ run "$EK" keys "pkcs11:token=$TOKEN_LABEL" "${PF[@]}" # a good login resets Soft
 slow_sign() {
   local src=$1 i
   : > "$T/flog"
+  : > "$T/hold" # C_Sign waits until the checks below remove it (at most 60 s)
   case $src in
-    file) EKFAULT="C_Sign=sleep:4000" EKFAULT_LOG="$T/flog" "$EK" assert "$KEY_URI" \
+    file) EKFAULT="C_Sign=sleep:60000" EKFAULT_HOLD="$T/hold" EKFAULT_LOG="$T/flog" "$EK" assert "$KEY_URI" \
             "${COMMON[@]}" --module "$EKFAULT_SO" "${PF[@]}" >"$T/slow.out" 2>"$T/slow.err" & ;;
-    fd)   EKFAULT="C_Sign=sleep:4000" EKFAULT_LOG="$T/flog" "$EK" assert "$KEY_URI" \
+    fd)   EKFAULT="C_Sign=sleep:60000" EKFAULT_HOLD="$T/hold" EKFAULT_LOG="$T/flog" "$EK" assert "$KEY_URI" \
             "${COMMON[@]}" --module "$EKFAULT_SO" --pin-source fd:3 3<"$PIN_FILE" \
             >"$T/slow.out" 2>"$T/slow.err" & ;;
-    env)  EK_HD_PIN=$TEST_PIN EKFAULT="C_Sign=sleep:4000" EKFAULT_LOG="$T/flog" "$EK" \
+    env)  EK_HD_PIN=$TEST_PIN EKFAULT="C_Sign=sleep:60000" EKFAULT_HOLD="$T/hold" EKFAULT_LOG="$T/flog" "$EK" \
             assert "$KEY_URI" "${COMMON[@]}" --module "$EKFAULT_SO" \
             --pin-source env:EK_HD_PIN >"$T/slow.out" 2>"$T/slow.err" & ;;
   esac
@@ -181,6 +182,7 @@ for src in file fd env; do
       rm -f "$T/core".*
     fi
   fi
+  rm -f "$T/hold"
   wait "$PID"
   RC=$?; OUT=$(cat "$T/slow.out"); ERR=$(cat "$T/slow.err")
   expect_rc "$src: the slow assert succeeds" 0
@@ -229,13 +231,16 @@ expect_match "... and then wrote the issued token" "$(tr -d '\0' < "$T/blk.out")
 
 # ------------------------------------------- 3. the exec child's /proc
 EK_HD_PIN=$TEST_PIN "$EK" exec "$KEY_URI" "${COMMON[@]}" "${ENDPOINT[@]}" \
-  --pin-source env:EK_HD_PIN -- sleep 3 >"$T/ex.out" 2>"$T/ex.err" &
+  --pin-source env:EK_HD_PIN -- sh -c 'until [ -e "$1" ]; do sleep 0.05; done' \
+  child "$T/ex.go" >"$T/ex.out" 2>"$T/ex.err" &
 XP=$!
-for _ in $(seq 300); do
-  [ "$(tr '\0' ' ' < /proc/$XP/cmdline 2>/dev/null)" = "sleep 3 " ] && break
+# the child waits for ex.go, so its /proc stays readable however slow this is
+child_cmd="sh -c until [ -e \"\$1\" ]; do sleep 0.05; done child $T/ex.go "
+for _ in $(seq 600); do
+  [ "$(tr '\0' ' ' < /proc/$XP/cmdline 2>/dev/null)" = "$child_cmd" ] && break
   sleep 0.05
 done
-if [ "$(tr '\0' ' ' < /proc/$XP/cmdline 2>/dev/null)" = "sleep 3 " ]; then
+if [ "$(tr '\0' ' ' < /proc/$XP/cmdline 2>/dev/null)" = "$child_cmd" ]; then
   issued=$(stats 's["issued"][-1]')
   envx=$(tr '\0' '\n' < /proc/$XP/environ)
   expect_match "exec child: ENTRAKEY_ACCESS_TOKEN is the issued token" \
@@ -249,6 +254,7 @@ if [ "$(tr '\0' ' ' < /proc/$XP/cmdline 2>/dev/null)" = "sleep 3 " ]; then
 else
   fail "the exec child did not start: $(cat "$T/ex.err")"
 fi
+touch "$T/ex.go"
 wait "$XP"
 expect_match "exec: exit 0, nothing on stderr" "$?:$(cat "$T/ex.err")" '^0:$'
 
