@@ -338,6 +338,23 @@ struct cli_sign {
 void cli_sign_init(struct cli_sign *s, const char *cmd);
 /* Handles a signing option: 0 done, -1 not one, > 0 an exit code. */
 int cli_sign_opt(struct cli_sign *s, int c, const char *arg);
+/* What a signing command adds to the shared option loop. */
+struct cli_sign_cmd {
+    const struct option *longopts; /* CLI_COMMON_, CLI_SIGN_ and its own */
+    const char *usage;             /* printed by -h/--help */
+    /* its own options: 0 handled, -1 not its own, > 0 an exit code;
+     * NULL: it has none */
+    int (*own)(void *arg, int c, const char *optarg);
+    void *arg;
+    const char *extra; /* said after "unexpected argument 'X'", or NULL */
+};
+/* The option loop of assert, token and exec (the agent later): the
+ * command's own options, then the signing and the common ones, -h/--help;
+ * then KEY-URI, the one argument among argv[optind..nargs). Returns 0 to go
+ * on, -1 after printing the help (exit 0), or an exit code after printing
+ * why. */
+int cli_sign_args(struct cli *cli, struct cli_sign *s, int nargs, char **argv,
+                  const struct cli_sign_cmd *cmd);
 /* Applies the precedence, checks and parses what can be checked before
  * the token is touched (no PIN is asked for a doomed request), and sets
  * cli->module and cli->pin_source. 0 or an exit code after printing why. */

@@ -185,6 +185,37 @@ cli_sign_init(struct cli_sign *s, const char *cmd)
 }
 
 int
+cli_sign_args(struct cli *cli, struct cli_sign *s, int nargs, char **argv,
+              const struct cli_sign_cmd *cmd)
+{
+    int c, rc;
+
+    while ((c = cli_getopt(nargs, argv, CLI_COMMON_SHORTOPTS, cmd->longopts,
+                           s->cmd)) != -1) {
+        if (c == 'h') {
+            fputs(cmd->usage, stdout);
+            return -1;
+        }
+        rc = cmd->own != NULL ? cmd->own(cmd->arg, c, optarg) : -1;
+        if (rc < 0)
+            rc = cli_sign_opt(s, c, optarg);
+        if (rc < 0)
+            rc = cli_common_opt(cli, c, optarg, s->cmd, cmd->usage);
+        if (rc < 0)
+            rc = cli_usage(s->cmd, NULL, "unexpected option");
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < nargs)
+        s->val[CLI_SF_KEY] = argv[optind++];
+    if (optind < nargs)
+        return cli_usage(s->cmd, NULL, "unexpected argument '%s'%s%s",
+                         argv[optind], cmd->extra != NULL ? "; " : "",
+                         cmd->extra != NULL ? cmd->extra : "");
+    return 0;
+}
+
+int
 cli_sign_opt(struct cli_sign *s, int c, const char *arg)
 {
     enum cli_sign_field f;

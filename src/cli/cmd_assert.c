@@ -31,6 +31,8 @@ cmd_assert(struct cli *cli, int argc, char **argv)
         CLI_SIGN_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
+    const struct cli_sign_cmd cmd = {.longopts = longopts,
+                                     .usage = usage_assert};
     struct cli_sign s;
     struct ek_assertion_params p;
     struct ek_access_token_params tp;
@@ -38,34 +40,18 @@ cmd_assert(struct cli *cli, int argc, char **argv)
     struct ek_cert *cert = NULL;
     struct ek_secret *jwt = NULL;
     char jti[64];
-    int c, rc;
+    int rc;
     ek_err r;
 
     cli_sign_init(&s, "assert");
-    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                           s.cmd)) != -1) {
-        if (c == 'h') {
-            fputs(usage_assert, stdout);
-            rc = CLI_EXIT_OK;
-            goto out;
-        }
-        if ((rc = cli_sign_opt(&s, c, optarg)) < 0)
-            rc = cli_common_opt(cli, c, optarg, s.cmd, usage_assert);
-        if (rc < 0)
-            rc = cli_usage(s.cmd, NULL, "unexpected option");
-        if (rc != 0)
-            goto out;
+    if ((rc = cli_sign_args(cli, &s, argc, argv, &cmd)) != 0) {
+        rc = rc < 0 ? CLI_EXIT_OK : rc;
+        goto out;
     }
     if (cli->json) {
         rc = cli_usage(s.cmd, NULL,
                        "assert prints the bare JWT; it has no "
                        "--json output");
-        goto out;
-    }
-    if (optind < argc)
-        s.val[CLI_SF_KEY] = argv[optind++];
-    if (optind < argc) {
-        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'", argv[optind]);
         goto out;
     }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 || (rc = cli_apply(cli)) != 0)

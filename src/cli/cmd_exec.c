@@ -106,17 +106,34 @@ enum {
     OPT_WI_REFRESH,
 };
 
-/* --workload-identity, --assertion-refresh: 0 done, -1 not one, > 0 exit. */
+/* What exec's own options set. */
+struct exec_opts {
+    const char *mi_listen;
+    int mi;
+    int wi;
+    unsigned wi_refresh;
+};
+
+/* --managed-identity, --workload-identity, --assertion-refresh: 0 done,
+ * -1 not one, > 0 exit (cli_sign_cmd.own). */
 static int
-wi_opt(int c, const char *arg, int *wi, unsigned *refresh)
+exec_opt(void *arg_, int c, const char *arg)
 {
+    struct exec_opts *o = arg_;
+
+    if (c == OPT_EXEC_MANAGED_IDENTITY) {
+        o->mi = 1;
+        o->mi_listen = arg;
+        return 0;
+    }
     if (c == OPT_WI) {
-        *wi = 1;
+        o->wi = 1;
         return 0;
     }
     if (c != OPT_WI_REFRESH)
         return -1;
-    if (cli_parse_uint(arg, WI_REFRESH_MIN, WI_REFRESH_MAX, refresh) != 0)
+    if (cli_parse_uint(arg, WI_REFRESH_MIN, WI_REFRESH_MAX, &o->wi_refresh) !=
+        0)
         return cli_usage("exec", NULL,
                          "--assertion-refresh '%s' is not a number of "
                          "seconds from %u to %u",
@@ -136,14 +153,17 @@ cmd_exec(struct cli *cli, int argc, char **argv)
         {"assertion-refresh", required_argument, NULL, OPT_WI_REFRESH},
         {NULL, 0, NULL, 0},
     };
-    const char *mi_listen = NULL;
-    int mi = 0;
-    unsigned wi_refresh = 0;
-    int wi = 0;
+    struct exec_opts o = {NULL, 0, 0, 0};
+    const struct cli_sign_cmd cmd = {.longopts = longopts,
+                                     .usage = usage_exec,
+                                     .own = exec_opt,
+                                     .arg = &o,
+                                     .extra =
+                                         "put -- before the command to run"};
     struct cli_sign s;
     struct ek_access_token *at = NULL;
     struct ek_key *key = NULL;
-    int c, rc, nargs, i;
+    int rc, nargs, i;
 
     cli_sign_init(&s, "exec");
     /* options end at "--"; what follows is the child's, untouched */
@@ -161,33 +181,8 @@ cmd_exec(struct cli *cli, int argc, char **argv)
                          "command to run");
     }
     nargs = i;
-    while ((c = cli_getopt(nargs, argv, CLI_COMMON_SHORTOPTS, longopts,
-                           s.cmd)) != -1) {
-        if (c == 'h') {
-            fputs(usage_exec, stdout);
-            rc = CLI_EXIT_OK;
-            goto out;
-        }
-        if (c == OPT_EXEC_MANAGED_IDENTITY) {
-            mi = 1;
-            mi_listen = optarg;
-            continue;
-        }
-        if ((rc = wi_opt(c, optarg, &wi, &wi_refresh)) < 0 &&
-            (rc = cli_sign_opt(&s, c, optarg)) < 0)
-            rc = cli_common_opt(cli, c, optarg, s.cmd, usage_exec);
-        if (rc < 0)
-            rc = cli_usage(s.cmd, NULL, "unexpected option");
-        if (rc != 0)
-            goto out;
-    }
-    if (optind < nargs)
-        s.val[CLI_SF_KEY] = argv[optind++];
-    if (optind < nargs) {
-        rc = cli_usage(s.cmd, NULL,
-                       "unexpected argument '%s'; put -- "
-                       "before the command to run",
-                       argv[optind]);
+    if ((rc = cli_sign_args(cli, &s, nargs, argv, &cmd)) != 0) {
+        rc = rc < 0 ? CLI_EXIT_OK : rc;
         goto out;
     }
     if (nargs + 1 >= argc) {
@@ -200,33 +195,34 @@ cmd_exec(struct cli *cli, int argc, char **argv)
         rc = cli_usage(s.cmd, NULL, "--json has no meaning for exec");
         goto out;
     }
-    if (wi_refresh != 0 && !wi) {
+    if (o.wi_refresh != 0 && !o.wi) {
         rc = cli_usage(s.cmd, NULL,
                        "--assertion-refresh is for --workload-identity");
         goto out;
     }
-    if (wi && mi) {
+    if (o.wi && o.mi) {
         rc = cli_usage(s.cmd, NULL,
                        "--workload-identity and --managed-identity: one "
                        "or the other");
         goto out;
     }
-    if (wi) {
+    if (o.wi) {
         if ((rc = cli_sign_resolve(cli, &s)) == 0)
             rc = cli_exec_wi(cli, &s, argv + nargs + 1,
-                             wi_refresh != 0 ? wi_refresh : WI_REFRESH_DEFAULT);
+                             o.wi_refresh != 0 ? o.wi_refresh
+                                               : WI_REFRESH_DEFAULT);
         goto out;
     }
     /* the agent's endpoint: the agent holds the key and the app */
-    if (mi && s.agent_mode > 0) {
-        rc = agent_mi_exec(cli, &s, mi_listen, argv + nargs + 1);
+    if (o.mi && s.agent_mode > 0) {
+        rc = agent_mi_exec(cli, &s, o.mi_listen, argv + nargs + 1);
         goto out;
     }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 ||
         (rc = cli_token_check_org(&s)) != 0)
         goto out;
-    if (mi) {
-        rc = agent_mi_exec(cli, &s, mi_listen, argv + nargs + 1);
+    if (o.mi) {
+        rc = agent_mi_exec(cli, &s, o.mi_listen, argv + nargs + 1);
         goto out;
     }
     if ((rc = cli_token_acquire(cli, &s, &at, &key)) != 0)

@@ -463,6 +463,16 @@ cli_token_check_org(struct cli_sign *s)
     return 0;
 }
 
+/* token's own option: --format. */
+static int
+format_opt(void *arg, int c, const char *optarg_)
+{
+    if (c != OPT_FORMAT)
+        return -1;
+    *(const char **)arg = optarg_;
+    return 0;
+}
+
 int
 cmd_token(struct cli *cli, int argc, char **argv)
 {
@@ -475,32 +485,16 @@ cmd_token(struct cli *cli, int argc, char **argv)
     struct cli_sign s;
     struct ek_access_token *at = NULL;
     const char *format = NULL;
+    const struct cli_sign_cmd cmd = {.longopts = longopts,
+                                     .usage = usage_token,
+                                     .own = format_opt,
+                                     .arg = &format};
     enum out_format fmt = FMT_RAW;
-    int c, rc;
+    int rc;
 
     cli_sign_init(&s, "token");
-    while ((c = cli_getopt(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-                           s.cmd)) != -1) {
-        if (c == OPT_FORMAT) {
-            format = optarg;
-            continue;
-        }
-        if (c == 'h') {
-            fputs(usage_token, stdout);
-            rc = CLI_EXIT_OK;
-            goto out;
-        }
-        if ((rc = cli_sign_opt(&s, c, optarg)) < 0)
-            rc = cli_common_opt(cli, c, optarg, s.cmd, usage_token);
-        if (rc < 0)
-            rc = cli_usage(s.cmd, NULL, "unexpected option");
-        if (rc != 0)
-            goto out;
-    }
-    if (optind < argc)
-        s.val[CLI_SF_KEY] = argv[optind++];
-    if (optind < argc) {
-        rc = cli_usage(s.cmd, NULL, "unexpected argument '%s'", argv[optind]);
+    if ((rc = cli_sign_args(cli, &s, argc, argv, &cmd)) != 0) {
+        rc = rc < 0 ? CLI_EXIT_OK : rc;
         goto out;
     }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 ||

@@ -48,4 +48,26 @@ expect_match "... suggests --force" "$ERR" 'give --force to replace it'
 expect_nomatch "... not cert create's --no-store" "$ERR" 'no-store'
 expect_nomatch "... the library's sentence has no option" "$(head -1 <<< "$ERR")" ' --[a-z]'
 
+# assert, token and exec share one option loop (cli_sign_args): the same
+# help, the same refusals, each command's own options kept
+for c in assert token exec; do
+  extra=(); [ "$c" = exec ] && extra=(-- true)
+  run "$EK" "$c" -h "${extra[@]}"
+  expect_rc "$c -h: exit 0" 0
+  expect_match "... its own usage" "$OUT" "^usage: entrakey $c "
+  run "$EK" "$c" 'pkcs11:token=a' 'pkcs11:token=b' "${extra[@]}"
+  expect_rc "$c with two KEY-URIs: exit 2" 2
+  expect_match "... says which" "$ERR" "^entrakey $c: unexpected argument 'pkcs11:token=b'"
+  run "$EK" "$c" --lifetime 99999 "${extra[@]}"
+  expect_rc "$c --lifetime 99999: a signing option, checked: exit 2" 2
+  run "$EK" "$c" --format json "${extra[@]}"
+  if [ "$c" = token ]; then
+    expect_nomatch "token --format is its own" "$ERR" "unknown or ambiguous option '--format'"
+  else
+    expect_match "$c --format is token's alone" "$ERR" "unknown or ambiguous option '--format'"
+  fi
+done
+expect_match "exec: put -- before the command" \
+  "$("$EK" exec a b -- true 2>&1)" "unexpected argument 'b'; put -- before the command to run"
+
 finish
