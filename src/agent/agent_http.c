@@ -243,84 +243,68 @@ parse_request(struct agent *a, const cJSON *doc,
     return ki;
 }
 
+/* POST /v1/token and /v1/assertion: one request body (parse_request),
+ * then the access token (min_lifetime) or the assertion (lifetime). The
+ * secret is wiped from every copy but the answer sent. */
 static enum MHD_Result
-do_token(struct agent *a, struct MHD_Connection *c, struct req *rq)
+do_sign(struct agent *a, struct MHD_Connection *c, struct req *rq, int token)
 {
     struct ek_access_token_params p;
     struct agent_tok t;
+    struct ek_secret *jwt = NULL;
     cJSON *in = cJSON_ParseWithLength(rq->body, rq->len), *out = NULL;
+    const char *field = token ? "access_token" : "assertion";
     char msg[600];
-    unsigned min_life = 0;
+    unsigned num = 0;
     ssize_t ki;
     ek_err e;
-    enum MHD_Result ret;
+    int ok;
     time_t now;
 
+    memset(&t, 0, sizeof t);
     if (in == NULL)
         return fail(c, EK_ERR_USAGE, "the body is not JSON");
-    ki = parse_request(a, in, &p, &min_life, "min_lifetime", msg, sizeof msg,
-                       &e);
+    ki = parse_request(a, in, &p, &num, token ? "min_lifetime" : "lifetime",
+                       msg, sizeof msg, &e);
     if (ki < 0) {
         cJSON_Delete(in);
         return fail(c, e, msg);
     }
-    e = agent_token(a, (size_t)ki, &p, min_life, &rq->who, &t, msg, sizeof msg);
+    if (token) {
+        e = agent_token(a, (size_t)ki, &p, num, &rq->who, &t, msg, sizeof msg);
+    } else {
+        p.assertion.lifetime = num;
+        e = agent_assertion(a, (size_t)ki, &p, &rq->who, &jwt, msg, sizeof msg);
+    }
     cJSON_Delete(in);
     if (e != EK_OK)
         return fail(c, e, msg);
     now = time(NULL);
-    if ((out = cJSON_CreateObject()) == NULL ||
-        cJSON_AddStringToObject(out, "access_token", t.value) == NULL ||
-        cJSON_AddStringToObject(out, "token_type", t.type) == NULL ||
-        cJSON_AddNumberToObject(out, "expires_in",
-                                (double)(t.expires_on - now)) == NULL ||
-        cJSON_AddNumberToObject(out, "expires_on", (double)t.expires_on) ==
-            NULL ||
-        cJSON_AddStringToObject(out, "scope", t.scope) == NULL ||
-        cJSON_AddStringToObject(out, "source", t.cached ? "cache" : "new") ==
-            NULL) {
-        agent_tok_clear(&t);
-        if (out != NULL)
-            return answer(c, 500, out, "access_token", 0);
-        return MHD_NO;
-    }
+    ok = (out = cJSON_CreateObject()) != NULL;
+    if (ok && token)
+        ok = cJSON_AddStringToObject(out, field, t.value) != NULL &&
+             cJSON_AddStringToObject(out, "token_type", t.type) != NULL &&
+             cJSON_AddNumberToObject(out, "expires_in",
+                                     (double)(t.expires_on - now)) != NULL &&
+             cJSON_AddNumberToObject(out, "expires_on", (double)t.expires_on) !=
+                 NULL &&
+             cJSON_AddStringToObject(out, "scope", t.scope) != NULL &&
+             cJSON_AddStringToObject(out, "source",
+                                     t.cached ? "cache" : "new") != NULL;
+    else if (ok)
+        ok = cJSON_AddStringToObject(out, field, ek_secret_data(jwt)) != NULL;
     agent_tok_clear(&t);
-    ret = answer(c, MHD_HTTP_OK, out, "access_token", 0);
-    return ret;
-}
-
-static enum MHD_Result
-do_assertion(struct agent *a, struct MHD_Connection *c, struct req *rq)
-{
-    struct ek_access_token_params p;
-    struct ek_secret *jwt = NULL;
-    cJSON *in = cJSON_ParseWithLength(rq->body, rq->len), *out = NULL;
-    char msg[600];
-    unsigned lifetime = 0;
-    ssize_t ki;
-    ek_err e;
-
-    if (in == NULL)
-        return fail(c, EK_ERR_USAGE, "the body is not JSON");
-    ki = parse_request(a, in, &p, &lifetime, "lifetime", msg, sizeof msg, &e);
-    if (ki < 0) {
-        cJSON_Delete(in);
-        return fail(c, e, msg);
-    }
-    p.assertion.lifetime = lifetime;
-    e = agent_assertion(a, (size_t)ki, &p, &rq->who, &jwt, msg, sizeof msg);
-    cJSON_Delete(in);
-    if (e != EK_OK)
-        return fail(c, e, msg);
-    out = cJSON_CreateObject();
-    if (out == NULL || cJSON_AddStringToObject(out, "assertion",
-                                               ek_secret_data(jwt)) == NULL) {
-        ek_secret_free(&jwt);
-        cJSON_Delete(out);
-        return MHD_NO;
-    }
     ek_secret_free(&jwt);
-    return answer(c, MHD_HTTP_OK, out, "assertion", 0);
+    if (!ok) {
+        /* a partial answer is never sent: its secret is wiped */
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(out, field);
+
+        if (cJSON_IsString(v) && v->valuestring != NULL)
+            explicit_bzero(v->valuestring, strlen(v->valuestring));
+        cJSON_Delete(out);
+        return fail(c, EK_ERR_INTERNAL, "out of memory");
+    }
+    return answer(c, MHD_HTTP_OK, out, field, 0);
 }
 
 static enum MHD_Result
@@ -465,9 +449,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
         return fail_status(c, MHD_HTTP_METHOD_NOT_ALLOWED, EK_ERR_USAGE,
                            "use POST");
     if (strcmp(url, "/v1/token") == 0)
-        return do_token(a, c, rq);
+        return do_sign(a, c, rq, 1);
     if (strcmp(url, "/v1/assertion") == 0)
-        return do_assertion(a, c, rq);
+        return do_sign(a, c, rq, 0);
     if (strcmp(url, "/v1/lock") == 0) {
         agent_lock(a);
         return ok_answer(c, "locked");
