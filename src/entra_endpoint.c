@@ -236,7 +236,9 @@ entra_check_authority(struct ek_ctx *ctx, const char *authority,
      * 6.2.2, 6.2.3): the URL posted to and the aud Entra ID compares are
      * the normal form of what was given */
     if (port != 0 && port != 443)
-        snprintf(out, ENTRA_AUTHORITY_MAX + 1, "https://%s:%lu", host, port);
+        /* port <= 65535 was checked; the mask tells the compiler so */
+        snprintf(out, ENTRA_AUTHORITY_MAX + 1, "https://%s:%u", host,
+                 (unsigned)(port & 0xffffu));
     else
         snprintf(out, ENTRA_AUTHORITY_MAX + 1, "https://%s", host);
     return EK_OK;
