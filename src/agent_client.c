@@ -1,48 +1,30 @@
-/* agent_client.c: asking a running `entrakey agent` over its Unix socket
- * (HTTP/1.1 + JSON through libcurl's CURLOPT_UNIX_SOCKET_PATH). */
+/* agent_client.c: asking a running `entrakey agent` over its Unix socket:
+ * one HTTP/1.1 request with a JSON body, answered with a Content-Length
+ * and the connection closed. Written on the socket directly, not through
+ * libcurl: loading libcurl and its dependencies (TLS, LDAP, SSH, Kerberos…)
+ * costs a client served from the agent's cache more time and memory than
+ * the whole exchange. */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
-#include <pthread.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "entra.h"
 
 #define AGENT_BODY_MAX (64 * 1024)
+#define AGENT_HEAD_MAX (8 * 1024)
+#define AGENT_CONNECT_TIMEOUT 5 /* seconds */
 #define AGENT_TIMEOUT 120 /* the agent may wait for Entra ID and retries */
-
-static pthread_once_t agent_once = PTHREAD_ONCE_INIT;
-static CURLcode agent_init_rc = CURLE_FAILED_INIT;
-
-static void
-agent_global_init(void)
-{
-    agent_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct agent_sink {
-    struct ek_secret *body;
-    int over;
-};
-
-static size_t
-on_agent_body(char *data, size_t size, size_t n, void *arg)
-{
-    struct agent_sink *s = arg;
-    size_t len = size * n;
-
-    if (s->body->len + len > AGENT_BODY_MAX) {
-        s->over = 1;
-        return 0;
-    }
-    if (ek_secret_append(NULL, s->body, data, len) != EK_OK)
-        return 0;
-    return len;
-}
 
 ek_err
 ek_agent_socket_path(struct ek_ctx *ctx, char **pathp)
@@ -89,82 +71,214 @@ agent_error(struct ek_ctx *ctx, const char *sock, long status, cJSON *doc)
     return ek_seterr(ctx, e, "agent: %s", msg->valuestring);
 }
 
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Writes all of buf before the deadline; 0, or -1 with errno (ETIMEDOUT). */
+static int
+send_all(int fd, const char *buf, size_t len, double deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    ssize_t n;
+    int ms;
+
+    while (len > 0) {
+        ms = (int)((deadline - now_s()) * 1000);
+        if (ms <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (poll(&pfd, 1, ms) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The value of the head's Content-Length header (any case), or NULL. */
+static const char *
+content_length(const char *head, const char *end)
+{
+    const char *line = memchr(head, '\n', (size_t)(end - head));
+
+    while (line != NULL && line < end) {
+        line++;
+        if (end - line > 15 && strncasecmp(line, "Content-Length:", 15) == 0)
+            return line + 15;
+        line = memchr(line, '\n', (size_t)(end - line));
+    }
+    return NULL;
+}
+
+/* Reads the answer into ans until the agent closes, the Content-Length is
+ * complete, or it is too long; 0, 1 (too long), or -1 with errno. */
+static int
+recv_answer(int fd, struct ek_secret *ans, double deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char buf[4096];
+    const char *end, *cl;
+    size_t want = 0;
+    ssize_t n;
+    int ms;
+
+    for (;;) {
+        if (want == 0 && ans->len > 0 &&
+            (end = memmem(ans->buf, ans->len, "\r\n\r\n", 4)) != NULL) {
+            /* the head is complete: the body's length, when said */
+            want = (size_t)(end - ans->buf) + 4;
+            cl = content_length(ans->buf, end);
+            want = cl != NULL ? want + strtoul(cl, NULL, 10)
+                              : (size_t)-1; /* to the end of the connection */
+        }
+        if (want != 0 && want != (size_t)-1 && ans->len >= want)
+            return 0;
+        ms = (int)((deadline - now_s()) * 1000);
+        if (ms <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (poll(&pfd, 1, ms) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            ek_wipe(buf, sizeof buf);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        if (ans->len + (size_t)n > AGENT_HEAD_MAX + AGENT_BODY_MAX) {
+            ek_wipe(buf, sizeof buf);
+            return 1;
+        }
+        if (ek_secret_append(NULL, ans, buf, (size_t)n) != EK_OK) {
+            ek_wipe(buf, sizeof buf);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    ek_wipe(buf, sizeof buf);
+    return 0;
+}
+
+/* The status of "HTTP/1.x NNN ..." and where the body starts; -1 when the
+ * answer is not HTTP. */
+static long
+parse_answer(const struct ek_secret *ans, const char **bodyp, size_t *lenp)
+{
+    const char *end;
+    long status;
+    size_t i;
+
+    if (ans->len < 13 || memcmp(ans->buf, "HTTP/1.", 7) != 0 ||
+        (end = memmem(ans->buf, ans->len, "\r\n\r\n", 4)) == NULL ||
+        ans->buf[8] != ' ')
+        return -1;
+    for (status = 0, i = 9; i < 12; i++) {
+        if (ans->buf[i] < '0' || ans->buf[i] > '9')
+            return -1;
+        status = status * 10 + (ans->buf[i] - '0');
+    }
+    *bodyp = end + 4;
+    *lenp = ans->len - (size_t)(end + 4 - ans->buf);
+    return status;
+}
+
 /* POSTs body to path on the agent; on HTTP 200 *docp holds the answer. */
 static ek_err
 agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
            const char *body, cJSON **docp)
 {
-    CURL *c = NULL;
-    struct curl_slist *hdrs = NULL, *h;
-    struct agent_sink sink;
-    char url[128];
-    char errbuf[CURL_ERROR_SIZE];
-    long status = 0;
-    CURLcode rc;
+    struct sockaddr_un sa;
+    struct timeval tv = {.tv_sec = AGENT_CONNECT_TIMEOUT};
+    struct ek_secret *ans = NULL;
+    char head[256];
+    const char *jbody = NULL;
+    size_t blen = strlen(body), jlen = 0;
+    double deadline;
+    long status;
     cJSON *doc = NULL;
     struct stat st;
-    ek_err r = EK_ERR_NO_AGENT;
+    int fd = -1, n, rc;
+    ek_err r;
 
     *docp = NULL;
-    memset(&sink, 0, sizeof sink);
-    errbuf[0] = '\0';
     if (stat(sock, &st) != 0 || !S_ISSOCK(st.st_mode))
         return ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent socket at %s%s%s",
                          sock, errno != 0 ? ": " : "",
                          errno != 0 ? strerror(errno) : "");
-    pthread_once(&agent_once, agent_global_init);
-    if (agent_init_rc != CURLE_OK)
-        return ek_seterr(ctx, EK_ERR_NETWORK, "libcurl cannot start: %s",
-                         curl_easy_strerror(agent_init_rc));
-    if ((r = ek_secret_new(ctx, 4096, &sink.body)) != EK_OK)
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(sock) >= sizeof sa.sun_path)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent socket path %s is longer than a Unix "
+                         "socket's %zu bytes",
+                         sock, sizeof sa.sun_path - 1);
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    n = snprintf(head, sizeof head,
+                 "POST %s HTTP/1.1\r\nHost: localhost\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 path, blen);
+    if (n < 0 || (size_t)n >= sizeof head)
+        return ek_seterr(ctx, EK_ERR_INTERNAL, "agent path %s too long", path);
+    if ((r = ek_secret_new(ctx, 4096, &ans)) != EK_OK)
         return r;
-    r = EK_ERR_INTERNAL;
-    snprintf(url, sizeof url, "http://localhost%s", path);
-    if ((c = curl_easy_init()) == NULL ||
-        (h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-            NULL) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl: out of memory");
-        goto out;
-    }
-    hdrs = h;
-    if ((h = curl_slist_append(hdrs, "Expect:")) == NULL) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl: out of memory");
-        goto out;
-    }
-    hdrs = h;
-    if (curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)AGENT_TIMEOUT) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_agent_body) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL, "libcurl refused an option");
-        goto out;
-    }
     ek_log(ctx, EK_LOG_TRACE, "POST %s on the agent at %s", path, sock);
-    rc = curl_easy_perform(c);
-    if (rc == CURLE_COULDNT_CONNECT) {
+    /* a blocking connect that gives up after SO_SNDTIMEO (a full backlog) */
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (const struct sockaddr *)&sa, sizeof sa) != 0) {
         r = ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent listens at %s (%s)", sock,
-                      errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+                      strerror(errno));
         goto out;
     }
-    if (rc != CURLE_OK) {
+    deadline = now_s() + AGENT_TIMEOUT;
+    if (send_all(fd, head, (size_t)n, deadline) != 0 ||
+        send_all(fd, body, blen, deadline) != 0 ||
+        (rc = recv_answer(fd, ans, deadline)) < 0) {
         r = ek_seterr(ctx,
-                      rc == CURLE_OPERATION_TIMEDOUT ? EK_ERR_NETWORK
-                                                     : EK_ERR_NO_AGENT,
-                      "the agent at %s did not answer (%s)%s", sock,
-                      errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
-                      sink.over ? ": the answer is too long" : "");
+                      errno == ETIMEDOUT ? EK_ERR_NETWORK : EK_ERR_NO_AGENT,
+                      "the agent at %s did not answer (%s)", sock,
+                      errno == ETIMEDOUT ? "no answer within the time allowed"
+                                         : strerror(errno));
         goto out;
     }
-    (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    doc = cJSON_ParseWithLength(sink.body->buf, sink.body->len);
+    if (rc == 1) {
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s did not answer: the answer is too long",
+                      sock);
+        goto out;
+    }
+    if ((status = parse_answer(ans, &jbody, &jlen)) < 0) {
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s did not answer HTTP; is it an "
+                      "entrakey agent?",
+                      sock);
+        goto out;
+    }
+    doc = cJSON_ParseWithLength(jbody, jlen);
     if (doc == NULL) {
         r = ek_seterr(ctx, EK_ERR_NO_AGENT,
                       "the agent at %s answered HTTP "
@@ -182,10 +296,9 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
 out:
     if (doc != NULL)
         cJSON_Delete(doc);
-    if (c != NULL)
-        curl_easy_cleanup(c);
-    curl_slist_free_all(hdrs);
-    ek_secret_free(&sink.body);
+    if (fd >= 0)
+        close(fd);
+    ek_secret_free(&ans);
     return r;
 }
 

@@ -23,6 +23,14 @@ etok
   fail "second token differs"
 [ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST for two tokens" ||
   fail "POSTs: $(stats 's["token_requests"]')"
+# a client served by the agent never loads libcurl (its cost is the
+# client's whole start-up; see docs/performance.md)
+LD_DEBUG=files etok
+# (the loader's trace works: it names libcrypto, which is always loaded)
+[ "$OUT" = "$T1" ] && grep -q 'file=libcrypto' "$T/err" &&
+  ! grep -q 'file=libcurl' "$T/err" &&
+  pass "a token from the agent: libcurl not loaded" ||
+  fail "a token from the agent: libcurl loaded, or no loader trace: $(grep -m1 'file=libcurl' "$T/err")"
 
 # --no-agent: the direct path (needs the PIN)
 etok -v --no-agent --pin-source "file:$PIN_FILE"
