@@ -114,6 +114,7 @@ struct rot {
     struct ek_access_token *graph_tok;
     struct ek_graph_app *app;
     char *new_key_id;
+    char *key_given; /* the current key's URI, owned (see step_profiles) */
     char label_buf[256], out_buf[512], token_buf[1024];
     int key_made; /* the new key was generated in this run */
 };
@@ -765,10 +766,22 @@ step_profiles(struct rot *o)
     struct cli *cli = o->cli;
     struct cli_config *cc = &o->s.cc;
     const char *name, *v;
-    const char *old_given = o->s.val[CLI_SF_KEY];
+    const char *old_given;
     size_t f, i;
     int changed, n = 0, failed = 0;
     ek_err r;
+
+    /* the URI may be a profile's own value, which ek_config_set frees
+     * when it replaces it: keep a copy for the comparisons below and for
+     * the commands printed after this step */
+    if (o->key_given == NULL) {
+        if ((o->key_given = strdup(o->s.val[CLI_SF_KEY])) == NULL) {
+            fprintf(stderr, "entrakey: out of memory\n");
+            return CLI_EXIT_INTERNAL;
+        }
+        o->s.val[CLI_SF_KEY] = o->key_given;
+    }
+    old_given = o->key_given;
 
     for (f = 0; f < cc->n; f++) {
         changed = 0;
@@ -1095,6 +1108,7 @@ cmd_rotate(struct cli *cli, int argc, char **argv)
 out:
     ek_graph_app_free(&o.app);
     ek_free(o.new_key_id);
+    free(o.key_given);
     ek_access_token_free(&o.graph_tok);
     ek_cert_free(&o.new_cert);
     ek_cert_free(&o.cur_cert);
