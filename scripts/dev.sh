@@ -126,13 +126,27 @@ case "${1:-}" in
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS $DEB_PKGS
     build build -DEK_WERROR=ON
-    (cd build && ctest --output-on-failure -j"$(nproc)")
+    # one more job than CPUs: many tests wait on servers, agents and
+    # children rather than compute
+    jobs=$(($(nproc) + 1))
+    (cd build && ctest --output-on-failure -j"$jobs")
     tests/pkg/test_deb.sh
     tests/valgrind.sh build
-    tests/lint.sh build
-    tests/fuzz/run-fuzzers.sh "${EK_FUZZ_SECONDS:-15}"
+    # lint and the fuzzers side by side: each fuzzer runs for a fixed time
+    # whatever else runs, so lint's minutes come at no cost in wall time
+    tests/lint.sh build >build/lint.log 2>&1 &
+    lint_pid=$!
+    fuzz_rc=0
+    tests/fuzz/run-fuzzers.sh "${EK_FUZZ_SECONDS:-15}" || fuzz_rc=$?
+    lint_rc=0
+    wait "$lint_pid" || lint_rc=$?
+    cat build/lint.log
+    if [ "$lint_rc" -ne 0 ] || [ "$fuzz_rc" -ne 0 ]; then
+      echo "dev.sh: lint exit $lint_rc, fuzzers exit $fuzz_rc" >&2
+      exit 1
+    fi
     build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON
-    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)")
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
     ;;
   *)
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
