@@ -338,6 +338,20 @@ ek_key_free(struct ek_key **keyp)
     *keyp = NULL;
 }
 
+/* A key object on slot s using session h, nothing read yet. */
+static struct ek_key *
+key_alloc(struct ek_ctx *ctx, const struct tok_slot *s, CK_SESSION_HANDLE h)
+{
+    struct ek_key *k = ek_calloc(ctx, 1, sizeof *k);
+
+    if (k != NULL) {
+        k->ctx = ctx;
+        k->slot = *s;
+        k->session = h;
+    }
+    return k;
+}
+
 ek_err
 tok_key_new(struct ek_ctx *ctx, const struct tok_slot *s, CK_SESSION_HANDLE h,
             CK_OBJECT_HANDLE o, struct ek_key **kp)
@@ -346,11 +360,8 @@ tok_key_new(struct ek_ctx *ctx, const struct tok_slot *s, CK_SESSION_HANDLE h,
     ek_err r;
 
     *kp = NULL;
-    if ((k = ek_calloc(ctx, 1, sizeof *k)) == NULL)
+    if ((k = key_alloc(ctx, s, h)) == NULL)
         return EK_ERR_INTERNAL;
-    k->ctx = ctx;
-    k->slot = *s;
-    k->session = h;
     k->priv = o;
     if ((r = tok_key_load(k)) != EK_OK) {
         k->session = CK_INVALID_HANDLE; /* the caller's */
@@ -408,11 +419,8 @@ tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
     ek_err r;
 
     *kp = NULL;
-    if ((k = ek_calloc(ctx, 1, sizeof *k)) == NULL)
+    if ((k = key_alloc(ctx, s, h)) == NULL)
         return EK_ERR_INTERNAL;
-    k->ctx = ctx;
-    k->slot = *s;
-    k->session = h;
     k->priv = CK_INVALID_HANDLE;
     k->key_type = CK_UNAVAILABLE_INFORMATION;
     for (i = 0; i < EK_ATTR_COUNT; i++)
