@@ -348,6 +348,29 @@ add_file(cJSON *files, const char *path, const char *format)
     cJSON_AddItemToArray(files, f);
 }
 
+/* The --json answer of a command that wrote c's files: the certificate,
+ * the key, whether it is stored on the token (stored < 0: not said) and
+ * the files written; printed, and the exit code returned. */
+static int
+print_written_json(const struct ek_cert *c, const struct ek_key *k, int stored,
+                   const char *der, const char *pem)
+{
+    cJSON *doc, *files;
+
+    if ((doc = cert_json(c)) == NULL ||
+        cJSON_AddStringToObject(doc, "key", ek_key_uri(k)) == NULL ||
+        (stored >= 0 && cJSON_AddBoolToObject(doc, "stored", stored) == NULL) ||
+        (files = cJSON_AddArrayToObject(doc, "files")) == NULL) {
+        cJSON_Delete(doc);
+        return cli_print_json(NULL);
+    }
+    if (der != NULL)
+        add_file(files, der, "DER");
+    if (pem != NULL)
+        add_file(files, pem, "PEM");
+    return cli_print_json(doc);
+}
+
 /* ------------------------------------------------------------ create */
 
 static int
@@ -364,7 +387,6 @@ cert_create(struct cli *cli, int argc, char **argv)
     struct ek_key *k = NULL;
     struct ek_cert *c = NULL, *old = NULL;
     const char *written[2] = {NULL, NULL};
-    cJSON *doc, *files;
     unsigned wflags;
     int rc, nwritten = 0, i;
     ek_err r;
@@ -466,18 +488,7 @@ cert_create(struct cli *cli, int argc, char **argv)
         nwritten = 0; /* done: the files stay */
     }
     if (cli->json) {
-        if ((doc = cert_json(c)) == NULL ||
-            cJSON_AddStringToObject(doc, "key", ek_key_uri(k)) == NULL ||
-            cJSON_AddBoolToObject(doc, "stored", !o.no_store) == NULL ||
-            (files = cJSON_AddArrayToObject(doc, "files")) == NULL) {
-            rc = cli_print_json(NULL);
-            goto out;
-        }
-        if (o.out != NULL)
-            add_file(files, o.out, "DER");
-        if (o.pem != NULL)
-            add_file(files, o.pem, "PEM");
-        rc = cli_print_json(doc);
+        rc = print_written_json(c, k, !o.no_store, o.out, o.pem);
         goto out;
     }
     printf("key:          %s\n", ek_key_uri(k));
@@ -740,7 +751,6 @@ cert_export(struct cli *cli, int argc, char **argv)
     struct ek_key *k = NULL;
     struct ek_cert *c = NULL;
     const char *written = NULL;
-    cJSON *doc = NULL, *files;
     unsigned wflags;
     int rc;
     ek_err r;
@@ -798,18 +808,7 @@ cert_export(struct cli *cli, int argc, char **argv)
     }
     written = NULL; /* done: the files stay */
     if (cli->json) {
-        if ((doc = cert_json(c)) == NULL ||
-            cJSON_AddStringToObject(doc, "key", ek_key_uri(k)) == NULL ||
-            (files = cJSON_AddArrayToObject(doc, "files")) == NULL) {
-            rc = cli_print_json(NULL);
-            goto out;
-        }
-        if (o.out != NULL)
-            add_file(files, o.out, "DER");
-        if (o.pem != NULL)
-            add_file(files, o.pem, "PEM");
-        rc = cli_print_json(doc);
-        doc = NULL;
+        rc = print_written_json(c, k, -1, o.out, o.pem);
         goto out;
     }
     printf("key:          %s\n", ek_key_uri(k));
@@ -824,7 +823,6 @@ out:
     /* both files or neither */
     if (written != NULL)
         unlink(written);
-    cJSON_Delete(doc);
     ek_cert_free(&c);
     ek_key_free(&k);
     return rc;
