@@ -31,29 +31,6 @@ static const char *const query_attrs[] = {
     "module-path",
 };
 
-/* The attributes whose values a message may show: everything else (a
- * pin-value=, a misspelt or differently-cased one, a vendor's) is shown as
- * ***, since a near miss may well hold a PIN. */
-static const char *const shown_attrs[] = {
-    "token",
-    "manufacturer",
-    "serial",
-    "model",
-    "library-manufacturer",
-    "library-description",
-    "library-version",
-    "id",
-    "object",
-    "type",
-    "object-type",
-    "slot-description",
-    "slot-manufacturer",
-    "slot-id",
-    "pin-source",
-    "module-name",
-    "module-path",
-};
-
 static int
 known(const char *name, size_t n, const char *const *list, size_t count)
 {
@@ -63,6 +40,21 @@ known(const char *name, size_t n, const char *const *list, size_t count)
         if (strlen(list[i]) == n && strncmp(list[i], name, n) == 0)
             return 1;
     return 0;
+}
+
+#define NPATH (sizeof path_attrs / sizeof path_attrs[0])
+#define NQUERY (sizeof query_attrs / sizeof query_attrs[0])
+
+/* Whether a message may show this attribute's value: one p11-kit
+ * understands, except pin-value. Everything else (a misspelt or
+ * differently-cased name, a vendor's) is shown as ***, since a near miss
+ * may well hold a PIN. */
+static int
+shown_attr(const char *name, size_t n)
+{
+    return known(name, n, path_attrs, NPATH) ||
+           (known(name, n, query_attrs, NQUERY) &&
+            !(n == 9 && strncmp(name, "pin-value", 9) == 0));
 }
 
 static int
@@ -144,9 +136,7 @@ tok_uri_redact(const char *s, char *out, size_t outsz)
     }
     done = s;
     while (used < outsz && next_seg(s, &g)) {
-        keep = g.eq != NULL &&
-               known(g.p, g.n, shown_attrs,
-                     sizeof shown_attrs / sizeof shown_attrs[0]) &&
+        keep = g.eq != NULL && shown_attr(g.p, g.n) &&
                !has_pin_value(g.p, (size_t)(g.end - g.p));
         if (keep)
             continue;
@@ -187,11 +177,9 @@ check_segments(struct ek_ctx *ctx, const char *s, const char *shown)
                              "what follows it would be ignored",
                              shown, g.query ? "&&" : ";;", g.query ? '&' : ';',
                              g.query ? '&' : ';');
-        if (g.n > 0 &&
-            !(g.query ? known(g.p, g.n, query_attrs, 4) ||
-                            strncmp(g.p, "x-", 2) == 0
-                      : known(g.p, g.n, path_attrs,
-                              sizeof path_attrs / sizeof path_attrs[0])))
+        if (g.n > 0 && !(g.query ? known(g.p, g.n, query_attrs, NQUERY) ||
+                                       strncmp(g.p, "x-", 2) == 0
+                                 : known(g.p, g.n, path_attrs, NPATH)))
             return ek_seterr(ctx, EK_ERR_USAGE,
                              "the PKCS#11 URI '%s' has an "
                              "attribute entrakey does not understand: '%.*s' "
