@@ -158,7 +158,7 @@ struct agent_mi {
     char endpoint[64];
     int fd;
     unsigned short port;
-    struct MHD_Daemon *d;
+    struct mi_server *srv; /* agent_mi.c's own HTTP/1.1 server */
     char *file; /* the agent's managed-identity.env, removed at stop */
     unsigned long served, refused;
 };

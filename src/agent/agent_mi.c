@@ -20,9 +20,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <time.h>
 
 #include "agent.h"
+#include "mi_http.h"
 
 extern char **environ;
 
@@ -267,23 +271,103 @@ correlation_id(char *out, size_t outsz)
              b[11], b[12], b[13], b[14], b[15]);
 }
 
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, cJSON *doc, const char *secret,
+/* One connection: its socket, the bytes read, the request being read. */
+struct mi_conn {
+    struct agent_mi *mi;
+    int fd;
+    int loopback;    /* the peer is in 127.0.0.0/8 */
+    int close_after; /* the answer ends the connection */
+    int done;        /* the thread is over: the acceptor joins and frees */
+    pthread_t th;
+    struct mi_conn *next;
+    size_t len;
+    char buf[MI_HTTP_HEAD_MAX + 1];
+    struct mi_http_req req;
+};
+
+/* The acceptor, its wake-up pipe and the connections (under mu). */
+struct mi_server {
+    struct agent_mi *mi;
+    pthread_t th;
+    int wake[2];
+    pthread_mutex_t mu;
+    struct mi_conn *conns;
+    size_t active;
+};
+
+static int
+send_all(int fd, const char *p, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sends doc (deleted here) as the answer, in one write; the member named
+ * secret and the text are wiped. 0, or -1: the connection ends. */
+static int
+reply(struct mi_conn *c, unsigned status, cJSON *doc, const char *secret,
       long retry_after)
 {
-    return agent_http_json(c, status, doc, secret, retry_after) ? MHD_YES
-                                                                : MHD_NO;
+    char *body = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL, *out;
+    char ra[40] = "";
+    cJSON *v;
+    size_t n, blen;
+    int len, rc;
+
+    if (doc != NULL && secret != NULL) {
+        v = cJSON_GetObjectItemCaseSensitive(doc, secret);
+        if (cJSON_IsString(v) && v->valuestring != NULL)
+            explicit_bzero(v->valuestring, strlen(v->valuestring));
+    }
+    cJSON_Delete(doc);
+    if (body == NULL)
+        return -1;
+    blen = strlen(body);
+    if (retry_after > 0)
+        snprintf(ra, sizeof ra, "Retry-After: %ld\r\n", retry_after);
+    n = blen + 512;
+    if ((out = malloc(n)) == NULL) {
+        explicit_bzero(body, blen);
+        free(body);
+        return -1;
+    }
+    len = snprintf(out, n,
+                   "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                   "Cache-Control: no-store\r\nContent-Length: %zu\r\n"
+                   "%s%s%s\r\n",
+                   status, mi_http_reason(status), blen, ra,
+                   status == 405 ? "Allow: GET\r\n" : "",
+                   c->close_after ? "Connection: close\r\n" : "");
+    rc = -1;
+    if (len > 0 && (size_t)len + blen < n) {
+        memcpy(out + len, body, blen);
+        rc = send_all(c->fd, out, (size_t)len + blen);
+        explicit_bzero(out, (size_t)len + blen);
+    }
+    explicit_bzero(body, blen);
+    free(body);
+    free(out);
+    return rc;
 }
 
 /* An error in the App Service endpoint's shape: {"statusCode": N,
  * "message": "...", "correlationId": "..."}. */
-static enum MHD_Result mi_fail(struct agent_mi *mi, struct MHD_Connection *c,
-                               unsigned status, long retry_after,
-                               const char *fmt, ...)
+static int mi_fail(struct agent_mi *mi, struct mi_conn *c, unsigned status,
+                   long retry_after, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static enum MHD_Result
-mi_fail(struct agent_mi *mi, struct MHD_Connection *c, unsigned status,
+static int
+mi_fail(struct agent_mi *mi, struct mi_conn *c, unsigned status,
         long retry_after, const char *fmt, ...)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -299,7 +383,7 @@ mi_fail(struct agent_mi *mi, struct MHD_Connection *c, unsigned status,
     pthread_mutex_unlock(&mi->a->mu);
     /* who lacks the header, or comes from elsewhere, is logged and
      * audited (the message names headers, never their values) */
-    if (status == MHD_HTTP_UNAUTHORIZED || status == MHD_HTTP_FORBIDDEN ||
+    if (status == 401 || status == 403 ||
         strstr(text, "X-Forwarded-For") != NULL) {
         agent_log(mi->a, "managed identity: refused a request (%u): %s", status,
                   text);
@@ -312,7 +396,7 @@ mi_fail(struct agent_mi *mi, struct MHD_Connection *c, unsigned status,
         cJSON_AddStringToObject(doc, "message", text) == NULL ||
         cJSON_AddStringToObject(doc, "correlationId", corr) == NULL) {
         cJSON_Delete(doc);
-        return MHD_NO;
+        return -1;
     }
     return reply(c, status, doc, NULL, retry_after);
 }
@@ -340,8 +424,8 @@ resource_allowed(const struct agent_mi *mi, const char *norm)
     return 0;
 }
 
-static enum MHD_Result
-mi_token(struct agent_mi *mi, struct MHD_Connection *c, int v2019)
+static int
+mi_token(struct agent_mi *mi, struct mi_conn *c, int v2019)
 {
     static const char *const ids[] = {"client_id", "clientid",
                                       "object_id", "principal_id",
@@ -356,25 +440,24 @@ mi_token(struct agent_mi *mi, struct MHD_Connection *c, int v2019)
     size_t i, n;
     ek_err e;
 
-    resource =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "resource");
+    resource = mi_http_arg(&c->req, "resource");
     if (resource == NULL || resource[0] == '\0')
-        return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
+        return mi_fail(mi, c, 400, 0,
                        "resource is a required parameter (the resource "
                        "URI, e.g. https://graph.microsoft.com)");
     for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, ids[i]);
+        v = mi_http_arg(&c->req, ids[i]);
         /* this endpoint serves one app: naming it is fine, naming another
          * identity is the caller's mistake */
         if (v != NULL && v[0] != '\0' && strcasecmp(v, mi->client_id) != 0)
-            return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
+            return mi_fail(mi, c, 400, 0,
                            "Unable to load the proper Managed Identity: "
                            "this endpoint serves the app %s only, not %s "
                            "'%s'",
                            mi->client_id, ids[i], cli_safe(v));
     }
     if ((norm = normalise(resource)) == NULL)
-        return MHD_NO;
+        return -1;
     if (!resource_allowed(mi, norm)) {
         char list[600] = "";
 
@@ -382,7 +465,7 @@ mi_token(struct agent_mi *mi, struct MHD_Connection *c, int v2019)
             n += (size_t)snprintf(list + n, sizeof list - n, "%s%s",
                                   i > 0 ? ", " : "", mi->allow[i]);
         free(norm);
-        return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
+        return mi_fail(mi, c, 400, 0,
                        "resource '%s' is not one this endpoint serves (%s); "
                        "see docs/managed-identity.md",
                        cli_safe(resource), list);
@@ -390,7 +473,7 @@ mi_token(struct agent_mi *mi, struct MHD_Connection *c, int v2019)
     n = strlen(norm) + sizeof "/.default";
     if ((scope = malloc(n)) == NULL) {
         free(norm);
-        return MHD_NO;
+        return -1;
     }
     snprintf(scope, n, "%s/.default", norm);
     free(norm);
@@ -425,11 +508,11 @@ mi_token(struct agent_mi *mi, struct MHD_Connection *c, int v2019)
         case EK_ERR_TLS:
         case EK_ERR_THROTTLED:
             return mi_fail(
-                mi, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                mi, c, 503,
                 e == EK_ERR_THROTTLED ? AGENT_HOLD_THROTTLED : MI_RETRY_AFTER,
                 "entrakey could not get a token for the app: %s", msg);
         default:
-            return mi_fail(mi, c, MHD_HTTP_INTERNAL_SERVER_ERROR, 0,
+            return mi_fail(mi, c, 500, 0,
                            "entrakey could not get a token for the app: %s",
                            msg);
         }
@@ -453,131 +536,350 @@ mi_token(struct agent_mi *mi, struct MHD_Connection *c, int v2019)
         agent_tok_clear(&t);
         if (out != NULL)
             return reply(c, 500, out, "access_token", 0);
-        return MHD_NO;
+        return -1;
     }
     agent_tok_clear(&t);
     pthread_mutex_lock(&mi->a->mu);
     mi->served++;
     pthread_mutex_unlock(&mi->a->mu);
-    return reply(c, MHD_HTTP_OK, out, "access_token", 0);
+    return reply(c, 200, out, "access_token", 0);
 }
 
+/* One request, its head read whole: the checks in the order the endpoint
+ * always made them, then the token. 0, or -1: the connection ends. */
 static int
-loopback_peer(struct MHD_Connection *c)
+mi_handle(struct agent_mi *mi, struct mi_conn *c)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr_in *sin;
-
-    if (ci == NULL || ci->client_addr == NULL ||
-        ci->client_addr->sa_family != AF_INET)
-        return 0;
-    sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
-    return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-}
-
-static enum MHD_Result
-mi_handler(void *cls, struct MHD_Connection *c, const char *url,
-           const char *method, const char *version, const char *upload,
-           size_t *upload_size, void **con_cls)
-{
-    static int seen;
-    struct agent_mi *mi = cls;
-    const char *api, *hdr, *cl;
+    const struct mi_http_req *r = &c->req;
+    const char *api, *hdr;
     int v2019;
 
-    (void)version;
-    (void)upload;
-    if (*con_cls == NULL) {
-        *con_cls = &seen;
-        /* everything is decided on the headers: no request has a body */
-        if (!loopback_peer(c))
-            return mi_fail(mi, c, MHD_HTTP_FORBIDDEN, 0,
-                           "this endpoint serves the loopback address only");
-        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                        "X-Forwarded-For") != NULL)
-            return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
-                           "a request with X-Forwarded-For is refused: the "
-                           "endpoint is not served through a proxy");
-        if (strcmp(url, MI_PATH) != 0 && strcmp(url, MI_PATH "/") != 0)
-            return mi_fail(mi, c, MHD_HTTP_NOT_FOUND, 0,
-                           "unknown path; the endpoint is %s", MI_PATH);
-        if (strcmp(method, "GET") != 0)
-            return mi_fail(mi, c, MHD_HTTP_METHOD_NOT_ALLOWED, 0,
-                           "use GET %s?resource=...&api-version=2019-08-01",
-                           MI_PATH);
-        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if ((cl != NULL && strcmp(cl, "0") != 0) ||
-            MHD_lookup_connection_value(
-                c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
-            return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
-                           "a GET with a body is refused");
-        return MHD_YES;
+    if (!c->loopback) {
+        c->close_after = 1;
+        return mi_fail(mi, c, 403, 0,
+                       "this endpoint serves the loopback address only");
     }
-    if (*upload_size != 0) {
-        *upload_size = 0;
-        return MHD_NO; /* a body nobody announced: close */
-    }
-    api = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api-version");
+    if (mi_http_field(r, "X-Forwarded-For") != NULL)
+        return mi_fail(mi, c, 400, 0,
+                       "a request with X-Forwarded-For is refused: the "
+                       "endpoint is not served through a proxy");
+    if (r->has_body)
+        c->close_after = 1; /* a body is never read: the connection ends */
+    if (strcmp(r->path, MI_PATH) != 0 && strcmp(r->path, MI_PATH "/") != 0)
+        return mi_fail(mi, c, 404, 0, "unknown path; the endpoint is %s",
+                       MI_PATH);
+    if (strcmp(r->method, "GET") != 0)
+        return mi_fail(mi, c, 405, 0,
+                       "use GET %s?resource=...&api-version=2019-08-01",
+                       MI_PATH);
+    if (r->has_body)
+        return mi_fail(mi, c, 400, 0, "a GET with a body is refused");
+    api = mi_http_arg(r, "api-version");
     if (api == NULL)
-        return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
+        return mi_fail(mi, c, 400, 0,
                        "api-version is a required parameter (2019-08-01 "
                        "or 2017-09-01)");
     if (strcmp(api, "2019-08-01") == 0) {
         v2019 = 1;
-        hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                          "X-IDENTITY-HEADER");
+        hdr = mi_http_field(r, "X-IDENTITY-HEADER");
     } else if (strcmp(api, "2017-09-01") == 0) {
         v2019 = 0;
-        hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "secret");
+        hdr = mi_http_field(r, "secret");
     } else {
-        return mi_fail(mi, c, MHD_HTTP_BAD_REQUEST, 0,
+        return mi_fail(mi, c, 400, 0,
                        "api-version '%s' is not supported: use 2019-08-01 "
                        "(IDENTITY_ENDPOINT) or 2017-09-01 (MSI_ENDPOINT)",
                        cli_safe(api));
     }
     if (hdr == NULL)
-        return mi_fail(mi, c, MHD_HTTP_UNAUTHORIZED, 0,
-                       "the %s header is missing",
+        return mi_fail(mi, c, 401, 0, "the %s header is missing",
                        v2019 ? "X-IDENTITY-HEADER" : "secret");
     if (!same_secret(hdr, mi->header))
-        return mi_fail(mi, c, MHD_HTTP_UNAUTHORIZED, 0,
-                       "the %s header is not this endpoint's",
+        return mi_fail(mi, c, 401, 0, "the %s header is not this endpoint's",
                        v2019 ? "X-IDENTITY-HEADER" : "secret");
     return mi_token(mi, c, v2019);
 }
 
-static void
-mi_log(void *cls, const char *fmt, va_list ap)
+static int64_t
+now_ms(void)
 {
-    struct agent_mi *mi = cls;
-    char buf[512];
+    struct timespec ts;
 
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    buf[strcspn(buf, "\n")] = '\0';
-    agent_log(mi->a, "managed identity: %s", buf);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads until the head is whole, refused, or the time is up (a deadline
+ * from the first wait: a byte now and then does not extend it). 1: a head
+ * (or a refusal) to answer; 0: the connection ends without an answer. */
+static int
+read_head(struct mi_conn *c, enum mi_http_rc *rc)
+{
+    int64_t deadline = now_ms() + (int64_t)AGENT_CONN_TIMEOUT * 1000, left;
+    struct pollfd p;
+    ssize_t n;
+    int k;
+
+    mi_http_req_init(&c->req);
+    *rc = mi_http_parse(&c->req, c->buf, c->len);
+    while (*rc == MI_HTTP_MORE) {
+        if (c->len == sizeof c->buf || (left = deadline - now_ms()) <= 0)
+            break;
+        p.fd = c->fd;
+        p.events = POLLIN;
+        p.revents = 0;
+        k = poll(&p, 1, (int)left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return 0;
+        if (k == 0)
+            break;
+        n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0; /* the client is gone, or closed between requests */
+        c->len += (size_t)n;
+        *rc = mi_http_parse(&c->req, c->buf, c->len);
+    }
+    if (*rc == MI_HTTP_MORE) {
+        if (c->len == 0)
+            return 0; /* an idle keep-alive connection: just closed */
+        c->req.status = 408;
+        snprintf(c->req.why, sizeof c->req.why,
+                 "the request head did not arrive within %d seconds",
+                 AGENT_CONN_TIMEOUT);
+        *rc = MI_HTTP_ERROR;
+    }
+    return 1;
+}
+
+/* Ends the connection so that the answer is read: no RST for bytes the
+ * client sent and we did not read (a refused 40 KiB head), at most a
+ * second and 1 MiB of them drained. */
+static void
+conn_finish(struct mi_conn *c)
+{
+    int64_t deadline = now_ms() + 1000, left;
+    struct pollfd p;
+    size_t drained = 0;
+    ssize_t n;
+
+    (void)shutdown(c->fd, SHUT_WR);
+    while (drained < (1u << 20) && (left = deadline - now_ms()) > 0) {
+        p.fd = c->fd;
+        p.events = POLLIN;
+        p.revents = 0;
+        if (poll(&p, 1, (int)left) <= 0)
+            break;
+        n = recv(c->fd, c->buf, sizeof c->buf, 0);
+        if (n <= 0)
+            break;
+        drained += (size_t)n;
+    }
+    (void)shutdown(c->fd, SHUT_RDWR);
+}
+
+static void *
+conn_main(void *arg)
+{
+    struct mi_conn *c = arg;
+    struct agent_mi *mi = c->mi;
+    enum mi_http_rc rc;
+    size_t rest;
+
+    for (;;) {
+        if (!read_head(c, &rc))
+            break;
+        c->close_after = 1;
+        if (rc == MI_HTTP_ERROR) {
+            /* the head was not read to its end: the connection ends */
+            if (!c->loopback)
+                (void)mi_fail(mi, c, 403, 0,
+                              "this endpoint serves the loopback address "
+                              "only");
+            else
+                (void)mi_fail(mi, c, c->req.status, 0, "%s", c->req.why);
+            break;
+        }
+        c->close_after = !c->req.keep_alive;
+        if (mi_handle(mi, c) != 0 || c->close_after)
+            break;
+        /* what follows the head is the next request's */
+        rest = c->len - c->req.head_len;
+        memmove(c->buf, c->buf + c->req.head_len, rest);
+        c->len = rest;
+    }
+    conn_finish(c);
+    explicit_bzero(c->buf, sizeof c->buf);
+    explicit_bzero(c->req.store, sizeof c->req.store);
+    pthread_mutex_lock(&mi->srv->mu);
+    c->done = 1;
+    mi->srv->active--;
+    pthread_mutex_unlock(&mi->srv->mu);
+    return NULL;
+}
+
+/* Joins and frees the connections that ended (all of them, and waits for
+ * them, when all is set). */
+static void
+reap(struct mi_server *srv, int all)
+{
+    struct mi_conn **pp, *c;
+
+    for (;;) {
+        pthread_mutex_lock(&srv->mu);
+        for (pp = &srv->conns; *pp != NULL && !(*pp)->done && !all;
+             pp = &(*pp)->next)
+            ;
+        c = *pp;
+        if (c != NULL)
+            *pp = c->next;
+        pthread_mutex_unlock(&srv->mu);
+        if (c == NULL)
+            return;
+        pthread_join(c->th, NULL);
+        close(c->fd);
+        free(c);
+    }
+}
+
+static void
+accept_one(struct mi_server *srv)
+{
+    struct agent_mi *mi = srv->mi;
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
+    struct timeval tv = {AGENT_CONN_TIMEOUT, 0};
+    struct mi_conn *c;
+    char junk[4096];
+    int fd, one = 1;
+
+    fd = accept4(mi->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+            errno == ENOBUFS)
+            (void)poll(NULL, 0, 50); /* out of descriptors: not a spin */
+        return;
+    }
+    /* a client that does not read its answer holds a thread no longer
+     * than this */
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if ((c = calloc(1, sizeof *c)) == NULL) {
+        close(fd);
+        return;
+    }
+    c->mi = mi;
+    c->fd = fd;
+    c->loopback = salen >= sizeof sa && sa.sin_family == AF_INET &&
+                  (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->active >= AGENT_CONN_LIMIT) {
+        pthread_mutex_unlock(&srv->mu);
+        /* what the client sent so far is read, so that closing does
+         * not reset the connection before it reads the answer */
+        while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+            ;
+        c->close_after = 1;
+        (void)mi_fail(mi, c, 503, 1,
+                      "the endpoint serves %d connections at once; try again",
+                      AGENT_CONN_LIMIT);
+        (void)shutdown(fd, SHUT_WR);
+        close(fd);
+        free(c);
+        return;
+    }
+    if (pthread_create(&c->th, NULL, conn_main, c) != 0) {
+        pthread_mutex_unlock(&srv->mu);
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = srv->conns;
+    srv->conns = c;
+    srv->active++;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void *
+accept_main(void *arg)
+{
+    struct mi_server *srv = arg;
+    struct pollfd p[2];
+    int n;
+
+    for (;;) {
+        p[0].fd = srv->mi->fd;
+        p[0].events = POLLIN;
+        p[0].revents = 0;
+        p[1].fd = srv->wake[0];
+        p[1].events = POLLIN;
+        p[1].revents = 0;
+        n = poll(p, 2, 1000);
+        reap(srv, 0);
+        if (n > 0 && p[1].revents != 0)
+            break;
+        if (n > 0 && (p[0].revents & POLLIN) != 0)
+            accept_one(srv);
+    }
+    return NULL;
 }
 
 int
 agent_mi_start(struct agent *a, struct agent_mi *mi, char *msg, size_t msgsz)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ERROR_LOG;
+    struct mi_server *srv;
 
     mi->a = a;
-    mi->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, mi_handler, mi, MHD_OPTION_LISTEN_SOCKET, mi->fd,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)AGENT_CONN_TIMEOUT,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)AGENT_CONN_LIMIT,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
-        MHD_OPTION_EXTERNAL_LOGGER, mi_log, mi, MHD_OPTION_END);
-    if (mi->d == NULL) {
+    if ((srv = calloc(1, sizeof *srv)) == NULL) {
+        snprintf(msg, msgsz,
+                 "the managed-identity endpoint did not start: "
+                 "out of memory");
+        return -1;
+    }
+    srv->mi = mi;
+    if (pipe2(srv->wake, O_CLOEXEC) != 0) {
+        snprintf(msg, msgsz,
+                 "the managed-identity endpoint did not start: pipe: %s",
+                 strerror(errno));
+        free(srv);
+        return -1;
+    }
+    pthread_mutex_init(&srv->mu, NULL);
+    mi->srv = srv;
+    if (pthread_create(&srv->th, NULL, accept_main, srv) != 0) {
         snprintf(msg, msgsz, "the managed-identity endpoint did not start");
+        close(srv->wake[0]);
+        close(srv->wake[1]);
+        pthread_mutex_destroy(&srv->mu);
+        free(srv);
+        mi->srv = NULL;
         return -1;
     }
     return 0;
+}
+
+/* Stops accepting, ends every connection (a request waiting for a token
+ * ends when its wait does) and joins every thread. */
+static void
+server_stop(struct mi_server *srv)
+{
+    struct mi_conn *c;
+
+    while (write(srv->wake[1], "x", 1) < 0 && errno == EINTR)
+        ;
+    pthread_join(srv->th, NULL);
+    pthread_mutex_lock(&srv->mu);
+    for (c = srv->conns; c != NULL; c = c->next)
+        (void)shutdown(c->fd, SHUT_RDWR);
+    pthread_mutex_unlock(&srv->mu);
+    reap(srv, 1);
+    close(srv->wake[0]);
+    close(srv->wake[1]);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
 }
 
 void
@@ -585,9 +887,9 @@ agent_mi_stop(struct agent_mi *mi)
 {
     size_t i;
 
-    if (mi->d != NULL)
-        MHD_stop_daemon(mi->d);
-    mi->d = NULL;
+    if (mi->srv != NULL)
+        server_stop(mi->srv);
+    mi->srv = NULL;
     if (mi->fd >= 0)
         close(mi->fd);
     mi->fd = -1;

@@ -135,16 +135,22 @@ OUT=$(curl -s --noproxy '*' -H "X-IDENTITY-HEADER: $IH" -w '\n%{http_code}' \
   "http://127.0.0.1:$PORT_MI/metadata/identity/oauth2/token?$(q19 $GRAPH)")
 CODE=${OUT##*$'\n'}; OUT=${OUT%$'\n'*}; refused "another path" 404
 big=$(head -c 40000 /dev/zero | tr '\0' a)
-code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "X-IDENTITY-HEADER: $IH" "$IE?resource=$big&api-version=2019-08-01")
-expect_match "a 40 KB request line: refused by the server (414/431)" "$code" '^(414|431)$'
-code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "X-IDENTITY-HEADER: $IH" -H "X-Big: $big" "$(printf '%s?%s' "$IE" "$(q19 $GRAPH)")")
-expect_match "40 KB of headers: refused (431)" "$code" '^(413|431)$'
+OUT=$(curl -s --noproxy '*' -w '\n%{http_code}' -H "X-IDENTITY-HEADER: $IH" "$IE?resource=$big&api-version=2019-08-01")
+CODE=${OUT##*$'\n'}; OUT=${OUT%$'\n'*}; refused "a 40 KB request line" 414
+OUT=$(curl -s --noproxy '*' -w '\n%{http_code}' -H "X-IDENTITY-HEADER: $IH" -H "X-Big: $big" "$(printf '%s?%s' "$IE" "$(q19 $GRAPH)")")
+CODE=${OUT##*$'\n'}; OUT=${OUT%$'\n'*}; refused "40 KB of headers" 431
 g=$(printf 'GARBAGE\x01\x02 nonsense\r\n\r\n' | timeout 10 "$PY" -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(sys.stdin.buffer.read()); s.shutdown(socket.SHUT_WR)
-print(s.recv(200).split(b"\r\n")[0].decode(errors="replace"))' "$PORT_MI")
-expect_match "garbage: 400 from the server" "$g" '^HTTP/1\.[01] 400'
+d = b""
+while True:
+    c = s.recv(4096)
+    if not c: break
+    d += c
+h, _, b = d.partition(b"\r\n\r\n")
+print(h.split(b"\r\n")[0].decode(errors="replace").split(" ")[1]); print(b.decode(errors="replace"))' "$PORT_MI")
+CODE=${g%%$'\n'*}; OUT=${g#*$'\n'}; refused "garbage" 400
 [ "$(stats 's["token_requests"]')" = "$n0" ] && pass "no refusal reached Entra" ||
   fail "$(( $(stats 's["token_requests"]') - n0 )) POSTs during the refusals"
 
