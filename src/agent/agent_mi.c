@@ -754,8 +754,9 @@ accept_one(struct mi_server *srv)
     struct timeval tv = {AGENT_CONN_TIMEOUT, 0};
     struct mi_conn *c;
     char junk[4096];
-    int fd, one = 1;
+    int fd, one = 1, full, e = 0;
 
+    memset(&sa, 0, sizeof sa);
     fd = accept4(mi->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
@@ -776,31 +777,32 @@ accept_one(struct mi_server *srv)
     c->loopback = salen >= sizeof sa && sa.sin_family == AF_INET &&
                   (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
     pthread_mutex_lock(&srv->mu);
-    if (srv->active >= AGENT_CONN_LIMIT) {
+    full = srv->active >= AGENT_CONN_LIMIT;
+    if (!full && (e = pthread_create(&c->th, NULL, conn_main, c)) == 0) {
+        c->next = srv->conns;
+        srv->conns = c;
+        srv->active++;
         pthread_mutex_unlock(&srv->mu);
-        /* what the client sent so far is read, so that closing does
-         * not reset the connection before it reads the answer */
-        while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
-            ;
-        c->close_after = 1;
+        return;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    /* what the client sent so far is read, so that closing does not
+     * reset the connection before it reads the answer */
+    while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+        ;
+    c->close_after = 1;
+    if (full)
         (void)mi_fail(mi, c, 503, 1,
                       "the endpoint serves %d connections at once; try again",
                       AGENT_CONN_LIMIT);
-        (void)shutdown(fd, SHUT_WR);
-        close(fd);
-        free(c);
-        return;
-    }
-    if (pthread_create(&c->th, NULL, conn_main, c) != 0) {
-        pthread_mutex_unlock(&srv->mu);
-        close(fd);
-        free(c);
-        return;
-    }
-    c->next = srv->conns;
-    srv->conns = c;
-    srv->active++;
-    pthread_mutex_unlock(&srv->mu);
+    else
+        (void)mi_fail(mi, c, 503, 1,
+                      "the endpoint cannot start a thread for the connection "
+                      "(%s); try again",
+                      strerror(e));
+    (void)shutdown(fd, SHUT_WR);
+    close(fd);
+    free(c);
 }
 
 static void *

@@ -9,6 +9,7 @@ would, and checks that the answer is the endpoint's JSON error shape.
 """
 import json
 import socket
+import subprocess
 import sys
 import time
 
@@ -224,6 +225,14 @@ elif CASE == "limit":
         c = connect()
         c.sendall(b"G")
         held.append(c)
+    # every held connection accepted (the listening socket's queue empty)
+    # before the one more
+    for _ in range(200):
+        q = subprocess.run(["ss", "-Hltn", "sport = :%d" % PORT],
+                           capture_output=True, text=True).stdout.split()
+        if q and q[1] == "0":
+            break
+        time.sleep(0.1)
     time.sleep(0.5)
     msg = one(good(), 503, must_close)
     for c in held:
