@@ -148,6 +148,15 @@ int cli_key_json(cJSON *o, const struct ek_key *k);
  * ("template_dropped"): a key just made (keygen --json, init --json). */
 int cli_key_made_json(cJSON *o, const struct ek_key *k);
 
+/* Around a command, in both binaries (cli_main.c): cli_main_begin first
+ * thing in main; cli_main_run makes the context (core dumps off first) and
+ * runs fn with argv[0] the command's name; cli_main_end judges standard
+ * output and gives the exit status. */
+void cli_main_begin(void);
+int cli_main_run(struct cli *cli, const char *name,
+                 int (*fn)(struct cli *, int, char **), int argc, char **argv);
+int cli_main_end(int rc);
+
 /* Starts the clock of the -v timestamps (main, first thing). */
 void cli_clock_start(void);
 /* The PIN prompt the context calls: no echo, only on a terminal. */
@@ -381,6 +390,17 @@ void cli_sign_free(struct cli_sign *s);
  * then holds it. 0 or an exit code after printing why. */
 int cli_token_acquire(struct cli *cli, struct cli_sign *s,
                       struct ek_access_token **atp, struct ek_key **keyp);
+/* The direct path (direct.c), when no agent serves the request: the
+ * --cert file, the key opened on the token, the signature and, for a
+ * token, the request; the audit events and the messages. p is the
+ * request as cli_token_acquire or assert made it. 0 or an exit code after
+ * printing why. In the agent's client (src/cli/fast/) these start the
+ * whole command instead. */
+int cli_direct_token(struct cli *cli, struct cli_sign *s,
+                     struct ek_access_token_params *p,
+                     struct ek_access_token **atp, struct ek_key **keyp);
+int cli_direct_assert(struct cli *cli, struct cli_sign *s,
+                      struct ek_assertion_params *p, struct ek_secret **jwtp);
 /* token and exec: the organization (the tenant when it is a domain). */
 int cli_token_check_org(struct cli_sign *s);
 

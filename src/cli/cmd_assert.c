@@ -36,8 +36,6 @@ cmd_assert(struct cli *cli, int argc, char **argv)
     struct cli_sign s;
     struct ek_assertion_params p;
     struct ek_access_token_params tp;
-    struct ek_key *k = NULL;
-    struct ek_cert *cert = NULL;
     struct ek_secret *jwt = NULL;
     char jti[64];
     int rc;
@@ -56,14 +54,7 @@ cmd_assert(struct cli *cli, int argc, char **argv)
     }
     if ((rc = cli_sign_resolve(cli, &s)) != 0 || (rc = cli_apply(cli)) != 0)
         goto out;
-    /* the file before the token: a bad file needs no PIN */
-    if (s.cert_file != NULL &&
-        (r = ek_cert_load_file(cli->ctx, s.cert_file, &cert)) != EK_OK) {
-        rc = cli_fail(cli, r);
-        goto out;
-    }
     cli_sign_assertion(&s, &p);
-    p.cert = cert;
     if (s.cert_file == NULL &&
         (rc = cli_agent_sock(cli, s.agent_mode, &s.agent_sock)) != 0)
         goto out;
@@ -87,20 +78,8 @@ cmd_assert(struct cli *cli, int argc, char **argv)
             goto got;
         rc = 0;
     }
-    if ((r = ek_key_open(cli->ctx, s.val[CLI_SF_KEY], &k)) != EK_OK) {
-        cli_sign_audit(cli, &s, "assertion", r, "direct", NULL);
-        rc = cli_fail_uri(cli, r, s.val[CLI_SF_KEY]);
+    if ((rc = cli_direct_assert(cli, &s, &p, &jwt)) != 0)
         goto out;
-    }
-    cli_warn_expiry(cli, k, cert);
-    r = ek_assertion_sign(cli->ctx, k, &p, &jwt);
-    cli_sign_audit(cli, &s, "assertion", r, "direct",
-                   ek_ctx_assertion_jti(cli->ctx));
-    if (r != EK_OK) {
-        rc = cli_fail(cli, r);
-        cli_sign_after_error(cli, &s, r);
-        goto out;
-    }
 got:
     /* straight to the descriptor: no copy left in a stdio buffer */
     if (cli_write_all(STDOUT_FILENO, ek_secret_data(jwt), ek_secret_len(jwt)) !=
@@ -114,8 +93,6 @@ got:
     rc = CLI_EXIT_OK;
 out:
     ek_secret_free(&jwt);
-    ek_cert_free(&cert);
-    ek_key_free(&k);
     cli_sign_free(&s);
     return rc;
 }

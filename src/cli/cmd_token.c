@@ -44,22 +44,13 @@ cli_token_acquire(struct cli *cli, struct cli_sign *s,
                   struct ek_access_token **atp, struct ek_key **keyp)
 {
     struct ek_access_token_params p;
-    struct ek_key *key = NULL;
-    struct ek_cert *cert = NULL;
     int rc;
     ek_err r;
 
     if ((rc = cli_apply(cli)) != 0)
         return rc;
-    /* the file before the token: a bad file needs no PIN */
-    if (s->cert_file != NULL &&
-        (r = ek_cert_load_file(cli->ctx, s->cert_file, &cert)) != EK_OK) {
-        rc = cli_fail(cli, r);
-        goto out;
-    }
     memset(&p, 0, sizeof p);
     cli_sign_assertion(s, &p.assertion);
-    p.assertion.cert = cert;
     p.scope = s->val[CLI_SF_SCOPE];
     p.resource = s->resource;
     p.ca_file = s->val[CLI_SF_CA_FILE];
@@ -68,44 +59,17 @@ cli_token_acquire(struct cli *cli, struct cli_sign *s,
     /* the agent first (it holds the session and a cache), unless --cert */
     if (s->cert_file == NULL &&
         (rc = cli_agent_sock(cli, s->agent_mode, &s->agent_sock)) != 0)
-        goto out;
+        return rc;
     if (s->agent_sock != NULL) {
         r = ek_agent_token(cli->ctx, s->agent_sock, s->val[CLI_SF_KEY], &p, 0,
                            atp);
         if ((rc = cli_agent_fallback(cli, s->agent_mode, s->agent_sock, r)) >=
             0) {
             cli_sign_audit(cli, s, "token", r, "agent", NULL);
-            goto out;
+            return rc;
         }
-        rc = 0;
     }
-    if ((r = ek_key_open(cli->ctx, s->val[CLI_SF_KEY], &key)) != EK_OK) {
-        cli_sign_audit(cli, s, "token", r, "direct", NULL);
-        rc = cli_fail_uri(cli, r, s->val[CLI_SF_KEY]);
-        goto out;
-    }
-    cli_warn_expiry(cli, key, cert);
-    r = ek_access_token_acquire(cli->ctx, key, &p, atp);
-    /* a signature was made when the context holds its jti */
-    if (ek_ctx_assertion_jti(cli->ctx)[0] != '\0')
-        cli_sign_audit(cli, s, "assertion", EK_OK, "direct",
-                       ek_ctx_assertion_jti(cli->ctx));
-    cli_sign_audit(cli, s, "token", r, "direct",
-                   ek_ctx_assertion_jti(cli->ctx));
-    if (r != EK_OK) {
-        rc = cli_fail(cli, r);
-        cli_sign_after_error(cli, s, r);
-        goto out;
-    }
-    rc = CLI_EXIT_OK;
-    if (keyp != NULL) {
-        *keyp = key; /* exec scrubs its PIN source, then frees it */
-        key = NULL;
-    }
-out:
-    ek_cert_free(&cert);
-    ek_key_free(&key);
-    return rc;
+    return cli_direct_token(cli, s, &p, atp, keyp);
 }
 
 /* ------------------------------------------------------------- output */

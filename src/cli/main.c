@@ -1,11 +1,8 @@
-/* main.c: the entrakey command: the leading common options and the
- * dispatch to a command (the shared helpers are in cli_common.c). */
-#include <errno.h>
-#include <signal.h>
+/* main.c: entrakey-full, the whole command: the leading common options
+ * and the dispatch to a command (what every main does around it is in
+ * cli_main.c, the shared helpers in cli_common.c). The installed entrakey
+ * (fast/fast_main.c) runs it for all but the agent's clients. */
 #include <stdio.h>
-#include <sys/prctl.h>
-#include <unistd.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -63,50 +60,13 @@ static const struct {
     {"rotate", cmd_rotate},
 };
 
-/* Standard output is buffered: a full disk or a closed pipe shows only
- * when it is flushed, so a command that printed is judged once, here,
- * after it returned (coreutils' close_stdout). */
-static int stdout_checked;
-
-static int
-stdout_close(int rc)
-{
-    int err = 0;
-
-    if (stdout_checked)
-        return rc;
-    stdout_checked = 1;
-    errno = 0;
-    if (fflush(stdout) != 0 || ferror(stdout))
-        err = errno != 0 ? errno : EIO;
-    if (fclose(stdout) != 0 && err == 0)
-        err = errno != 0 ? errno : EIO;
-    if (err == 0)
-        return rc;
-    fprintf(stderr,
-            "entrakey: cannot write to standard output: %s; what "
-            "was printed is incomplete\n",
-            strerror(err));
-    return rc == CLI_EXIT_OK ? CLI_EXIT_FILE : rc;
-}
-
-/* For the paths that call exit() (--help). */
-static void
-stdout_close_at_exit(void)
-{
-    int rc = stdout_close(CLI_EXIT_OK);
-
-    if (rc != CLI_EXIT_OK)
-        _exit(rc);
-}
-
 static int run_main(int argc, char **argv);
 
 int
 main(int argc, char **argv)
 {
-    atexit(stdout_close_at_exit);
-    return stdout_close(run_main(argc, argv));
+    cli_main_begin();
+    return cli_main_end(run_main(argc, argv));
 }
 
 static int
@@ -123,9 +83,7 @@ run_main(int argc, char **argv)
     size_t i;
     int c, rc;
 
-    cli_clock_start();
     memset(&cli, 0, sizeof cli);
-    signal(SIGPIPE, SIG_IGN);
     /* leading common options: entrakey -v --json --module X tokens; the
      * command sees them as its own */
     while ((c = cli_getopt(argc, argv, "+" CLI_COMMON_SHORTOPTS, longopts,
@@ -159,36 +117,8 @@ run_main(int argc, char **argv)
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[optind], commands[i].name) != 0)
             continue;
-        /* before any PIN is read: no core file, and /proc/PID/mem,
-         * environ and ptrace for root only (an exec child is dumpable
-         * again) */
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-            fprintf(stderr,
-                    "entrakey: cannot turn core dumps off "
-                    "(prctl): %s\n",
-                    strerror(errno));
-            return CLI_EXIT_INTERNAL;
-        }
-        if (ek_ctx_new(&cli.ctx) != EK_OK) {
-            fprintf(stderr, "entrakey: out of memory\n");
-            return CLI_EXIT_INTERNAL;
-        }
-        ek_ctx_set_pin_prompt(cli.ctx, cli_prompt_pin, NULL);
-        /* a module path set on the context came from --module, unless the
-         * option group says it came from a profile */
-        if (ek_ctx_set_module_origin(cli.ctx, "--module") != EK_OK) {
-            ek_ctx_free(&cli.ctx);
-            fprintf(stderr, "entrakey: out of memory\n");
-            return CLI_EXIT_INTERNAL;
-        }
-        cli.cmd = commands[i].name;
-        /* commands parse from their own name on */
-        argc -= optind;
-        argv += optind;
-        optind = 0;
-        rc = commands[i].fn(&cli, argc, argv);
-        ek_ctx_free(&cli.ctx);
-        return rc;
+        return cli_main_run(&cli, commands[i].name, commands[i].fn,
+                            argc - optind, argv + optind);
     }
     return cli_usage("", NULL, "unknown command '%s'", argv[optind]);
 }
