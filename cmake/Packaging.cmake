@@ -1,7 +1,8 @@
 # Packaging.cmake: what `cmake --install` lays down, and the Debian package
 # CPack builds from it (scripts/dev.sh install, scripts/dev.sh deb).
 #
-# The install is relocatable by default: the binary finds libentrakey.so.0
+# The install is relocatable by default: entrakey finds entrakey-full
+# relative to itself (libexec/entrakey/), which finds libentrakey.so.0
 # through RPATH $ORIGIN/../lib..., and entrakey.pc derives its prefix from
 # where it lies (${pcfiledir}), so `cmake --install build --prefix ~/.local`
 # gives a working entrakey although the build was configured for /usr/local.
@@ -15,10 +16,10 @@ option(EK_RELOCATABLE
 if(EK_RELOCATABLE AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}"
     AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}"
     AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
-  file(RELATIVE_PATH ek_bin_to_lib "${CMAKE_INSTALL_FULL_BINDIR}"
-    "${CMAKE_INSTALL_FULL_LIBDIR}")
-  set_target_properties(entrakey_cli PROPERTIES
-    INSTALL_RPATH "\$ORIGIN/${ek_bin_to_lib}")
+  file(RELATIVE_PATH ek_full_to_lib
+    "${CMAKE_INSTALL_FULL_LIBEXECDIR}/entrakey" "${CMAKE_INSTALL_FULL_LIBDIR}")
+  set_target_properties(entrakey_full PROPERTIES
+    INSTALL_RPATH "\$ORIGIN/${ek_full_to_lib}")
   file(RELATIVE_PATH ek_pc_to_prefix "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
     "${CMAKE_INSTALL_PREFIX}")
   string(REGEX REPLACE "/$" "" ek_pc_to_prefix "${ek_pc_to_prefix}")
@@ -32,7 +33,7 @@ else()
   endif()
   # the library is where the loader looks only for a system prefix
   if(NOT CMAKE_INSTALL_FULL_LIBDIR MATCHES "^/usr/lib")
-    set_target_properties(entrakey_cli PROPERTIES
+    set_target_properties(entrakey_full PROPERTIES
       INSTALL_RPATH "${CMAKE_INSTALL_FULL_LIBDIR}")
   endif()
   set(EK_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
@@ -59,6 +60,9 @@ install(TARGETS entrakey
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   PUBLIC_HEADER DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS entrakey_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# the whole command, which entrakey runs (src/cli/fast/fast_main.c)
+install(TARGETS entrakey_full
+  RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/entrakey)
 install(FILES ${PROJECT_BINARY_DIR}/entrakey.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${EK_MANPAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
@@ -101,7 +105,8 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.68), ca-certificates")
 # softhsm2 for `entrakey quickstart`; ykcs11 and pcscd for a YubiKey
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2, ykcs11, pcscd")
+# libsystemd0: opened for --audit journal only
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2, ykcs11, pcscd, libsystemd0")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "opensc-pkcs11, p11-kit, bash-completion")
 # a shlibs file and the ldconfig trigger for libentrakey.so.0
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)

@@ -3,15 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "internal.h"
 
+/* explicit_bzero (glibc 2.25) is kept by the compiler as OPENSSL_cleanse
+ * is, and needs no libcrypto: the agent's client wipes without loading it */
 void
 ek_wipe(void *p, size_t n)
 {
     if (p != NULL && n > 0)
-        OPENSSL_cleanse(p, n);
+        explicit_bzero(p, n);
 }
 
 ek_err

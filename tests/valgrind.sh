@@ -33,7 +33,11 @@ fi
 VG="$BUILD/valgrind"
 rm -rf "$VG"
 mkdir -p "$VG/logs" "$VG/tmp"
-# wrapper WRAPPER REAL: a program that runs REAL under valgrind
+# wrapper WRAPPER REAL [FULL]: a program that runs REAL under valgrind.
+# With FULL (entrakey-full, the whole command that entrakey runs): token
+# and assert run REAL, the agent's client, with valgrind following it into
+# FULL when it hands over (they start no other program); any other command
+# runs FULL itself, whose children (exec's) are not followed.
 wrapper() {
   cat > "$1" <<EOF
 #!/bin/sh
@@ -46,14 +50,21 @@ for a; do case \$a in -*) ;; *) cmd=\$a; break ;; esac; done
 case \$cmd in
   keygen|init|quickstart) [ -n "\${VG_ALL:-}" ] || exec "$2" "\$@" ;;
 esac
+prog="$2" follow=
+if [ -n "${3:-}" ]; then
+  case \$cmd in
+    token|assert) follow=--trace-children=yes ;;
+    *) prog="${3:-}" ;;
+  esac
+fi
 exec valgrind -q --error-exitcode=99 --leak-check=full \\
   --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \\
   --suppressions="$SUPP" --num-callers=30 --log-file="$VG/logs/vg.%p.log" \\
-  "$2" "\$@"
+  \$follow "\$prog" "\$@"
 EOF
   chmod +x "$1"
 }
-wrapper "$VG/entrakey" "$EKBIN"
+wrapper "$VG/entrakey" "$EKBIN" "$BUILD/entrakey-full"
 wrapper "$VG/tok_sign_paths" "$HELPER"
 
 export EK_SOURCE_DIR="$SRC" EK_BUILD_DIR="$BUILD" EK_TEST_TMP="$VG/tmp"

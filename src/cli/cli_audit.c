@@ -14,10 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef EK_HAVE_SYSTEMD
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-#endif
+#include <dlfcn.h>
+#include <sys/uio.h>
 
 #include "cli_audit.h"
 
@@ -38,9 +36,42 @@ static const struct {
     {"assertion_file", "f9650daf8c074db08b37fc452376a4a8"},
 };
 
+/* libsystemd's sd_journal_sendv, opened when journal is asked for: a
+ * command that does not write to the journal never loads libsystemd (and
+ * its libgcrypt, liblzma, libzstd ...), which would cost the agent's
+ * client most of its start (docs/performance.md). */
+typedef int (*journal_sendv_fn)(const struct iovec *iov, int n);
+
+static journal_sendv_fn
+journal_open(char *msg, size_t msgsz)
+{
+    void *h, *sym;
+    journal_sendv_fn fn;
+    const char *err;
+
+    if ((h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        err = dlerror();
+        snprintf(msg, msgsz,
+                 "audit 'journal': cannot load libsystemd.so.0 (%s); "
+                 "install libsystemd0 or use json:PATH",
+                 err != NULL ? err : "not found");
+        return NULL;
+    }
+    if ((sym = dlsym(h, "sd_journal_sendv")) == NULL) {
+        snprintf(msg, msgsz,
+                 "audit 'journal': libsystemd.so.0 has no "
+                 "sd_journal_sendv; use json:PATH");
+        dlclose(h);
+        return NULL;
+    }
+    /* POSIX: a function pointer converts through memcpy */
+    memcpy(&fn, &sym, sizeof fn);
+    return fn; /* the library stays loaded for the process */
+}
+
 struct cli_audit {
     int fd; /* JSON lines, or -1 */
-    int journal;
+    journal_sendv_fn journal;
     pthread_mutex_t mu;
 };
 
@@ -58,15 +89,11 @@ cli_audit_open(struct cli_audit **aup, const char *spec, char *msg,
     au->fd = -1;
     pthread_mutex_init(&au->mu, NULL);
     if (strcmp(spec, "journal") == 0) {
-#ifdef EK_HAVE_SYSTEMD
-        au->journal = 1;
-#else
-        snprintf(msg, msgsz,
-                 "audit 'journal': this entrakey was built "
-                 "without libsystemd; use json:PATH");
-        free(au);
-        return -1;
-#endif
+        if ((au->journal = journal_open(msg, msgsz)) == NULL) {
+            pthread_mutex_destroy(&au->mu);
+            free(au);
+            return -1;
+        }
     } else if (strncmp(spec, "json:", 5) == 0) {
         path = spec + 5;
         if (strcmp(path, "-") == 0)
@@ -296,8 +323,7 @@ cli_audit_vevent(struct cli_audit *au, const char *event, const char *result,
                     "log: %s\n",
                     strerror(errno));
     }
-#ifdef EK_HAVE_SYSTEMD
-    if (au->journal) {
+    if (au->journal != NULL) {
         char f[16][300];
         struct iovec iov[24];
         int k = 0;
@@ -342,8 +368,7 @@ cli_audit_vevent(struct cli_audit *au, const char *event, const char *result,
             iov[k].iov_base = m6;
             iov[k++].iov_len = strlen(m6);
         }
-        (void)sd_journal_sendv(iov, k);
+        (void)au->journal(iov, k);
     }
-#endif
     pthread_mutex_unlock(&au->mu);
 }

@@ -146,4 +146,44 @@ for t in "$TOKEN1" "$TOKEN2" "$JWT"; do
   grep -qF -- "${t:40:40}" "$A" "$B" "$C" "$D" "$T/agent.jsonl" &&
     fail "a secret's text in a trail" || pass "no secret's text in any trail"
 done
+# 8. --audit journal: journald's native protocol, through the libsystemd
+# that entrakey opens only when asked. A listener of ours on the socket
+# sd_journal_sendv writes to, on a /run of this test's own (its mount
+# namespace; without one, skipped: the host's journald is not ours)
+if [ "${EK_TEST_NS:-none}" = 1 ] && mount -t tmpfs tmpfs /run 2>/dev/null; then
+  mkdir -p /run/systemd/journal
+  J="$T/journal.bin"
+  "$PY" - "$J" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/run/systemd/journal/socket")
+open(sys.argv[1] + ".ready", "w").close()
+s.settimeout(30)
+with open(sys.argv[1], "wb") as f:
+    while True:
+        try:
+            d = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        f.write(d + b"\n--\n")
+        f.flush()
+        if b"ENTRAKEY_EVENT=token\n" in d:
+            break
+PY
+  JPID=$!
+  for _ in $(seq 100); do [ -e "$J.ready" ] && break; sleep 0.05; done
+  control '{}'
+  tok --no-agent --audit journal
+  expect_rc "token --audit journal: exit 0" 0
+  wait "$JPID"
+  grep -q '^MESSAGE_ID=7a2d9e4c1b8f4f05a6c3d2e1f0b9a812$' "$J" &&
+    grep -q '^ENTRAKEY_EVENT=token$' "$J" && grep -q '^ENTRAKEY_RESULT=ok$' "$J" &&
+    grep -q "^ENTRAKEY_THUMBPRINT=$THUMB\$" "$J" &&
+    pass "journal: the token event with its MESSAGE_ID and fields" ||
+    fail "journal: $(tr '\n' ' ' <"$J" 2>/dev/null | head -c 600)"
+  grep -q 'eyJ' "$J" && fail "a JWT in the journal" || pass "no token or assertion in the journal"
+  grep -q -- "$TEST_PIN" "$J" && fail "PIN in the journal" || pass "no PIN in the journal"
+else
+  skip "--audit journal: no mount namespace to give the test its own journal socket"
+fi
 finish

@@ -13,7 +13,7 @@ NB=$(id -u nobody)
 # the token store, the binary's directory and $T reachable by nobody
 chmod -R a+rwX "$T/softhsm"
 chmod a+rx "$T"
-if ! setpriv --reuid="$NB" --regid="$NB" --clear-groups test -x "$EK" -a -r "$SOFTHSM2_CONF"; then
+if ! setpriv --reuid="$NB" --regid="$NB" --clear-groups test -x "$EK" -a -x "$EK_FULL" -a -r "$SOFTHSM2_CONF"; then
   skip "nobody cannot reach the build directory (run the suite from a path others can enter)"
   finish
 fi
@@ -40,9 +40,10 @@ owner_while_waiting() {
   echo "$owner"
 }
 
-o=$(owner_while_waiting "$EK" "$EK" keys "$KEY" --pin-source fd:3)
+# entrakey hands these commands to entrakey-full (same PID): wait for it
+o=$(owner_while_waiting "$EK_FULL" "$EK" keys "$KEY" --pin-source fd:3)
 expect_match "keys waiting for its PIN: /proc/PID is root's (not dumpable)" "$o" '^0$'
-o=$(owner_while_waiting "$EK" "$EK" keygen "$KEY" --label k --pin-source fd:3)
+o=$(owner_while_waiting "$EK_FULL" "$EK" keygen "$KEY" --label k --pin-source fd:3)
 expect_match "keygen waiting for its PIN: not dumpable" "$o" '^0$'
 # the check can see a dumpable process: the same wait in another program
 o=$(owner_while_waiting "$(command -v cat)" sh -c 'exec cat <&3')

@@ -27,6 +27,9 @@ if [ -z "${EK_TEST_NS:-}" ]; then
   export EK_TEST_NS=none
 fi
 EK="$ENTRAKEY_BIN"
+# the whole command that entrakey runs for all but the agent's clients
+# (src/cli/fast/): what /proc/PID/exe names once it has handed over
+EK_FULL="${ENTRAKEY_FULL_BIN:-$(dirname "$EK")/entrakey-full}"
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 PY=/usr/bin/python3                 # Debian's, where python3-jwt lives
 TEST_PIN=123456

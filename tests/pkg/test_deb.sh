@@ -47,11 +47,12 @@ field() { dpkg-deb -f "$deb" "$1"; }
 for p in libcurl4 libp11-kit0 libssl3 libcjson1 libinih1 libc6; do
   field Depends | tr ',' '\n' | grep -q "^ *$p\b" && pass "Depends: $p" || fail "no $p in Depends: $(field Depends)"
 done
-for p in softhsm2 ykcs11 pcscd; do
+for p in softhsm2 ykcs11 pcscd libsystemd0; do
   field Recommends | tr ',' '\n' | grep -q "^ *$p\b" && pass "Recommends: $p" || fail "no $p in Recommends: $(field Recommends)"
 done
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$T/contents"
-for f in /usr/bin/entrakey /usr/share/man/man1/entrakey.1.gz \
+for f in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full \
+    /usr/share/man/man1/entrakey.1.gz \
     /usr/share/bash-completion/completions/entrakey /usr/share/doc/entrakey/copyright \
     /usr/share/zsh/vendor-completions/_entrakey \
     /usr/share/doc/entrakey/examples/systemd/entrakey-exo@.service \
@@ -74,7 +75,12 @@ sys=(env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$T/home")
 mkdir -p "$T/home"
 out=$("${sys[@]}" entrakey --version 2>&1) && pass "entrakey --version: $out" || fail "entrakey --version: $out"
 [ "$("${sys[@]}" sh -c 'command -v entrakey')" = /usr/bin/entrakey ] && pass "it is /usr/bin/entrakey" || fail "entrakey is not /usr/bin/entrakey"
-readelf -d /usr/bin/entrakey | grep -Eq 'R(UN)?PATH' && fail "/usr/bin/entrakey has an RPATH" || pass "no RPATH (Debian policy)"
+for b in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full; do
+  readelf -d $b | grep -Eq 'R(UN)?PATH' && fail "$b has an RPATH" || pass "$b: no RPATH (Debian policy)"
+done
+# the agent's client part of the command: libsystemd is opened only for
+# --audit journal (Recommends), the rest is entrakey-full's
+out=$("${sys[@]}" entrakey keys --help 2>&1) && pass "entrakey keys --help (runs entrakey-full)" || fail "entrakey keys --help: $out"
 out=$("${sys[@]}" man -w entrakey 2>&1)
 [ "$out" = /usr/share/man/man1/entrakey.1.gz ] && pass "man -w entrakey: $out" || fail "man -w entrakey: $out"
 ldconfig -p | grep -q 'libentrakey\.so\.0 ' && pass "libentrakey.so.0 is in ld.so's cache" || fail "libentrakey.so.0 not in ldconfig -p"

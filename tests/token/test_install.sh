@@ -21,7 +21,9 @@ libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt
 DESTDIR="$dest" cmake --install "$EK_BUILD_DIR" >"$T/inst.log" 2>&1
 expect_rc_val=$?
 [ $expect_rc_val -eq 0 ] && pass "cmake --install" || { fail "cmake --install"; cat "$T/inst.log"; }
-for f in bin/entrakey include/entrakey.h "$libdir/libentrakey.so.0" \
+libexec=$(sed -n 's/^CMAKE_INSTALL_LIBEXECDIR:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt")
+full=$libexec/entrakey/entrakey-full
+for f in bin/entrakey "$full" include/entrakey.h "$libdir/libentrakey.so.0" \
     "$libdir/pkgconfig/entrakey.pc" share/man/man1/entrakey.1.gz \
     share/doc/entrakey/getting-started.md share/doc/entrakey/copyright \
     share/bash-completion/completions/entrakey \
@@ -38,15 +40,28 @@ reloc="$T/elsewhere/.local"
 cmake --install "$EK_BUILD_DIR" --prefix "$reloc" >"$T/reloc.log" 2>&1
 expect_rc_val=$?
 [ $expect_rc_val -eq 0 ] && pass "cmake --install --prefix elsewhere" || { fail "cmake --install --prefix"; cat "$T/reloc.log"; }
+# entrakey itself needs no library of ours and no run path; the whole
+# command (entrakey-full) finds the library relative to itself
 rpath=$(readelf -d "$reloc/bin/entrakey" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p')
-expect_match "RUNPATH is relative to the binary" "$rpath" '^\$ORIGIN/\.\./'"$libdir"'$'
+expect_match "entrakey has no RUNPATH" "[$rpath]" '^\[\]$'
+rpath=$(readelf -d "$reloc/$full" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p')
+expect_match "entrakey-full's RUNPATH is relative to it" "$rpath" '^\$ORIGIN/\.\./\.\./'"$libdir"'$'
 expect_nomatch "no build directory in the RUNPATH" "$rpath" "$EK_BUILD_DIR"
 run env PATH="$reloc/bin:/usr/bin:/bin" entrakey --version
 expect_rc "the relocated entrakey runs by name" 0
-expect_match "and says its version" "$OUT" "^entrakey [0-9]+\.[0-9]+\.[0-9]+"
+expect_match "and says its version (entrakey-full found beside it)" "$OUT" "^entrakey [0-9]+\.[0-9]+\.[0-9]+"
+run ldd "$reloc/$full"
+expect_match "entrakey-full loads the library installed next to it" "$OUT" \
+  "libentrakey\.so\.0 => $reloc/$libexec/entrakey/\.\./\.\./$libdir/libentrakey\.so\.0 "
 run ldd "$reloc/bin/entrakey"
-expect_match "it loads the library installed next to it" "$OUT" \
-  "libentrakey\.so\.0 => $reloc/bin/\.\./$libdir/libentrakey\.so\.0 "
+expect_nomatch "entrakey loads neither p11-kit, OpenSSL nor libmicrohttpd" "$OUT" \
+  'libp11-kit|libcrypto|libmicrohttpd|libentrakey|libsystemd'
+# without entrakey-full, a clear sentence, not a crash
+mv "$reloc/$full" "$reloc/$full.away"
+run "$reloc/bin/entrakey" --version
+expect_rc "without entrakey-full: exit 1" 1
+expect_match "and says what is missing" "$ERR" "cannot run the whole command .*entrakey-full"
+mv "$reloc/$full.away" "$reloc/$full"
 
 cat > "$T/user.c" <<'C'
 #include <stdio.h>
