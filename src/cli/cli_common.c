@@ -248,8 +248,13 @@ int
 cli_fail(struct cli *cli, ek_err e)
 {
     const char *msg = ek_ctx_errmsg(cli->ctx);
-    const char *hint = cli_hint(cli, e, msg);
+    const char *hint;
 
+    /* never NULL (a sentence for "none recorded"); said for gcc -O3, which
+     * cannot see it through the library and warns (-Wformat-overflow) */
+    if (msg == NULL)
+        msg = ek_strerror(e);
+    hint = cli_hint(cli, e, msg);
     fprintf(stderr, "entrakey: %s\n", msg);
     if (hint != NULL)
         fprintf(stderr, "entrakey: %s\n", hint);
