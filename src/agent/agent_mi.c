@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "agent.h"
@@ -281,6 +282,7 @@ struct mi_conn {
     pthread_t th;
     struct mi_conn *next;
     size_t len;
+    /* last: not cleared when the connection starts */
     char buf[MI_HTTP_HEAD_MAX + 1];
     struct mi_http_req req;
 };
@@ -568,10 +570,14 @@ mi_handle(struct agent_mi *mi, struct mi_conn *c)
     if (strcmp(r->path, MI_PATH) != 0 && strcmp(r->path, MI_PATH "/") != 0)
         return mi_fail(mi, c, 404, 0, "unknown path; the endpoint is %s",
                        MI_PATH);
-    if (strcmp(r->method, "GET") != 0)
+    if (strcmp(r->method, "GET") != 0) {
+        /* the connection ends: a HEAD client would take the JSON body
+         * for the start of the next answer */
+        c->close_after = 1;
         return mi_fail(mi, c, 405, 0,
                        "use GET %s?resource=...&api-version=2019-08-01",
                        MI_PATH);
+    }
     if (r->has_body)
         return mi_fail(mi, c, 400, 0, "a GET with a body is refused");
     api = mi_http_arg(r, "api-version");
@@ -768,10 +774,12 @@ accept_one(struct mi_server *srv)
      * than this */
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if ((c = calloc(1, sizeof *c)) == NULL) {
+    /* the buffers (34 KiB) are written before they are read */
+    if ((c = malloc(sizeof *c)) == NULL) {
         close(fd);
         return;
     }
+    memset(c, 0, offsetof(struct mi_conn, buf));
     c->mi = mi;
     c->fd = fd;
     c->loopback = salen >= sizeof sa && sa.sin_family == AF_INET &&

@@ -1,6 +1,7 @@
 /* mi_http.c: the managed-identity endpoint's HTTP/1.1 request-head reader
  * (see mi_http.h): strict, limited, incremental, without I/O. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +19,8 @@ static const char *const single[] = {
 void
 mi_http_req_init(struct mi_http_req *r)
 {
-    memset(r, 0, sizeof *r);
+    /* the store is written before it is read: not cleared per request */
+    memset(r, 0, offsetof(struct mi_http_req, store));
 }
 
 static enum mi_http_rc refuse(struct mi_http_req *r, unsigned status,

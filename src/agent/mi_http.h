@@ -48,6 +48,7 @@ struct mi_http_req {
     size_t scan; /* bytes from pos already searched for LF */
     int in_head; /* the request line was read */
     size_t used; /* bytes of store used */
+    /* last: mi_http_req_init clears everything before it */
     char store[MI_HTTP_HEAD_MAX + 2 * (MI_HTTP_FIELDS_MAX + MI_HTTP_ARGS_MAX) +
                8];
 };

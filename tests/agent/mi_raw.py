@@ -170,7 +170,12 @@ elif CASE == "post":
     msg = one(b"POST /msi/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
               b"Content-Length: 3\r\n\r\nabc", 405, allow_get)
 elif CASE == "delete":
-    msg = one(b"DELETE /msi/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405)
+    msg = one(b"DELETE /msi/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405,
+              allow_get)
+elif CASE == "head":
+    # HEAD: the answer has a body, so the connection ends after it
+    msg = one(b"HEAD /msi/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405,
+              allow_get)
 elif CASE.startswith("second-"):
     # a valid request, its token, then the refused one on the same
     # keep-alive connection

@@ -59,7 +59,8 @@ raw "HTTP/1.1 without Host: 400" no-host
 raw "a GET with a body: 400, connection closed" get-body
 raw "a GET with Transfer-Encoding: 400" chunked
 raw "POST with a body: 405, Allow: GET, closed" post
-raw "DELETE: 405" delete
+raw "DELETE: 405, Allow: GET, closed" delete
+raw "HEAD: 405, Allow: GET, closed" head
 raw "keep-alive, 2nd request a 20 KiB line: 414" second-long-line
 raw "keep-alive, 2nd request 200 headers: 431" second-many-headers
 raw "keep-alive, 2nd request GARBAGE: 400" second-garbage
