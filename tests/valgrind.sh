@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# valgrind.sh: the token tests (tests/token/test_*.sh) with every entrakey
+# valgrind.sh: the token tests (tests/token/test_*.sh) and the
+# managed-identity server's (tests/agent/test_mi_http.sh) with every entrakey
 # command, and the tok_sign_paths helper, run under valgrind's memcheck:
 # invalid reads and writes, uninitialised values, and definite or indirect
 # leaks. A valgrind finding makes that command exit 99, which its test sees
@@ -94,7 +95,9 @@ if smoke; then echo "ok - keygen and init under valgrind"; else
 
 # the token tests, as many at once as there are CPUs
 tests=()
-for t in "$SRC"/tests/token/test_*.sh; do
+# and the managed-identity endpoint's server (exec and agent, every
+# refusal, keep-alive, the connection limit, the stop)
+for t in "$SRC"/tests/token/test_*.sh "$SRC"/tests/agent/test_mi_http.sh; do
   n=$(basename "$t" .sh)
   printf '%s' "$n" | grep -Eq -- "$PATTERN" && tests+=("$t")
 done
