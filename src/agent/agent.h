@@ -128,11 +128,6 @@ void agent_log(struct agent *a, const char *fmt, ...)
 /* agent_http.c */
 struct MHD_Daemon;
 struct MHD_Daemon *agent_http_start(struct agent *a, int listen_fd);
-/* Queues doc (deleted) as a JSON answer; the member named secret is wiped
- * when sent; a Retry-After when retry_after > 0. */
-struct MHD_Connection;
-int agent_http_json(struct MHD_Connection *c, unsigned status, cJSON *doc,
-                    const char *secret, long retry_after);
 
 /* agent_audit.c: one event per signature, token, login, removal, refusal
  * (cli_audit_event with the caller; the trail is opened and closed with

@@ -68,13 +68,6 @@ answer(struct MHD_Connection *c, unsigned status, cJSON *doc,
     return ret;
 }
 
-int
-agent_http_json(struct MHD_Connection *c, unsigned status, cJSON *doc,
-                const char *secret, long retry_after)
-{
-    return answer(c, status, doc, secret, retry_after) == MHD_YES;
-}
-
 static unsigned
 status_for(ek_err e)
 {
