@@ -62,6 +62,18 @@ run "$reloc/bin/entrakey" --version
 expect_rc "without entrakey-full: exit 1" 1
 expect_match "and says what is missing" "$ERR" "cannot run the whole command .*entrakey-full"
 mv "$reloc/$full.away" "$reloc/$full"
+# without /proc (a bare chroot or container) it runs where entrakey-full
+# was to be installed, and says so when that is not there either
+if [ -e "$prefix/$full" ]; then
+  skip "an entrakey-full is installed at $prefix: the sentence cannot be seen"
+elif [ "${EK_TEST_NS:-none}" = 1 ]; then
+  run unshare -m sh -c 'mount -t tmpfs tmpfs /proc && exec "$0" --version' "$reloc/bin/entrakey"
+  expect_rc "without /proc, entrakey-full not at the configured prefix: exit 1" 1
+  expect_match "and says /proc/self/exe cannot be read" "$ERR" \
+    "cannot run the whole command .*/entrakey-full: .*/proc/self/exe"
+else
+  skip "no mount namespace to hide /proc in"
+fi
 
 cat > "$T/user.c" <<'C'
 #include <stdio.h>

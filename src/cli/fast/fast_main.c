@@ -21,8 +21,9 @@
 
 static char **full_argv;
 
-/* The whole command: EK_FULL_FROM_BIN (the installed layout) next to this
- * binary, else entrakey-full beside it (a build tree). */
+/* The whole command: EK_FULL_FROM_BIN (the installed layout, relative to
+ * this binary's directory), else entrakey-full beside it (a build tree);
+ * without /proc, where it was to be installed (EK_FULL_INSTALLED). */
 static _Noreturn void
 run_full(void)
 {
@@ -33,15 +34,18 @@ run_full(void)
     char *slash;
     int err = ENOENT;
 
+    /* what was said so far the whole command says again */
     __fpurge(stdout);
     __fpurge(stderr);
-    (void)setvbuf(stderr, NULL, _IONBF, 0);
     n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
+        execv(EK_FULL_INSTALLED, full_argv);
         fprintf(stderr,
-                "entrakey: cannot find its own binary "
-                "(/proc/self/exe): %s\n",
-                strerror(errno));
+                "entrakey: cannot run the whole command %s: %s (and "
+                "/proc/self/exe, which says where entrakey is, cannot be "
+                "read)\n",
+                EK_FULL_INSTALLED, strerror(errno));
+        (void)fflush(stderr);
         _exit(CLI_EXIT_INTERNAL);
     }
     self[n] = '\0';
@@ -59,6 +63,7 @@ run_full(void)
             "entrakey: cannot run the whole command %s%s: %s (is the "
             "installation complete?)\n",
             self, rel[0], strerror(err));
+    (void)fflush(stderr);
     _exit(CLI_EXIT_INTERNAL);
 }
 
