@@ -42,14 +42,20 @@ static const struct {
  * client most of its start (docs/performance.md). */
 typedef int (*journal_sendv_fn)(const struct iovec *iov, int n);
 
+/* The library, opened once for the process and kept (audit trails are
+ * opened before any thread starts). */
+static void *libsystemd;
+
 static journal_sendv_fn
 journal_open(char *msg, size_t msgsz)
 {
-    void *h, *sym;
+    void *sym;
     journal_sendv_fn fn;
     const char *err;
 
-    if ((h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    if (libsystemd == NULL &&
+        (libsystemd = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) ==
+            NULL) {
         err = dlerror();
         snprintf(msg, msgsz,
                  "audit 'journal': cannot load libsystemd.so.0 (%s); "
@@ -57,16 +63,15 @@ journal_open(char *msg, size_t msgsz)
                  err != NULL ? err : "not found");
         return NULL;
     }
-    if ((sym = dlsym(h, "sd_journal_sendv")) == NULL) {
+    if ((sym = dlsym(libsystemd, "sd_journal_sendv")) == NULL) {
         snprintf(msg, msgsz,
                  "audit 'journal': libsystemd.so.0 has no "
                  "sd_journal_sendv; use json:PATH");
-        dlclose(h);
         return NULL;
     }
     /* POSIX: a function pointer converts through memcpy */
     memcpy(&fn, &sym, sizeof fn);
-    return fn; /* the library stays loaded for the process */
+    return fn;
 }
 
 struct cli_audit {
