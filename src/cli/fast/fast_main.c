@@ -22,8 +22,9 @@
 static char **full_argv;
 
 /* The whole command: EK_FULL_FROM_BIN (the installed layout, relative to
- * this binary's directory), else entrakey-full beside it (a build tree);
- * without /proc, where it was to be installed (EK_FULL_INSTALLED). */
+ * this binary's directory), else entrakey-full beside it (a build tree),
+ * else where it was to be installed (EK_FULL_INSTALLED: a copy of
+ * entrakey elsewhere, or no /proc to say where this binary is). */
 static _Noreturn void
 run_full(void)
 {
@@ -38,31 +39,33 @@ run_full(void)
     __fpurge(stdout);
     __fpurge(stderr);
     n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        execv(EK_FULL_INSTALLED, full_argv);
+    if (n > 0) {
+        self[n] = '\0';
+        if ((slash = strrchr(self, '/')) != NULL)
+            slash[1] = '\0';
+        for (i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            if ((size_t)snprintf(path, sizeof path, "%s%s", self, rel[i]) >=
+                sizeof path)
+                continue;
+            execv(path, full_argv);
+            if (errno != ENOENT)
+                err = errno;
+        }
+    }
+    execv(EK_FULL_INSTALLED, full_argv);
+    if (errno != ENOENT)
+        err = errno;
+    if (n > 0)
+        fprintf(stderr,
+                "entrakey: cannot run the whole command %s%s or %s: %s "
+                "(is the installation complete?)\n",
+                self, rel[0], EK_FULL_INSTALLED, strerror(err));
+    else
         fprintf(stderr,
                 "entrakey: cannot run the whole command %s: %s (and "
                 "/proc/self/exe, which says where entrakey is, cannot be "
                 "read)\n",
-                EK_FULL_INSTALLED, strerror(errno));
-        (void)fflush(stderr);
-        _exit(CLI_EXIT_INTERNAL);
-    }
-    self[n] = '\0';
-    if ((slash = strrchr(self, '/')) != NULL)
-        slash[1] = '\0';
-    for (i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        if ((size_t)snprintf(path, sizeof path, "%s%s", self, rel[i]) >=
-            sizeof path)
-            continue;
-        execv(path, full_argv);
-        if (errno != ENOENT)
-            err = errno;
-    }
-    fprintf(stderr,
-            "entrakey: cannot run the whole command %s%s: %s (is the "
-            "installation complete?)\n",
-            self, rel[0], strerror(err));
+                EK_FULL_INSTALLED, strerror(err));
     (void)fflush(stderr);
     _exit(CLI_EXIT_INTERNAL);
 }
