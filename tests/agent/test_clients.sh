@@ -30,10 +30,18 @@ etok
 LD_DEBUG=files etok
 # (the loader's trace works: it names libc, which is always loaded)
 heavy='file=lib(curl|crypto|ssl|p11-kit|microhttpd|gnutls|systemd|entrakey)'
-[ "$OUT" = "$T1" ] && grep -q 'file=libc\.so' "$T/err" &&
-  ! grep -Eq "$heavy" "$T/err" && ! grep -q 'entrakey-full' "$T/err" &&
-  pass "a token from the agent: only libc, cJSON and inih loaded" ||
-  fail "a token from the agent: a library it should not need, or no loader trace: $(grep -Em1 "$heavy|entrakey-full" "$T/err")"
+if nm -D "$EK" 2>/dev/null | grep -q __asan_init; then
+  # a sanitizer build keeps every section, so its client links them all
+  skip "what a served token loads: not in a sanitizer build"
+  [ "$OUT" = "$T1" ] && ! grep -q 'entrakey-full' "$T/err" &&
+    pass "a token from the agent without entrakey-full" ||
+    fail "a token from the agent: handed over to entrakey-full"
+else
+  [ "$OUT" = "$T1" ] && grep -q 'file=libc\.so' "$T/err" &&
+    ! grep -Eq "$heavy" "$T/err" && ! grep -q 'entrakey-full' "$T/err" &&
+    pass "a token from the agent: only libc, cJSON and inih loaded" ||
+    fail "a token from the agent: a library it should not need, or no loader trace: $(grep -Em1 "$heavy|entrakey-full" "$T/err")"
+fi
 
 # --no-agent: the direct path (needs the PIN)
 etok -v --no-agent --pin-source "file:$PIN_FILE"

@@ -54,8 +54,13 @@ run ldd "$reloc/$full"
 expect_match "entrakey-full loads the library installed next to it" "$OUT" \
   "libentrakey\.so\.0 => $reloc/$libexec/entrakey/\.\./\.\./$libdir/libentrakey\.so\.0 "
 run ldd "$reloc/bin/entrakey"
-expect_nomatch "entrakey loads neither p11-kit, OpenSSL nor libmicrohttpd" "$OUT" \
-  'libp11-kit|libcrypto|libmicrohttpd|libentrakey|libsystemd'
+if nm -D "$EK" 2>/dev/null | grep -q __asan_init; then
+  # a sanitizer build keeps every section, so its client links them all
+  skip "what entrakey loads: not in a sanitizer build"
+else
+  expect_nomatch "entrakey loads neither p11-kit, OpenSSL nor libmicrohttpd" "$OUT" \
+    'libp11-kit|libcrypto|libmicrohttpd|libentrakey|libsystemd'
+fi
 # without entrakey-full, a clear sentence, not a crash (unless one is
 # installed where this build was configured to go: that one is run)
 if [ -e "$prefix/$full" ]; then
