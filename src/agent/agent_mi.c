@@ -297,25 +297,10 @@ struct mi_server {
     size_t active;
 };
 
-static int
-send_all(int fd, const char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Sends doc (deleted here) as the answer, in one write; the member named
- * secret and the text are wiped. 0, or -1: the connection ends. */
+ * secret and the text are wiped. 0, or -1: the connection ends. A client
+ * gone is EPIPE, not a signal: the command ignores SIGPIPE before anything
+ * else (cli_main_begin). */
 static int
 reply(struct mi_conn *c, unsigned status, cJSON *doc, const char *secret,
       long retry_after)
@@ -353,7 +338,7 @@ reply(struct mi_conn *c, unsigned status, cJSON *doc, const char *secret,
     rc = -1;
     if (len > 0 && (size_t)len + blen < n) {
         memcpy(out + len, body, blen);
-        rc = send_all(c->fd, out, (size_t)len + blen);
+        rc = cli_write_all(c->fd, out, (size_t)len + blen);
         explicit_bzero(out, (size_t)len + blen);
     }
     explicit_bzero(body, blen);
