@@ -693,6 +693,22 @@ EK_API ek_err ek_config_save(struct ek_ctx *ctx, const struct ek_config *cfg,
 /* The library version, "0.1.0". */
 EK_API const char *ek_version(void);
 
+/* Percent-decodes in[0..n) as the values of a PKCS#11 URI (RFC 7512) and
+ * a URL's path and query are written: '%' and two hex digits (any case)
+ * is that byte, anything else is itself. out gets the bytes and a NUL;
+ * *lenp is the size of out on entry (n + 1 always suffices) and the number
+ * of bytes before that NUL on success; the result holds a 0 byte for %00
+ * unless EK_PERCENT_NO_NUL. Errors: EK_ERR_USAGE (a '%' not followed by
+ * two hex digits, %00 with EK_PERCENT_NO_NUL, out too small; the sentence
+ * on ctx, which may be NULL, gives the position, never the value; out is
+ * then undefined). No allocation; thread-safe with distinct ctx. */
+#define EK_PERCENT_PLUS 0x1u   /* '+' is a space (a form-encoded query) */
+#define EK_PERCENT_NO_NUL 0x2u /* %00 is an error: the result is a string */
+/* a '%' not followed by two hex digits is kept as written, not an error */
+#define EK_PERCENT_KEEP_INVALID 0x4u
+EK_API ek_err ek_percent_decode(struct ek_ctx *ctx, const char *in, size_t n,
+                                unsigned flags, char *out, size_t *lenp);
+
 /* Compares the clock with an HTTP Date of the last exchange: seconds the
  * server is ahead (negative: behind), 0 if unknown. */
 EK_API int64_t ek_ctx_clock_skew(const struct ek_ctx *ctx);

@@ -148,7 +148,7 @@ void ek_pin_source_scrub(const struct ek_pin_source *src);
 /* Lower- or upper-case hex of n bytes into out (2n+1 bytes). */
 void ek_hex_encode(const unsigned char *in, size_t n, char *out, int upper);
 /* The value of a hex digit (0-9, a-f, A-F), or -1. The one reader of hex
- * digits: ek_key_id_parse, DN escapes (\XX). */
+ * digits: ek_key_id_parse, ek_percent_decode, DN escapes (\XX). */
 int ek_hex_digit(int c);
 
 /* Writes data to path atomically: a temporary file in the same directory,

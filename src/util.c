@@ -36,6 +36,54 @@ ek_hex_digit(int c)
     return -1;
 }
 
+/* The value is not repeated in a sentence: it may be a URI's pin-value=
+ * or a query's secret. */
+ek_err
+ek_percent_decode(struct ek_ctx *ctx, const char *in, size_t n, unsigned flags,
+                  char *out, size_t *lenp)
+{
+    size_t i, o = 0;
+    int hi, lo;
+    char c;
+
+    if ((in == NULL && n > 0) || out == NULL || lenp == NULL || *lenp == 0)
+        return ek_seterr(ctx, EK_ERR_USAGE,
+                         "ek_percent_decode: no input or no buffer");
+    for (i = 0; i < n; i++) {
+        if (o + 1 >= *lenp)
+            return ek_seterr(ctx, EK_ERR_USAGE,
+                             "the decoded value is longer than %zu bytes",
+                             *lenp - 1);
+        c = in[i];
+        if (c == '%') {
+            hi = i + 2 < n ? ek_hex_digit((unsigned char)in[i + 1]) : -1;
+            lo = i + 2 < n ? ek_hex_digit((unsigned char)in[i + 2]) : -1;
+            if (hi >= 0 && lo >= 0) {
+                if (hi == 0 && lo == 0 && (flags & EK_PERCENT_NO_NUL) != 0)
+                    return ek_seterr(ctx, EK_ERR_USAGE,
+                                     "character %zu of the value is %%00, "
+                                     "a NUL byte",
+                                     i + 1);
+                out[o++] = (char)(hi << 4 | lo);
+                i += 2;
+                continue;
+            }
+            if ((flags & EK_PERCENT_KEEP_INVALID) == 0)
+                return ek_seterr(ctx, EK_ERR_USAGE,
+                                 "character %zu of the value is a '%%' not "
+                                 "followed by two hex digits (write '%%' as "
+                                 "%%25)",
+                                 i + 1);
+        } else if (c == '+' && (flags & EK_PERCENT_PLUS) != 0) {
+            c = ' ';
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    *lenp = o;
+    return EK_OK;
+}
+
 /* The id is not repeated in a sentence: it is what someone typed, and
  * the position says where it went wrong. */
 ek_err

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <entrakey.h>
+
 #include "mi_http.h"
 
 /* The fields that may appear once only: the secrets (two values would let
@@ -48,18 +50,6 @@ is_tchar(unsigned char c)
            (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Copies s[0..n) into the store, NUL-terminated; NULL when full. */
 static char *
 store_put(struct mi_http_req *r, const char *s, size_t n)
@@ -81,36 +71,23 @@ static char *
 store_decoded(struct mi_http_req *r, const char *s, size_t n, int plus,
               int *bad)
 {
-    char *d, *o;
-    size_t i;
-    int hi, lo;
+    char *d;
+    size_t len;
 
     *bad = 0;
+    /* what is left must hold s undecoded: a request line too long is 414
+     * whatever its escapes */
     if (n + 1 > sizeof r->store - r->used)
         return NULL;
-    d = o = r->store + r->used;
-    for (i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            if (i + 2 >= n) {
-                *bad = 1;
-                return NULL;
-            }
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                *bad = 1;
-                return NULL;
-            }
-            *o++ = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (plus && s[i] == '+') {
-            *o++ = ' ';
-        } else {
-            *o++ = s[i];
-        }
+    d = r->store + r->used;
+    len = sizeof r->store - r->used;
+    if (ek_percent_decode(NULL, s, n,
+                          EK_PERCENT_NO_NUL | (plus ? EK_PERCENT_PLUS : 0), d,
+                          &len) != EK_OK) {
+        *bad = 1;
+        return NULL;
     }
-    *o = '\0';
-    r->used += (size_t)(o - d) + 1;
+    r->used += len + 1;
     return d;
 }
 

@@ -226,41 +226,6 @@ fail:
 
 /* ------------------------------------------------------------ delete */
 
-static int
-hexdigit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes v[0..n) into out (NUL-terminated); -1 if too long. */
-static int
-pct_decode(const char *v, size_t n, char *out, size_t outsz, size_t *outlen)
-{
-    size_t i, o = 0;
-    int hi, lo;
-
-    for (i = 0; i < n; i++) {
-        if (o + 1 >= outsz)
-            return -1;
-        if (v[i] == '%' && i + 2 < n && (hi = hexdigit(v[i + 1])) >= 0 &&
-            (lo = hexdigit(v[i + 2])) >= 0) {
-            out[o++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[o++] = v[i];
-        }
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return 0;
-}
-
 /* Whether a profile's key URI names key k: each of token=, serial=,
  * object= and id= it has is k's (an attribute it lacks matches anything,
  * as the URI would when opened). Conservative on purpose: deleting a key a
@@ -281,8 +246,12 @@ uri_names_key(const char *uri, const struct ek_key *k)
         if (p + n > end)
             n = (size_t)(end - p);
         eq = memchr(p, '=', n);
-        if (eq != NULL && pct_decode(eq + 1, n - (size_t)(eq + 1 - p), val,
-                                     sizeof val, &vlen) == 0) {
+        vlen = sizeof val;
+        /* a '%' that is not an escape is compared as written; a value too
+         * long for val is not compared */
+        if (eq != NULL &&
+            ek_percent_decode(NULL, eq + 1, n - (size_t)(eq + 1 - p),
+                              EK_PERCENT_KEEP_INVALID, val, &vlen) == EK_OK) {
             want = NULL;
             if ((size_t)(eq - p) == 5 && strncmp(p, "token", 5) == 0)
                 want = ek_key_token_label(k);

@@ -35,10 +35,13 @@ expect_match "nothing deleted" "$(objects 51)" '^Certificate Private Public $'
   --key 'pkcs11:token=deltok;id=%52' >/dev/null
 "$EK" profile add other --tenant contoso.onmicrosoft.com \
   --key 'pkcs11:token=deltok;object=d9' >/dev/null
+# a '%' that is not an escape is compared as written: "d1%zz" is not d1
+"$EK" profile add bad-escape --tenant contoso.onmicrosoft.com \
+  --key 'pkcs11:token=deltok;object=d1%zz' >/dev/null
 run "$EK" keys delete 'pkcs11:token=deltok;object=d1' --yes "${PS[@]}"
 expect_rc "a profile names d1: refused (exit 2)" 2
 expect_match "names the profile" "$ERR" "profile 'uses-d1'"
-expect_nomatch "not the others" "$ERR" "'other'|uses-d2"
+expect_nomatch "not the others" "$ERR" "'other'|uses-d2|bad-escape"
 expect_match "nothing deleted" "$(objects 51)" '^Certificate Private Public $'
 run "$EK" keys delete 'pkcs11:token=deltok;object=d2' --yes "${PS[@]}"
 expect_rc "a profile names d2 by id=%52: refused" 2

@@ -60,6 +60,74 @@ test_hex(void)
     assert(ctx == NULL);
 }
 
+/* Decodes s with flags into a buffer of size sz: the code, and the bytes
+ * and their count in out and *len. */
+static ek_err
+pct(struct ek_ctx *ctx, const char *s, unsigned flags, char *out, size_t sz,
+    size_t *len)
+{
+    *len = sz;
+    return ek_percent_decode(ctx, s, strlen(s), flags, out, len);
+}
+
+static void
+test_percent(void)
+{
+    struct ek_ctx *ctx = ut_ctx();
+    char out[16];
+    size_t n;
+
+    /* either case; the rest as it is, '+' too unless it is asked for */
+    assert(pct(ctx, "a%2fb%2F%41+c", 0, out, sizeof out, &n) == EK_OK &&
+           n == 7 && strcmp(out, "a/b/A+c") == 0);
+    assert(pct(ctx, "a+b%2B", EK_PERCENT_PLUS, out, sizeof out, &n) == EK_OK &&
+           n == 4 && strcmp(out, "a b+") == 0);
+    assert(pct(ctx, "", 0, out, sizeof out, &n) == EK_OK && n == 0 &&
+           out[0] == '\0');
+    /* %00 is a byte (a CKA_ID may hold it), unless the result is a string */
+    assert(pct(ctx, "%00%01", 0, out, sizeof out, &n) == EK_OK && n == 2 &&
+           out[0] == 0 && out[1] == 1 && out[2] == '\0');
+    assert(pct(ctx, "ab%00", EK_PERCENT_NO_NUL, out, sizeof out, &n) ==
+           EK_ERR_USAGE);
+    assert(ut_has(ctx, "character 3 ") && ut_has(ctx, "NUL"));
+    /* a bad escape: refused at its position, the value never repeated */
+    assert(pct(ctx, "secret%zz", 0, out, sizeof out, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "character 7 ") && ut_has(ctx, "two hex digits") &&
+           !ut_has(ctx, "secret"));
+    assert(pct(ctx, "a%4", 0, out, sizeof out, &n) == EK_ERR_USAGE);
+    assert(pct(ctx, "a%", 0, out, sizeof out, &n) == EK_ERR_USAGE);
+    assert(pct(ctx, "%g1", 0, out, sizeof out, &n) == EK_ERR_USAGE);
+    assert(pct(ctx, "%1g", EK_PERCENT_NO_NUL, out, sizeof out, &n) ==
+           EK_ERR_USAGE);
+    /* or kept as written */
+    assert(pct(ctx, "a%zz%4%", EK_PERCENT_KEEP_INVALID, out, sizeof out, &n) ==
+               EK_OK &&
+           n == 7 && strcmp(out, "a%zz%4%") == 0);
+    assert(pct(ctx, "%%41", EK_PERCENT_KEEP_INVALID, out, sizeof out, &n) ==
+               EK_OK &&
+           n == 2 && strcmp(out, "%A") == 0);
+    /* the size of out: n + 1 always does; the result and its NUL exactly */
+    assert(pct(ctx, "abc", 0, out, 4, &n) == EK_OK && n == 3);
+    assert(pct(ctx, "abcd", 0, out, 4, &n) == EK_ERR_USAGE);
+    assert(ut_has(ctx, "longer than 3 bytes"));
+    assert(pct(ctx, "%41%42%43", 0, out, 4, &n) == EK_OK && n == 3 &&
+           strcmp(out, "ABC") == 0);
+    assert(pct(ctx, "", 0, out, 0, &n) == EK_ERR_USAGE);
+    n = sizeof out;
+    assert(ek_percent_decode(ctx, NULL, 1, 0, out, &n) == EK_ERR_USAGE);
+    assert(ek_percent_decode(ctx, "a", 1, 0, NULL, &n) == EK_ERR_USAGE);
+    assert(ek_percent_decode(ctx, "a", 1, 0, out, NULL) == EK_ERR_USAGE);
+    /* a NULL context: the code alone; n bytes of in, not up to a NUL */
+    n = sizeof out;
+    assert(ek_percent_decode(NULL, "%zz", 3, 0, out, &n) == EK_ERR_USAGE);
+    n = sizeof out;
+    assert(ek_percent_decode(NULL, "%41%42", 3, 0, out, &n) == EK_OK &&
+           n == 1 && strcmp(out, "A") == 0);
+    n = sizeof out;
+    assert(ek_percent_decode(NULL, "%41%42", 4, 0, out, &n) == EK_ERR_USAGE);
+    ek_ctx_free(&ctx);
+}
+
 static void
 test_atomic_write(void)
 {
@@ -140,6 +208,7 @@ main(void)
 {
     ut_tmpdir(dir, sizeof dir, "test_util");
     test_hex();
+    test_percent();
     test_atomic_write();
     test_secret();
     test_pin_source_syntax();
