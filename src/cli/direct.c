@@ -7,6 +7,27 @@
 
 #include "cli.h"
 
+/* What token and assert do first: the certificate file before the token
+ * (a bad file needs no PIN), then the key, a failure audited as event; a
+ * certificate that expires soon is said. 0, or the exit code (the caller
+ * frees *certp and *keyp in both cases). */
+static int
+direct_open(struct cli *cli, struct cli_sign *s, const char *event,
+            struct ek_cert **certp, struct ek_key **keyp)
+{
+    ek_err r;
+
+    if (s->cert_file != NULL &&
+        (r = ek_cert_load_file(cli->ctx, s->cert_file, certp)) != EK_OK)
+        return cli_fail(cli, r);
+    if ((r = ek_key_open(cli->ctx, s->val[CLI_SF_KEY], keyp)) != EK_OK) {
+        cli_sign_audit(cli, s, event, r, "direct", NULL);
+        return cli_fail_uri(cli, r, s->val[CLI_SF_KEY]);
+    }
+    cli_warn_expiry(cli, *keyp, *certp);
+    return CLI_EXIT_OK;
+}
+
 int
 cli_direct_token(struct cli *cli, struct cli_sign *s,
                  struct ek_access_token_params *p, struct ek_access_token **atp,
@@ -17,19 +38,9 @@ cli_direct_token(struct cli *cli, struct cli_sign *s,
     int rc;
     ek_err r;
 
-    /* the file before the token: a bad file needs no PIN */
-    if (s->cert_file != NULL &&
-        (r = ek_cert_load_file(cli->ctx, s->cert_file, &cert)) != EK_OK) {
-        rc = cli_fail(cli, r);
+    if ((rc = direct_open(cli, s, "token", &cert, &key)) != CLI_EXIT_OK)
         goto out;
-    }
     p->assertion.cert = cert;
-    if ((r = ek_key_open(cli->ctx, s->val[CLI_SF_KEY], &key)) != EK_OK) {
-        cli_sign_audit(cli, s, "token", r, "direct", NULL);
-        rc = cli_fail_uri(cli, r, s->val[CLI_SF_KEY]);
-        goto out;
-    }
-    cli_warn_expiry(cli, key, cert);
     r = ek_access_token_acquire(cli->ctx, key, p, atp);
     /* a signature was made when the context holds its jti */
     if (ek_ctx_assertion_jti(cli->ctx)[0] != '\0')
@@ -63,19 +74,9 @@ cli_direct_assert(struct cli *cli, struct cli_sign *s,
     int rc;
     ek_err r;
 
-    /* the file before the token: a bad file needs no PIN */
-    if (s->cert_file != NULL &&
-        (r = ek_cert_load_file(cli->ctx, s->cert_file, &cert)) != EK_OK) {
-        rc = cli_fail(cli, r);
+    if ((rc = direct_open(cli, s, "assertion", &cert, &k)) != CLI_EXIT_OK)
         goto out;
-    }
     p->cert = cert;
-    if ((r = ek_key_open(cli->ctx, s->val[CLI_SF_KEY], &k)) != EK_OK) {
-        cli_sign_audit(cli, s, "assertion", r, "direct", NULL);
-        rc = cli_fail_uri(cli, r, s->val[CLI_SF_KEY]);
-        goto out;
-    }
-    cli_warn_expiry(cli, k, cert);
     r = ek_assertion_sign(cli->ctx, k, p, jwtp);
     cli_sign_audit(cli, s, "assertion", r, "direct",
                    ek_ctx_assertion_jti(cli->ctx));
