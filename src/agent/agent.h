@@ -21,8 +21,13 @@
 
 enum akey_state { AKEY_READY, AKEY_GONE, AKEY_LOCKED };
 
+struct sign_job;
+
 /* A key the agent serves: its own context and session; mu is the session
- * lock (signatures in order, never an HTTPS exchange under it). */
+ * lock (never an HTTPS exchange under it). Signatures are made in order
+ * by the key's signing thread, from the queue under qmu: one thread
+ * signing back to back keeps the session busy, where waiters taking
+ * turns on mu would leave it idle at each hand-over. */
 struct akey {
     char *uri;    /* as given (what clients name) */
     char *module; /* profile's module, or NULL */
@@ -35,6 +40,11 @@ struct akey {
     unsigned long signatures, logins;
     int removable; /* its token can be pulled (CKF_REMOVABLE_DEVICE) */
     struct agent *a;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv; /* a job queued, or stop */
+    struct sign_job *qhead, *qtail;
+    pthread_t signer;
+    int signer_on, signer_stop;
 };
 
 /* A cached access token for (key, tenant, client, scope, authority). */
@@ -90,6 +100,10 @@ struct caller {
 };
 
 /* agent_core.c */
+/* A key's locks and queue (k->uri set by the caller), and their end: the
+ * signing thread is stopped once nothing can ask it any more. */
+void agent_key_init(struct agent *a, struct akey *k);
+void agent_key_fini(struct akey *k);
 int agent_pin_init(struct agent *a);
 void agent_pin_wipe(struct agent *a);
 /* After logins: the PIN is kept only while a held key's token can lose
@@ -125,9 +139,12 @@ void agent_cache_free(struct agent *a);
 void agent_log(struct agent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* agent_http.c */
-struct MHD_Daemon;
-struct MHD_Daemon *agent_http_start(struct agent *a, int listen_fd);
+/* agent_http.c: the server on the listening socket listen_fd (not
+ * closed here); NULL if it cannot start. agent_http_stop answers what is
+ * in hand, stops and frees. */
+struct agent_http;
+struct agent_http *agent_http_start(struct agent *a, int listen_fd);
+void agent_http_stop(struct agent_http *h);
 
 /* agent_audit.c: one event per signature, token, login, removal, refusal
  * (cli_audit_event with the caller; the trail is opened and closed with

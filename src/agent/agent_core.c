@@ -518,38 +518,138 @@ akey_failed(struct akey *k, ek_err r)
     }
 }
 
+/* A signature asked of a key's signing thread; on the asker's stack. */
+struct sign_job {
+    struct sign_job *next;
+    const struct ek_access_token_params *p;
+    struct ek_secret **jwtp;
+    char *jti; /* 64 bytes */
+    char thumb[48];
+    char *msg;
+    size_t msgsz;
+    ek_err r;
+    int done;
+    pthread_cond_t cv; /* done (under the key's qmu) */
+};
+
+/* One signature on the held session (k->mu taken here). */
+static void
+sign_one(struct akey *k, struct sign_job *j)
+{
+    pthread_mutex_lock(&k->mu);
+    if ((j->r = akey_ready(k, j->msg, j->msgsz)) == EK_OK) {
+        j->r = ek_assertion_sign(k->ctx, k->key, &j->p->assertion, j->jwtp);
+        /* identifiers for the audit trail, read under the key's lock */
+        snprintf(j->jti, 64, "%s", ek_ctx_assertion_jti(k->ctx));
+        snprintf(j->thumb, sizeof j->thumb, "%s",
+                 ek_ctx_assertion_thumbprint(k->ctx));
+        if (j->r != EK_OK) {
+            copy_err(k->ctx, j->msg, j->msgsz);
+            akey_failed(k, j->r);
+        } else {
+            k->signatures++;
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
+}
+
+static void *
+signer(void *arg)
+{
+    struct akey *k = arg;
+    struct sign_job *j;
+
+    pthread_mutex_lock(&k->qmu);
+    for (;;) {
+        while (k->qhead == NULL && !k->signer_stop)
+            pthread_cond_wait(&k->qcv, &k->qmu);
+        if ((j = k->qhead) == NULL)
+            break;
+        if ((k->qhead = j->next) == NULL)
+            k->qtail = NULL;
+        pthread_mutex_unlock(&k->qmu);
+        sign_one(k, j);
+        pthread_mutex_lock(&k->qmu);
+        j->done = 1;
+        pthread_cond_signal(&j->cv);
+    }
+    pthread_mutex_unlock(&k->qmu);
+    return NULL;
+}
+
+void
+agent_key_init(struct agent *a, struct akey *k)
+{
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_mutex_init(&k->qmu, NULL);
+    pthread_cond_init(&k->qcv, NULL);
+    k->a = a;
+    k->state = AKEY_GONE;
+}
+
+void
+agent_key_fini(struct akey *k)
+{
+    if (k->a == NULL)
+        return; /* never initialised */
+    pthread_mutex_lock(&k->qmu);
+    k->signer_stop = 1;
+    pthread_cond_signal(&k->qcv);
+    pthread_mutex_unlock(&k->qmu);
+    if (k->signer_on)
+        pthread_join(k->signer, NULL);
+    k->signer_on = 0;
+    pthread_cond_destroy(&k->qcv);
+    pthread_mutex_destroy(&k->qmu);
+    pthread_mutex_destroy(&k->mu);
+    k->a = NULL;
+}
+
 static ek_err
 sign_for(struct agent *a, size_t key, const struct ek_access_token_params *p,
          const struct caller *who, struct ek_secret **jwtp, char jti[64],
          char *msg, size_t msgsz)
 {
     struct akey *k = &a->keys[key];
-    char thumb[48] = "";
+    struct sign_job j;
     const char *scope = p->scope;
-    ek_err r;
 
-    pthread_mutex_lock(&k->mu);
-    if ((r = akey_ready(k, msg, msgsz)) == EK_OK) {
-        r = ek_assertion_sign(k->ctx, k->key, &p->assertion, jwtp);
-        /* identifiers for the audit trail, read under the key's lock */
-        snprintf(jti, 64, "%s", ek_ctx_assertion_jti(k->ctx));
-        snprintf(thumb, sizeof thumb, "%s",
-                 ek_ctx_assertion_thumbprint(k->ctx));
-        if (r != EK_OK) {
-            copy_err(k->ctx, msg, msgsz);
-            akey_failed(k, r);
-        } else {
-            k->signatures++;
-        }
+    memset(&j, 0, sizeof j);
+    j.p = p;
+    j.jwtp = jwtp;
+    j.jti = jti;
+    j.msg = msg;
+    j.msgsz = msgsz;
+    pthread_cond_init(&j.cv, NULL);
+    pthread_mutex_lock(&k->qmu);
+    if (!k->signer_on && !k->signer_stop &&
+        pthread_create(&k->signer, NULL, signer, k) == 0)
+        k->signer_on = 1;
+    if (k->signer_on && !k->signer_stop) {
+        if (k->qtail != NULL)
+            k->qtail->next = &j;
+        else
+            k->qhead = &j;
+        k->qtail = &j;
+        pthread_cond_signal(&k->qcv);
+        while (!j.done)
+            pthread_cond_wait(&j.cv, &k->qmu);
+        pthread_mutex_unlock(&k->qmu);
+    } else {
+        /* no signing thread (it could not start, or the key is ending):
+         * signed here, in turn on the session lock */
+        pthread_mutex_unlock(&k->qmu);
+        sign_one(k, &j);
     }
-    pthread_mutex_unlock(&k->mu);
+    pthread_cond_destroy(&j.cv);
     if (scope == NULL)
         scope = ek_cloud_scope(p->assertion.cloud, p->resource);
-    agent_audit_event(a->audit, "assertion", r == EK_OK ? "ok" : ek_strerror(r),
-                      who, "key", k->uri, "thumbprint", thumb, "tenant",
+    agent_audit_event(a->audit, "assertion",
+                      j.r == EK_OK ? "ok" : ek_strerror(j.r), who, "key",
+                      k->uri, "thumbprint", j.thumb, "tenant",
                       p->assertion.tenant, "client_id", p->assertion.client_id,
                       "scope", scope, "jti", jti, (const char *)NULL);
-    return r;
+    return j.r;
 }
 
 ek_err

@@ -1,6 +1,15 @@
-/* agent_http.c: the agent's HTTP/1.1 + JSON protocol on its Unix socket
- * (libmicrohttpd, a thread per connection): the caller checked with
- * SO_PEERCRED, bodies capped, versioned paths; see docs/agent.md. */
+/* agent_http.c: the agent's HTTP/1.1 + JSON protocol on its Unix socket:
+ * the caller checked with SO_PEERCRED, bodies capped, versioned paths; see
+ * docs/agent.md.
+ *
+ * libmicrohttpd reads and writes every connection in one epoll thread.
+ * A complete request is suspended there and handed to a pool of kept
+ * worker threads, which may wait (on the key's session, or on a token
+ * being fetched) without holding up the others; the worker leaves the
+ * answer in the request and resumes the connection, and the epoll thread
+ * sends it. No thread is made or ended per request: a new thread's
+ * start-up (its stack, and OpenSSL's per-thread state inside the PKCS#11
+ * module) cost a cache miss a third of its time. */
 #define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,11 +23,46 @@
 
 #include "agent.h"
 
+#define POOL_KEEP 4    /* idle workers kept beyond the idle time */
+#define POOL_IDLE_S 30 /* an idle worker beyond POOL_KEEP ends after */
+
+enum op {
+    OP_NONE,
+    OP_TOKEN,
+    OP_ASSERTION,
+    OP_STATUS,
+    OP_LOCK,
+    OP_UNLOCK,
+    OP_RELOAD
+};
+
 struct req {
-    char body[AGENT_BODY_MAX + 1];
-    size_t len;
+    struct req *next; /* in the pool's queue */
+    struct MHD_Connection *c;
+    enum op op;
     int checked;
+    int suspended;   /* handed to a worker, not yet answered */
+    int answered;    /* status, text and retry_after hold the answer */
+    unsigned status; /* 0: no answer could be built; the connection ends */
+    char *text;      /* the JSON answer, wiped when sent or dropped */
+    long retry_after;
     struct caller who;
+    size_t len;
+    char body[AGENT_BODY_MAX + 1];
+};
+
+/* The server: the daemon and its worker pool (queue under mu). */
+struct agent_http {
+    struct agent *a;
+    struct MHD_Daemon *d;
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* a request queued, or stopping */
+    pthread_cond_t gone; /* a worker ended */
+    struct req *head, *tail;
+    unsigned workers; /* started, not ended */
+    unsigned queued;  /* requests in the queue */
+    unsigned busy;    /* requests a worker is serving */
+    int stopping;
 };
 
 static void
@@ -32,16 +76,14 @@ wipe_free(void *p)
     }
 }
 
-/* Queues doc (deleted here) as the answer; the text is wiped when sent. */
-static enum MHD_Result
-answer(struct MHD_Connection *c, unsigned status, cJSON *doc,
-       const char *secret, long retry_after)
+/* Keeps doc (deleted here) as rq's answer; the member named secret is
+ * wiped from doc, and the text when it is sent or dropped. */
+static void
+answer(struct req *rq, unsigned status, cJSON *doc, const char *secret,
+       long retry_after)
 {
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
     char *s = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
     cJSON *v;
-    char ra[32];
 
     if (doc != NULL && secret != NULL) {
         v = cJSON_GetObjectItemCaseSensitive(doc, secret);
@@ -49,21 +91,35 @@ answer(struct MHD_Connection *c, unsigned status, cJSON *doc,
             explicit_bzero(v->valuestring, strlen(v->valuestring));
     }
     cJSON_Delete(doc);
-    if (s == NULL)
+    wipe_free(rq->text);
+    rq->text = s;
+    rq->status = s != NULL ? status : 0;
+    rq->retry_after = retry_after;
+    rq->answered = 1;
+}
+
+/* Queues rq's answer on c (from the access handler only). */
+static enum MHD_Result
+send_answer(struct MHD_Connection *c, struct req *rq)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    char ra[32];
+
+    if (rq->status == 0 || rq->text == NULL)
         return MHD_NO;
-    resp = MHD_create_response_from_buffer_with_free_callback(strlen(s), s,
-                                                              wipe_free);
-    if (resp == NULL) {
-        wipe_free(s);
-        return MHD_NO;
-    }
+    resp = MHD_create_response_from_buffer_with_free_callback(
+        strlen(rq->text), rq->text, wipe_free);
+    if (resp == NULL)
+        return MHD_NO; /* rq->text is wiped with rq */
+    rq->text = NULL;   /* the response owns it now */
     (void)MHD_add_response_header(resp, "Content-Type", "application/json");
     (void)MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (retry_after > 0) {
-        snprintf(ra, sizeof ra, "%ld", retry_after);
+    if (rq->retry_after > 0) {
+        snprintf(ra, sizeof ra, "%ld", rq->retry_after);
         (void)MHD_add_response_header(resp, "Retry-After", ra);
     }
-    ret = MHD_queue_response(c, status, resp);
+    ret = MHD_queue_response(c, rq->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -94,25 +150,18 @@ status_for(ek_err e)
     }
 }
 
-static enum MHD_Result
-fail(struct MHD_Connection *c, ek_err e, const char *msg)
+/* No answer could be built: the connection ends. */
+static void
+no_answer(struct req *rq)
 {
-    cJSON *doc = cJSON_CreateObject(), *err;
-
-    if (doc == NULL || (err = cJSON_AddObjectToObject(doc, "error")) == NULL ||
-        cJSON_AddNumberToObject(err, "code", (double)e) == NULL ||
-        cJSON_AddStringToObject(err, "name", ek_strerror(e)) == NULL ||
-        cJSON_AddStringToObject(err, "message", msg) == NULL) {
-        cJSON_Delete(doc);
-        return MHD_NO;
-    }
-    return answer(c, status_for(e), doc, NULL,
-                  e == EK_ERR_THROTTLED ? AGENT_HOLD_THROTTLED : 0);
+    wipe_free(rq->text);
+    rq->text = NULL;
+    rq->status = 0;
+    rq->answered = 1;
 }
 
-static enum MHD_Result
-fail_status(struct MHD_Connection *c, unsigned status, ek_err e,
-            const char *msg)
+static void
+fail(struct req *rq, ek_err e, const char *msg)
 {
     cJSON *doc = cJSON_CreateObject(), *err;
 
@@ -121,9 +170,27 @@ fail_status(struct MHD_Connection *c, unsigned status, ek_err e,
         cJSON_AddStringToObject(err, "name", ek_strerror(e)) == NULL ||
         cJSON_AddStringToObject(err, "message", msg) == NULL) {
         cJSON_Delete(doc);
-        return MHD_NO;
+        no_answer(rq);
+        return;
     }
-    return answer(c, status, doc, NULL, 0);
+    answer(rq, status_for(e), doc, NULL,
+           e == EK_ERR_THROTTLED ? AGENT_HOLD_THROTTLED : 0);
+}
+
+static void
+fail_status(struct req *rq, unsigned status, ek_err e, const char *msg)
+{
+    cJSON *doc = cJSON_CreateObject(), *err;
+
+    if (doc == NULL || (err = cJSON_AddObjectToObject(doc, "error")) == NULL ||
+        cJSON_AddNumberToObject(err, "code", (double)e) == NULL ||
+        cJSON_AddStringToObject(err, "name", ek_strerror(e)) == NULL ||
+        cJSON_AddStringToObject(err, "message", msg) == NULL) {
+        cJSON_Delete(doc);
+        no_answer(rq);
+        return;
+    }
+    answer(rq, status, doc, NULL, 0);
 }
 
 /* SO_PEERCRED of the connection: the agent's own uid or an allowed one. */
@@ -239,8 +306,8 @@ parse_request(struct agent *a, const cJSON *doc,
 /* POST /v1/token and /v1/assertion: one request body (parse_request),
  * then the access token (min_lifetime) or the assertion (lifetime). The
  * secret is wiped from every copy but the answer sent. */
-static enum MHD_Result
-do_sign(struct agent *a, struct MHD_Connection *c, struct req *rq, int token)
+static void
+do_sign(struct agent *a, struct req *rq, int token)
 {
     struct ek_access_token_params p;
     struct agent_tok t;
@@ -255,13 +322,16 @@ do_sign(struct agent *a, struct MHD_Connection *c, struct req *rq, int token)
     time_t now;
 
     memset(&t, 0, sizeof t);
-    if (in == NULL)
-        return fail(c, EK_ERR_USAGE, "the body is not JSON");
+    if (in == NULL) {
+        fail(rq, EK_ERR_USAGE, "the body is not JSON");
+        return;
+    }
     ki = parse_request(a, in, &p, &num, token ? "min_lifetime" : "lifetime",
                        msg, sizeof msg, &e);
     if (ki < 0) {
         cJSON_Delete(in);
-        return fail(c, e, msg);
+        fail(rq, e, msg);
+        return;
     }
     if (token) {
         e = agent_token(a, (size_t)ki, &p, num, &rq->who, &t, msg, sizeof msg);
@@ -270,8 +340,10 @@ do_sign(struct agent *a, struct MHD_Connection *c, struct req *rq, int token)
         e = agent_assertion(a, (size_t)ki, &p, &rq->who, &jwt, msg, sizeof msg);
     }
     cJSON_Delete(in);
-    if (e != EK_OK)
-        return fail(c, e, msg);
+    if (e != EK_OK) {
+        fail(rq, e, msg);
+        return;
+    }
     now = time(NULL);
     ok = (out = cJSON_CreateObject()) != NULL;
     if (ok && token)
@@ -295,13 +367,14 @@ do_sign(struct agent *a, struct MHD_Connection *c, struct req *rq, int token)
         if (cJSON_IsString(v) && v->valuestring != NULL)
             explicit_bzero(v->valuestring, strlen(v->valuestring));
         cJSON_Delete(out);
-        return fail(c, EK_ERR_INTERNAL, "out of memory");
+        fail(rq, EK_ERR_INTERNAL, "out of memory");
+        return;
     }
-    return answer(c, MHD_HTTP_OK, out, field, 0);
+    answer(rq, MHD_HTTP_OK, out, field, 0);
 }
 
-static enum MHD_Result
-do_status(struct agent *a, struct MHD_Connection *c)
+static void
+do_status(struct agent *a, struct req *rq)
 {
     cJSON *doc = cJSON_CreateObject(), *keys, *cache, *o;
     struct centry *e;
@@ -309,8 +382,10 @@ do_status(struct agent *a, struct MHD_Connection *c)
     time_t now = time(NULL);
     static const char *const states[] = {"ready", "gone", "locked"};
 
-    if (doc == NULL)
-        return MHD_NO;
+    if (doc == NULL) {
+        no_answer(rq);
+        return;
+    }
     cJSON_AddStringToObject(doc, "version", ek_version());
     cJSON_AddNumberToObject(doc, "pid", (double)getpid());
     cJSON_AddBoolToObject(doc, "dumpable",
@@ -358,19 +433,164 @@ do_status(struct agent *a, struct MHD_Connection *c)
         cJSON_AddItemToArray(cache, o);
     }
     pthread_mutex_unlock(&a->mu);
-    return answer(c, MHD_HTTP_OK, doc, NULL, 0);
+    answer(rq, MHD_HTTP_OK, doc, NULL, 0);
 }
 
-static enum MHD_Result
-ok_answer(struct MHD_Connection *c, const char *what)
+static void
+ok_answer(struct req *rq, const char *what)
 {
     cJSON *doc = cJSON_CreateObject();
 
     if (doc == NULL || cJSON_AddStringToObject(doc, "result", what) == NULL) {
         cJSON_Delete(doc);
-        return MHD_NO;
+        no_answer(rq);
+        return;
     }
-    return answer(c, MHD_HTTP_OK, doc, NULL, 0);
+    answer(rq, MHD_HTTP_OK, doc, NULL, 0);
+}
+
+/* What a worker does with a complete request: rq's answer is left in it. */
+static void
+serve(struct agent *a, struct req *rq)
+{
+    char msg[600];
+    ek_err e;
+
+    switch (rq->op) {
+    case OP_TOKEN:
+        do_sign(a, rq, 1);
+        return;
+    case OP_ASSERTION:
+        do_sign(a, rq, 0);
+        return;
+    case OP_STATUS:
+        do_status(a, rq);
+        return;
+    case OP_LOCK:
+        agent_lock(a);
+        ok_answer(rq, "locked");
+        return;
+    case OP_UNLOCK:
+    case OP_RELOAD:
+        msg[0] = '\0';
+        e = rq->op == OP_UNLOCK ? agent_unlock(a, msg, sizeof msg)
+                                : agent_reload(a, msg, sizeof msg);
+        if (e != EK_OK)
+            fail(rq, e, msg);
+        else
+            ok_answer(rq, rq->op == OP_UNLOCK ? "unlocked" : "reloaded");
+        return;
+    case OP_NONE:
+        break;
+    }
+    no_answer(rq);
+}
+
+static void *
+worker(void *arg)
+{
+    struct agent_http *h = arg;
+    struct req *rq;
+    struct timespec until;
+    int rc;
+
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        rc = 0;
+        while (h->head == NULL && !h->stopping && rc != ETIMEDOUT) {
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += POOL_IDLE_S;
+            rc = pthread_cond_timedwait(&h->work, &h->mu, &until);
+        }
+        if (h->head == NULL &&
+            (h->stopping || (rc == ETIMEDOUT && h->workers > POOL_KEEP)))
+            break;
+        if ((rq = h->head) == NULL)
+            continue; /* idle past the time, but one of the kept ones */
+        if ((h->head = rq->next) == NULL)
+            h->tail = NULL;
+        rq->next = NULL;
+        h->queued--;
+        h->busy++;
+        pthread_mutex_unlock(&h->mu);
+        serve(h->a, rq);
+        /* free again before the answer leaves: the caller's next request
+         * finds this worker rather than starting another */
+        pthread_mutex_lock(&h->mu);
+        h->busy--;
+        pthread_mutex_unlock(&h->mu);
+        /* rq belongs to the connection again: not touched after this */
+        MHD_resume_connection(rq->c);
+        pthread_mutex_lock(&h->mu);
+    }
+    h->workers--;
+    pthread_cond_broadcast(&h->gone);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Hands rq to the pool (from the access handler): the connection is
+ * suspended until a worker has its answer. -1: not handed (stopping, or
+ * no worker could be started); the caller answers. */
+static int
+dispatch(struct agent_http *h, struct MHD_Connection *c, struct req *rq)
+{
+    pthread_attr_t at;
+    pthread_t th;
+    int ok = 1;
+
+    pthread_mutex_lock(&h->mu);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->mu);
+        return -1;
+    }
+    if (h->queued + h->busy >= h->workers && h->workers < AGENT_CONN_LIMIT) {
+        ok = pthread_attr_init(&at) == 0;
+        if (ok) {
+            (void)pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            ok = pthread_create(&th, &at, worker, h) == 0;
+            pthread_attr_destroy(&at);
+        }
+        if (ok)
+            h->workers++;
+        else if (h->workers == 0) {
+            pthread_mutex_unlock(&h->mu);
+            return -1;
+        }
+        /* else a busy worker takes it when it is free */
+    }
+    /* suspended before it can be resumed */
+    MHD_suspend_connection(c);
+    rq->c = c;
+    rq->suspended = 1;
+    if (h->tail != NULL)
+        h->tail->next = rq;
+    else
+        h->head = rq;
+    h->tail = rq;
+    h->queued++;
+    pthread_cond_signal(&h->work);
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
+
+static enum op
+op_of(const char *url)
+{
+    static const struct {
+        const char *path;
+        enum op op;
+    } paths[] = {
+        {"/v1/token", OP_TOKEN},   {"/v1/assertion", OP_ASSERTION},
+        {"/v1/status", OP_STATUS}, {"/v1/lock", OP_LOCK},
+        {"/v1/unlock", OP_UNLOCK}, {"/v1/reload", OP_RELOAD},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (strcmp(url, paths[i].path) == 0)
+            return paths[i].op;
+    return OP_NONE;
 }
 
 static enum MHD_Result
@@ -378,12 +598,10 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
         const char *method, const char *version, const char *upload,
         size_t *upload_size, void **con_cls)
 {
-    struct agent *a = cls;
+    struct agent_http *h = cls;
+    struct agent *a = h->a;
     struct req *rq = *con_cls;
     const char *cl;
-    char msg[600];
-    int post = strcmp(method, "POST") == 0;
-    ek_err e;
 
     (void)version;
     if (rq == NULL) {
@@ -401,19 +619,27 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
                       rq->who.exe[0] != '\0' ? rq->who.exe : "?");
             agent_audit_event(a->audit, "refusal", "refused", &rq->who, "path",
                               url, (const char *)NULL);
-            return fail_status(c, MHD_HTTP_FORBIDDEN, EK_ERR_USAGE,
-                               "this agent serves its own user only");
+            fail_status(rq, MHD_HTTP_FORBIDDEN, EK_ERR_USAGE,
+                        "this agent serves its own user only");
+            return send_answer(c, rq);
         }
         rq->checked = 1;
         cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoul(cl, NULL, 10) > AGENT_BODY_MAX)
-            return fail_status(c, MHD_HTTP_CONTENT_TOO_LARGE, EK_ERR_USAGE,
-                               "the body is over 16 KiB");
+        if (cl != NULL && strtoul(cl, NULL, 10) > AGENT_BODY_MAX) {
+            fail_status(rq, MHD_HTTP_CONTENT_TOO_LARGE, EK_ERR_USAGE,
+                        "the body is over 16 KiB");
+            return send_answer(c, rq);
+        }
         return MHD_YES;
     }
     if (!rq->checked)
         return MHD_NO;
+    if (rq->suspended) {
+        /* resumed: the worker's answer */
+        rq->suspended = 0;
+        return send_answer(c, rq);
+    }
     if (*upload_size != 0) {
         if (rq->len + *upload_size > AGENT_BODY_MAX)
             return MHD_NO; /* over the cap: the connection is closed */
@@ -422,42 +648,27 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
         *upload_size = 0;
         return MHD_YES;
     }
+    if (rq->answered)
+        return send_answer(c, rq);
     pthread_mutex_lock(&a->mu);
     a->requests++;
     pthread_mutex_unlock(&a->mu);
-    if (strcmp(url, "/v1/status") == 0) {
-        if (strcmp(method, "GET") != 0)
-            return fail_status(c, MHD_HTTP_METHOD_NOT_ALLOWED, EK_ERR_USAGE,
-                               "use GET");
-        return do_status(a, c);
-    }
-    if (strcmp(url, "/v1/token") != 0 && strcmp(url, "/v1/assertion") != 0 &&
-        strcmp(url, "/v1/lock") != 0 && strcmp(url, "/v1/unlock") != 0 &&
-        strcmp(url, "/v1/reload") != 0)
-        return fail_status(c, MHD_HTTP_NOT_FOUND, EK_ERR_USAGE,
-                           "unknown path; see docs/agent.md (/v1/token, "
-                           "/v1/assertion, /v1/status, /v1/lock, "
-                           "/v1/unlock, /v1/reload)");
-    if (!post)
-        return fail_status(c, MHD_HTTP_METHOD_NOT_ALLOWED, EK_ERR_USAGE,
-                           "use POST");
-    if (strcmp(url, "/v1/token") == 0)
-        return do_sign(a, c, rq, 1);
-    if (strcmp(url, "/v1/assertion") == 0)
-        return do_sign(a, c, rq, 0);
-    if (strcmp(url, "/v1/lock") == 0) {
-        agent_lock(a);
-        return ok_answer(c, "locked");
-    }
-    msg[0] = '\0';
-    if (strcmp(url, "/v1/unlock") == 0)
-        e = agent_unlock(a, msg, sizeof msg);
+    if ((rq->op = op_of(url)) == OP_NONE)
+        fail_status(rq, MHD_HTTP_NOT_FOUND, EK_ERR_USAGE,
+                    "unknown path; see docs/agent.md (/v1/token, "
+                    "/v1/assertion, /v1/status, /v1/lock, "
+                    "/v1/unlock, /v1/reload)");
+    else if (rq->op == OP_STATUS && strcmp(method, "GET") != 0)
+        fail_status(rq, MHD_HTTP_METHOD_NOT_ALLOWED, EK_ERR_USAGE, "use GET");
+    else if (rq->op != OP_STATUS && strcmp(method, "POST") != 0)
+        fail_status(rq, MHD_HTTP_METHOD_NOT_ALLOWED, EK_ERR_USAGE, "use POST");
+    else if (dispatch(h, c, rq) == 0)
+        return MHD_YES;
     else
-        e = agent_reload(a, msg, sizeof msg);
-    if (e != EK_OK)
-        return fail(c, e, msg);
-    return ok_answer(c,
-                     strcmp(url, "/v1/unlock") == 0 ? "unlocked" : "reloaded");
+        fail_status(rq, MHD_HTTP_SERVICE_UNAVAILABLE, EK_ERR_INTERNAL,
+                    h->stopping ? "the agent is stopping"
+                                : "the agent could not start a worker thread");
+    return send_answer(c, rq);
 }
 
 static void
@@ -470,6 +681,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     (void)toe;
     if (rq != NULL) {
+        wipe_free(rq->text);
         explicit_bzero(rq->body, rq->len);
         free(rq);
         *con_cls = NULL;
@@ -486,18 +698,54 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     agent_log(cls, "http: %s", buf);
 }
 
-struct MHD_Daemon *
+struct agent_http *
 agent_http_start(struct agent *a, int listen_fd)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ERROR_LOG;
+    struct agent_http *h = calloc(1, sizeof *h);
+    pthread_condattr_t ca;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
-    return MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, a, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+    if (h == NULL)
+        return NULL;
+    h->a = a;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->work, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&h->gone, NULL);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, h, MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)AGENT_CONN_TIMEOUT,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)AGENT_CONN_LIMIT,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, a, MHD_OPTION_EXTERNAL_LOGGER,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, a, MHD_OPTION_END);
+    if (h->d == NULL) {
+        agent_http_stop(h);
+        return NULL;
+    }
+    return h;
+}
+
+void
+agent_http_stop(struct agent_http *h)
+{
+    if (h == NULL)
+        return;
+    /* the workers answer what they hold and what is queued, and end;
+     * then no connection is suspended and the daemon can stop */
+    pthread_mutex_lock(&h->mu);
+    h->stopping = 1;
+    pthread_cond_broadcast(&h->work);
+    while (h->workers > 0)
+        pthread_cond_wait(&h->gone, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    if (h->d != NULL)
+        MHD_stop_daemon(h->d);
+    pthread_cond_destroy(&h->work);
+    pthread_cond_destroy(&h->gone);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
 }

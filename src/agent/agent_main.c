@@ -14,8 +14,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "agent.h"
 #include "agent_wi.h"
 #include "../cli/wi.h"
@@ -229,9 +227,7 @@ gather_keys(struct cli *cli, struct agent *a, struct agent_opts *o,
     for (i = 0; i < n; i++) {
         if (a->keys[i].uri == NULL)
             return CLI_EXIT_INTERNAL;
-        pthread_mutex_init(&a->keys[i].mu, NULL);
-        a->keys[i].a = a;
-        a->keys[i].state = AKEY_GONE;
+        agent_key_init(a, &a->keys[i]);
     }
     return 0;
 }
@@ -359,7 +355,7 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     struct agent a;
     struct agent_opts o;
     struct ek_config *cfg = NULL;
-    struct MHD_Daemon *d = NULL;
+    struct agent_http *d = NULL;
     struct agent_mi mi;
     struct wi_keeper *wik = NULL;
     char *sock = NULL, *pin_src_buf = NULL, *cred_buf = NULL;
@@ -555,8 +551,7 @@ out:
         close(ready_pipe[1]);
     }
     agent_mi_stop(&mi);
-    if (d != NULL)
-        MHD_stop_daemon(d);
+    agent_http_stop(d);
     agent_wi_stop(&wik); /* the file goes with the agent */
     if (refresher_started) {
         pthread_mutex_lock(&a.mu);
@@ -578,10 +573,10 @@ out_parent:
     if (a.pin != NULL)
         munmap(a.pin, a.pin_cap);
     for (n = 0; a.keys != NULL && n < a.nkeys; n++) {
+        agent_key_fini(&a.keys[n]);
         ek_ctx_free(&a.keys[n].ctx);
         free(a.keys[n].uri);
         free(a.keys[n].module);
-        pthread_mutex_destroy(&a.keys[n].mu);
     }
     free(a.keys);
     cli_audit_close(&a.audit);

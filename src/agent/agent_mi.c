@@ -1309,9 +1309,7 @@ agent_mi_exec(struct cli *cli, struct cli_sign *s, const char *listen_spec,
         (a.keys[0].uri = strdup(s->val[CLI_SF_KEY])) == NULL)
         goto out;
     a.nkeys = 1;
-    pthread_mutex_init(&a.keys[0].mu, NULL);
-    a.keys[0].a = &a;
-    a.keys[0].state = AKEY_GONE;
+    agent_key_init(&a, &a.keys[0]);
     a.pin_source = cli->pin_source;
     a.prompt_ok = a.pin_source == NULL && isatty(STDIN_FILENO);
     if (agent_pin_init(&a) != 0)
@@ -1357,9 +1355,9 @@ out:
     }
     if (a.keys != NULL) {
         agent_keys_close(&a);
+        agent_key_fini(&a.keys[0]);
         ek_ctx_free(&a.keys[0].ctx);
         free(a.keys[0].uri);
-        pthread_mutex_destroy(&a.keys[0].mu);
     }
     free(a.keys);
     agent_cache_free(&a);

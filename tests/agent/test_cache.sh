@@ -13,6 +13,8 @@ L='"expires_in": 130'
 # 50 simultaneous requests for a cold scope: one signature, one POST
 # (hour-long tokens here: no refresh ahead while a loaded machine runs it)
 control '{}'
+tasks() { ls "/proc/$AGENT_PID/task" | sort; }
+BASE=$(tasks)
 for i in $(seq 50); do
   curl -s --max-time 60 --unix-socket "$SOCK" -X POST \
     --data "$(token_body)" -o "$T/sf.$i" -w '%{http_code}' \
@@ -33,6 +35,17 @@ n=$(for i in $(seq 50); do "$PY" -c 'import json,sys; print(json.load(open(sys.a
 req GET /v1/status
 [ "$(jget 'd["keys"][0]["signatures"]')" = 1 ] && pass "one signature" ||
   fail "signatures: $(jget 'd["keys"][0]["signatures"]')"
+
+# no thread per request: the threads that served the burst (workers, the
+# key's signing thread) are kept, and the next requests reuse them
+S1=$(tasks)
+for i in $(seq 20); do req GET /v1/status; done
+for i in $(seq 5); do req POST /v1/assertion "$(token_body)"; done
+S2=$(tasks)
+new=$(comm -13 <(echo "$S1") <(echo "$S2") | wc -l)
+[ "$(echo "$S1" | wc -l)" -gt "$(echo "$BASE" | wc -l)" ] && [ "$new" = 0 ] &&
+  pass "threads kept and reused (no new thread for 25 more requests)" ||
+  fail "threads: $(echo "$BASE" | wc -l) before the burst, $(echo "$S1" | wc -l) after, $new new for 25 more"
 
 # (reload empties the cache: earlier entries are not refreshed meanwhile)
 # 16 clients (whole entrakey processes) on 16 scopes at once
