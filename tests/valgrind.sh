@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# valgrind.sh: the token tests (tests/token/test_*.sh) and the
-# managed-identity server's (tests/agent/test_mi_http.sh) with every entrakey
+# valgrind.sh: the token tests (tests/token/test_*.sh), the
+# managed-identity server's (tests/agent/test_mi_http.sh) and the agent's
+# basic test (tests/agent/test_basic.sh: its worker pool and signing thread,
+# started and stopped) with every entrakey
 # command, and the tok_sign_paths helper, run under valgrind's memcheck:
 # invalid reads and writes, uninitialised values, and definite or indirect
 # leaks. A valgrind finding makes that command exit 99, which its test sees
@@ -96,8 +98,10 @@ if smoke; then echo "ok - keygen and init under valgrind"; else
 # the token tests, as many at once as there are CPUs
 tests=()
 # and the managed-identity endpoint's server (exec and agent, every
-# refusal, keep-alive, the connection limit, the stop)
-for t in "$SRC"/tests/token/test_*.sh "$SRC"/tests/agent/test_mi_http.sh; do
+# refusal, keep-alive, the connection limit, the stop), and the agent's
+# socket
+for t in "$SRC"/tests/token/test_*.sh "$SRC"/tests/agent/test_mi_http.sh \
+  "$SRC"/tests/agent/test_basic.sh; do
   n=$(basename "$t" .sh)
   printf '%s' "$n" | grep -Eq -- "$PATTERN" && tests+=("$t")
 done

@@ -59,9 +59,11 @@ struct agent_http {
     pthread_cond_t work; /* a request queued, or stopping */
     pthread_cond_t gone; /* a worker ended */
     struct req *head, *tail;
-    unsigned workers; /* started, not ended */
-    unsigned queued;  /* requests in the queue */
-    unsigned busy;    /* requests a worker is serving */
+    unsigned workers;                  /* started, not ended */
+    unsigned queued;                   /* requests in the queue */
+    unsigned busy;                     /* requests a worker is serving */
+    pthread_t ended[AGENT_CONN_LIMIT]; /* workers that ended, to be joined */
+    unsigned nended;
     int stopping;
 };
 
@@ -524,9 +526,18 @@ worker(void *arg)
         pthread_mutex_lock(&h->mu);
     }
     h->workers--;
+    h->ended[h->nended++] = pthread_self();
     pthread_cond_broadcast(&h->gone);
     pthread_mutex_unlock(&h->mu);
     return NULL;
+}
+
+/* Joins the workers that ended (h->mu held). */
+static void
+join_ended(struct agent_http *h)
+{
+    while (h->nended > 0)
+        pthread_join(h->ended[--h->nended], NULL);
 }
 
 /* Hands rq to the pool (from the access handler): the connection is
@@ -535,23 +546,17 @@ worker(void *arg)
 static int
 dispatch(struct agent_http *h, struct MHD_Connection *c, struct req *rq)
 {
-    pthread_attr_t at;
     pthread_t th;
-    int ok = 1;
 
     pthread_mutex_lock(&h->mu);
     if (h->stopping) {
         pthread_mutex_unlock(&h->mu);
         return -1;
     }
+    /* an ended worker has nothing left to do but return: joined here */
+    join_ended(h);
     if (h->queued + h->busy >= h->workers && h->workers < AGENT_CONN_LIMIT) {
-        ok = pthread_attr_init(&at) == 0;
-        if (ok) {
-            (void)pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-            ok = pthread_create(&th, &at, worker, h) == 0;
-            pthread_attr_destroy(&at);
-        }
-        if (ok)
+        if (pthread_create(&th, NULL, worker, h) == 0)
             h->workers++;
         else if (h->workers == 0) {
             pthread_mutex_unlock(&h->mu);
@@ -741,6 +746,7 @@ agent_http_stop(struct agent_http *h)
     pthread_cond_broadcast(&h->work);
     while (h->workers > 0)
         pthread_cond_wait(&h->gone, &h->mu);
+    join_ended(h);
     pthread_mutex_unlock(&h->mu);
     if (h->d != NULL)
         MHD_stop_daemon(h->d);
