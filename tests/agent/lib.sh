@@ -63,3 +63,66 @@ jget() {
   printf '%s' "$OUT" | "$PY" -c \
     'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
+
+# ------------------------------------------------- managed identity
+# For test_mi.sh and test_mi_http.sh, sourced after tests/e2e/lib.sh.
+
+# mi_setup LIFETIME: none of the caller's endpoint, agent or Azure
+# variables; the loopback token endpoint (e2e_setup, tokens valid LIFETIME
+# seconds); APP, the app's options for exec and agent.
+mi_setup() {
+  unset IDENTITY_ENDPOINT IDENTITY_HEADER MSI_ENDPOINT MSI_SECRET \
+    APPSETTING_WEBSITE_SITE_NAME AZURE_CLIENT_ID AZURE_TENANT_ID \
+    AZURE_AUTHORITY_HOST AZURE_FEDERATED_TOKEN_FILE ENTRAKEY_AGENT_SOCK
+  e2e_setup --lifetime "$1"
+  APP=(--tenant "$TENANT" --client-id "$CLIENT_ID" --authority-host "$AUTH"
+    --ca-file "$CA_PEM")
+}
+
+# start_exec SECONDS [exec options...]: `exec --managed-identity` whose
+# child writes its PID to $T/child.pid and its environment to $T/child,
+# then sleeps SECONDS. Sets EXEC_PID and the child's IE
+# (IDENTITY_ENDPOINT), IH (IDENTITY_HEADER), ME, MS, CHILD_PID; 1 (and
+# exec's standard error) when the child did not start.
+start_exec() {
+  local i secs=$1
+  shift
+  rm -f "$T/child" "$T/child.pid"
+  "$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" "$@" -- \
+    bash -c 'echo $$ > "$1.pid"; env > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep "$2"' \
+    _ "$T/child" "$secs" > "$T/exec.out" 2> "$T/exec.err" &
+  EXEC_PID=$!
+  for i in $(seq 200); do
+    [ -s "$T/child" ] && break
+    kill -0 "$EXEC_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -s "$T/child" ] || { echo "exec did not start its child:"; cat "$T/exec.err"; return 1; }
+  IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$T/child")
+  IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$T/child")
+  ME=$(sed -n 's/^MSI_ENDPOINT=//p' "$T/child")
+  MS=$(sed -n 's/^MSI_SECRET=//p' "$T/child")
+  CHILD_PID=$(cat "$T/child.pid")
+}
+
+# stop_exec: stops the exec start_exec started, if it still runs.
+stop_exec() {
+  if [ -n "${EXEC_PID:-}" ]; then
+    kill "$EXEC_PID" 2>/dev/null
+    wait "$EXEC_PID" 2>/dev/null
+  fi
+  EXEC_PID=
+  return 0
+}
+
+# start_mi_agent: profile mi for $KEY_URI and the app (RC: profile add's
+# exit code), then `agent --profile mi --managed-identity`. Sets F, the
+# agent's managed-identity.env, and IE and IH from it.
+start_mi_agent() {
+  run "$EK" profile add mi --key "$KEY_URI" --tenant "$TENANT" \
+    --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM"
+  start_agent --profile mi --managed-identity || return 1
+  F="$XDG_RUNTIME_DIR/entrakey/managed-identity.env"
+  IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$F")
+  IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$F")
+}

@@ -9,37 +9,9 @@ EK_TEST_NETNS=1 # its own loopback: a second address for a foreign peer
 . "$EK_SOURCE_DIR/tests/e2e/lib.sh"
 . "$EK_SOURCE_DIR/tests/agent/lib.sh"
 
-unset IDENTITY_ENDPOINT IDENTITY_HEADER MSI_ENDPOINT MSI_SECRET \
-  APPSETTING_WEBSITE_SITE_NAME AZURE_CLIENT_ID AZURE_TENANT_ID \
-  AZURE_AUTHORITY_HOST AZURE_FEDERATED_TOKEN_FILE ENTRAKEY_AGENT_SOCK
-e2e_setup --lifetime 280
-APP=(--tenant "$TENANT" --client-id "$CLIENT_ID" --authority-host "$AUTH"
-  --ca-file "$CA_PEM")
+mi_setup 280
 GRAPH=https://graph.microsoft.com
 EXO=https://outlook.office365.com
-
-# start_exec [exec options...]: `exec --managed-identity` whose child
-# writes its environment to $T/child.env and sleeps. Sets EXEC_PID and the
-# child's IE (IDENTITY_ENDPOINT), IH (IDENTITY_HEADER), ME, MS, CHILD_PID.
-start_exec() {
-  local i
-  rm -f "$T/child" "$T/child.pid"
-  "$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" "$@" -- \
-    bash -c 'echo $$ > "$1.pid"; env > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 120' \
-    _ "$T/child" > "$T/exec.out" 2> "$T/exec.err" &
-  EXEC_PID=$!
-  for i in $(seq 200); do
-    [ -s "$T/child" ] && break
-    kill -0 "$EXEC_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -s "$T/child" ] || { echo "exec did not start its child:"; cat "$T/exec.err"; return 1; }
-  IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$T/child")
-  IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$T/child")
-  ME=$(sed -n 's/^MSI_ENDPOINT=//p' "$T/child")
-  MS=$(sed -n 's/^MSI_SECRET=//p' "$T/child")
-  CHILD_PID=$(cat "$T/child.pid")
-}
 
 # mi [curl options...] QUERY: GET $IE?QUERY; sets OUT (body) and CODE.
 mi() {
@@ -63,7 +35,7 @@ refused() {
 
 # ------------------------------------------------------------ exec
 export EK_MI_PIN=$TEST_PIN
-start_exec --pin-source env:EK_MI_PIN || exit 1
+start_exec 120 --pin-source env:EK_MI_PIN || exit 1
 unset EK_MI_PIN
 expect_match "the child has IDENTITY_ENDPOINT on 127.0.0.1" "$IE" '^http://127\.0\.0\.1:[0-9]+/msi/token$'
 expect_match "IDENTITY_HEADER: 256 bits" "$IH" '^[0-9a-f]{64}$'
@@ -202,7 +174,6 @@ azid_check() { # NAME: azure-identity's output against the endpoint's
     fail "$1: rc $RC, $(stats 's["token_requests"]') POSTs: $ERR"
   fi
 }
-stop_exec() { kill "$EXEC_PID" 2>/dev/null; wait "$EXEC_PID" 2>/dev/null; EXEC_PID=; }
 stop_exec
 control '{}'
 run "$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" \
@@ -216,7 +187,7 @@ expect_rc "exec returns the child's exit code" 7
 gone=${OUT#http://127.0.0.1:}; gone=${gone%%/*}
 [ -n "$gone" ] && [ -z "$(ss -Hltn "sport = :$gone")" ] &&
   pass "the endpoint is gone when exec ends" || fail "port $gone: $(ss -Hltn "sport = :$gone")"
-start_exec --pin-source "file:$PIN_FILE" || exit 1
+start_exec 120 --pin-source "file:$PIN_FILE" || exit 1
 kill -KILL "$CHILD_PID"
 wait "$EXEC_PID"; rc=$?
 [ "$rc" = 137 ] && pass "the child killed: exec exits 128+9" || fail "exec exited $rc"
@@ -224,7 +195,7 @@ mi -H "X-IDENTITY-HEADER: $IH" "$(q19 $GRAPH)"
 p=${IE#http://127.0.0.1:}; p=${p%%/*}
 [ "$CODE" = 000 ] && [ -z "$(ss -Hltn "sport = :$p")" ] &&
   pass "... and the endpoint is gone" || fail "after the kill: $CODE"
-start_exec --pin-source "file:$PIN_FILE" || exit 1
+start_exec 120 --pin-source "file:$PIN_FILE" || exit 1
 kill -TERM "$EXEC_PID"
 wait "$EXEC_PID"; rc=$?
 kill -0 "$CHILD_PID" 2>/dev/null && fail "SIGTERM to exec: the child still runs" ||
@@ -244,14 +215,10 @@ expect_rc "--managed-identity=0.0.0.0:8080 refused" 2
 expect_match "... 127.0.0.1 only" "$ERR" '127\.0\.0\.1 only'
 
 # ------------------------------------------------------------ agent
-run "$EK" profile add mi --key "$KEY_URI" --tenant "$TENANT" \
-  --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM"
+start_mi_agent || exit 1
 expect_rc "profile add mi" 0
 KEY_URI_SAVED=$KEY_URI
-start_agent --profile mi --managed-identity || exit 1
-F="$XDG_RUNTIME_DIR/entrakey/managed-identity.env"
 expect_match "the agent's file is 0600" "$(stat -c %a "$F" 2>&1)" '^600$'
-IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$F"); IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$F")
 expect_match "... with the endpoint and the header" "$IE $IH" '^http://127\.0\.0\.1:[0-9]+/msi/token [0-9a-f]{64}$'
 curl -s --noproxy '*' -o /dev/null -H "X-IDENTITY-HEADER: nope" "$IE?$(q19 $GRAPH)"
 for i in $(seq 50); do grep -q 'refused a request (401)' "$AGENT_LOG" && break; sleep 0.1; done

@@ -8,28 +8,11 @@
 . "$EK_SOURCE_DIR/tests/e2e/lib.sh"
 . "$EK_SOURCE_DIR/tests/agent/lib.sh"
 
-unset IDENTITY_ENDPOINT IDENTITY_HEADER MSI_ENDPOINT MSI_SECRET \
-  APPSETTING_WEBSITE_SITE_NAME AZURE_CLIENT_ID AZURE_TENANT_ID \
-  AZURE_AUTHORITY_HOST AZURE_FEDERATED_TOKEN_FILE ENTRAKEY_AGENT_SOCK
-e2e_setup --lifetime 3600
-APP=(--tenant "$TENANT" --client-id "$CLIENT_ID" --authority-host "$AUTH"
-  --ca-file "$CA_PEM")
+mi_setup 3600
 RAW="$EK_SOURCE_DIR/tests/agent/mi_raw.py"
 
-"$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" --pin-source "file:$PIN_FILE" -- \
-  bash -c 'env > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 300' _ "$T/child" \
-  > "$T/exec.out" 2> "$T/exec.err" &
-EXEC_PID=$!
-stop_exec() { [ -n "${EXEC_PID:-}" ] && kill "$EXEC_PID" 2>/dev/null; wait "$EXEC_PID" 2>/dev/null; EXEC_PID=; return 0; }
 on_exit stop_exec
-for i in $(seq 200); do
-  [ -s "$T/child" ] && break
-  kill -0 "$EXEC_PID" 2>/dev/null || break
-  sleep 0.05
-done
-[ -s "$T/child" ] || { fail "exec did not start its child: $(cat "$T/exec.err")"; finish; }
-IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$T/child")
-IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$T/child")
+start_exec 300 --pin-source "file:$PIN_FILE" || { fail "exec did not start its child"; finish; }
 PORT=${IE#http://127.0.0.1:}; PORT=${PORT%%/*}
 
 # raw NAME CASE [ARG]: mi_raw.py's case against $PORT
@@ -84,11 +67,7 @@ kill -0 "$exec_pid" 2>/dev/null && fail "exec still runs" || pass "exec stops wi
 
 # the agent's endpoint: the same reader; its threads and descriptors come
 # back to where they were after a burst of refusals
-run "$EK" profile add mi --key "$KEY_URI" --tenant "$TENANT" \
-  --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM"
-start_agent --profile mi --managed-identity || exit 1
-F="$XDG_RUNTIME_DIR/entrakey/managed-identity.env"
-IE=$(sed -n 's/^IDENTITY_ENDPOINT=//p' "$F"); IH=$(sed -n 's/^IDENTITY_HEADER=//p' "$F")
+start_mi_agent || exit 1
 PORT=${IE#http://127.0.0.1:}; PORT=${PORT%%/*}
 raw "agent: keep-alive, 2nd request a 20 KiB line: 414" second-long-line
 settle() { # THREADS FDS: the connections are reaped within a second or two
