@@ -101,9 +101,12 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 # libp11-kit0, libssl3, libcjson1, libinih1, libc6 from dpkg-shlibdeps;
-# libcurl is opened with dlopen (src/http_dl.c) so shlibdeps cannot see it.
+# libcurl (at the first request, src/http_dl.c) and libmicrohttpd (when
+# `entrakey agent` starts, src/agent/mhd_dl.c) are opened with dlopen, so
+# shlibdeps cannot see them.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.68), ca-certificates")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+  "libcurl4 (>= 7.68), libmicrohttpd12 (>= 0.9.71), ca-certificates")
 # softhsm2 for `entrakey quickstart`; ykcs11 and pcscd for a YubiKey
 # libsystemd0: opened for --audit journal only
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2, ykcs11, pcscd, libsystemd0")

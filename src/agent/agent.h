@@ -140,11 +140,16 @@ void agent_log(struct agent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* agent_http.c: the server on the listening socket listen_fd (not
- * closed here); NULL if it cannot start. agent_http_stop answers what is
- * in hand, stops and frees. */
+ * closed here); NULL with msg if it cannot start. agent_http_stop answers
+ * what is in hand, stops and frees. */
 struct agent_http;
-struct agent_http *agent_http_start(struct agent *a, int listen_fd);
+struct agent_http *agent_http_start(struct agent *a, int listen_fd, char *msg,
+                                    size_t msgsz);
 void agent_http_stop(struct agent_http *h);
+
+/* mhd_dl.c: opens libmicrohttpd (once; entrakey-full does not link it).
+ * 0, or -1 with msg. */
+int agent_mhd_load(char *msg, size_t msgsz);
 
 /* agent_audit.c: one event per signature, token, login, removal, refusal
  * (cli_audit_event with the caller; the trail is opened and closed with

@@ -704,15 +704,19 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct agent_http *
-agent_http_start(struct agent *a, int listen_fd)
+agent_http_start(struct agent *a, int listen_fd, char *msg, size_t msgsz)
 {
-    struct agent_http *h = calloc(1, sizeof *h);
+    struct agent_http *h;
     pthread_condattr_t ca;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
-    if (h == NULL)
+    if (agent_mhd_load(msg, msgsz) != 0)
         return NULL;
+    if ((h = calloc(1, sizeof *h)) == NULL) {
+        snprintf(msg, msgsz, "out of memory");
+        return NULL;
+    }
     h->a = a;
     pthread_mutex_init(&h->mu, NULL);
     pthread_condattr_init(&ca);
@@ -728,6 +732,7 @@ agent_http_start(struct agent *a, int listen_fd)
         MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, a, MHD_OPTION_END);
     if (h->d == NULL) {
+        snprintf(msg, msgsz, "libmicrohttpd did not start on the socket");
         agent_http_stop(h);
         return NULL;
     }

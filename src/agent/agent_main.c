@@ -409,6 +409,12 @@ cmd_agent(struct cli *cli, int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
+    /* the server's library before a PIN is asked for or used */
+    if (agent_mhd_load(msg, sizeof msg) != 0) {
+        fprintf(stderr, "entrakey agent: %s\n", msg);
+        rc = CLI_EXIT_INTERNAL;
+        goto out;
+    }
     if (agent_pin_init(&a) != 0) {
         fprintf(stderr, "entrakey agent: cannot map memory for the PIN\n");
         rc = CLI_EXIT_INTERNAL;
@@ -489,8 +495,9 @@ cmd_agent(struct cli *cli, int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    if ((d = agent_http_start(&a, lfd)) == NULL) {
-        fprintf(stderr, "entrakey agent: the HTTP server did not start\n");
+    if ((d = agent_http_start(&a, lfd, msg, sizeof msg)) == NULL) {
+        fprintf(stderr, "entrakey agent: the HTTP server did not start: %s\n",
+                msg);
         rc = CLI_EXIT_INTERNAL;
         goto out;
     }

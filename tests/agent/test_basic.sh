@@ -53,4 +53,26 @@ grep -q '"event":"token","message_id"' "$T/audit.jsonl" &&
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; rc=$?; AGENT_PID=
 [ "$rc" = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM exit $rc"
 [ -e "$SOCK" ] && fail "socket left behind" || pass "socket removed"
+
+# libmicrohttpd is opened by the agent, not linked into entrakey-full:
+# other commands never load it, and without it the agent says so before
+# any PIN is read or login made
+run ldd "$EK_FULL"
+expect_nomatch "entrakey-full does not link libmicrohttpd" "$OUT" 'libmicrohttpd'
+lib=$(ldconfig -p | awk '/libmicrohttpd\.so\.12 /{print $NF; exit}')
+if [ -z "$lib" ] || ! unshare -m true 2>/dev/null; then
+  skip "the agent without libmicrohttpd: no mount namespace to hide it in"
+else
+  run unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' _ \
+    "$lib" "$EK" agent "$KEY_URI" --pin-source "file:$PIN_FILE" \
+    --socket "$T/nolib.sock" --audit "json:$T/nolib.jsonl"
+  expect_rc "the agent without libmicrohttpd: exit 1" 1
+  expect_match "and names what is missing" "$ERR" \
+    "libmicrohttpd\.so\.12 cannot be loaded \(install libmicrohttpd12\)"
+  [ -e "$T/nolib.sock" ] && fail "a socket was made" || pass "no socket made"
+  grep -q '"event":"login"' "$T/audit.jsonl" &&
+    ! grep -q '"event":"login"' "$T/nolib.jsonl" 2>/dev/null &&
+    pass "no login made (none in its audit trail)" ||
+    fail "a login was made, or the first agent logged none: $(cat "$T/nolib.jsonl" 2>/dev/null)"
+fi
 finish

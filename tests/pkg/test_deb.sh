@@ -44,7 +44,7 @@ fi
 pass "scripts/dev.sh deb: $deb"
 
 field() { dpkg-deb -f "$deb" "$1"; }
-for p in libcurl4 libp11-kit0 libssl3 libcjson1 libinih1 libc6; do
+for p in libcurl4 libmicrohttpd12 libp11-kit0 libssl3 libcjson1 libinih1 libc6; do
   field Depends | tr ',' '\n' | grep -q "^ *$p\b" && pass "Depends: $p" || fail "no $p in Depends: $(field Depends)"
 done
 for p in softhsm2 ykcs11 pcscd libsystemd0; do
