@@ -1144,6 +1144,7 @@ run_child(char **child, char **env)
         sigaddset(&def, sigs[i]);
         sigaction(sigs[i], &sa, &old[i]);
     }
+    sigaddset(&def, SIGPIPE); /* ignored by entrakey, not the child's */
     posix_spawnattr_init(&attr);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &def);
@@ -1245,6 +1246,7 @@ exec_agent_endpoint(struct cli *cli, char **child)
     sock = NULL;
     fflush(stdout);
     fflush(stderr);
+    (void)signal(SIGPIPE, SIG_DFL); /* ignored by entrakey, not the child's */
     execvp(child[0], child);
     if (errno == ENOENT) {
         fprintf(stderr, "entrakey exec: cannot run '%s': command not found\n",

@@ -3,6 +3,7 @@
  * options and request, cli_opts.c and cli_token_acquire), closes the token
  * session, and execs COMMAND with the token in its environment. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,6 +88,9 @@ exec_child(struct cli *cli, struct cli_sign *s, char **child,
     ek_ctx_free(&cli->ctx);
     fflush(stdout);
     fflush(stderr);
+    /* entrakey ignores SIGPIPE; an ignored signal stays ignored across
+     * exec, and the child's pipelines rely on it killing them */
+    (void)signal(SIGPIPE, SIG_DFL);
     execvp(child[0], child);
     e = errno;
     if (e == ENOENT) {

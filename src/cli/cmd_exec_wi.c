@@ -214,7 +214,7 @@ cli_exec_wi(struct cli *cli, struct cli_sign *s, char **child, unsigned refresh)
     struct wi_exec x;
     struct wi_keeper *k = NULL;
     posix_spawnattr_t attr;
-    sigset_t sigs, none;
+    sigset_t sigs, none, def;
     siginfo_t info;
     char msg[700] = "", *dir = NULL, *file = NULL, **env = NULL;
     char *own[4] = {NULL, NULL, NULL, NULL};
@@ -313,7 +313,10 @@ cli_exec_wi(struct cli *cli, struct cli_sign *s, char **child, unsigned refresh)
     }
     attr_made = 1;
     (void)posix_spawnattr_setsigmask(&attr, &none);
-    (void)posix_spawnattr_setsigdefault(&attr, &sigs);
+    /* and SIGPIPE, which entrakey ignores, is the child's again */
+    def = sigs;
+    sigaddset(&def, SIGPIPE);
+    (void)posix_spawnattr_setsigdefault(&attr, &def);
     (void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
                                               POSIX_SPAWN_SETSIGDEF);
     fflush(stdout);

@@ -184,6 +184,9 @@ azid_check "azure-identity in a child of exec --managed-identity"
 run "$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" \
   --pin-source "file:$PIN_FILE" -- bash -c 'echo "$IDENTITY_ENDPOINT"; exit 7'
 expect_rc "exec returns the child's exit code" 7
+run "$EK" exec --managed-identity "$KEY_URI" "${APP[@]}" \
+  --pin-source "file:$PIN_FILE" -- "${SIGIGN_CHILD[@]}"
+expect_sigpipe_default "exec --managed-identity"
 gone=${OUT#http://127.0.0.1:}; gone=${gone%%/*}
 [ -n "$gone" ] && [ -z "$(ss -Hltn "sport = :$gone")" ] &&
   pass "the endpoint is gone when exec ends" || fail "port $gone: $(ss -Hltn "sport = :$gone")"
@@ -236,6 +239,8 @@ run "$EK" exec --agent --managed-identity -- "$PY" "$T/azid.py"
   fail "exec --agent --managed-identity: rc $RC, $(stats 's["token_requests"]') POSTs: $ERR"
 run "$EK" exec --agent --managed-identity -- sh -c 'echo "$IDENTITY_ENDPOINT"'
 [ "$OUT" = "$IE" ] && pass "... the child got the agent's endpoint" || fail "child saw '$OUT' (agent $IE)"
+run "$EK" exec --agent --managed-identity -- "${SIGIGN_CHILD[@]}"
+expect_sigpipe_default "exec --agent --managed-identity"
 stop_agent
 [ ! -e "$F" ] && pass "the agent removes its file when it stops" || fail "$F is still there"
 run "$EK" agent "$KEY_URI" --managed-identity --pin-source "file:$PIN_FILE"

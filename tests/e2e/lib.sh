@@ -154,3 +154,20 @@ tok() {
     --authority-host "$AUTH" --ca-file "$CA_PEM" \
     --pin-source "file:$PIN_FILE" "$@"
 }
+
+# SIGIGN_CHILD: a command that prints its own ignored-signal mask; then
+# expect_sigpipe_default WHAT checks in $OUT that SIGPIPE (13) is not
+# ignored (entrakey ignores it itself; an ignored signal would stay
+# ignored in the programs it runs, and their pipelines rely on it).
+SIGIGN_CHILD=(sh -c 'grep "^SigIgn:" /proc/self/status')
+expect_sigpipe_default() {
+  local m
+  m=$(printf '%s\n' "$OUT" | awk '/^SigIgn:/ {print $2; exit}')
+  if [ -z "$m" ]; then
+    fail "$1: no SigIgn line from the child (rc $RC): $ERR"
+  elif (( (16#$m >> 12) & 1 )); then
+    fail "$1: the child starts with SIGPIPE ignored (SigIgn $m)"
+  else
+    pass "$1: the child starts with SIGPIPE at its default"
+  fi
+}

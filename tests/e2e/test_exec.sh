@@ -24,6 +24,8 @@ issued=$(stats 's["issued"][-1]')
 expect_match "ENTRAKEY_TENANT, ENTRAKEY_ORGANIZATION" "$(printf '%s\n' "$OUT" | sed -n 2,3p | tr '\n' ' ')" "^$TENANT $TENANT \$"
 expect_match "ENTRAKEY_EXPIRES_ON: epoch seconds about an hour ahead" "$(( $(printf '%s\n' "$OUT" | sed -n 4p) - $(date +%s) ))" '^3[5-6][0-9][0-9]$'
 expect_nomatch "nothing of ours on stderr" "$ERR" '.'
+x --pin-source "file:$PIN_FILE" -- "${SIGIGN_CHILD[@]}"
+expect_sigpipe_default "exec"
 
 # the PIN from an environment variable: gone before the child starts
 EK_E2E_PIN=$TEST_PIN x --pin-source env:EK_E2E_PIN -- sh -c \

@@ -124,6 +124,8 @@ expect_rc "SIGTERM to exec: the child got it (143)" 143
 # the exit code is the child's; 127 when it is not found, nothing left
 run wi -- sh -c 'exit 9'
 expect_rc "the child's exit code (9) is ours" 9
+run wi -- "${SIGIGN_CHILD[@]}"
+expect_sigpipe_default "exec --workload-identity"
 run wi -- entrakey-no-such-command-$$
 expect_rc "command not found: 127" 127
 expect_match "... says so" "$ERR" "cannot run 'entrakey-no-such-command-$$': command not found"
