@@ -120,7 +120,7 @@ export -f run_one
 export VG
 results=$(printf '%s\n' "${tests[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_one "$1"' _ {})
 printf '%s\n' "$results"
-while read -r line; do
+while IFS= read -r line; do
   case $line in "not ok - "*) n=${line#not ok - }; failed+=("${n%% *}") ;; esac
 done <<< "$results"
 
