@@ -54,6 +54,38 @@ kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; rc=$?; AGENT_PID=
 [ "$rc" = 0 ] && pass "SIGTERM: exit 0" || fail "SIGTERM exit $rc"
 [ -e "$SOCK" ] && fail "socket left behind" || pass "socket removed"
 
+# SIGTERM while a request waits for the token endpoint: the request is
+# still answered (whatever the fetch gave: not a dropped connection), and
+# the agent then exits 0 with its socket gone
+start_agent || exit 1
+control '{"actions": ["hang"], "hang": 3}'
+curl -s --max-time 60 --unix-socket "$SOCK" -X POST \
+  --data "$(token_body 'api://stop/.default')" -o "$T/stop.out" \
+  -w '%{http_code}' http://localhost/v1/token > "$T/stop.code" &
+cpid=$!
+for i in $(seq 200); do
+  [ "$(stats 's["token_requests"]')" -ge 1 ] && break
+  sleep 0.05
+done
+kill -TERM "$AGENT_PID"
+for i in $(seq 600); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$AGENT_PID" 2>/dev/null; then
+  fail "SIGTERM with a request in hand: the agent did not exit within 60 s"
+  kill -KILL "$AGENT_PID"
+fi
+wait "$AGENT_PID"; rc=$?; AGENT_PID=
+wait "$cpid"
+code=$(cat "$T/stop.code")
+[ "$rc" = 0 ] && pass "SIGTERM with a request in hand: exit 0" ||
+  fail "SIGTERM with a request in hand: exit $rc"
+case $code in
+  200 | 5??) grep -q '"access_token"\|"error"' "$T/stop.out" &&
+    pass "... the waiting request was answered ($code)" ||
+    fail "... answer $code without a body: $(cat "$T/stop.out")" ;;
+  *) fail "... the waiting request got no answer (curl: $code)" ;;
+esac
+[ -e "$SOCK" ] && fail "... socket left behind" || pass "... socket removed"
+
 # libmicrohttpd is opened by the agent, not linked into entrakey-full:
 # other commands never load it, and without it the agent says so before
 # any PIN is read or login made
