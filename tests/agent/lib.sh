@@ -7,10 +7,13 @@
 # AGENT_LOG; stops it on exit. AGENT_RUN_DIR: the runtime directory
 # (default $T/run); AGENT_PIN_SOURCE: the PIN source (default the file).
 start_agent() {
-  local i
+  local i seen=0
   local run=${AGENT_RUN_DIR:-$T/run}
   SOCK="$run/entrakey/agent.sock"
   AGENT_LOG="$T/agent.log"
+  # the log is appended to: only a 'serving' line this agent wrote counts
+  # (a killed agent's line and stale socket would otherwise pass for it)
+  if [ -f "$AGENT_LOG" ]; then seen=$(wc -l < "$AGENT_LOG"); fi
   mkdir -p "$run" && chmod 700 "$run"
   export XDG_RUNTIME_DIR="$run"
   export ENTRAKEY_AGENT_SOCK="$SOCK"
@@ -19,7 +22,8 @@ start_agent() {
   AGENT_PID=$!
   on_exit stop_agent
   for i in $(seq 200); do
-    [ -S "$SOCK" ] && grep -q 'serving' "$AGENT_LOG" && return 0
+    [ -S "$SOCK" ] && tail -n +"$((seen + 1))" "$AGENT_LOG" | grep -q 'serving' &&
+      return 0
     kill -0 "$AGENT_PID" 2>/dev/null ||
       { echo "the agent died:"; cat "$AGENT_LOG"; AGENT_PID=; return 1; }
     sleep 0.05
