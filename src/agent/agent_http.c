@@ -25,6 +25,7 @@
 
 #define POOL_KEEP 4    /* idle workers kept beyond the idle time */
 #define POOL_IDLE_S 30 /* an idle worker beyond POOL_KEEP ends after */
+#define STOP_SEND_S (AGENT_CONN_TIMEOUT + 5) /* answers in hand, at stop */
 
 enum op {
     OP_NONE,
@@ -42,6 +43,7 @@ struct req {
     enum op op;
     int checked;
     int suspended;   /* handed to a worker, not yet answered */
+    int handed;      /* counted in the pool's handed until completed */
     int answered;    /* status, text and retry_after hold the answer */
     unsigned status; /* 0: no answer could be built; the connection ends */
     char *text;      /* the JSON answer, wiped when sent or dropped */
@@ -57,11 +59,12 @@ struct agent_http {
     struct MHD_Daemon *d;
     pthread_mutex_t mu;
     pthread_cond_t work; /* a request queued, or stopping */
-    pthread_cond_t gone; /* a worker ended */
+    pthread_cond_t gone; /* a worker ended, or a handed request completed */
     struct req *head, *tail;
-    unsigned workers;                  /* started, not ended */
-    unsigned queued;                   /* requests in the queue */
-    unsigned busy;                     /* requests a worker is serving */
+    unsigned workers; /* started, not ended */
+    unsigned queued;  /* requests in the queue */
+    unsigned busy;    /* requests a worker is serving */
+    unsigned handed;  /* requests handed to the pool, not yet completed */
     pthread_t ended[AGENT_CONN_LIMIT]; /* workers that ended, to be joined */
     unsigned nended;
     int stopping;
@@ -568,6 +571,8 @@ dispatch(struct agent_http *h, struct MHD_Connection *c, struct req *rq)
     MHD_suspend_connection(c);
     rq->c = c;
     rq->suspended = 1;
+    rq->handed = 1;
+    h->handed++;
     if (h->tail != NULL)
         h->tail->next = rq;
     else
@@ -676,21 +681,28 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
     return send_answer(c, rq);
 }
 
+/* The request is over: its answer sent, or the connection gone. */
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
           enum MHD_RequestTerminationCode toe)
 {
+    struct agent_http *h = cls;
     struct req *rq = *con_cls;
 
-    (void)cls;
     (void)c;
     (void)toe;
-    if (rq != NULL) {
-        wipe_free(rq->text);
-        explicit_bzero(rq->body, rq->len);
-        free(rq);
-        *con_cls = NULL;
+    if (rq == NULL)
+        return;
+    if (rq->handed) {
+        pthread_mutex_lock(&h->mu);
+        h->handed--;
+        pthread_cond_broadcast(&h->gone);
+        pthread_mutex_unlock(&h->mu);
     }
+    wipe_free(rq->text);
+    explicit_bzero(rq->body, rq->len);
+    free(rq);
+    *con_cls = NULL;
 }
 
 static void
@@ -722,8 +734,8 @@ agent_http_start(struct agent *a, int listen_fd, char *msg, size_t msgsz)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->work, &ca);
+    pthread_cond_init(&h->gone, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_cond_init(&h->gone, NULL);
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, h, MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)AGENT_CONN_TIMEOUT,
@@ -742,15 +754,25 @@ agent_http_start(struct agent *a, int listen_fd, char *msg, size_t msgsz)
 void
 agent_http_stop(struct agent_http *h)
 {
+    struct timespec until;
+
     if (h == NULL)
         return;
     /* the workers answer what they hold and what is queued, and end;
-     * then no connection is suspended and the daemon can stop */
+     * then no connection is suspended and the daemon can stop. The
+     * answers they left are sent by the daemon's thread: it is stopped
+     * once they are (a reader that does not read is cut off by the
+     * connection timeout; STOP_SEND_S bounds the wait anyway) */
     pthread_mutex_lock(&h->mu);
     h->stopping = 1;
     pthread_cond_broadcast(&h->work);
     while (h->workers > 0)
         pthread_cond_wait(&h->gone, &h->mu);
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += STOP_SEND_S;
+    while (h->handed > 0 &&
+           pthread_cond_timedwait(&h->gone, &h->mu, &until) != ETIMEDOUT)
+        ;
     join_ended(h);
     pthread_mutex_unlock(&h->mu);
     if (h->d != NULL)
