@@ -273,13 +273,31 @@ ek_open_regular(const char *path, struct stat *st)
     return fd;
 }
 
+/* Doubles *bufp's *capp bytes, up to limit; the old copy is wiped (a PIN
+ * file is read with ek_file_read too). */
+static ek_err
+grow(struct ek_ctx *ctx, unsigned char **bufp, size_t *capp, size_t limit)
+{
+    size_t cap = *capp > limit / 2 ? limit : *capp * 2;
+    unsigned char *buf;
+
+    if ((buf = ek_calloc(ctx, 1, cap)) == NULL)
+        return EK_ERR_INTERNAL;
+    memcpy(buf, *bufp, *capp);
+    ek_wipe(*bufp, *capp);
+    free(*bufp);
+    *bufp = buf;
+    *capp = cap;
+    return EK_OK;
+}
+
 ek_err
 ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
              unsigned char **datap, size_t *lenp)
 {
     unsigned char *buf = NULL;
     struct stat st;
-    size_t len = 0;
+    size_t len = 0, cap = 0;
     ssize_t n;
     int fd = -1;
     ek_err r = EK_ERR_IO;
@@ -298,12 +316,20 @@ ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
                       strerror(errno));
         goto out;
     }
-    if ((buf = ek_calloc(ctx, 1, max + 1)) == NULL) {
+    /* room for what fstat says (a page at least: /proc and the like say
+     * 0), grown while the file says more, never past max + 1: a few
+     * hundred bytes of configuration do not map a megabyte */
+    cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    if (cap < 4096)
+        cap = max + 1 < 4096 ? max + 1 : 4096;
+    if ((buf = ek_calloc(ctx, 1, cap)) == NULL) {
         r = EK_ERR_INTERNAL;
         goto out;
     }
     for (;;) {
-        n = read(fd, buf + len, max + 1 - len);
+        if (len == cap && (r = grow(ctx, &buf, &cap, max + 1)) != EK_OK)
+            goto out;
+        n = read(fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -329,7 +355,7 @@ ek_file_read(struct ek_ctx *ctx, const char *path, size_t max,
     r = EK_OK;
 out:
     if (buf != NULL) {
-        ek_wipe(buf, max + 1);
+        ek_wipe(buf, cap);
         free(buf);
     }
     if (fd >= 0)

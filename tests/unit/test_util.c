@@ -156,6 +156,39 @@ test_atomic_write(void)
     /* the size cap */
     assert(ek_file_read(ctx, path, 3, &data, &len) == EK_ERR_IO);
     assert(strstr(ek_ctx_errmsg(ctx), "larger than") != NULL);
+    /* files longer than the first buffer (a page) read whole, up to max
+     * exactly; one byte more is refused */
+    {
+        static unsigned char big[20000];
+        size_t i;
+
+        for (i = 0; i < sizeof big; i++)
+            big[i] = (unsigned char)('a' + i % 26);
+        assert(ek_file_write_atomic(ctx, path, big, sizeof big, 0600,
+                                    EK_WRITE_FORCE) == EK_OK);
+        assert(ek_file_read(ctx, path, sizeof big, &data, &len) == EK_OK);
+        assert(len == sizeof big && memcmp(data, big, sizeof big) == 0 &&
+               data[len] == '\0');
+        free(data);
+        assert(ek_file_read(ctx, path, 1 << 20, &data, &len) == EK_OK);
+        assert(len == sizeof big && memcmp(data, big, sizeof big) == 0);
+        free(data);
+        assert(ek_file_read(ctx, path, sizeof big - 1, &data, &len) ==
+               EK_ERR_IO);
+        assert(data == NULL && strstr(ek_ctx_errmsg(ctx), "larger than"));
+    }
+    /* a file whose size stat says is 0 but that has content (/proc) */
+    assert(ek_file_read(ctx, "/proc/self/status", 1 << 20, &data, &len) ==
+           EK_OK);
+    assert(len > 100 && strncmp((char *)data, "Name:", 5) == 0 &&
+           strlen((char *)data) == len);
+    free(data);
+    /* and one longer than the first buffer: read whole as it grows */
+    assert(ek_file_read(ctx, "/proc/self/smaps", 1 << 20, &data, &len) ==
+           EK_OK);
+    assert(len > 8192 && strlen((char *)data) == len &&
+           strstr((char *)data + len - 2048, "VmFlags:") != NULL);
+    free(data);
     /* a missing directory: EK_ERR_IO, naming the path */
     snprintf(path, sizeof path, "%s/nodir/out.cer", dir);
     assert(ek_file_write_atomic(ctx, path, "abc", 3, 0644, 0) == EK_ERR_IO);
