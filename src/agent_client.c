@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,15 +81,23 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Writes all of buf before the deadline; 0, or -1 with errno (ETIMEDOUT). */
+/* Writes the n buffers of iov, in order, before the deadline: the head and
+ * the body leave in one segment, so the agent reads the whole request at
+ * once; 0, or -1 with errno (ETIMEDOUT). iov is consumed. */
 static int
-send_all(int fd, const char *buf, size_t len, double deadline)
+send_all(int fd, struct iovec *iov, size_t n, double deadline)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-    ssize_t n;
+    struct msghdr m;
+    ssize_t sent;
     int ms;
 
-    while (len > 0) {
+    while (n > 0) {
+        if (iov->iov_len == 0) {
+            iov++;
+            n--;
+            continue;
+        }
         ms = (int)((deadline - now_s()) * 1000);
         if (ms <= 0) {
             errno = ETIMEDOUT;
@@ -99,14 +108,21 @@ send_all(int fd, const char *buf, size_t len, double deadline)
                 continue;
             return -1;
         }
-        n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = n;
+        sent = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 continue;
             return -1;
         }
-        buf += n;
-        len -= (size_t)n;
+        for (; n > 0 && (size_t)sent >= iov->iov_len; iov++, n--)
+            sent -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + sent;
+            iov->iov_len -= (size_t)sent;
+        }
     }
     return 0;
 }
@@ -207,12 +223,13 @@ parse_answer(const struct ek_secret *ans, const char **bodyp, size_t *lenp)
 
 /* POSTs body to path on the agent; on HTTP 200 *docp holds the answer. */
 static ek_err
-agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
-           const char *body, cJSON **docp)
+agent_post(struct ek_ctx *ctx, const char *sock, const char *path, char *body,
+           cJSON **docp)
 {
     struct sockaddr_un sa;
     struct timeval tv = {.tv_sec = AGENT_CONNECT_TIMEOUT};
     struct ek_secret *ans = NULL;
+    struct iovec iov[2];
     char head[256];
     const char *jbody = NULL;
     size_t blen = strlen(body), jlen = 0;
@@ -255,8 +272,11 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
         goto out;
     }
     deadline = now_s() + AGENT_TIMEOUT;
-    if (send_all(fd, head, (size_t)n, deadline) != 0 ||
-        send_all(fd, body, blen, deadline) != 0 ||
+    iov[0].iov_base = head;
+    iov[0].iov_len = (size_t)n;
+    iov[1].iov_base = body; /* sendmsg only reads it */
+    iov[1].iov_len = blen;
+    if (send_all(fd, iov, 2, deadline) != 0 ||
         (rc = recv_answer(fd, ans, deadline)) < 0) {
         r = ek_seterr(ctx,
                       errno == ETIMEDOUT ? EK_ERR_NETWORK : EK_ERR_NO_AGENT,
