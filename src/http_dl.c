@@ -9,12 +9,13 @@
  * like every non-ek_ symbol (-fvisibility=hidden, CURL_EXTERN is empty).
  */
 #define CURL_DISABLE_TYPECHECK /* we define curl_easy_setopt/getinfo */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include <curl/curl.h>
+
+#include "dl.h"
 
 #define HTTP_DL_LIBCURL "libcurl.so.4"
 
@@ -38,16 +39,13 @@ static struct {
     CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
     curl_version_info_data *(*version_info)(CURLversion);
 } dl;
-static char dl_error[256];
+static char dl_error[512]; /* a sentence around dlerror's text */
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
 
 static void
 dl_load(void)
 {
-    struct {
-        const char *name;
-        void **slot;
-    } syms[] = {
+    const struct ek_dl_sym syms[] = {
 #define SYM(f, name) {name, (void **)&dl.f}
         SYM(global_init, "curl_global_init"),
         SYM(easy_init, "curl_easy_init"),
@@ -67,25 +65,21 @@ dl_load(void)
         SYM(version_info, "curl_version_info"),
 #undef SYM
     };
-    void *h;
-    size_t i;
+    const char *missing;
+    char why[256];
 
-    if ((h = dlopen(HTTP_DL_LIBCURL, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-        snprintf(dl_error, sizeof dl_error, "%s cannot be loaded: %s",
-                 HTTP_DL_LIBCURL, dlerror());
+    dl.h = ek_dl_open(HTTP_DL_LIBCURL, syms, sizeof syms / sizeof syms[0],
+                      &missing, why, sizeof why);
+    if (dl.h != NULL)
         return;
-    }
-    for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        if ((*syms[i].slot = dlsym(h, syms[i].name)) == NULL) {
-            snprintf(dl_error, sizeof dl_error,
-                     "%s has no %s (libcurl "
-                     "7.84 or later is needed)",
-                     HTTP_DL_LIBCURL, syms[i].name);
-            dlclose(h);
-            return;
-        }
-    }
-    dl.h = h;
+    if (missing == NULL)
+        snprintf(dl_error, sizeof dl_error, "%s cannot be loaded: %s",
+                 HTTP_DL_LIBCURL, why);
+    else
+        snprintf(dl_error, sizeof dl_error,
+                 "%s has no %s (libcurl "
+                 "7.84 or later is needed)",
+                 HTTP_DL_LIBCURL, missing);
 }
 
 static int

@@ -8,7 +8,6 @@
  * forwarding to libmicrohttpd.so.12 opened by agent_mhd_load. Hidden, so
  * that the library's own calls never reach these.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "agent.h"
+#include "dl.h"
 
 #define MHD_DL_LIB "libmicrohttpd.so.12"
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -41,16 +41,13 @@ static struct {
     void (*suspend_connection)(struct MHD_Connection *);
     void (*resume_connection)(struct MHD_Connection *);
 } dl;
-static char dl_error[256];
+static char dl_error[512]; /* a sentence around dlerror's text */
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
 
 static void
 dl_load(void)
 {
-    struct {
-        const char *name;
-        void **slot;
-    } syms[] = {
+    const struct ek_dl_sym syms[] = {
 #define SYM(f, name) {name, (void **)&dl.f}
         SYM(start_daemon_va, "MHD_start_daemon_va"),
         SYM(stop_daemon, "MHD_stop_daemon"),
@@ -65,26 +62,22 @@ dl_load(void)
         SYM(resume_connection, "MHD_resume_connection"),
 #undef SYM
     };
-    void *h;
-    size_t i;
+    const char *missing;
+    char why[256];
 
-    if ((h = dlopen(MHD_DL_LIB, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    dl.h = ek_dl_open(MHD_DL_LIB, syms, sizeof syms / sizeof syms[0], &missing,
+                      why, sizeof why);
+    if (dl.h != NULL)
+        return;
+    if (missing == NULL)
         snprintf(dl_error, sizeof dl_error,
                  "%s cannot be loaded (install libmicrohttpd12): %s",
-                 MHD_DL_LIB, dlerror());
-        return;
-    }
-    for (i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        if ((*syms[i].slot = dlsym(h, syms[i].name)) == NULL) {
-            snprintf(dl_error, sizeof dl_error,
-                     "%s has no %s (libmicrohttpd 0.9.71 or later is "
-                     "needed)",
-                     MHD_DL_LIB, syms[i].name);
-            dlclose(h);
-            return;
-        }
-    }
-    dl.h = h;
+                 MHD_DL_LIB, why);
+    else
+        snprintf(dl_error, sizeof dl_error,
+                 "%s has no %s (libmicrohttpd 0.9.71 or later is "
+                 "needed)",
+                 MHD_DL_LIB, missing);
 }
 
 int

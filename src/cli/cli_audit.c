@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <dlfcn.h>
 #include <sys/uio.h>
 
 #include "cli_audit.h"
+#include "dl.h"
 
 /* Fixed MESSAGE_IDs (journalctl MESSAGE_ID=...), one per event. */
 static const struct {
@@ -45,33 +45,36 @@ typedef int (*journal_sendv_fn)(const struct iovec *iov, int n);
 /* The library, opened once for the process and kept (audit trails are
  * opened before any thread starts). */
 static void *libsystemd;
+static journal_sendv_fn journal_sendv;
 
 static journal_sendv_fn
 journal_open(char *msg, size_t msgsz)
 {
-    void *sym;
-    journal_sendv_fn fn;
-    const char *err;
+    void *sym = NULL;
+    const struct ek_dl_sym syms[] = {{"sd_journal_sendv", &sym}};
+    const char *missing;
+    char why[256];
 
-    if (libsystemd == NULL &&
-        (libsystemd = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) ==
-            NULL) {
-        err = dlerror();
+    if (libsystemd != NULL)
+        return journal_sendv;
+    libsystemd =
+        ek_dl_open("libsystemd.so.0", syms, 1, &missing, why, sizeof why);
+    if (libsystemd == NULL && missing == NULL) {
         snprintf(msg, msgsz,
                  "audit 'journal': cannot load libsystemd.so.0 (%s); "
                  "install libsystemd0 or use json:PATH",
-                 err != NULL ? err : "not found");
+                 why);
         return NULL;
     }
-    if ((sym = dlsym(libsystemd, "sd_journal_sendv")) == NULL) {
+    if (libsystemd == NULL) { /* the one symbol asked for */
         snprintf(msg, msgsz,
                  "audit 'journal': libsystemd.so.0 has no "
                  "sd_journal_sendv; use json:PATH");
         return NULL;
     }
     /* POSIX: a function pointer converts through memcpy */
-    memcpy(&fn, &sym, sizeof fn);
-    return fn;
+    memcpy(&journal_sendv, &sym, sizeof journal_sendv);
+    return journal_sendv;
 }
 
 struct cli_audit {
