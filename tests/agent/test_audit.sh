@@ -186,4 +186,33 @@ PY
 else
   skip "--audit journal: no mount namespace to give the test its own journal socket"
 fi
+
+# 9. --audit journal without libsystemd, or with a library in its place
+# that lacks sd_journal_sendv: the sentence says which and what to do, and
+# nothing is signed. Its file is replaced for that one command, in a mount
+# namespace of its own: /dev/null (cannot be loaded), then libz.
+tok_systemd_as() {
+  control '{}'
+  before=$(stats 's["token_requests"]')
+  run unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ \
+    "$1" "$systemd" "$EK" token "$KEY_URI" --tenant "$TENANT" \
+    --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
+    --pin-source "file:$PIN_FILE" --no-agent --audit journal
+}
+systemd=$(ldconfig -p | awk '/libsystemd\.so\.0 /{print $NF; exit}')
+zlib=$(ldconfig -p | awk '/libz\.so\.1 /{print $NF; exit}')
+if [ -z "$systemd" ] || [ -z "$zlib" ] || ! unshare -m true 2>/dev/null; then
+  skip "--audit journal without libsystemd: no mount namespace to hide it in"
+else
+  tok_systemd_as /dev/null
+  expect_rc "--audit journal without libsystemd: exit 2" 2
+  expect_match "... names the library, why and what to do" "$ERR" \
+    "audit 'journal': cannot load libsystemd\.so\.0 \(.*libsystemd\.so\.0: file too short\); install libsystemd0 or use json:PATH"
+  expect_match "... no token request" "$(stats 's["token_requests"]')" "^$before\$"
+  tok_systemd_as "$zlib"
+  expect_rc "--audit journal, libsystemd lacking sd_journal_sendv: exit 2" 2
+  expect_match "... names the function" "$ERR" \
+    "audit 'journal': libsystemd\.so\.0 has no sd_journal_sendv; use json:PATH"
+  expect_match "... no token request" "$(stats 's["token_requests"]')" "^$before\$"
+fi
 finish
