@@ -435,6 +435,14 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     memset(resp, 0, sizeof *resp);
     memset(&sink, 0, sizeof sink);
     errbuf[0] = '\0';
+    /* first: the URL is checked with libcurl's parser, which without
+     * libcurl would call every URL not https:// */
+    pthread_once(&http_once, http_global_init);
+    if (http_init_rc != CURLE_OK)
+        return ek_seterr(ctx, EK_ERR_INTERNAL,
+                         "libcurl cannot be initialised: "
+                         "%s",
+                         curl_easy_strerror(http_init_rc));
     if (http_url_host(req->url, host, sizeof host) != 0)
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "'%s' is not an https:// URL; "
@@ -452,14 +460,6 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     } else if (req->ca_file != NULL &&
                (r = http_ca_bundle(ctx, NULL, req->ca_file, &bundle,
                                    &bundle_len)) != EK_OK) {
-        goto out;
-    }
-    pthread_once(&http_once, http_global_init);
-    if (http_init_rc != CURLE_OK) {
-        r = ek_seterr(ctx, EK_ERR_INTERNAL,
-                      "libcurl cannot be initialised: "
-                      "%s",
-                      curl_easy_strerror(http_init_rc));
         goto out;
     }
     if ((r = ek_secret_new(ctx, 4096, &resp->body)) != EK_OK)

@@ -95,4 +95,29 @@ tok
 expect_rc "clock 30 s off: a token" 0
 expect_nomatch "... no clock warning" "$ERR" 'clock'
 
+# libcurl is opened at the first request (src/http_dl.c): without it, or
+# with a library in its place that lacks libcurl's functions, token says
+# which. Its file is replaced for that one command, in a mount namespace
+# of its own: /dev/null (cannot be loaded), then libz (no curl_*).
+tok_curl_as() {
+  run unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ \
+    "$1" "$curl" "$EK" token "$KEY_URI" --tenant "$TENANT" \
+    --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
+    --pin-source "file:$PIN_FILE"
+}
+curl=$(ldconfig -p | awk '/libcurl\.so\.4 /{print $NF; exit}')
+zlib=$(ldconfig -p | awk '/libz\.so\.1 /{print $NF; exit}')
+if [ -z "$curl" ] || [ -z "$zlib" ] || ! unshare -m true 2>/dev/null; then
+  skip "token without libcurl: no mount namespace to hide it in"
+else
+  tok_curl_as /dev/null
+  expect_rc "token without libcurl: exit 1" 1
+  expect_match "... names the library and why" "$ERR" \
+    '^entrakey: libcurl cannot be initialised: libcurl\.so\.4 cannot be loaded: .*libcurl\.so\.4: file too short'
+  tok_curl_as "$zlib"
+  expect_rc "token with a libcurl lacking curl_*: exit 1" 1
+  expect_match "... names the function and the version needed" "$ERR" \
+    '^entrakey: libcurl cannot be initialised: libcurl\.so\.4 has no curl_global_init \(libcurl 7\.84 or later is needed\)'
+fi
+
 finish
