@@ -65,8 +65,11 @@ struct agent_http {
     unsigned queued;  /* requests in the queue */
     unsigned busy;    /* requests a worker is serving */
     unsigned handed;  /* requests handed to the pool, not yet completed */
-    pthread_t ended[AGENT_CONN_LIMIT]; /* workers that ended, to be joined */
-    unsigned nended;
+    /* the worker that ended last: each ending worker joins the one before
+     * it, and the stop joins the last, so that no other thread (not the
+     * daemon's, which serves every connection) waits on an ending one */
+    pthread_t last_ended;
+    int any_ended;
     int stopping;
 };
 
@@ -497,7 +500,8 @@ worker(void *arg)
     struct agent_http *h = arg;
     struct req *rq;
     struct timespec until;
-    int rc;
+    pthread_t prev;
+    int rc, had_prev;
 
     pthread_mutex_lock(&h->mu);
     for (;;) {
@@ -529,18 +533,17 @@ worker(void *arg)
         pthread_mutex_lock(&h->mu);
     }
     h->workers--;
-    h->ended[h->nended++] = pthread_self();
+    prev = h->last_ended;
+    had_prev = h->any_ended;
+    h->last_ended = pthread_self();
+    h->any_ended = 1;
     pthread_cond_broadcast(&h->gone);
     pthread_mutex_unlock(&h->mu);
+    /* h is not touched after this: the stop may free it once this thread
+     * is joined, which is after the one before it is */
+    if (had_prev)
+        pthread_join(prev, NULL);
     return NULL;
-}
-
-/* Joins the workers that ended (h->mu held). */
-static void
-join_ended(struct agent_http *h)
-{
-    while (h->nended > 0)
-        pthread_join(h->ended[--h->nended], NULL);
 }
 
 /* Hands rq to the pool (from the access handler): the connection is
@@ -556,8 +559,6 @@ dispatch(struct agent_http *h, struct MHD_Connection *c, struct req *rq)
         pthread_mutex_unlock(&h->mu);
         return -1;
     }
-    /* an ended worker has nothing left to do but return: joined here */
-    join_ended(h);
     if (h->queued + h->busy >= h->workers && h->workers < AGENT_CONN_LIMIT) {
         if (pthread_create(&th, NULL, worker, h) == 0)
             h->workers++;
@@ -755,6 +756,8 @@ void
 agent_http_stop(struct agent_http *h)
 {
     struct timespec until;
+    pthread_t last;
+    int any;
 
     if (h == NULL)
         return;
@@ -773,8 +776,12 @@ agent_http_stop(struct agent_http *h)
     while (h->handed > 0 &&
            pthread_cond_timedwait(&h->gone, &h->mu, &until) != ETIMEDOUT)
         ;
-    join_ended(h);
+    last = h->last_ended;
+    any = h->any_ended;
     pthread_mutex_unlock(&h->mu);
+    /* no worker is left to end: the last one joins the others */
+    if (any)
+        pthread_join(last, NULL);
     if (h->d != NULL)
         MHD_stop_daemon(h->d);
     pthread_cond_destroy(&h->work);
