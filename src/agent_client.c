@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "entra.h"
+#include "text.h"
 
 #define AGENT_BODY_MAX (64 * 1024)
 #define AGENT_HEAD_MAX (8 * 1024)
@@ -59,6 +60,7 @@ agent_error(struct ek_ctx *ctx, const char *sock, long status, cJSON *doc)
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+    char line[1024];
     ek_err e;
 
     if (!cJSON_IsNumber(code) || !cJSON_IsString(msg) || code->valueint <= 0 ||
@@ -69,7 +71,10 @@ agent_error(struct ek_ctx *ctx, const char *sock, long status, cJSON *doc)
                          "entrakey agent?",
                          sock, status);
     e = (ek_err)code->valueint;
-    return ek_seterr(ctx, e, "agent: %s", msg->valuestring);
+    /* the agent's own sentence, but made safe for a terminal: whoever
+     * answers on the socket wrote it */
+    return ek_seterr(ctx, e, "agent: %s",
+                     text_quote(line, sizeof line, msg->valuestring));
 }
 
 static double
@@ -142,6 +147,43 @@ content_length(const char *head, const char *end)
     return NULL;
 }
 
+/* Reads the Content-Length value at v (up to the line's end before end):
+ * optional blanks, 1 to 9 digits, optional blanks. 0 when it is not that. */
+static int
+length_value(const char *v, const char *end, size_t *np)
+{
+    size_t n = 0;
+    int digits = 0;
+
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    for (; v < end && *v >= '0' && *v <= '9'; v++, digits++) {
+        if (digits == 9)
+            return 0;
+        n = n * 10 + (size_t)(*v - '0');
+    }
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    if (digits == 0 || v >= end || *v != '\r')
+        return 0;
+    *np = n;
+    return 1;
+}
+
+size_t
+ek_agent_answer_want(const char *buf, size_t len)
+{
+    const char *end, *cl;
+    size_t n;
+
+    if ((end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
+        return 0;
+    if ((cl = content_length(buf, end + 2)) == NULL ||
+        !length_value(cl, end + 2, &n))
+        return SIZE_MAX;
+    return (size_t)(end - buf) + 4 + n;
+}
+
 /* Reads the answer into ans until the agent closes, the Content-Length is
  * complete, or it is too long; 0, 1 (too long), or -1 with errno. */
 static int
@@ -149,21 +191,14 @@ recv_answer(int fd, struct ek_secret *ans, double deadline)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     char buf[4096];
-    const char *end, *cl;
     size_t want = 0;
     ssize_t n;
     int ms;
 
     for (;;) {
-        if (want == 0 && ans->len > 0 &&
-            (end = memmem(ans->buf, ans->len, "\r\n\r\n", 4)) != NULL) {
-            /* the head is complete: the body's length, when said */
-            want = (size_t)(end - ans->buf) + 4;
-            cl = content_length(ans->buf, end);
-            want = cl != NULL ? want + strtoul(cl, NULL, 10)
-                              : (size_t)-1; /* to the end of the connection */
-        }
-        if (want != 0 && want != (size_t)-1 && ans->len >= want)
+        if (want == 0)
+            want = ek_agent_answer_want(ans->buf, ans->len);
+        if (want != 0 && want != SIZE_MAX && ans->len >= want)
             return 0;
         ms = (int)((deadline - now_s()) * 1000);
         if (ms <= 0) {
@@ -198,53 +233,120 @@ recv_answer(int fd, struct ek_secret *ans, double deadline)
     return 0;
 }
 
-/* The status of "HTTP/1.x NNN ..." and where the body starts; -1 when the
- * answer is not HTTP. */
+/* The status of "HTTP/1.x NNN ..." and the body: what follows the head,
+ * Content-Length bytes of it when the head says so. -1 when the answer is
+ * not HTTP (or its Content-Length not a number), -2 when it is shorter than
+ * its Content-Length. */
 static long
-parse_answer(const struct ek_secret *ans, const char **bodyp, size_t *lenp)
+parse_answer(const char *buf, size_t len, const char **bodyp, size_t *lenp)
 {
-    const char *end;
+    const char *end, *cl;
     long status;
-    size_t i;
+    size_t i, n, head;
 
-    if (ans->len < 13 || memcmp(ans->buf, "HTTP/1.", 7) != 0 ||
-        (end = memmem(ans->buf, ans->len, "\r\n\r\n", 4)) == NULL ||
-        ans->buf[8] != ' ')
+    if (len < 13 || memcmp(buf, "HTTP/1.", 7) != 0 ||
+        (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
+        (end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
         return -1;
     for (status = 0, i = 9; i < 12; i++) {
-        if (ans->buf[i] < '0' || ans->buf[i] > '9')
+        if (buf[i] < '0' || buf[i] > '9')
             return -1;
-        status = status * 10 + (ans->buf[i] - '0');
+        status = status * 10 + (buf[i] - '0');
     }
+    if (buf[12] != ' ' && buf[12] != '\r')
+        return -1;
+    head = (size_t)(end - buf) + 4;
     *bodyp = end + 4;
-    *lenp = ans->len - (size_t)(end + 4 - ans->buf);
+    *lenp = len - head;
+    if ((cl = content_length(buf, end + 2)) != NULL) {
+        if (!length_value(cl, end + 2, &n))
+            return -1;
+        if (n > *lenp)
+            return -2;
+        *lenp = n;
+    }
     return status;
 }
 
-/* POSTs body to path on the agent; on HTTP 200 *docp holds the answer. */
+/* The agent's answer (len bytes of HTTP) as a JSON tree in *docp when its
+ * status is 200; otherwise its error as the context's. */
+static ek_err
+answer_doc(struct ek_ctx *ctx, const char *sock, const char *buf, size_t len,
+           cJSON **docp)
+{
+    const char *jbody = NULL;
+    size_t jlen = 0;
+    long status;
+    cJSON *doc;
+
+    *docp = NULL;
+    if ((status = parse_answer(buf, len, &jbody, &jlen)) == -2)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s did not answer: the answer was "
+                         "cut short",
+                         sock);
+    if (status < 0)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s did not answer HTTP; is it an "
+                         "entrakey agent?",
+                         sock);
+    if ((doc = cJSON_ParseWithLength(jbody, jlen)) == NULL ||
+        !cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s answered HTTP "
+                         "%ld without JSON; is it an entrakey agent?",
+                         sock, status);
+    }
+    if (status != 200) {
+        ek_err r = agent_error(ctx, sock, status, doc);
+
+        cJSON_Delete(doc);
+        return r;
+    }
+    *docp = doc;
+    return EK_OK;
+}
+
+/* Wipes the string values named secret before deleting the tree. */
+static void
+wipe_delete(cJSON *doc, const char *secret)
+{
+    cJSON *v;
+
+    if (doc == NULL)
+        return;
+    v = cJSON_GetObjectItemCaseSensitive(doc, secret);
+    if (cJSON_IsString(v) && v->valuestring != NULL)
+        ek_wipe(v->valuestring, strlen(v->valuestring));
+    cJSON_Delete(doc);
+}
+
+/* POSTs body to path on the agent; *ansp holds its answer as it came
+ * (HTTP, of any status). */
 static ek_err
 agent_post(struct ek_ctx *ctx, const char *sock, const char *path, char *body,
-           cJSON **docp)
+           struct ek_secret **ansp)
 {
     struct sockaddr_un sa;
     struct timeval tv = {.tv_sec = AGENT_CONNECT_TIMEOUT};
     struct ek_secret *ans = NULL;
     struct iovec iov[2];
     char head[256];
-    const char *jbody = NULL;
-    size_t blen = strlen(body), jlen = 0;
+    size_t blen = strlen(body);
     double deadline;
-    long status;
-    cJSON *doc = NULL;
     struct stat st;
     int fd = -1, n, rc;
     ek_err r;
 
-    *docp = NULL;
-    if (stat(sock, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent socket at %s%s%s",
-                         sock, errno != 0 ? ": " : "",
-                         errno != 0 ? strerror(errno) : "");
+    *ansp = NULL;
+    if (stat(sock, &st) != 0)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent socket at %s: %s",
+                         sock, strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "no agent socket at %s: it is %s", sock,
+                         ek_file_type(st.st_mode));
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     if (strlen(sock) >= sizeof sa.sun_path)
@@ -291,49 +393,107 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path, char *body,
                       sock);
         goto out;
     }
-    if ((status = parse_answer(ans, &jbody, &jlen)) < 0) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
-                      "the agent at %s did not answer HTTP; is it an "
-                      "entrakey agent?",
-                      sock);
-        goto out;
-    }
-    doc = cJSON_ParseWithLength(jbody, jlen);
-    if (doc == NULL) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
-                      "the agent at %s answered HTTP "
-                      "%ld without JSON; is it an entrakey agent?",
-                      sock, status);
-        goto out;
-    }
-    if (status != 200) {
-        r = agent_error(ctx, sock, status, doc);
-        goto out;
-    }
-    *docp = doc;
-    doc = NULL;
+    *ansp = ans;
+    ans = NULL;
     r = EK_OK;
 out:
-    if (doc != NULL)
-        cJSON_Delete(doc);
     if (fd >= 0)
         close(fd);
     ek_secret_free(&ans);
     return r;
 }
 
-/* Wipes the string values named secret before deleting the tree. */
-static void
-wipe_delete(cJSON *doc, const char *secret)
+/* A number of the answer that a time or a lifetime in seconds can be:
+ * finite, 0 to 2^53 (the cast to int64_t is then defined). */
+static int
+seconds_value(const cJSON *v, int64_t *out)
 {
-    cJSON *v;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0.0) ||
+        v->valuedouble > 9007199254740992.0)
+        return 0;
+    *out = (int64_t)v->valuedouble;
+    return 1;
+}
 
-    if (doc == NULL)
-        return;
-    v = cJSON_GetObjectItemCaseSensitive(doc, secret);
-    if (cJSON_IsString(v) && v->valuestring != NULL)
-        ek_wipe(v->valuestring, strlen(v->valuestring));
-    cJSON_Delete(doc);
+ek_err
+ek_agent_answer_token(struct ek_ctx *ctx, const char *sock, const char *buf,
+                      size_t len, struct ek_access_token **tokp)
+{
+    struct ek_access_token *t = NULL;
+    cJSON *doc = NULL;
+    const cJSON *v, *type, *scope;
+    int64_t exp_in, exp_on;
+    char why[96] = "";
+    ek_err r;
+
+    *tokp = NULL;
+    if ((r = answer_doc(ctx, sock, buf, len, &doc)) != EK_OK)
+        return r;
+    v = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
+    type = cJSON_GetObjectItemCaseSensitive(doc, "token_type");
+    scope = cJSON_GetObjectItemCaseSensitive(doc, "scope");
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+        entra_token_chars_bad(v->valuestring, why, sizeof why) ||
+        !cJSON_IsString(type) ||
+        entra_token_chars_bad(type->valuestring, why, sizeof why) ||
+        !cJSON_IsString(scope) || entra_json_has_nul(buf, len) ||
+        !seconds_value(cJSON_GetObjectItemCaseSensitive(doc, "expires_in"),
+                       &exp_in) ||
+        !seconds_value(cJSON_GetObjectItemCaseSensitive(doc, "expires_on"),
+                       &exp_on)) {
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s answered without the token's "
+                      "fields%s%s%s",
+                      sock, why[0] != '\0' ? " (a malformed value: " : "", why,
+                      why[0] != '\0' ? ")" : "");
+        goto out;
+    }
+    r = EK_ERR_INTERNAL;
+    if ((t = ek_calloc(ctx, 1, sizeof *t)) == NULL ||
+        (t->type = ek_strdup(ctx, type->valuestring)) == NULL ||
+        (t->scope = ek_strdup(ctx, scope->valuestring)) == NULL ||
+        ek_secret_new(ctx, strlen(v->valuestring) + 1, &t->value) != EK_OK ||
+        ek_secret_append_str(ctx, t->value, v->valuestring) != EK_OK)
+        goto out;
+    t->expires_in = exp_in;
+    t->expires_on = exp_on;
+    *tokp = t;
+    t = NULL;
+    r = EK_OK;
+out:
+    ek_access_token_free(&t);
+    wipe_delete(doc, "access_token");
+    return r;
+}
+
+ek_err
+ek_agent_answer_assertion(struct ek_ctx *ctx, const char *sock, const char *buf,
+                          size_t len, struct ek_secret **jwtp)
+{
+    cJSON *doc = NULL;
+    const cJSON *v;
+    char why[96] = "";
+    ek_err r;
+
+    *jwtp = NULL;
+    if ((r = answer_doc(ctx, sock, buf, len, &doc)) != EK_OK)
+        return r;
+    v = cJSON_GetObjectItemCaseSensitive(doc, "assertion");
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+        entra_token_chars_bad(v->valuestring, why, sizeof why) ||
+        entra_json_has_nul(buf, len)) {
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s answered without an assertion%s%s%s",
+                      sock, why[0] != '\0' ? " (a malformed one: " : "", why,
+                      why[0] != '\0' ? ")" : "");
+        goto out;
+    }
+    if ((r = ek_secret_new(ctx, strlen(v->valuestring) + 1, jwtp)) == EK_OK &&
+        (r = ek_secret_append_str(ctx, *jwtp, v->valuestring)) != EK_OK)
+        ek_secret_free(jwtp);
+out:
+    wipe_delete(doc, "assertion");
+    return r;
 }
 
 /* The request body common to /v1/token and /v1/assertion. */
@@ -378,11 +538,9 @@ ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
                const struct ek_access_token_params *params,
                unsigned min_lifetime, struct ek_access_token **tokp)
 {
-    struct ek_access_token *t = NULL;
-    cJSON *doc = NULL;
-    const cJSON *v, *type, *scope, *exp_in, *exp_on;
+    struct ek_secret *ans = NULL;
     char *body = NULL;
-    ek_err r = EK_ERR_USAGE;
+    ek_err r;
 
     if (tokp == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE,
@@ -402,36 +560,9 @@ ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     if ((body = request_body(ctx, key_uri, params, min_lifetime,
                              "min_lifetime")) == NULL)
         return EK_ERR_INTERNAL;
-    if ((r = agent_post(ctx, sock, "/v1/token", body, &doc)) != EK_OK)
-        goto out;
-    v = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
-    type = cJSON_GetObjectItemCaseSensitive(doc, "token_type");
-    scope = cJSON_GetObjectItemCaseSensitive(doc, "scope");
-    exp_in = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
-    exp_on = cJSON_GetObjectItemCaseSensitive(doc, "expires_on");
-    if (!cJSON_IsString(v) || !cJSON_IsString(type) || !cJSON_IsString(scope) ||
-        !cJSON_IsNumber(exp_in) || !cJSON_IsNumber(exp_on)) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
-                      "the agent at %s answered "
-                      "without the token's fields",
-                      sock);
-        goto out;
-    }
-    r = EK_ERR_INTERNAL;
-    if ((t = ek_calloc(ctx, 1, sizeof *t)) == NULL ||
-        (t->type = ek_strdup(ctx, type->valuestring)) == NULL ||
-        (t->scope = ek_strdup(ctx, scope->valuestring)) == NULL ||
-        ek_secret_new(ctx, strlen(v->valuestring) + 1, &t->value) != EK_OK ||
-        ek_secret_append_str(ctx, t->value, v->valuestring) != EK_OK)
-        goto out;
-    t->expires_in = (int64_t)exp_in->valuedouble;
-    t->expires_on = (int64_t)exp_on->valuedouble;
-    *tokp = t;
-    t = NULL;
-    r = EK_OK;
-out:
-    ek_access_token_free(&t);
-    wipe_delete(doc, "access_token");
+    if ((r = agent_post(ctx, sock, "/v1/token", body, &ans)) == EK_OK)
+        r = ek_agent_answer_token(ctx, sock, ans->buf, ans->len, tokp);
+    ek_secret_free(&ans);
     free(body);
     return r;
 }
@@ -441,10 +572,9 @@ ek_agent_assertion(struct ek_ctx *ctx, const char *sock, const char *key_uri,
                    const struct ek_access_token_params *params,
                    struct ek_secret **jwtp)
 {
-    cJSON *doc = NULL;
-    const cJSON *v;
+    struct ek_secret *ans = NULL;
     char *body = NULL;
-    ek_err r = EK_ERR_USAGE;
+    ek_err r;
 
     if (jwtp == NULL)
         return ek_seterr(ctx, EK_ERR_USAGE,
@@ -464,21 +594,9 @@ ek_agent_assertion(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     if ((body = request_body(ctx, key_uri, params, params->assertion.lifetime,
                              "lifetime")) == NULL)
         return EK_ERR_INTERNAL;
-    if ((r = agent_post(ctx, sock, "/v1/assertion", body, &doc)) != EK_OK)
-        goto out;
-    v = cJSON_GetObjectItemCaseSensitive(doc, "assertion");
-    if (!cJSON_IsString(v)) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
-                      "the agent at %s answered "
-                      "without an assertion",
-                      sock);
-        goto out;
-    }
-    if ((r = ek_secret_new(ctx, strlen(v->valuestring) + 1, jwtp)) == EK_OK &&
-        (r = ek_secret_append_str(ctx, *jwtp, v->valuestring)) != EK_OK)
-        ek_secret_free(jwtp);
-out:
-    wipe_delete(doc, "assertion");
+    if ((r = agent_post(ctx, sock, "/v1/assertion", body, &ans)) == EK_OK)
+        r = ek_agent_answer_assertion(ctx, sock, ans->buf, ans->len, jwtp);
+    ek_secret_free(&ans);
     free(body);
     return r;
 }

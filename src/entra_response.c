@@ -447,8 +447,8 @@ entra_error(struct ek_ctx *ctx, long status, const cJSON *j)
 
 /* A JSON escape of NUL (\u0000) in the body: cJSON decodes it into the
  * string, where it silently ends the value. */
-static int
-has_json_nul(const char *body, size_t len)
+int
+entra_json_has_nul(const char *body, size_t len)
 {
     size_t i;
 
@@ -467,8 +467,8 @@ has_json_nul(const char *body, size_t len)
  * is one. Printed raw, put in an environment variable or in a quoted
  * shell or PowerShell line, anything else could be a terminal escape, a
  * second line or the end of the quoting. The value is never quoted. */
-static int
-token_chars_bad(const char *s, char *why, size_t whysz)
+int
+entra_token_chars_bad(const char *s, char *why, size_t whysz)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i;
@@ -530,9 +530,10 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
                                      : "a valid expires_in");
         goto out;
     }
-    if (has_json_nul(body, len))
+    if (entra_json_has_nul(body, len))
         snprintf(why, sizeof why, "a NUL character (\\u0000) in the answer");
-    if (why[0] != '\0' || token_chars_bad(tok->valuestring, why, sizeof why)) {
+    if (why[0] != '\0' ||
+        entra_token_chars_bad(tok->valuestring, why, sizeof why)) {
         r = ek_seterr(ctx, EK_ERR_NETWORK,
                       "the token endpoint returned a "
                       "malformed access_token (%s; an access token is "
@@ -541,7 +542,7 @@ entra_parse_response(struct ek_ctx *ctx, long status, const char *content_type,
                       why);
         goto out;
     }
-    if (token_chars_bad(type, why, sizeof why)) {
+    if (entra_token_chars_bad(type, why, sizeof why)) {
         r = ek_seterr(ctx, EK_ERR_NETWORK,
                       "the token endpoint returned a "
                       "malformed token_type (%s); check the authority host "
