@@ -737,13 +737,14 @@ agent_http_start(struct agent *a, int listen_fd, char *msg, size_t msgsz)
     pthread_cond_init(&h->work, &ca);
     pthread_cond_init(&h->gone, &ca);
     pthread_condattr_destroy(&ca);
+    /* the logger first: libmicrohttpd says so otherwise, on stderr */
     h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, h, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)AGENT_CONN_TIMEOUT,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)AGENT_CONN_LIMIT,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, a, MHD_OPTION_END);
+        flags, 0, NULL, NULL, handler, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        a, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)AGENT_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)AGENT_CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+        MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(msg, msgsz, "libmicrohttpd did not start on the socket");
         agent_http_stop(h);

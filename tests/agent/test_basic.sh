@@ -7,6 +7,12 @@
 e2e_setup --lifetime 3600
 start_agent --audit "json:$T/audit.jsonl" || exit 1
 
+# a start says what it holds and where it serves, and nothing else: no
+# warning of libmicrohttpd's (its options in the order it wants them)
+grep -vE '^entrakey agent: (holding key|PIN wiped|serving) ' "$AGENT_LOG" > "$T/start.extra"
+[ ! -s "$T/start.extra" ] && pass "a quiet start (holding, PIN wiped, serving)" ||
+  fail "the start said more: $(cat "$T/start.extra")"
+
 # socket and directory modes
 [ "$(stat -c %a "$SOCK")" = 600 ] && pass "socket is 0600" ||
   fail "socket mode $(stat -c %a "$SOCK")"
