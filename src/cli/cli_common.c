@@ -183,6 +183,11 @@ cli_hint(const struct cli *cli, ek_err e, const char *msg)
 
     if (e == EK_OK || msg == NULL)
         return NULL;
+    /* the agent's own sentence says what to do about it: the options
+     * below are the one-shot command's, not the agent's (a locked agent
+     * needs unlocking, not --pin-source) */
+    if (strncmp(msg, "agent: ", 7) == 0)
+        return NULL;
     for (i = 0; i < sizeof hints / sizeof hints[0]; i++) {
         if (hints[i].code != EK_OK && hints[i].code != e)
             continue;

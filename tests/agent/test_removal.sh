@@ -67,6 +67,9 @@ req GET /v1/status
   pass "locked: no PIN kept, logged out" || fail "status: $OUT"
 sign
 expect_rc "locked: refused" 4
+expect_match "locked: the agent says to unlock it" "$ERR" "agent is locked; unlock it"
+expect_nomatch "locked: no --pin-source hint (the agent is what to unlock)" \
+  "$ERR" "give --pin-source"
 req POST /v1/unlock
 [ "$CODE" = 200 ] && pass "unlock reads the PIN file again" ||
   fail "unlock: $CODE $OUT"
