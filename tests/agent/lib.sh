@@ -31,14 +31,8 @@ start_agent() {
   echo "the agent did not start:"; cat "$AGENT_LOG"; return 1
 }
 
-stop_agent() {
-  if [ -n "${AGENT_PID:-}" ]; then
-    kill "$AGENT_PID" 2>/dev/null
-    wait "$AGENT_PID" 2>/dev/null
-    AGENT_PID=
-  fi
-  return 0
-}
+# stop_agent: stops the agent start_agent started, if it still runs.
+stop_agent() { stop_pid AGENT_PID; }
 
 # req METHOD PATH [JSON]: one request with curl; sets OUT (body), CODE.
 req() {
@@ -110,14 +104,7 @@ start_exec() {
 }
 
 # stop_exec: stops the exec start_exec started, if it still runs.
-stop_exec() {
-  if [ -n "${EXEC_PID:-}" ]; then
-    kill "$EXEC_PID" 2>/dev/null
-    wait "$EXEC_PID" 2>/dev/null
-  fi
-  EXEC_PID=
-  return 0
-}
+stop_exec() { stop_pid EXEC_PID; }
 
 # start_mi_agent: profile mi for $KEY_URI and the app (RC: profile add's
 # exit code), then `agent --profile mi --managed-identity`. Sets F, the

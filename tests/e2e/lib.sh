@@ -82,23 +82,9 @@ start_proxy() {
   PROXY="http://127.0.0.1:$(cat "$d/port")"
 }
 
-stop_proxy() {
-  if [ -n "${PROXY_PID:-}" ]; then
-    kill "$PROXY_PID" 2>/dev/null
-    wait "$PROXY_PID" 2>/dev/null
-    PROXY_PID=
-  fi
-  return 0
-}
+stop_proxy() { stop_pid PROXY_PID; }
 
-stop_server() {
-  if [ -n "${SERVER_PID:-}" ]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=
-  fi
-  return 0
-}
+stop_server() { stop_pid SERVER_PID; }
 
 # server_get PATH: GET from the endpoint (TLS verified, never via a proxy).
 server_get() {

@@ -156,7 +156,7 @@ AF="$D/azure-identity-token"
   --assertion-lifetime 660 --assertion-refresh 1 --audit "json:$T/audit.jsonl" \
   </dev/null >"$T/agent.log" 2>&1 &
 AGENT_PID=$!
-stop_wi_agent() { [ -n "${AGENT_PID:-}" ] && kill "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=; return 0; }
+stop_wi_agent() { stop_pid AGENT_PID; }
 on_exit stop_wi_agent
 for i in $(seq 200); do [ -s "$AF" ] && break; sleep 0.05; done
 [ -s "$AF" ] && pass "agent --assertion-file: the file is written" ||

@@ -75,6 +75,20 @@ _cleanup() { local f; for f in "${_cleanup_fns[@]}"; do $f || true; done; }
 trap _cleanup EXIT
 on_exit() { _cleanup_fns+=("$1"); }
 
+# stop_pid VAR [SIGNAL]: stops the process whose PID the variable VAR
+# holds, if it is set: sends it SIGNAL (default TERM), waits for it (it is
+# the caller's child) and empties VAR. Always 0, as a cleanup step must be:
+# the process may have gone already.
+stop_pid() {
+  local _sp_pid=${!1:-}
+  if [ -n "$_sp_pid" ]; then
+    kill -s "${2:-TERM}" "$_sp_pid" 2>/dev/null
+    wait "$_sp_pid" 2>/dev/null
+  fi
+  printf -v "$1" '%s' ''
+  return 0
+}
+
 failures=0
 passes=0
 skips=0
