@@ -89,6 +89,26 @@ stop_pid() {
   return 0
 }
 
+# shard_range N: which of the items 1..N this run checks, as SHARD_FROM and
+# SHARD_TO. A long loop over independent items can run as M processes at
+# once: EK_TEST_SHARD=K/M (1 <= K <= M) takes the K-th of M contiguous
+# parts (tests/valgrind.sh and the CMake registrations set it); unset, all
+# of 1..N. A malformed EK_TEST_SHARD fails the test, never skips items.
+shard_range() {
+  local n=$1 k=1 m=1
+  if [ -n "${EK_TEST_SHARD:-}" ]; then
+    if [[ "$EK_TEST_SHARD" =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] &&
+       [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ]; then
+      k=${BASH_REMATCH[1]} m=${BASH_REMATCH[2]}
+    else
+      echo "not ok - EK_TEST_SHARD='$EK_TEST_SHARD' is not K/M"; exit 1
+    fi
+  fi
+  SHARD_FROM=$(( (k - 1) * n / m + 1 ))
+  SHARD_TO=$(( k * n / m ))
+  [ "$m" -eq 1 ] || echo "# part $k of $m: items $SHARD_FROM to $SHARD_TO of $n"
+}
+
 failures=0
 passes=0
 skips=0
