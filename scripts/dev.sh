@@ -125,15 +125,38 @@ case "${1:-}" in
   test)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS $DEB_PKGS
+    # took STAGE START: how long a stage took (CI's log shows where the
+    # time goes)
+    took() { echo "dev.sh: $1: $((SECONDS - $2)) s" >&2; }
+    t=$SECONDS
     build build -DEK_WERROR=ON
+    took "build (-Werror)" "$t"
+    # The ASan+UBSan build runs from now on at the lowest CPU priority, in
+    # its own process group, beside the stages before its ctest: it takes
+    # the CPU time they leave (tests waiting on servers, agents and
+    # children; one valgrind keygen; dpkg), so that its ctest at the end
+    # does not wait for a whole build.
+    mkdir -p build-asan
+    setsid nice -n 19 bash -c "$(declare -f build); set -euo pipefail
+      build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON" \
+      >build-asan/dev-build.log 2>&1 &
+    asan_pid=$!
+    trap 'kill -- -"$asan_pid" 2>/dev/null || true' EXIT
     # one more job than CPUs: many tests wait on servers, agents and
     # children rather than compute
     jobs=$(($(nproc) + 1))
+    t=$SECONDS
     (cd build && ctest --output-on-failure -j"$jobs")
+    took "ctest" "$t"
+    t=$SECONDS
     tests/pkg/test_deb.sh
+    took "tests/pkg/test_deb.sh" "$t"
+    t=$SECONDS
     tests/valgrind.sh build
+    took "tests/valgrind.sh" "$t"
     # lint and the fuzzers side by side: each fuzzer runs for a fixed time
     # whatever else runs, so lint's minutes come at no cost in wall time
+    t=$SECONDS
     tests/lint.sh build >build/lint.log 2>&1 &
     lint_pid=$!
     fuzz_rc=0
@@ -145,8 +168,18 @@ case "${1:-}" in
       echo "dev.sh: lint exit $lint_rc, fuzzers exit $fuzz_rc" >&2
       exit 1
     fi
-    build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON
+    took "lint and fuzzers" "$t"
+    t=$SECONDS
+    if ! wait "$asan_pid"; then
+      cat build-asan/dev-build.log
+      echo "dev.sh: the ASan build failed" >&2
+      exit 1
+    fi
+    trap - EXIT
+    took "the rest of the ASan build" "$t"
+    t=$SECONDS
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
+    took "ctest (ASan)" "$t"
     ;;
   *)
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
