@@ -194,14 +194,13 @@ fi
 tok_systemd_as() {
   control '{}'
   before=$(stats 's["token_requests"]')
-  run unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ \
-    "$1" "$systemd" "$EK" token "$KEY_URI" --tenant "$TENANT" \
+  with_lib_as "$systemd" "$1" "$EK" token "$KEY_URI" --tenant "$TENANT" \
     --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
     --pin-source "file:$PIN_FILE" --no-agent --audit journal
 }
-systemd=$(ldconfig -p | awk '/libsystemd\.so\.0 /{print $NF; exit}')
-zlib=$(ldconfig -p | awk '/libz\.so\.1 /{print $NF; exit}')
-if [ -z "$systemd" ] || [ -z "$zlib" ] || ! unshare -m true 2>/dev/null; then
+systemd=$(lib_path libsystemd.so.0)
+zlib=$(lib_path libz.so.1)
+if [ -z "$systemd" ] || [ -z "$zlib" ] || ! can_hide_lib; then
   skip "--audit journal without libsystemd: no mount namespace to hide it in"
 else
   tok_systemd_as /dev/null

@@ -97,12 +97,11 @@ esac
 # any PIN is read or login made
 run ldd "$EK_FULL"
 expect_nomatch "entrakey-full does not link libmicrohttpd" "$OUT" 'libmicrohttpd'
-lib=$(ldconfig -p | awk '/libmicrohttpd\.so\.12 /{print $NF; exit}')
-if [ -z "$lib" ] || ! unshare -m true 2>/dev/null; then
+lib=$(lib_path libmicrohttpd.so.12)
+if [ -z "$lib" ] || ! can_hide_lib; then
   skip "the agent without libmicrohttpd: no mount namespace to hide it in"
 else
-  run unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' _ \
-    "$lib" "$EK" agent "$KEY_URI" --pin-source "file:$PIN_FILE" \
+  with_lib_as "$lib" /dev/null "$EK" agent "$KEY_URI" --pin-source "file:$PIN_FILE" \
     --socket "$T/nolib.sock" --audit "json:$T/nolib.jsonl"
   expect_rc "the agent without libmicrohttpd: exit 1" 1
   expect_match "and names what is missing" "$ERR" \

@@ -100,14 +100,13 @@ expect_nomatch "... no clock warning" "$ERR" 'clock'
 # which. Its file is replaced for that one command, in a mount namespace
 # of its own: /dev/null (cannot be loaded), then libz (no curl_*).
 tok_curl_as() {
-  run unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ \
-    "$1" "$curl" "$EK" token "$KEY_URI" --tenant "$TENANT" \
+  with_lib_as "$curl" "$1" "$EK" token "$KEY_URI" --tenant "$TENANT" \
     --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
     --pin-source "file:$PIN_FILE"
 }
-curl=$(ldconfig -p | awk '/libcurl\.so\.4 /{print $NF; exit}')
-zlib=$(ldconfig -p | awk '/libz\.so\.1 /{print $NF; exit}')
-if [ -z "$curl" ] || [ -z "$zlib" ] || ! unshare -m true 2>/dev/null; then
+curl=$(lib_path libcurl.so.4)
+zlib=$(lib_path libz.so.1)
+if [ -z "$curl" ] || [ -z "$zlib" ] || ! can_hide_lib; then
   skip "token without libcurl: no mount namespace to hide it in"
 else
   tok_curl_as /dev/null

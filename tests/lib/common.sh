@@ -75,6 +75,18 @@ _cleanup() { local f; for f in "${_cleanup_fns[@]}"; do $f || true; done; }
 trap _cleanup EXIT
 on_exit() { _cleanup_fns+=("$1"); }
 
+# lib_path SONAME: where the loader finds SONAME (ldconfig's cache), or
+# nothing. can_hide_lib: whether a mount namespace can be made here.
+lib_path() { ldconfig -p | awk -v n="$1" '$1 == n { print $NF; exit }'; }
+can_hide_lib() { unshare -m true 2>/dev/null; }
+# with_lib_as LIBFILE REPLACEMENT COMMAND...: runs COMMAND (through run:
+# OUT, ERR, RC) with LIBFILE replaced by REPLACEMENT (/dev/null: cannot be
+# loaded; another library: lacks its functions), for that one command, in
+# a mount namespace of its own.
+with_lib_as() {
+  run unshare -m sh -c 'mount --bind "$2" "$1" && shift 2 && exec "$@"' _ "$@"
+}
+
 # stop_pid VAR [SIGNAL]: stops the process whose PID the variable VAR
 # holds, if it is set: sends it SIGNAL (default TERM), waits for it (it is
 # the caller's child) and empties VAR. Always 0, as a cleanup step must be:
