@@ -170,18 +170,36 @@ length_value(const char *v, const char *end, size_t *np)
     return 1;
 }
 
-size_t
-ek_agent_answer_want(const char *buf, size_t len)
+/* The head of the answer in buf: 0 while it is not complete; else its
+ * length in *headp and 1 with the Content-Length in *np, 2 without one,
+ * -1 with one that is not a number. What the reader and the parser both
+ * go by. */
+static int
+answer_head(const char *buf, size_t len, size_t *headp, size_t *np)
 {
     const char *end, *cl;
-    size_t n;
 
     if ((end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
         return 0;
-    if ((cl = content_length(buf, end + 2)) == NULL ||
-        !length_value(cl, end + 2, &n))
+    *headp = (size_t)(end - buf) + 4;
+    if ((cl = content_length(buf, end + 2)) == NULL)
+        return 2;
+    return length_value(cl, end + 2, np) ? 1 : -1;
+}
+
+size_t
+ek_agent_answer_want(const char *buf, size_t len)
+{
+    size_t head = 0, n = 0;
+
+    switch (answer_head(buf, len, &head, &n)) {
+    case 0:
+        return 0;
+    case 1:
+        return head + n;
+    default:
         return SIZE_MAX;
-    return (size_t)(end - buf) + 4 + n;
+    }
 }
 
 /* Reads the answer into ans until the agent closes, the Content-Length is
@@ -240,13 +258,13 @@ recv_answer(int fd, struct ek_secret *ans, double deadline)
 static long
 parse_answer(const char *buf, size_t len, const char **bodyp, size_t *lenp)
 {
-    const char *end, *cl;
     long status;
-    size_t i, n, head;
+    size_t i, n = 0, head = 0;
+    int h;
 
     if (len < 13 || memcmp(buf, "HTTP/1.", 7) != 0 ||
         (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
-        (end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
+        (h = answer_head(buf, len, &head, &n)) <= 0)
         return -1;
     for (status = 0, i = 9; i < 12; i++) {
         if (buf[i] < '0' || buf[i] > '9')
@@ -255,12 +273,9 @@ parse_answer(const char *buf, size_t len, const char **bodyp, size_t *lenp)
     }
     if (buf[12] != ' ' && buf[12] != '\r')
         return -1;
-    head = (size_t)(end - buf) + 4;
-    *bodyp = end + 4;
+    *bodyp = buf + head;
     *lenp = len - head;
-    if ((cl = content_length(buf, end + 2)) != NULL) {
-        if (!length_value(cl, end + 2, &n))
-            return -1;
+    if (h == 1) {
         if (n > *lenp)
             return -2;
         *lenp = n;
