@@ -1,7 +1,8 @@
 # setup.sh: sourced by bench/run.sh and bench/agent.sh: what both need
 # before they measure. Not part of the product.
 #
-#   bench_build BUILD-DIR   entrakey (Release, without the tests) and the
+#   bench_build BUILD-DIR   entrakey (Release, without the tests, with the
+#                           lean libcurl of scripts/lean-curl.sh) and the
 #                           bench programs; sets EK and BIN
 #   bench_token DIR         a fresh SoftHSM token in DIR with an RSA 2048
 #                           key and its certificate made by entrakey, and
@@ -20,9 +21,15 @@ SCOPE=https://outlook.office365.com/.default
 PIN=123456
 
 bench_build() {
-  local build=$1 cflags
+  local build=$1 cflags curl
+  # the lean static libcurl the client reaches the agent with, from the
+  # cache scripts/dev.sh uses (made there once if missing)
+  curl=${EK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/entrakey}/lean-curl
+  "$SRC/scripts/lean-curl.sh" "$curl" ||
+    die "scripts/lean-curl.sh cannot make the lean libcurl in $curl"
   say "building entrakey (Release) in $build"
   cmake -S "$SRC" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+    -DEK_AGENT_CURL="$curl" \
     >"$build.cmake.log" 2>&1 || { cat "$build.cmake.log" >&2; die "cmake failed"; }
   rm -f "$build.cmake.log"
   cmake --build "$build" -j"$(nproc)" --target entrakey_cli >/dev/null ||

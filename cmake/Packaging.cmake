@@ -82,6 +82,12 @@ install(FILES README.md CHANGELOG.md docs/getting-started.md
   docs/app-registration.md docs/exchange-online.md docs/uri-and-pins.md
   docs/errors.md docs/security.md docs/monitoring.md dist/copyright
   DESTINATION ${EK_DOCDIR})
+# the lean libcurl linked into the client (EK_AGENT_CURL): its licence
+# travels with the binary
+if(EK_AGENT_CURL)
+  install(FILES ${EK_AGENT_CURL}/share/doc/COPYING
+    DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME curl-COPYING)
+endif()
 
 # The Debian package: `scripts/dev.sh deb` (cpack -G DEB in its own build).
 set(CPACK_GENERATOR DEB)

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS="build-essential cmake pkg-config libp11-kit-dev libssl-dev
   libcurl4-openssl-dev libcjson-dev libinih-dev libmicrohttpd-dev
-  libsystemd-dev"
+  libsystemd-dev dpkg-dev"
 RUN_PKGS="softhsm2 p11-kit p11-kit-modules openssl ca-certificates
   libmicrohttpd12"
 DEB_PKGS="dpkg-dev file man-db"
@@ -45,6 +45,31 @@ install_missing() {
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${want[@]}" >/dev/null
 }
 
+# took STAGE START: how long a stage took (CI's log shows where the time
+# goes)
+took() { echo "dev.sh: $1: $((SECONDS - $2)) s" >&2; }
+
+# The lean static libcurl the client talks to the agent with (HTTP over a
+# Unix socket only): scripts/lean-curl.sh fetches curl's Debian source and
+# builds it once per curl version into this cache; every build here is
+# configured with it (-DEK_AGENT_CURL).
+LEAN_CURL=${EK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/entrakey}/lean-curl
+# lean_curl required|optional: sets CURL_ARG. Optional: without it (an
+# offline machine) one warning, and the client opens the system libcurl.
+lean_curl() {
+  local t=$SECONDS
+  if scripts/lean-curl.sh "$LEAN_CURL"; then
+    CURL_ARG=-DEK_AGENT_CURL=$LEAN_CURL
+    took "lean libcurl" "$t"
+  elif [ "$1" = required ]; then
+    echo "dev.sh: the lean libcurl (scripts/lean-curl.sh $LEAN_CURL) could not be made; the tests need it" >&2
+    exit 1
+  else
+    CURL_ARG=-DEK_AGENT_CURL=
+    echo "dev.sh: warning: no lean libcurl (see above): entrakey's client will load the system libcurl to reach the agent (a slower start)" >&2
+  fi
+}
+
 build() { # build DIR [cmake args...]
   local dir=$1; shift
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
@@ -68,7 +93,7 @@ install_to() {
     echo "dev.sh: cannot write to $prefix; run as root (sudo scripts/dev.sh install $prefix) or give a PREFIX of yours" >&2
     exit 1
   fi
-  build "$dir" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix"
+  build "$dir" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix" "$CURL_ARG"
   cmake --install "$dir" >/dev/null
   # a program linked against libentrakey finds it after ldconfig (entrakey
   # itself finds it through its RPATH)
@@ -94,6 +119,7 @@ case "${1:-}" in
   quickstart)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS
+    lean_curl optional
     prefix=$(default_prefix)
     install_to "$prefix"
     rc=0
@@ -104,6 +130,7 @@ case "${1:-}" in
   install)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS
+    lean_curl optional
     prefix=${2:-$(default_prefix)}
     install_to "$prefix"
     path_note "$prefix"
@@ -111,25 +138,25 @@ case "${1:-}" in
   deb)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $DEB_PKGS
+    lean_curl optional
     rm -f build-deb/entrakey_*.deb
     build build-deb -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX=/usr \
-      -DEK_RELOCATABLE=OFF
+      -DEK_RELOCATABLE=OFF "$CURL_ARG"
     (cd build-deb && cpack -G DEB >/dev/null)
     ls build-deb/entrakey_*.deb
     ;;
   build)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS
-    build build
+    lean_curl optional
+    build build "$CURL_ARG"
     ;;
   test)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS $DEB_PKGS
-    # took STAGE START: how long a stage took (CI's log shows where the
-    # time goes)
-    took() { echo "dev.sh: $1: $((SECONDS - $2)) s" >&2; }
+    lean_curl required
     t=$SECONDS
-    build build -DEK_WERROR=ON
+    build build -DEK_WERROR=ON "$CURL_ARG"
     took "build (-Werror)" "$t"
     # The ASan+UBSan build runs from now on at the lowest CPU priority, in
     # its own process group, beside the stages before its ctest: it takes
@@ -138,7 +165,7 @@ case "${1:-}" in
     # does not wait for a whole build.
     mkdir -p build-asan
     setsid nice -n 19 bash -c "$(declare -f build); set -euo pipefail
-      build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON" \
+      build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON $(printf %q "$CURL_ARG")" \
       >build-asan/dev-build.log 2>&1 &
     asan_pid=$!
     trap 'kill -- -"$asan_pid" 2>/dev/null || true' EXIT

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# lean-curl.sh PREFIX: a static libcurl that speaks HTTP/1.1 over a Unix
+# socket and nothing else, for the agent client (CMake: -DEK_AGENT_CURL=PREFIX).
+#
+# The source is the curl Debian has installed (libcurl4-openssl-dev's source
+# version), fetched by apt itself from the machine's own archives as deb-src,
+# so the archive's signed Release file vouches for it and dpkg-source applies
+# Debian's patches (security fixes included). apt runs on a private state in
+# a temporary directory: the system's apt configuration and lists are only
+# read. EK_CURL_DSC=/path/to/curl_*.dsc takes an already downloaded source
+# instead (offline machines).
+#
+# PREFIX gets include/curl/*.h, lib/libcurl.a, share/doc/COPYING (curl's
+# licence) and VERSION (the Debian source version). A PREFIX that already
+# holds that version is left as it is; a new one is built in a temporary
+# directory and moved into place whole, so PREFIX is never half made.
+set -euo pipefail
+
+me=lean-curl.sh
+die() {
+  echo "$me: $*" >&2
+  exit 1
+}
+
+if [ $# -ne 1 ] || [ -z "$1" ]; then
+  echo "usage: $me PREFIX" >&2
+  exit 2
+fi
+prefix=$(realpath -m -- "$1")
+parent=$(dirname -- "$prefix")
+log=$prefix.log
+
+if [ -n "${EK_CURL_DSC:-}" ]; then
+  [ -f "$EK_CURL_DSC" ] || die "EK_CURL_DSC=$EK_CURL_DSC: no such file"
+  dsc=$(realpath -- "$EK_CURL_DSC")
+  version=$(sed -n 's/^Version:[[:space:]]*//p' "$dsc" | head -n 1)
+  [ -n "$version" ] || die "EK_CURL_DSC=$EK_CURL_DSC is not a source package description (no Version: field)"
+else
+  dsc=
+  version=$(dpkg-query -W -f='${source:Version}' libcurl4-openssl-dev 2>/dev/null) ||
+    die "libcurl4-openssl-dev is not installed (apt-get install libcurl4-openssl-dev), or set EK_CURL_DSC"
+  srcpkg=$(dpkg-query -W -f='${source:Package}' libcurl4-openssl-dev)
+fi
+
+have() { # have DIR: DIR is a finished lean curl of $version
+  [ -f "$1/VERSION" ] && [ "$(cat -- "$1/VERSION")" = "$version" ] &&
+    [ -f "$1/lib/libcurl.a" ] && [ -f "$1/include/curl/curl.h" ] &&
+    [ -f "$1/share/doc/COPYING" ]
+}
+if have "$prefix"; then
+  exit 0
+fi
+
+mkdir -p -- "$parent" || die "cannot make $parent"
+# one build at a time per PREFIX (two dev.sh runs side by side)
+if command -v flock >/dev/null; then
+  exec 9>"$prefix.lock" || die "cannot write $prefix.lock"
+  flock 9
+  if have "$prefix"; then
+    exit 0
+  fi
+fi
+command -v dpkg-source >/dev/null ||
+  die "dpkg-source is missing (apt-get install dpkg-dev)"
+command -v cmake >/dev/null || die "cmake is missing (apt-get install cmake)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lean-curl.XXXXXX")
+stage=
+cleanup() {
+  rm -rf -- "$work"
+  if [ -n "$stage" ]; then rm -rf -- "$stage"; fi
+}
+trap cleanup EXIT
+: >"$log"
+mkdir -p "$work/src"
+
+# deb-src: FILE [one-line|deb822]: FILE's deb entries as deb-src entries
+deb_src_lines() {
+  sed -n 's/^[[:space:]]*deb[[:space:]]\{1,\}/deb-src /p' "$1"
+}
+deb_src_stanzas() {
+  # the Types: field of every stanza becomes deb-src (a stanza of deb-src
+  # only stays as it is); everything else is kept, Enabled: no included
+  sed 's/^\([Tt]ypes:\).*$/\1 deb-src/' "$1"
+}
+
+fetch_apt() {
+  local a=$work/apt sl sp f n=0
+  mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/sources.list.d"
+  eval "$(apt-config shell sl Dir::Etc::SourceList/f sp Dir::Etc::SourceParts/d)"
+  : >"$a/sources.list"
+  if [ -f "${sl:-}" ]; then deb_src_lines "$sl" >>"$a/sources.list"; fi
+  for f in "${sp:-/nonexistent}"/*.list; do
+    [ -f "$f" ] && deb_src_lines "$f" >>"$a/sources.list"
+  done
+  for f in "${sp:-/nonexistent}"/*.sources; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    deb_src_stanzas "$f" >"$a/sources.list.d/$n-$(basename -- "$f")"
+  done
+  if ! [ -s "$a/sources.list" ] && [ "$n" -eq 0 ]; then
+    die "no apt sources on this machine to take curl's source from; set EK_CURL_DSC"
+  fi
+  local opts=(-q -o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache"
+    -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
+    -o "Dir::Etc::SourceList=$a/sources.list"
+    -o "Dir::Etc::SourceParts=$a/sources.list.d"
+    -o Debug::NoLocking=1
+    -o Acquire::Retries=1 -o Acquire::http::Timeout=30
+    -o Acquire::https::Timeout=30 -o Acquire::Languages=none)
+  # as root apt downloads as _apt: let it write where it downloads
+  if [ "$(id -u)" -eq 0 ] && getent passwd _apt >/dev/null; then
+    chmod 755 "$work" "$a" "$a/lists" "$a/cache" "$a/cache/archives"
+    chown _apt "$a/lists/partial" "$a/cache/archives/partial" "$work/src"
+  fi
+  echo "$me: fetching the source of $srcpkg $version (apt-get source)" >&2
+  # update's exit status is not the verdict: a third-party archive without
+  # deb-src fails it and does not matter; whether the source is found does
+  local urc=0
+  apt-get "${opts[@]}" update >>"$log" 2>&1 || urc=$?
+  if ! (cd "$work/src" && apt-get "${opts[@]}" source --only-source \
+    "$srcpkg=$version") >>"$log" 2>&1; then
+    if grep -qE 'Could not resolve|Temporary failure|Could not connect|Unable to connect|Connection (failed|timed out)|No route to host|Network is unreachable' "$log"; then
+      die "apt cannot reach the archive (no network?); set EK_CURL_DSC for an offline build (log: $log)"
+    fi
+    if grep -qE 'Unable to find a source package|Can not find version|You must put some .deb-src' "$log"; then
+      die "no deb-src of $srcpkg $version is reachable (an archive without sources, or the installed libcurl4-openssl-dev is not the archive's: apt-get upgrade); set EK_CURL_DSC (log: $log)"
+    fi
+    die "apt-get source $srcpkg=$version failed (apt-get update exit $urc; log: $log)"
+  fi
+}
+
+if [ -n "$dsc" ]; then
+  echo "$me: unpacking $dsc" >&2
+  dpkg-source -x "$dsc" "$work/src/curl" >>"$log" 2>&1 ||
+    die "dpkg-source -x $dsc failed (log: $log)"
+else
+  fetch_apt
+fi
+src=
+for d in "$work"/src/*/; do
+  if [ -f "$d/include/curl/curl.h" ] && [ -f "$d/CMakeLists.txt" ]; then
+    src=${d%/}
+  fi
+done
+[ -n "$src" ] || die "the unpacked source has no include/curl/curl.h and CMakeLists.txt (log: $log)"
+
+# HTTP/1.1 over a Unix socket, static, position-independent (it goes into
+# an executable and may go into a shared library), each function in its own
+# section so that the linker's --gc-sections drops what the client does not
+# call. Nothing else: no TLS, no other protocol, no library beyond libc.
+echo "$me: building libcurl $version (HTTP over Unix sockets only)" >&2
+cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_C_FLAGS="-ffunction-sections -fdata-sections" \
+  -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+  -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF \
+  -DENABLE_MANUAL=OFF -DCURL_ENABLE_EXPORT_TARGET=OFF -DPICKY_COMPILER=OFF \
+  -DHTTP_ONLY=ON -DENABLE_UNIX_SOCKETS=ON -DENABLE_THREADED_RESOLVER=OFF \
+  -DENABLE_ARES=OFF -DENABLE_WEBSOCKETS=OFF \
+  -DCURL_ENABLE_SSL=OFF -DCURL_USE_OPENSSL=OFF \
+  -DCURL_DISABLE_LDAP=ON -DCURL_DISABLE_LDAPS=ON \
+  -DUSE_LIBIDN2=OFF -DCURL_USE_LIBPSL=OFF -DCURL_ZLIB=OFF \
+  -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DUSE_NGHTTP2=OFF -DUSE_NGTCP2=OFF \
+  -DUSE_QUICHE=OFF -DUSE_MSH3=OFF -DCURL_USE_LIBSSH2=OFF \
+  -DCURL_USE_LIBSSH=OFF -DUSE_LIBRTMP=OFF -DCURL_USE_GSSAPI=OFF \
+  -DCURL_DISABLE_COOKIES=ON -DCURL_DISABLE_ALTSVC=ON -DCURL_DISABLE_HSTS=ON \
+  -DCURL_DISABLE_PROXY=ON -DCURL_DISABLE_NTLM=ON -DCURL_DISABLE_CRYPTO_AUTH=ON \
+  -DCURL_DISABLE_DOH=ON -DCURL_DISABLE_NETRC=ON \
+  -DCURL_DISABLE_PROGRESS_METER=ON >>"$log" 2>&1 ||
+  die "configuring libcurl failed (log: $log)"
+cmake --build "$work/build" -j"$(nproc)" --target libcurl >>"$log" 2>&1 ||
+  die "building libcurl failed (log: $log)"
+[ -f "$work/build/lib/libcurl.a" ] ||
+  die "the build made no lib/libcurl.a (log: $log)"
+
+stage=$(mktemp -d "$parent/.lean-curl.XXXXXX")
+chmod 755 "$stage"
+mkdir -p "$stage/include/curl" "$stage/lib" "$stage/share/doc"
+cp -- "$src"/include/curl/*.h "$stage/include/curl/"
+cp -- "$work/build/lib/libcurl.a" "$stage/lib/"
+cp -- "$src/COPYING" "$stage/share/doc/COPYING"
+printf '%s\n' "$version" >"$stage/VERSION"
+# into place: the old PREFIX (another version) goes only once the new one
+# is complete
+old=
+if [ -e "$prefix" ]; then
+  old=$(mktemp -d "$parent/.lean-curl-old.XXXXXX")
+  mv -- "$prefix" "$old/" || die "cannot move the old $prefix aside"
+fi
+mv -- "$stage" "$prefix" || die "cannot move the new libcurl to $prefix"
+stage=
+if [ -n "$old" ]; then rm -rf -- "$old"; fi
+echo "$me: libcurl $version in $prefix" >&2
