@@ -1,30 +1,26 @@
 /* agent_client.c: asking a running `entrakey agent` over its Unix socket:
- * one HTTP/1.1 request with a JSON body, answered with a Content-Length
- * and the connection closed. Written on the socket directly, not through
- * libcurl: loading libcurl and its dependencies (TLS, LDAP, SSH, Kerberos…)
- * costs a client served from the agent's cache more time and memory than
- * the whole exchange. */
-#define _GNU_SOURCE /* memmem */
+ * one HTTP/1.1 POST with a JSON body, through libcurl
+ * (CURLOPT_UNIX_SOCKET_PATH), which does all of HTTP; this file makes the
+ * request's JSON and checks the answer's. Which libcurl: in libentrakey and
+ * entrakey-full the system's, opened at the first request (http_dl.c); in
+ * the `entrakey` client, a static libcurl with HTTP only when the build has
+ * one (EK_AGENT_CURL, scripts/lean-curl.sh): the system's libcurl.so.4
+ * loads 30 libraries (TLS, LDAP, SSH, Kerberos…), more time than a whole
+ * answer from the agent's cache (docs/performance.md). */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "entra.h"
 #include "text.h"
 
 #define AGENT_BODY_MAX (64 * 1024)
-#define AGENT_HEAD_MAX (8 * 1024)
 #define AGENT_CONNECT_TIMEOUT 5 /* seconds */
 #define AGENT_TIMEOUT 120 /* the agent may wait for Entra ID and retries */
 
@@ -77,235 +73,37 @@ agent_error(struct ek_ctx *ctx, const char *sock, long status, cJSON *doc)
                      text_quote(line, sizeof line, msg->valuestring));
 }
 
-static double
-now_s(void)
+/* The agent's answer: its body, as it comes, up to AGENT_BODY_MAX. */
+struct answer {
+    struct ek_secret *body;
+    int too_long;
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *u)
 {
-    struct timespec ts;
+    struct answer *a = u;
+    size_t len = size * n; /* size is 1 */
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Writes the n buffers of iov, in order, before the deadline: the head and
- * the body leave in one segment, so the agent reads the whole request at
- * once; 0, or -1 with errno (ETIMEDOUT). iov is consumed. */
-static int
-send_all(int fd, struct iovec *iov, size_t n, double deadline)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-    struct msghdr m;
-    ssize_t sent;
-    int ms;
-
-    while (n > 0) {
-        if (iov->iov_len == 0) {
-            iov++;
-            n--;
-            continue;
-        }
-        ms = (int)((deadline - now_s()) * 1000);
-        if (ms <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (poll(&pfd, 1, ms) < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        memset(&m, 0, sizeof m);
-        m.msg_iov = iov;
-        m.msg_iovlen = n;
-        sent = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            return -1;
-        }
-        for (; n > 0 && (size_t)sent >= iov->iov_len; iov++, n--)
-            sent -= (ssize_t)iov->iov_len;
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + sent;
-            iov->iov_len -= (size_t)sent;
-        }
+    if (len > AGENT_BODY_MAX - a->body->len) {
+        a->too_long = 1;
+        return 0; /* libcurl stops: CURLE_WRITE_ERROR */
     }
-    return 0;
-}
-
-/* The value of the head's Content-Length header (any case), or NULL. */
-static const char *
-content_length(const char *head, const char *end)
-{
-    const char *line = memchr(head, '\n', (size_t)(end - head));
-
-    while (line != NULL && line < end) {
-        line++;
-        if (end - line > 15 && strncasecmp(line, "Content-Length:", 15) == 0)
-            return line + 15;
-        line = memchr(line, '\n', (size_t)(end - line));
-    }
-    return NULL;
-}
-
-/* Reads the Content-Length value at v (up to the line's end before end):
- * optional blanks, 1 to 9 digits, optional blanks. 0 when it is not that. */
-static int
-length_value(const char *v, const char *end, size_t *np)
-{
-    size_t n = 0;
-    int digits = 0;
-
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    for (; v < end && *v >= '0' && *v <= '9'; v++, digits++) {
-        if (digits == 9)
-            return 0;
-        n = n * 10 + (size_t)(*v - '0');
-    }
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    if (digits == 0 || v >= end || *v != '\r')
+    if (len > 0 && ek_secret_append(NULL, a->body, p, len) != EK_OK)
         return 0;
-    *np = n;
-    return 1;
+    return len;
 }
 
-/* The head of the answer in buf: 0 while it is not complete; else its
- * length in *headp and 1 with the Content-Length in *np, 2 without one,
- * -1 with one that is not a number. What the reader and the parser both
- * go by. */
-static int
-answer_head(const char *buf, size_t len, size_t *headp, size_t *np)
-{
-    const char *end, *cl;
-
-    if ((end = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
-        return 0;
-    *headp = (size_t)(end - buf) + 4;
-    if ((cl = content_length(buf, end + 2)) == NULL)
-        return 2;
-    return length_value(cl, end + 2, np) ? 1 : -1;
-}
-
-size_t
-ek_agent_answer_want(const char *buf, size_t len)
-{
-    size_t head = 0, n = 0;
-
-    switch (answer_head(buf, len, &head, &n)) {
-    case 0:
-        return 0;
-    case 1:
-        return head + n;
-    default:
-        return SIZE_MAX;
-    }
-}
-
-/* Reads the answer into ans until the agent closes, the Content-Length is
- * complete, or it is too long; 0, 1 (too long), or -1 with errno. */
-static int
-recv_answer(int fd, struct ek_secret *ans, double deadline)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    char buf[4096];
-    size_t want = 0;
-    ssize_t n;
-    int ms;
-
-    for (;;) {
-        if (want == 0)
-            want = ek_agent_answer_want(ans->buf, ans->len);
-        if (want != 0 && want != SIZE_MAX && ans->len >= want)
-            return 0;
-        ms = (int)((deadline - now_s()) * 1000);
-        if (ms <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (poll(&pfd, 1, ms) < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            ek_wipe(buf, sizeof buf);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        if (ans->len + (size_t)n > AGENT_HEAD_MAX + AGENT_BODY_MAX) {
-            ek_wipe(buf, sizeof buf);
-            return 1;
-        }
-        if (ek_secret_append(NULL, ans, buf, (size_t)n) != EK_OK) {
-            ek_wipe(buf, sizeof buf);
-            errno = ENOMEM;
-            return -1;
-        }
-    }
-    ek_wipe(buf, sizeof buf);
-    return 0;
-}
-
-/* The status of "HTTP/1.x NNN ..." and the body: what follows the head,
- * Content-Length bytes of it when the head says so. -1 when the answer is
- * not HTTP (or its Content-Length not a number), -2 when it is shorter than
- * its Content-Length. */
-static long
-parse_answer(const char *buf, size_t len, const char **bodyp, size_t *lenp)
-{
-    long status;
-    size_t i, n = 0, head = 0;
-    int h;
-
-    if (len < 13 || memcmp(buf, "HTTP/1.", 7) != 0 ||
-        (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
-        (h = answer_head(buf, len, &head, &n)) <= 0)
-        return -1;
-    for (status = 0, i = 9; i < 12; i++) {
-        if (buf[i] < '0' || buf[i] > '9')
-            return -1;
-        status = status * 10 + (buf[i] - '0');
-    }
-    if (buf[12] != ' ' && buf[12] != '\r')
-        return -1;
-    *bodyp = buf + head;
-    *lenp = len - head;
-    if (h == 1) {
-        if (n > *lenp)
-            return -2;
-        *lenp = n;
-    }
-    return status;
-}
-
-/* The agent's answer (len bytes of HTTP) as a JSON tree in *docp when its
- * status is 200; otherwise its error as the context's. */
+/* The answer of the agent's status as this context's error, or EK_OK with
+ * the JSON tree in *docp when its status is 200. */
 static ek_err
-answer_doc(struct ek_ctx *ctx, const char *sock, const char *buf, size_t len,
-           cJSON **docp)
+answer_doc(struct ek_ctx *ctx, const char *sock, long status, const char *body,
+           size_t len, cJSON **docp)
 {
-    const char *jbody = NULL;
-    size_t jlen = 0;
-    long status;
     cJSON *doc;
 
     *docp = NULL;
-    if ((status = parse_answer(buf, len, &jbody, &jlen)) == -2)
-        return ek_seterr(ctx, EK_ERR_NO_AGENT,
-                         "the agent at %s did not answer: the answer was "
-                         "cut short",
-                         sock);
-    if (status < 0)
-        return ek_seterr(ctx, EK_ERR_NO_AGENT,
-                         "the agent at %s did not answer HTTP; is it an "
-                         "entrakey agent?",
-                         sock);
-    if ((doc = cJSON_ParseWithLength(jbody, jlen)) == NULL ||
+    if ((doc = cJSON_ParseWithLength(body, len)) == NULL ||
         !cJSON_IsObject(doc)) {
         cJSON_Delete(doc);
         return ek_seterr(ctx, EK_ERR_NO_AGENT,
@@ -337,24 +135,65 @@ wipe_delete(cJSON *doc, const char *secret)
     cJSON_Delete(doc);
 }
 
-/* POSTs body to path on the agent; *ansp holds its answer as it came
- * (HTTP, of any status). */
+/* What went wrong in asking the agent, from libcurl's code, as this
+ * context's error. */
 static ek_err
-agent_post(struct ek_ctx *ctx, const char *sock, const char *path, char *body,
-           struct ek_secret **ansp)
+post_error(struct ek_ctx *ctx, const char *sock, CURLcode rc, long os_errno,
+           int too_long)
 {
-    struct sockaddr_un sa;
-    struct timeval tv = {.tv_sec = AGENT_CONNECT_TIMEOUT};
-    struct ek_secret *ans = NULL;
-    struct iovec iov[2];
-    char head[256];
-    size_t blen = strlen(body);
-    double deadline;
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        return ek_seterr(
+            ctx, EK_ERR_NO_AGENT, "no agent listens at %s (%s)", sock,
+            os_errno != 0 ? strerror((int)os_errno) : curl_easy_strerror(rc));
+    case CURLE_OPERATION_TIMEDOUT:
+        return ek_seterr(ctx, EK_ERR_NETWORK,
+                         "the agent at %s did not answer (no answer within "
+                         "the time allowed)",
+                         sock);
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+        if (too_long || rc == CURLE_FILESIZE_EXCEEDED)
+            return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                             "the agent at %s did not answer: the answer "
+                             "is too long",
+                             sock);
+        return ek_seterr_oom(ctx);
+    case CURLE_PARTIAL_FILE:
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s did not answer: the answer was "
+                         "cut short",
+                         sock);
+    case CURLE_UNSUPPORTED_PROTOCOL: /* HTTP/0.9: not HTTP at all */
+    case CURLE_WEIRD_SERVER_REPLY:
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s did not answer HTTP; is it an "
+                         "entrakey agent?",
+                         sock);
+    default:
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s did not answer (%s)", sock,
+                         curl_easy_strerror(rc));
+    }
+}
+
+/* POSTs the JSON body to path on the agent, through libcurl over the Unix
+ * socket; *statusp and *ansp are the answer's status and body. */
+static ek_err
+agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
+           const char *body, long *statusp, struct ek_secret **ansp)
+{
+    struct answer a = {NULL, 0};
+    struct curl_slist *hdrs = NULL, *h;
+    char url[128];
     struct stat st;
-    int fd = -1, n, rc;
+    long os_errno = 0;
+    CURLcode rc;
+    CURL *c = NULL;
     ek_err r;
 
     *ansp = NULL;
+    *statusp = 0;
     if (stat(sock, &st) != 0)
         return ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent socket at %s: %s",
                          sock, strerror(errno));
@@ -362,59 +201,70 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path, char *body,
         return ek_seterr(ctx, EK_ERR_NO_AGENT,
                          "no agent socket at %s: it is %s", sock,
                          ek_file_type(st.st_mode));
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if (strlen(sock) >= sizeof sa.sun_path)
+    if (strlen(sock) >= sizeof((struct sockaddr_un *)0)->sun_path)
         return ek_seterr(ctx, EK_ERR_NO_AGENT,
                          "the agent socket path %s is longer than a Unix "
                          "socket's %zu bytes",
-                         sock, sizeof sa.sun_path - 1);
-    memcpy(sa.sun_path, sock, strlen(sock) + 1);
-    n = snprintf(head, sizeof head,
-                 "POST %s HTTP/1.1\r\nHost: localhost\r\n"
-                 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n",
-                 path, blen);
-    if (n < 0 || (size_t)n >= sizeof head)
+                         sock, sizeof((struct sockaddr_un *)0)->sun_path - 1);
+    if ((size_t)snprintf(url, sizeof url, "http://localhost%s", path) >=
+        sizeof url)
         return ek_seterr(ctx, EK_ERR_INTERNAL, "agent path %s too long", path);
-    if ((r = ek_secret_new(ctx, 4096, &ans)) != EK_OK)
-        return r;
-    ek_log(ctx, EK_LOG_TRACE, "POST %s on the agent at %s", path, sock);
-    /* a blocking connect that gives up after SO_SNDTIMEO (a full backlog) */
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
-        connect(fd, (const struct sockaddr *)&sa, sizeof sa) != 0) {
-        r = ek_seterr(ctx, EK_ERR_NO_AGENT, "no agent listens at %s (%s)", sock,
-                      strerror(errno));
+    if ((c = curl_easy_init()) == NULL)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT, "cannot ask the agent: %s",
+                         curl_easy_strerror(CURLE_FAILED_INIT));
+    if ((r = ek_secret_new(ctx, 4096, &a.body)) != EK_OK)
+        goto out;
+    /* no "Expect: 100-continue" round trip, whatever the body's size */
+    if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
+            NULL ||
+        (hdrs = h, (h = curl_slist_append(hdrs, "Expect:")) == NULL)) {
+        r = ek_seterr_oom(ctx);
         goto out;
     }
-    deadline = now_s() + AGENT_TIMEOUT;
-    iov[0].iov_base = head;
-    iov[0].iov_len = (size_t)n;
-    iov[1].iov_base = body; /* sendmsg only reads it */
-    iov[1].iov_len = blen;
-    if (send_all(fd, iov, 2, deadline) != 0 ||
-        (rc = recv_answer(fd, ans, deadline)) < 0) {
-        r = ek_seterr(ctx,
-                      errno == ETIMEDOUT ? EK_ERR_NETWORK : EK_ERR_NO_AGENT,
-                      "the agent at %s did not answer (%s)", sock,
-                      errno == ETIMEDOUT ? "no answer within the time allowed"
-                                         : strerror(errno));
-        goto out;
-    }
-    if (rc == 1) {
+    hdrs = h;
+    /* never CURLOPT_VERBOSE: the answer holds the token */
+    if (curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                         (long)AGENT_CONNECT_TIMEOUT) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)AGENT_TIMEOUT) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)AGENT_BODY_MAX) !=
+            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body)) !=
+            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &a) != CURLE_OK) {
         r = ek_seterr(ctx, EK_ERR_NO_AGENT,
-                      "the agent at %s did not answer: the answer is too long",
+                      "cannot ask the agent: this libcurl lacks an option "
+                      "it needs (HTTP over a Unix socket)");
+        goto out;
+    }
+    ek_log(ctx, EK_LOG_TRACE, "POST %s on the agent at %s", path, sock);
+    if ((rc = curl_easy_perform(c)) != CURLE_OK) {
+        (void)curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+        r = post_error(ctx, sock, rc, os_errno, a.too_long);
+        goto out;
+    }
+    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, statusp) != CURLE_OK ||
+        *statusp < 100 || *statusp > 599) {
+        r = ek_seterr(ctx, EK_ERR_NO_AGENT,
+                      "the agent at %s did not answer HTTP; is it an "
+                      "entrakey agent?",
                       sock);
         goto out;
     }
-    *ansp = ans;
-    ans = NULL;
+    *ansp = a.body;
+    a.body = NULL;
     r = EK_OK;
 out:
-    if (fd >= 0)
-        close(fd);
-    ek_secret_free(&ans);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    ek_secret_free(&a.body);
     return r;
 }
 
@@ -431,8 +281,9 @@ seconds_value(const cJSON *v, int64_t *out)
 }
 
 ek_err
-ek_agent_answer_token(struct ek_ctx *ctx, const char *sock, const char *buf,
-                      size_t len, struct ek_access_token **tokp)
+ek_agent_answer_token(struct ek_ctx *ctx, const char *sock, long status,
+                      const char *buf, size_t len,
+                      struct ek_access_token **tokp)
 {
     struct ek_access_token *t = NULL;
     cJSON *doc = NULL;
@@ -442,7 +293,7 @@ ek_agent_answer_token(struct ek_ctx *ctx, const char *sock, const char *buf,
     ek_err r;
 
     *tokp = NULL;
-    if ((r = answer_doc(ctx, sock, buf, len, &doc)) != EK_OK)
+    if ((r = answer_doc(ctx, sock, status, buf, len, &doc)) != EK_OK)
         return r;
     v = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
     type = cJSON_GetObjectItemCaseSensitive(doc, "token_type");
@@ -482,8 +333,8 @@ out:
 }
 
 ek_err
-ek_agent_answer_assertion(struct ek_ctx *ctx, const char *sock, const char *buf,
-                          size_t len, struct ek_secret **jwtp)
+ek_agent_answer_assertion(struct ek_ctx *ctx, const char *sock, long status,
+                          const char *buf, size_t len, struct ek_secret **jwtp)
 {
     cJSON *doc = NULL;
     const cJSON *v;
@@ -491,7 +342,7 @@ ek_agent_answer_assertion(struct ek_ctx *ctx, const char *sock, const char *buf,
     ek_err r;
 
     *jwtp = NULL;
-    if ((r = answer_doc(ctx, sock, buf, len, &doc)) != EK_OK)
+    if ((r = answer_doc(ctx, sock, status, buf, len, &doc)) != EK_OK)
         return r;
     v = cJSON_GetObjectItemCaseSensitive(doc, "assertion");
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
@@ -555,6 +406,7 @@ ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
 {
     struct ek_secret *ans = NULL;
     char *body = NULL;
+    long status = 0;
     ek_err r;
 
     if (tokp == NULL)
@@ -575,8 +427,8 @@ ek_agent_token(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     if ((body = request_body(ctx, key_uri, params, min_lifetime,
                              "min_lifetime")) == NULL)
         return EK_ERR_INTERNAL;
-    if ((r = agent_post(ctx, sock, "/v1/token", body, &ans)) == EK_OK)
-        r = ek_agent_answer_token(ctx, sock, ans->buf, ans->len, tokp);
+    if ((r = agent_post(ctx, sock, "/v1/token", body, &status, &ans)) == EK_OK)
+        r = ek_agent_answer_token(ctx, sock, status, ans->buf, ans->len, tokp);
     ek_secret_free(&ans);
     free(body);
     return r;
@@ -589,6 +441,7 @@ ek_agent_assertion(struct ek_ctx *ctx, const char *sock, const char *key_uri,
 {
     struct ek_secret *ans = NULL;
     char *body = NULL;
+    long status = 0;
     ek_err r;
 
     if (jwtp == NULL)
@@ -609,8 +462,10 @@ ek_agent_assertion(struct ek_ctx *ctx, const char *sock, const char *key_uri,
     if ((body = request_body(ctx, key_uri, params, params->assertion.lifetime,
                              "lifetime")) == NULL)
         return EK_ERR_INTERNAL;
-    if ((r = agent_post(ctx, sock, "/v1/assertion", body, &ans)) == EK_OK)
-        r = ek_agent_answer_assertion(ctx, sock, ans->buf, ans->len, jwtp);
+    if ((r = agent_post(ctx, sock, "/v1/assertion", body, &status, &ans)) ==
+        EK_OK)
+        r = ek_agent_answer_assertion(ctx, sock, status, ans->buf, ans->len,
+                                      jwtp);
     ek_secret_free(&ans);
     free(body);
     return r;

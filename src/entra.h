@@ -138,19 +138,15 @@ int entra_token_chars_bad(const char *s, char *why, size_t whysz);
  * into a string where it silently ends it. */
 int entra_json_has_nul(const char *body, size_t len);
 
-/* The agent's answers (agent_client.c), apart from the socket for its
- * fuzzer. ek_agent_answer_want: how many bytes of an answer to read, given
- * the len received so far: 0 while its head is not complete, then the head
- * and its Content-Length, or SIZE_MAX (until the agent closes) when it has
- * none or not a number. ek_agent_answer_token and _assertion: a complete
- * answer (HTTP/1.x, JSON) as the token or the assertion on status 200, or
- * the agent's error (EK_ERR_NO_AGENT when it is not one). */
-size_t ek_agent_answer_want(const char *buf, size_t len);
-ek_err ek_agent_answer_token(struct ek_ctx *ctx, const char *sock,
+/* The agent's answers (agent_client.c), apart from the socket for their
+ * fuzzer: the body of an answer with HTTP status `status` (libcurl read
+ * it) as the token or the assertion on 200, or else the agent's error
+ * (EK_ERR_NO_AGENT when it is not one). */
+ek_err ek_agent_answer_token(struct ek_ctx *ctx, const char *sock, long status,
                              const char *buf, size_t len,
                              struct ek_access_token **tokp);
 ek_err ek_agent_answer_assertion(struct ek_ctx *ctx, const char *sock,
-                                 const char *buf, size_t len,
+                                 long status, const char *buf, size_t len,
                                  struct ek_secret **jwtp);
 
 #endif /* EK_ENTRA_H */

@@ -3,7 +3,8 @@ answering on an agent's socket, one answer per connection, for
 test_fake_agent.sh. MODE: escape_token (an access token with a terminal
 escape), escape_error (an error whose sentence holds escapes and a JWT),
 cut (a Content-Length longer than the body, then closed), not_http (an
-SSH banner), huge_length (a Content-Length of 20 digits)."""
+SSH banner), huge_length (a Content-Length of 20 digits), chunked_big (a
+chunked body of 96 KiB, more than a client reads)."""
 import json
 import os
 import socket
@@ -43,6 +44,18 @@ while True:
     c.recv(65536)
     if mode == "not_http":
         c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+    elif mode == "chunked_big":
+        body = json.dumps(dict(good, scope="x" * (96 * 1024))).encode()
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        for i in range(0, len(body), 4096):
+            part = body[i:i + 4096]
+            try:
+                c.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+            except OSError:  # the client stopped reading: as it should
+                break
+        else:
+            c.sendall(b"0\r\n\r\n")
     else:
         status, body, length = answer()
         b = body.encode()

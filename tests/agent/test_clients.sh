@@ -23,16 +23,37 @@ etok
   fail "second token differs"
 [ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST for two tokens" ||
   fail "POSTs: $(stats 's["token_requests"]')"
-# a client served by the agent loads no library but the C library,
-# cJSON and inih (linked in where its archive is): no libcurl, OpenSSL, p11-kit, libmicrohttpd or
+# a client served by the agent asks it through libcurl
+# (CURLOPT_UNIX_SOCKET_PATH). With the static libcurl of HTTP only that
+# the build links in (EK_AGENT_CURL, scripts/lean-curl.sh), it loads no
+# library but the C library, cJSON and inih (linked in where its archive
+# is): no system libcurl, OpenSSL, p11-kit, GnuTLS, libmicrohttpd or
 # libsystemd (their loading was most of the client's time; see
-# docs/performance.md), and it does not hand over to entrakey-full
+# docs/performance.md), and it does not hand over to entrakey-full.
+# Without it, the client opens the system's libcurl at the request.
 LD_DEBUG=files etok
 # (the loader's trace works: it names libc, which is always loaded)
 heavy='file=lib(curl|crypto|ssl|p11-kit|microhttpd|gnutls|systemd|entrakey)'
+if [ -n "${EK_AGENT_CURL:-}" ]; then
+  nm "$EK" > "$T/nm" 2>&1
+  # libcurl's own code (its internal Curl_* functions), not http_dl.c's
+  # forwarders to the system's
+  grep -Eq ' [Tt] Curl_http_done$' "$T/nm" &&
+    pass "the client has libcurl linked in" ||
+    fail "the client has no libcurl of its own (EK_AGENT_CURL=$EK_AGENT_CURL)"
+else
+  grep -q 'file=libcurl\.so\.4 .*dynamically loaded by' "$T/err" &&
+    pass "the client opens the system's libcurl (no EK_AGENT_CURL)" ||
+    fail "the client did not open libcurl.so.4"
+fi
 if nm -D "$EK" 2>/dev/null | grep -q __asan_init; then
   # a sanitizer build keeps every section, so its client links them all
   skip "what a served token loads: not in a sanitizer build"
+  [ "$OUT" = "$T1" ] && ! grep -q 'entrakey-full' "$T/err" &&
+    pass "a token from the agent without entrakey-full" ||
+    fail "a token from the agent: handed over to entrakey-full"
+elif [ -z "${EK_AGENT_CURL:-}" ]; then
+  skip "what a served token loads: the build has no static libcurl (EK_AGENT_CURL)"
   [ "$OUT" = "$T1" ] && ! grep -q 'entrakey-full' "$T/err" &&
     pass "a token from the agent without entrakey-full" ||
     fail "a token from the agent: handed over to entrakey-full"

@@ -1,7 +1,9 @@
 # Something that is not an entrakey agent answering on the agent's socket
 # (tests/agent/fake_agent.py): a client refuses what it cannot trust
 # (--agent: exit 3 and why; otherwise it signs directly and gets a real
-# token), never prints a terminal escape from it, never hangs on it.
+# token), never prints a terminal escape from it, never hangs on it. libcurl
+# reads the HTTP (a cut answer, a banner, a length or a body beyond 64 KiB);
+# agent_client.c checks what the JSON holds.
 . "$EK_SOURCE_DIR/tests/lib/common.sh"
 . "$EK_SOURCE_DIR/tests/e2e/lib.sh"
 . "$EK_SOURCE_DIR/tests/agent/lib.sh"
@@ -39,7 +41,8 @@ cases=(
   "escape_error|agent: gone .x1B.0;owned.x07 .JWT redacted"
   "cut|the answer was cut short"
   "not_http|did not answer HTTP"
-  "huge_length|did not answer HTTP"
+  "huge_length|the answer is too long"
+  "chunked_big|the answer is too long"
 )
 for c in "${cases[@]}"; do
   mode=${c%%|*} says=${c#*|}

@@ -39,4 +39,24 @@ fuzz_cstring(const uint8_t *data, size_t size)
     return s;
 }
 
+/* An agent's answer as libcurl hands it to the client (agent_client.c):
+ * the seeds of fuzz_agent_answer are "NNN\n" (the HTTP status) then the
+ * body. The status, and the body's offset in *offp; 200 and 0 when the
+ * input does not start so. */
+static inline long
+fuzz_agent_status(const uint8_t *data, size_t size, size_t *offp)
+{
+    long status = 0;
+    size_t i;
+
+    for (i = 0; i < 3 && i < size && data[i] >= '0' && data[i] <= '9'; i++)
+        status = status * 10 + (data[i] - '0');
+    if (i == 3 && size > 3 && data[3] == '\n') {
+        *offp = 4;
+        return status;
+    }
+    *offp = 0;
+    return 200;
+}
+
 #endif /* EK_FUZZ_H */
