@@ -93,6 +93,7 @@ install_to() {
     echo "dev.sh: cannot write to $prefix; run as root (sudo scripts/dev.sh install $prefix) or give a PREFIX of yours" >&2
     exit 1
   fi
+  lean_curl optional
   build "$dir" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix" "$CURL_ARG"
   cmake --install "$dir" >/dev/null
   # a program linked against libentrakey finds it after ldconfig (entrakey
@@ -119,7 +120,6 @@ case "${1:-}" in
   quickstart)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS
-    lean_curl optional
     prefix=$(default_prefix)
     install_to "$prefix"
     rc=0
@@ -130,7 +130,6 @@ case "${1:-}" in
   install)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS
-    lean_curl optional
     prefix=${2:-$(default_prefix)}
     install_to "$prefix"
     path_note "$prefix"

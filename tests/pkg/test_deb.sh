@@ -61,6 +61,13 @@ for f in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full \
   grep -qxF "$f" "$T/contents" && pass "holds $f" || fail "does not hold $f"
 done
 grep -q '^/usr/lib/[^/]*/libentrakey\.so\.0$' "$T/contents" && pass "holds libentrakey.so.0" || fail "no libentrakey.so.0"
+# the lean libcurl linked into the client (scripts/dev.sh deb uses it when
+# it can be made): its licence goes with it
+if grep -q '^EK_AGENT_CURL:PATH=.' build-deb/CMakeCache.txt 2>/dev/null; then
+  grep -qxF /usr/share/doc/entrakey/curl-COPYING "$T/contents" &&
+    pass "holds curl's licence (/usr/share/doc/entrakey/curl-COPYING)" ||
+    fail "built with the lean libcurl but does not hold curl's licence"
+fi
 
 if dpkg -i "$deb" >"$T/dpkg.log" 2>&1; then
   installed=1

@@ -22,8 +22,22 @@ if [ "$(id -u)" -eq 0 ]; then
   chown -R nobody:nogroup "$U/home" "$U/src"
   as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
 fi
+# dev.sh's cache of the lean libcurl (scripts/lean-curl.sh): this build's
+# (EK_AGENT_CURL), so that the test fetches and builds no curl; without
+# one, a lean curl that cannot be made (an offline user): one warning, and
+# the install goes on without it
+curl_prefix=$(sed -n 's/^EK_AGENT_CURL:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt")
+mkdir -p "$U/cache"
+no_curl=()
+if [ -n "$curl_prefix" ]; then
+  cp -r "$curl_prefix" "$U/cache/lean-curl"
+else
+  no_curl=(EK_CURL_DSC="$U/no-such.dsc")
+fi
+[ "$(id -u)" -eq 0 ] && chown -R nobody:nogroup "$U/cache"
 # the user's environment: nothing of ours, ~/.local/bin not on PATH yet
-user_env=(env -i HOME="$U/home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
+user_env=(env -i HOME="$U/home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8
+  EK_CACHE_DIR="$U/cache" "${no_curl[@]}")
 
 run "${as_user[@]}" "${user_env[@]}" "$U/src/scripts/dev.sh" install
 expect_rc "dev.sh install as $(${as_user[@]+"${as_user[@]}"} id -un)" 0
@@ -31,6 +45,15 @@ expect_match "says where entrakey is" "$OUT" "installed in $U/home/.local/bin/en
 expect_match "says how to put ~/.local/bin on PATH" "$OUT" "export PATH=\"$U/home/.local/bin:\\\$PATH\""
 [ -x "$U/home/.local/bin/entrakey" ] && pass "~/.local/bin/entrakey" || fail "no ~/.local/bin/entrakey"
 [ -d "$U/src/build-install" ] && pass "built in its own directory build-install/" || fail "no build-install/"
+if [ -n "$curl_prefix" ]; then
+  grep -qx "EK_AGENT_CURL:PATH=$U/cache/lean-curl" "$U/src/build-install/CMakeCache.txt" &&
+    pass "with the lean libcurl from dev.sh's cache" || fail "build-install/ is not configured with $U/cache/lean-curl"
+  expect_nomatch "no warning about it" "$ERR" "warning: no lean libcurl"
+else
+  expect_match "no lean libcurl: one warning" "$ERR" "^dev.sh: warning: no lean libcurl"
+  grep -qx "EK_AGENT_CURL:PATH=" "$U/src/build-install/CMakeCache.txt" &&
+    pass "and the build goes on without it" || fail "build-install/ has an EK_AGENT_CURL"
+fi
 [ ! -e "$U/src/build-install/tests" ] && pass "without the tests" || fail "the tests were built"
 [ -z "$(find "$U/src/build-install" -name 'fuzz_*' -type f -perm -u+x)" ] &&
   pass "without the fuzzers" || fail "fuzzers were built"

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The lean static libcurl this build's client talks to the agent with
+# (EK_AGENT_CURL, made by scripts/lean-curl.sh): nothing in it refers to a
+# TLS, LDAP, SSH, compression, IDN or resolver-thread library, and no
+# protocol but HTTP is compiled in; a program linked with the archive and
+# libc alone needs no other shared library, says it supports Unix sockets
+# and no TLS, and fetches a page from a server on a Unix socket; the
+# install carries curl's licence. SKIP when the build has no EK_AGENT_CURL.
+source "$EK_SOURCE_DIR/tests/lib/common.sh"
+if [ -z "${EK_AGENT_CURL:-}" ]; then
+  echo "SKIP: this build has no lean libcurl (cmake -DEK_AGENT_CURL=PREFIX; scripts/lean-curl.sh)"
+  exit 77
+fi
+P=$EK_AGENT_CURL
+A=$P/lib/libcurl.a
+
+for f in VERSION lib/libcurl.a include/curl/curl.h share/doc/COPYING; do
+  [ -s "$P/$f" ] && pass "PREFIX holds $f" || fail "PREFIX $P has no $f"
+done
+expect_match "VERSION is a Debian source version" "$(cat "$P/VERSION")" '^[0-9][0-9.]*-[0-9A-Za-z.+~]+$'
+
+# what the archive asks of other libraries: only libc's
+nm -u "$A" 2>/dev/null | awk '{ print $2 }' | sort -u > "$T/undefined"
+[ -s "$T/undefined" ] && pass "nm reads the archive" || fail "nm -u $A gave nothing"
+foreign='^(SSL_|TLS_|OPENSSL_|EVP_|X509|BIO_|ERR_|d2i_|i2d_|gnutls_|mbedtls_|wolfSSL|br_ssl|PK11_|NSS_|ldap_|ber_|libssh2_|ssh_|sftp_|gss_|krb5_|idn2_|psl_|inflate|deflate|zlibVersion|Brotli|ZSTD_|nghttp2_|ngtcp2_|RTMP_|ares_|pthread_create)'
+# none_of NAME FILE REGEX: passes when no line of FILE matches REGEX
+none_of() {
+  local bad
+  bad=$(grep -E -- "$3" "$2" | head -n 20 | tr '\n' ' ')
+  [ -z "$bad" ] && pass "$1" || fail "$1: $bad"
+}
+none_of "no TLS, LDAP, SSH, GSSAPI, IDN, PSL, zlib, brotli, zstd, nghttp2, RTMP, c-ares or thread symbol wanted" \
+  "$T/undefined" "$foreign"
+nm --defined-only "$A" 2>/dev/null | awk '{ print $3 }' | sort -u > "$T/defined"
+grep -qx Curl_handler_http "$T/defined" && pass "the HTTP handler is in" || fail "no Curl_handler_http"
+other=$(grep -E '^Curl_handler_' "$T/defined" | grep -vxE 'Curl_handler_(http|dummy)')
+[ -z "$other" ] && pass "no other protocol's handler (HTTPS, FTP, LDAP, SCP, SMTP...)" ||
+  fail "other protocols compiled in: $(echo "$other" | tr '\n' ' ')"
+none_of "no TLS backend" "$T/defined" '^Curl_(ossl|gtls|nss|mbedtls|wolfssl|bearssl|schannel|sectransp)_'
+none_of "no cookies, HSTS, alt-svc, netrc, NTLM, DoH" "$T/defined" \
+  '^Curl_(cookie_init|hsts_init|altsvc_init|parsenetrc|auth_create_ntlm_type1_message|doh)$'
+readelf -S -W "$A" 2>/dev/null | grep -q '\.text\.curl_easy_init' &&
+  pass "each function in its own section (-ffunction-sections)" ||
+  fail "no .text.curl_easy_init section: not built with -ffunction-sections"
+
+cat > "$T/check.c" <<'C'
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  printf("unix=%d ssl=%d libz=%d idn=%d", !!(v->features & CURL_VERSION_UNIX_SOCKETS),
+         !!(v->features & CURL_VERSION_SSL), !!(v->features & CURL_VERSION_LIBZ),
+         !!(v->features & CURL_VERSION_IDN));
+  for (const char *const *p = v->protocols; *p; p++) printf(" %s", *p);
+  printf("\n");
+  if (argc < 2) return 0;
+  CURL *c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, argv[1]);
+  curl_easy_setopt(c, CURLOPT_URL, "http://localhost/lean");
+  CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  printf("\nrc=%d status=%ld\n", (int)rc, status);
+  return rc == CURLE_OK && status == 200 ? 0 : 1;
+}
+C
+run cc -std=c11 -DCURL_STATICLIB -I"$P/include" -o "$T/check" "$T/check.c" "$A"
+expect_rc "a program links with the archive and libc alone" 0
+needed=$(readelf -d "$T/check" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+expect_match "it needs libc.so.6 only" "$needed" '^libc\.so\.6 $'
+run "$T/check"
+expect_match "curl_version_info: Unix sockets, no TLS, zlib or IDN" "$OUT" '^unix=1 ssl=0 libz=0 idn=0 '
+expect_match "and HTTP its only protocol" "$OUT" ' http$'
+
+# a page through a Unix socket: the use the agent client makes of it
+sock=$T/s
+/usr/bin/python3 - "$sock" > "$T/server.log" 2>&1 <<'PY' &
+import http.server, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"lean " + self.path.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def address_string(self):
+        return "unix"
+class S(socketserver.UnixStreamServer):
+    pass
+s = S(sys.argv[1], H)
+s.handle_request()
+PY
+server=$!
+on_exit "kill $server 2>/dev/null"
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+run timeout 20 "$T/check" "$sock"
+expect_rc "GET over CURLOPT_UNIX_SOCKET_PATH" 0
+expect_match "the server's page" "$OUT" 'lean /lean'
+
+# the licence goes where the package's docs go
+run cmake --install "$EK_BUILD_DIR" --prefix "$T/inst"
+expect_rc "cmake --install" 0
+lic=$T/inst/share/doc/entrakey/curl-COPYING
+cmp -s "$lic" "$P/share/doc/COPYING" && pass "curl's licence installed as share/doc/entrakey/curl-COPYING" ||
+  fail "no $lic, or not PREFIX's COPYING"
+grep -q 'COPYRIGHT AND PERMISSION NOTICE' "$lic" 2>/dev/null && pass "and it is curl's licence" ||
+  fail "$lic is not curl's licence"
+finish
