@@ -94,6 +94,19 @@ run "$EK" exec "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
 expect_rc "exec --agent" 0
 expect_match "the child has ENTRAKEY_AGENT_SOCK" "$OUT" "sock=$SOCK"
 expect_nomatch "no PIN in the child's environment" "$OUT" "$TEST_PIN"
+# exec runs the whole command (entrakey-full): the library's own client
+# (ek_agent_token through the system's libcurl, src/http_dl.c), which is
+# served the agent's cached token
+LD_DEBUG=files run "$EK" exec "$KEY_URI" --tenant "$TENANT" \
+  --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
+  --agent -v -- sh -c 'printf %s "$ENTRAKEY_ACCESS_TOKEN"'
+expect_rc "exec --agent -v" 0
+[ "$OUT" = "$T1" ] && pass "exec: the agent's cached token" ||
+  fail "exec: another token: $OUT"
+expect_match "exec -v names the agent" "$ERR" "served by the agent at $SOCK"
+grep -q 'file=libcurl\.so\.4 .*dynamically loaded by' "$T/err" &&
+  pass "exec: the library asks the agent through the system's libcurl" ||
+  fail "exec: libcurl.so.4 not opened"
 
 # a key the agent does not hold: the direct path (default), exit 3 (--agent)
 run "$EK" token "pkcs11:token=$TOKEN_LABEL;object=nosuch;type=private" \
