@@ -153,6 +153,19 @@ case "${1:-}" in
   test)
     # shellcheck disable=SC2086
     install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS $DEB_PKGS
+    # background builds, each in its own process group, stopped if a
+    # stage fails
+    bg=()
+    trap 'for p in "${bg[@]}"; do kill -- -"$p" 2>/dev/null || true; done' EXIT
+    # The fuzz targets (clang, ASan) build from now on at the lowest CPU
+    # priority beside every stage before their run: first beside the lean
+    # libcurl's download and its configure, which keep one CPU busy at
+    # most; they need no lean libcurl. tests/fuzz/run-fuzzers.sh then finds
+    # them built (or builds them itself, and says why, if this failed).
+    mkdir -p build-fuzz
+    setsid nice -n 19 tests/fuzz/run-fuzzers.sh 0 >build-fuzz/dev-build.log 2>&1 &
+    fuzz_build_pid=$!
+    bg+=("$fuzz_build_pid")
     lean_curl required
     t=$SECONDS
     build build -DEK_WERROR=ON "$CURL_ARG"
@@ -167,7 +180,7 @@ case "${1:-}" in
       build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON $(printf %q "$CURL_ARG")" \
       >build-asan/dev-build.log 2>&1 &
     asan_pid=$!
-    trap 'kill -- -"$asan_pid" 2>/dev/null || true' EXIT
+    bg+=("$asan_pid")
     # one more job than CPUs: many tests wait on servers, agents and
     # children rather than compute
     jobs=$(($(nproc) + 1))
@@ -180,6 +193,9 @@ case "${1:-}" in
     t=$SECONDS
     tests/valgrind.sh build
     took "tests/valgrind.sh" "$t"
+    t=$SECONDS
+    wait "$fuzz_build_pid" || cat build-fuzz/dev-build.log
+    took "the rest of the fuzz build" "$t"
     # lint and the fuzzers side by side: each fuzzer runs for a fixed time
     # whatever else runs, so lint's minutes come at no cost in wall time
     t=$SECONDS

@@ -5,6 +5,8 @@
 #
 #   tests/fuzz/run-fuzzers.sh SECONDS [TARGET...]
 #
+# SECONDS 0 builds the targets and runs none (scripts/dev.sh test builds
+# them early, at a low priority, beside its other stages).
 # TARGET is a parser name (entra_response, uri, …); all by default. New
 # inputs stay in the scratch copy: the committed corpus is never written. A
 # finding is kept under build-fuzz/findings/<target>/ (cleared when that
@@ -21,7 +23,7 @@ usage() {
     exit 2
 }
 
-[[ $# -ge 1 && $1 =~ ^[1-9][0-9]*$ ]] || usage
+[[ $# -ge 1 && $1 =~ ^(0|[1-9][0-9]*)$ ]] || usage
 seconds=$1
 shift
 
@@ -68,6 +70,10 @@ cmake --build "$build" -j "$(nproc)" \
     echo "$0: build failed (log: $build/build.log)" >&2
     exit 2
 }
+if [[ $seconds -eq 0 ]]; then
+    echo "== built ${#targets[@]} fuzz targets"
+    exit 0
+fi
 
 # The sanitizers stop at the first report; LSan runs at the end of each
 # input (libFuzzer's -detect_leaks, on by default).
