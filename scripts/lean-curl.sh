@@ -11,8 +11,9 @@
 # instead (offline machines).
 #
 # PREFIX gets include/curl/*.h, lib/libcurl.a, share/doc/COPYING (curl's
-# licence) and VERSION (the Debian source version). A PREFIX that already
-# holds that version is left as it is; a new one is built in a temporary
+# licence), VERSION (the Debian source version) and OPTIONS (curl's CMake
+# options, one a line). A PREFIX that already holds that version built
+# with these options is left as it is; a new one is built in a temporary
 # directory and moved into place whole, so PREFIX is never half made.
 set -euo pipefail
 
@@ -42,8 +43,35 @@ else
   srcpkg=$(dpkg-query -W -f='${source:Package}' libcurl4-openssl-dev)
 fi
 
-have() { # have DIR: DIR is a finished lean curl of $version
+# HTTP/1.1 over a Unix socket, static, position-independent (it goes into
+# an executable and may go into a shared library), hardened as Debian
+# builds it, each function in its own section so that the linker's
+# --gc-sections drops what the client does not call. Nothing else: no TLS,
+# no other protocol, no library beyond libc. PREFIX/OPTIONS keeps them: a
+# PREFIX made with others is made again.
+options=(-DCMAKE_BUILD_TYPE=Release
+  "-DCMAKE_C_FLAGS=-ffunction-sections -fdata-sections -fstack-protector-strong"
+  "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG -D_FORTIFY_SOURCE=2"
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF
+  -DENABLE_MANUAL=OFF -DCURL_ENABLE_EXPORT_TARGET=OFF -DPICKY_COMPILER=OFF
+  -DHTTP_ONLY=ON -DENABLE_UNIX_SOCKETS=ON -DENABLE_THREADED_RESOLVER=OFF
+  -DENABLE_ARES=OFF -DENABLE_WEBSOCKETS=OFF
+  -DCURL_ENABLE_SSL=OFF -DCURL_USE_OPENSSL=OFF
+  -DCURL_DISABLE_LDAP=ON -DCURL_DISABLE_LDAPS=ON
+  -DUSE_LIBIDN2=OFF -DCURL_USE_LIBPSL=OFF -DCURL_ZLIB=OFF
+  -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DUSE_NGHTTP2=OFF -DUSE_NGTCP2=OFF
+  -DUSE_QUICHE=OFF -DUSE_MSH3=OFF -DCURL_USE_LIBSSH2=OFF
+  -DCURL_USE_LIBSSH=OFF -DUSE_LIBRTMP=OFF -DCURL_USE_GSSAPI=OFF
+  -DCURL_DISABLE_COOKIES=ON -DCURL_DISABLE_ALTSVC=ON -DCURL_DISABLE_HSTS=ON
+  -DCURL_DISABLE_PROXY=ON -DCURL_DISABLE_NTLM=ON -DCURL_DISABLE_CRYPTO_AUTH=ON
+  -DCURL_DISABLE_DOH=ON -DCURL_DISABLE_NETRC=ON
+  -DCURL_DISABLE_PROGRESS_METER=ON)
+
+have() { # have DIR: DIR is a finished lean curl of $version and these options
   [ -f "$1/VERSION" ] && [ "$(cat -- "$1/VERSION")" = "$version" ] &&
+    [ -f "$1/OPTIONS" ] &&
+    [ "$(cat -- "$1/OPTIONS")" = "$(printf '%s\n' "${options[@]}")" ] &&
     [ -f "$1/lib/libcurl.a" ] && [ -f "$1/include/curl/curl.h" ] &&
     [ -f "$1/share/doc/COPYING" ]
 }
@@ -74,10 +102,13 @@ trap cleanup EXIT
 : >"$log"
 mkdir -p "$work/src"
 
-# deb-src: FILE [one-line|deb822]: FILE's deb entries as deb-src entries
+# deb_src_lines FILE: a one-line sources.list's deb entries as deb-src
+# entries (its own deb-src lines would only repeat them)
 deb_src_lines() {
   sed -n 's/^[[:space:]]*deb[[:space:]]\{1,\}/deb-src /p' "$1"
 }
+# deb_src_stanzas FILE: a deb822 .sources file with deb-src for every
+# stanza's types
 deb_src_stanzas() {
   # the Types: field of every stanza becomes deb-src (a stanza of deb-src
   # only stays as it is); everything else is kept, Enabled: no included
@@ -145,29 +176,8 @@ for d in "$work"/src/*/; do
 done
 [ -n "$src" ] || die "the unpacked source has no include/curl/curl.h and CMakeLists.txt (log: $log)"
 
-# HTTP/1.1 over a Unix socket, static, position-independent (it goes into
-# an executable and may go into a shared library), each function in its own
-# section so that the linker's --gc-sections drops what the client does not
-# call. Nothing else: no TLS, no other protocol, no library beyond libc.
 echo "$me: building libcurl $version (HTTP over Unix sockets only)" >&2
-cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_C_FLAGS="-ffunction-sections -fdata-sections" \
-  -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
-  -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF \
-  -DENABLE_MANUAL=OFF -DCURL_ENABLE_EXPORT_TARGET=OFF -DPICKY_COMPILER=OFF \
-  -DHTTP_ONLY=ON -DENABLE_UNIX_SOCKETS=ON -DENABLE_THREADED_RESOLVER=OFF \
-  -DENABLE_ARES=OFF -DENABLE_WEBSOCKETS=OFF \
-  -DCURL_ENABLE_SSL=OFF -DCURL_USE_OPENSSL=OFF \
-  -DCURL_DISABLE_LDAP=ON -DCURL_DISABLE_LDAPS=ON \
-  -DUSE_LIBIDN2=OFF -DCURL_USE_LIBPSL=OFF -DCURL_ZLIB=OFF \
-  -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DUSE_NGHTTP2=OFF -DUSE_NGTCP2=OFF \
-  -DUSE_QUICHE=OFF -DUSE_MSH3=OFF -DCURL_USE_LIBSSH2=OFF \
-  -DCURL_USE_LIBSSH=OFF -DUSE_LIBRTMP=OFF -DCURL_USE_GSSAPI=OFF \
-  -DCURL_DISABLE_COOKIES=ON -DCURL_DISABLE_ALTSVC=ON -DCURL_DISABLE_HSTS=ON \
-  -DCURL_DISABLE_PROXY=ON -DCURL_DISABLE_NTLM=ON -DCURL_DISABLE_CRYPTO_AUTH=ON \
-  -DCURL_DISABLE_DOH=ON -DCURL_DISABLE_NETRC=ON \
-  -DCURL_DISABLE_PROGRESS_METER=ON >>"$log" 2>&1 ||
+cmake -S "$src" -B "$work/build" "${options[@]}" >>"$log" 2>&1 ||
   die "configuring libcurl failed (log: $log)"
 cmake --build "$work/build" -j"$(nproc)" --target libcurl >>"$log" 2>&1 ||
   die "building libcurl failed (log: $log)"
@@ -181,6 +191,7 @@ cp -- "$src"/include/curl/*.h "$stage/include/curl/"
 cp -- "$work/build/lib/libcurl.a" "$stage/lib/"
 cp -- "$src/COPYING" "$stage/share/doc/COPYING"
 printf '%s\n' "$version" >"$stage/VERSION"
+printf '%s\n' "${options[@]}" >"$stage/OPTIONS"
 # into place: the old PREFIX (another version) goes only once the new one
 # is complete
 old=
@@ -188,7 +199,10 @@ if [ -e "$prefix" ]; then
   old=$(mktemp -d "$parent/.lean-curl-old.XXXXXX")
   mv -- "$prefix" "$old/" || die "cannot move the old $prefix aside"
 fi
-mv -- "$stage" "$prefix" || die "cannot move the new libcurl to $prefix"
+if ! mv -- "$stage" "$prefix"; then
+  if [ -n "$old" ]; then mv -- "$old/$(basename -- "$prefix")" "$prefix" || true; fi
+  die "cannot move the new libcurl to $prefix"
+fi
 stage=
 if [ -n "$old" ]; then rm -rf -- "$old"; fi
 echo "$me: libcurl $version in $prefix" >&2

@@ -2,7 +2,8 @@
 # The lean static libcurl this build's client talks to the agent with
 # (EK_AGENT_CURL, made by scripts/lean-curl.sh): nothing in it refers to a
 # TLS, LDAP, SSH, compression, IDN or resolver-thread library, and no
-# protocol but HTTP is compiled in; a program linked with the archive and
+# protocol but HTTP is compiled in, and it is hardened (stack protector,
+# _FORTIFY_SOURCE); a program linked with the archive and
 # libc alone needs no other shared library, says it supports Unix sockets
 # and no TLS, and fetches a page from a server on a Unix socket; the
 # install carries curl's licence. SKIP when the build has no EK_AGENT_CURL.
@@ -31,6 +32,9 @@ none_of() {
 }
 none_of "no TLS, LDAP, SSH, GSSAPI, IDN, PSL, zlib, brotli, zstd, nghttp2, RTMP, c-ares or thread symbol wanted" \
   "$T/undefined" "$foreign"
+grep -qx __stack_chk_fail "$T/undefined" && grep -qE '^__[a-z_]+_chk$' "$T/undefined" &&
+  pass "hardened as Debian builds it (stack protector, _FORTIFY_SOURCE)" ||
+  fail "no __stack_chk_fail or __*_chk call: built without -fstack-protector-strong or -D_FORTIFY_SOURCE=2"
 nm --defined-only "$A" 2>/dev/null | awk '{ print $3 }' | sort -u > "$T/defined"
 grep -qx Curl_handler_http "$T/defined" && pass "the HTTP handler is in" || fail "no Curl_handler_http"
 other=$(grep -E '^Curl_handler_' "$T/defined" | grep -vxE 'Curl_handler_(http|dummy)')

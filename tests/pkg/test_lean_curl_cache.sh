@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # scripts/lean-curl.sh's cache and errors, with no network and no compiler:
-# apt-get, dpkg-source and cmake are stand-ins that note each call. A
-# PREFIX that holds the asked version is left as it is and nothing runs;
+# apt-get, dpkg-source and cmake are stand-ins that note each call. A build
+# fills PREFIX (headers, archive, licence, VERSION, OPTIONS); a PREFIX that
+# holds the asked version (a .dsc's, or the installed
+# libcurl4-openssl-dev's) built with the same options is left as it is and
+# nothing runs; other options, or a part missing, and it is made again;
 # EK_CURL_DSC naming a missing file is one clear line and exit 1; a build
-# that fails leaves the old PREFIX whole and no temporary directory; one
-# that succeeds replaces PREFIX whole (headers, archive, licence, VERSION).
+# that fails leaves the old PREFIX whole and no temporary directory.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
 LC=$EK_SOURCE_DIR/scripts/lean-curl.sh
 stubs=$T/stubs calls=$T/calls
@@ -24,25 +26,53 @@ export PATH="$stubs:$PATH"
 # and should anything still reach for the network, it finds no proxy
 export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9
 
-# fake_prefix DIR VERSION: a finished lean curl of VERSION
-fake_prefix() {
-  mkdir -p "$1/include/curl" "$1/lib" "$1/share/doc"
-  echo '/* old */' >"$1/include/curl/curl.h"
-  echo old >"$1/lib/libcurl.a"
-  echo old >"$1/share/doc/COPYING"
-  echo "$2" >"$1/VERSION"
+# the stand-ins' behaviour: dpkg-source -x DSC DIR unpacks a tree of
+# curl's shape; cmake configures, and cmake --build makes the archive
+unpack_ok() {
+  cat >"$T/behave-dpkg-source" <<'SH'
+#!/bin/sh
+d=$3
+mkdir -p "$d/include/curl" && echo '/* new */' >"$d/include/curl/curl.h" &&
+  echo new >"$d/COPYING" && touch "$d/CMakeLists.txt"
+SH
 }
-# fake_dsc FILE VERSION
+build_ok() {
+  cat >"$T/behave-cmake" <<'SH'
+#!/bin/sh
+if [ "$1" = --build ]; then
+  mkdir -p "$2/lib" && echo new >"$2/lib/libcurl.a"
+fi
+SH
+}
+fails() { printf '#!/bin/sh\nexit 3\n' >"$T/behave-$1"; }
 fake_dsc() { printf 'Format: 3.0 (quilt)\nSource: curl\nVersion: %s\n' "$2" >"$1"; }
 sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+leftovers() { find "$(dirname "$1")" -mindepth 1 -maxdepth 1 -name '.lean-curl*'; }
 
 run bash "$LC"
 expect_rc "no PREFIX: usage, exit 2" 2
 
-fake_dsc "$T/curl_1.0-1.dsc" 1.0-1
 P=$T/cache/lean-curl
-fake_prefix "$P" 1.0-1
+fake_dsc "$T/curl_1.0-1.dsc" 1.0-1
+unpack_ok
+build_ok
+run env EK_CURL_DSC="$T/curl_1.0-1.dsc" bash "$LC" "$P"
+expect_rc "a build from EK_CURL_DSC: exit 0" 0
+expect_match "says where" "$ERR" "libcurl 1.0-1 in $P"
+grep -q '^dpkg-source -x' "$calls" && pass "unpacked with dpkg-source -x" || fail "calls: $(cat "$calls")"
+grep -q -- '-DCURL_ENABLE_SSL=OFF' "$calls" && grep -q -- '-DHTTP_ONLY=ON' "$calls" &&
+  grep -q -- '-DBUILD_SHARED_LIBS=OFF' "$calls" && grep -q -- '-DCURL_DISABLE_PROXY=ON' "$calls" &&
+  pass "configured static, HTTP only, without TLS or proxies" || fail "cmake was called: $(cat "$calls")"
+grep -q -- '--target libcurl' "$calls" && pass "builds the library only" || fail "cmake was called: $(cat "$calls")"
+! grep -q '^apt-get' "$calls" && pass "and no apt-get" || fail "apt-get ran: $(cat "$calls")"
+[ "$(cat "$P/VERSION")" = 1.0-1 ] && pass "VERSION 1.0-1" || fail "VERSION $(cat "$P/VERSION" 2>&1)"
+grep -q -- '-DHTTP_ONLY=ON' "$P/OPTIONS" 2>/dev/null && pass "OPTIONS" || fail "no OPTIONS"
+grep -q new "$P/lib/libcurl.a" && grep -q new "$P/include/curl/curl.h" && grep -q new "$P/share/doc/COPYING" &&
+  pass "the archive, headers and licence" || fail "PREFIX is not the build's"
+[ -z "$(leftovers "$P")" ] && pass "nothing left beside it" || fail "left: $(leftovers "$P")"
+
 before=$(sums "$P")
+: >"$calls"
 run env EK_CURL_DSC="$T/curl_1.0-1.dsc" bash "$LC" "$P"
 expect_rc "PREFIX holds the .dsc's version: exit 0" 0
 [ -z "$OUT$ERR" ] && pass "and says nothing" || fail "it said: $OUT $ERR"
@@ -52,13 +82,24 @@ expect_rc "PREFIX holds the .dsc's version: exit 0" 0
 if installed=$(dpkg-query -W -f='${source:Version}' libcurl4-openssl-dev 2>/dev/null) &&
    [ -n "$installed" ]; then
   Q=$T/cache2/lean-curl
-  fake_prefix "$Q" "$installed"
+  mkdir -p "$T/cache2"
+  cp -r "$P" "$Q"
+  echo "$installed" >"$Q/VERSION"
   run bash "$LC" "$Q"
   expect_rc "PREFIX holds the installed libcurl4-openssl-dev's version ($installed): exit 0" 0
   [ ! -s "$calls" ] && pass "without apt (no network)" || fail "it ran: $(cat "$calls")"
 else
   skip "libcurl4-openssl-dev is not installed"
 fi
+
+R=$T/cache3/lean-curl
+mkdir -p "$T/cache3"
+cp -r "$P" "$R"
+sed -i 's/-DCURL_DISABLE_PROXY=ON/-DCURL_DISABLE_PROXY=OFF/' "$R/OPTIONS"
+run env EK_CURL_DSC="$T/curl_1.0-1.dsc" bash "$LC" "$R"
+expect_rc "the same version built with other options: exit 0" 0
+grep -q '^dpkg-source -x' "$calls" && pass "is made again" || fail "not made again: $(cat "$calls")"
+cmp -s "$R/OPTIONS" "$P/OPTIONS" && pass "with these options" || fail "OPTIONS not replaced"
 
 run env EK_CURL_DSC="$T/no-such.dsc" bash "$LC" "$P"
 expect_rc "EK_CURL_DSC names a missing file: exit 1" 1
@@ -72,59 +113,30 @@ expect_match "says so" "$ERR" "is not a source package description"
 
 # a new version whose unpacking fails: the old PREFIX stays whole
 fake_dsc "$T/curl_2.0-1.dsc" 2.0-1
+fails dpkg-source
+: >"$calls"
 run env EK_CURL_DSC="$T/curl_2.0-1.dsc" bash "$LC" "$P"
 expect_rc "dpkg-source fails: exit 1" 1
 expect_match "says what failed and where the log is" "$ERR" "dpkg-source -x .* failed \(log: $P\.log\)"
 grep -q '^dpkg-source -x' "$calls" && pass "it did try dpkg-source" || fail "no dpkg-source call: $(cat "$calls")"
 [ "$(sums "$P")" = "$before" ] && pass "the old PREFIX is whole" || fail "the old PREFIX changed"
-left=$(find "$T/cache" -mindepth 1 -maxdepth 1 -name '.lean-curl*')
-[ -z "$left" ] && pass "no half-made directory beside it" || fail "left: $left"
+[ -z "$(leftovers "$P")" ] && pass "no half-made directory beside it" || fail "left: $(leftovers "$P")"
 
-# a build that fails after unpacking
-cat >"$T/behave-dpkg-source" <<'SH'
-#!/bin/sh
-# dpkg-source -x DSC DIR: a tree with curl's shape
-d=$3
-mkdir -p "$d/include/curl" && echo '/* new */' >"$d/include/curl/curl.h" &&
-  echo new >"$d/COPYING" && touch "$d/CMakeLists.txt"
-SH
-: >"$calls"
+# and one whose build fails
+unpack_ok
+fails cmake
 run env EK_CURL_DSC="$T/curl_2.0-1.dsc" bash "$LC" "$P"
 expect_rc "cmake fails: exit 1" 1
 expect_match "says so" "$ERR" "configuring libcurl failed \(log: "
 [ "$(sums "$P")" = "$before" ] && pass "the old PREFIX is whole" || fail "the old PREFIX changed"
-left=$(find "$T/cache" -mindepth 1 -maxdepth 1 -name '.lean-curl*')
-[ -z "$left" ] && pass "no half-made directory beside it" || fail "left: $left"
-
-# and one that succeeds: the new PREFIX replaces the old one
-cat >"$T/behave-cmake" <<'SH'
-#!/bin/sh
-# cmake -S SRC -B BUILD ...: configure; cmake --build BUILD ...: the archive
-if [ "$1" = --build ]; then
-  mkdir -p "$2/lib" && echo new >"$2/lib/libcurl.a"
-fi
-SH
-: >"$calls"
-run env EK_CURL_DSC="$T/curl_2.0-1.dsc" bash "$LC" "$P"
-expect_rc "a new version built: exit 0" 0
-expect_match "says where" "$ERR" "libcurl 2.0-1 in $P"
-grep -q -- '-DCURL_ENABLE_SSL=OFF' "$calls" && grep -q -- '-DHTTP_ONLY=ON' "$calls" &&
-  grep -q -- '-DBUILD_SHARED_LIBS=OFF' "$calls" && grep -q -- '-DCURL_DISABLE_PROXY=ON' "$calls" &&
-  pass "configured static, HTTP only, without TLS or proxies" || fail "cmake was called: $(cat "$calls")"
-grep -q -- '--target libcurl' "$calls" && pass "builds the library only" || fail "cmake was called: $(cat "$calls")"
-[ "$(cat "$P/VERSION")" = 2.0-1 ] && pass "VERSION 2.0-1" || fail "VERSION $(cat "$P/VERSION")"
-grep -q new "$P/lib/libcurl.a" && grep -q new "$P/include/curl/curl.h" && grep -q new "$P/share/doc/COPYING" &&
-  pass "the new archive, headers and licence" || fail "PREFIX is not the new build"
-left=$(find "$T/cache" -mindepth 1 -maxdepth 1 -name '.lean-curl*')
-[ -z "$left" ] && pass "nothing left beside it" || fail "left: $left"
-: >"$calls"
-run env EK_CURL_DSC="$T/curl_2.0-1.dsc" bash "$LC" "$P"
-expect_rc "again: exit 0" 0
-[ ! -s "$calls" ] && pass "and nothing runs the second time" || fail "it ran: $(cat "$calls")"
+[ -z "$(leftovers "$P")" ] && pass "no half-made directory beside it" || fail "left: $(leftovers "$P")"
 
 # a PREFIX of the right version but half there (no archive) is made again
+build_ok
 rm "$P/lib/libcurl.a"
-run env EK_CURL_DSC="$T/curl_2.0-1.dsc" bash "$LC" "$P"
+: >"$calls"
+run env EK_CURL_DSC="$T/curl_1.0-1.dsc" bash "$LC" "$P"
 expect_rc "a PREFIX without its archive is made again" 0
-[ -f "$P/lib/libcurl.a" ] && pass "and has its archive" || fail "no archive"
+grep -q '^cmake --build' "$calls" && [ -f "$P/lib/libcurl.a" ] && pass "and has its archive" ||
+  fail "no archive, or no build: $(cat "$calls")"
 finish
