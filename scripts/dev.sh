@@ -14,6 +14,10 @@
 #                               15); and the .deb built, installed, run and
 #                               removed (tests/pkg/test_deb.sh, as root)
 #   scripts/dev.sh build        install what is missing and build only
+# Every build links into the entrakey command the lean libcurl of
+# scripts/lean-curl.sh (made once per curl version in
+# ${EK_CACHE_DIR:-~/.cache/entrakey}/lean-curl; EK_CURL_DSC=FILE.dsc
+# offline); test needs it, the others warn and build without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
