@@ -33,6 +33,11 @@ etok
 # Without it, the client opens the system's libcurl at the request.
 LD_DEBUG=files etok
 # (the loader's trace works: it names libc, which is always loaded)
+T1_PROXY=$(http_proxy=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
+  "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+  --authority-host "$AUTH" --ca-file "$CA_PEM" --agent 2>&1)
+[ "$T1_PROXY" = "$T1" ] && pass "a proxy in the environment is not used for the socket" ||
+  fail "with http_proxy set: $T1_PROXY"
 heavy='file=lib(curl|crypto|ssl|p11-kit|microhttpd|gnutls|systemd|entrakey)'
 if [ -n "${EK_AGENT_CURL:-}" ]; then
   nm "$EK" > "$T/nm" 2>&1
@@ -96,8 +101,11 @@ expect_match "the child has ENTRAKEY_AGENT_SOCK" "$OUT" "sock=$SOCK"
 expect_nomatch "no PIN in the child's environment" "$OUT" "$TEST_PIN"
 # exec runs the whole command (entrakey-full): the library's own client
 # (ek_agent_token through the system's libcurl, src/http_dl.c), which is
-# served the agent's cached token
-LD_DEBUG=files run "$EK" exec "$KEY_URI" --tenant "$TENANT" \
+# served the agent's cached token; a proxy in the environment is not used
+# for the socket (a proxy that is not there would fail the request)
+http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+  ALL_PROXY=http://127.0.0.1:9 LD_DEBUG=files \
+  run "$EK" exec "$KEY_URI" --tenant "$TENANT" \
   --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
   --agent -v -- sh -c 'printf %s "$ENTRAKEY_ACCESS_TOKEN"'
 expect_rc "exec --agent -v" 0
