@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "entra.h"
+#include "http.h"
 #include "text.h"
 
 #define AGENT_BODY_MAX (64 * 1024)
@@ -73,27 +74,6 @@ agent_error(struct ek_ctx *ctx, const char *sock, long status, cJSON *doc)
                      text_quote(line, sizeof line, msg->valuestring));
 }
 
-/* The agent's answer: its body, as it comes, up to AGENT_BODY_MAX. */
-struct answer {
-    struct ek_secret *body;
-    int too_long;
-};
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *u)
-{
-    struct answer *a = u;
-    size_t len = size * n; /* size is 1 */
-
-    if (len > AGENT_BODY_MAX - a->body->len) {
-        a->too_long = 1;
-        return 0; /* libcurl stops: CURLE_WRITE_ERROR */
-    }
-    if (len > 0 && ek_secret_append(NULL, a->body, p, len) != EK_OK)
-        return 0;
-    return len;
-}
-
 /* The answer of the agent's status as this context's error, or EK_OK with
  * the JSON tree in *docp when its status is 200. */
 static ek_err
@@ -139,8 +119,15 @@ wipe_delete(cJSON *doc, const char *secret)
  * context's error. */
 static ek_err
 post_error(struct ek_ctx *ctx, const char *sock, CURLcode rc, long os_errno,
-           int too_long)
+           const struct http_sink *sink)
 {
+    if (sink->oom)
+        return ek_seterr_oom(ctx);
+    if (sink->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        return ek_seterr(ctx, EK_ERR_NO_AGENT,
+                         "the agent at %s did not answer: the answer is too "
+                         "long",
+                         sock);
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
         return ek_seterr(
@@ -151,14 +138,6 @@ post_error(struct ek_ctx *ctx, const char *sock, CURLcode rc, long os_errno,
                          "the agent at %s did not answer (no answer within "
                          "the time allowed)",
                          sock);
-    case CURLE_WRITE_ERROR:
-    case CURLE_FILESIZE_EXCEEDED:
-        if (too_long || rc == CURLE_FILESIZE_EXCEEDED)
-            return ek_seterr(ctx, EK_ERR_NO_AGENT,
-                             "the agent at %s did not answer: the answer "
-                             "is too long",
-                             sock);
-        return ek_seterr_oom(ctx);
     case CURLE_PARTIAL_FILE:
         return ek_seterr(ctx, EK_ERR_NO_AGENT,
                          "the agent at %s did not answer: the answer was "
@@ -183,9 +162,10 @@ static ek_err
 agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
            const char *body, long *statusp, struct ek_secret **ansp)
 {
-    struct answer a = {NULL, 0};
+    struct http_sink sink = {.ctx = ctx, .max = AGENT_BODY_MAX};
     struct curl_slist *hdrs = NULL, *h;
     char url[128];
+    const size_t path_max = sizeof((struct sockaddr_un){0}.sun_path);
     struct stat st;
     long os_errno = 0;
     CURLcode rc;
@@ -201,18 +181,18 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
         return ek_seterr(ctx, EK_ERR_NO_AGENT,
                          "no agent socket at %s: it is %s", sock,
                          ek_file_type(st.st_mode));
-    if (strlen(sock) >= sizeof((struct sockaddr_un *)0)->sun_path)
+    if (strlen(sock) >= path_max)
         return ek_seterr(ctx, EK_ERR_NO_AGENT,
                          "the agent socket path %s is longer than a Unix "
                          "socket's %zu bytes",
-                         sock, sizeof((struct sockaddr_un *)0)->sun_path - 1);
+                         sock, path_max - 1);
     if ((size_t)snprintf(url, sizeof url, "http://localhost%s", path) >=
         sizeof url)
         return ek_seterr(ctx, EK_ERR_INTERNAL, "agent path %s too long", path);
     if ((c = curl_easy_init()) == NULL)
         return ek_seterr(ctx, EK_ERR_NO_AGENT, "cannot ask the agent: %s",
                          curl_easy_strerror(CURLE_FAILED_INIT));
-    if ((r = ek_secret_new(ctx, 4096, &a.body)) != EK_OK)
+    if ((r = ek_secret_new(ctx, 4096, &sink.body)) != EK_OK)
         goto out;
     /* no "Expect: 100-continue" round trip, whatever the body's size */
     if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
@@ -237,8 +217,9 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body)) !=
             CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &a) != CURLE_OK) {
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_sink_write) !=
+            CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
         r = ek_seterr(ctx, EK_ERR_NO_AGENT,
                       "cannot ask the agent: this libcurl lacks an option "
                       "it needs (HTTP over a Unix socket)");
@@ -247,7 +228,7 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
     ek_log(ctx, EK_LOG_TRACE, "POST %s on the agent at %s", path, sock);
     if ((rc = curl_easy_perform(c)) != CURLE_OK) {
         (void)curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-        r = post_error(ctx, sock, rc, os_errno, a.too_long);
+        r = post_error(ctx, sock, rc, os_errno, &sink);
         goto out;
     }
     if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, statusp) != CURLE_OK ||
@@ -258,13 +239,13 @@ agent_post(struct ek_ctx *ctx, const char *sock, const char *path,
                       sock);
         goto out;
     }
-    *ansp = a.body;
-    a.body = NULL;
+    *ansp = sink.body;
+    sink.body = NULL;
     r = EK_OK;
 out:
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
-    ek_secret_free(&a.body);
+    ek_secret_free(&sink.body);
     return r;
 }
 

@@ -181,30 +181,6 @@ out:
     return r;
 }
 
-struct sink {
-    struct ek_ctx *ctx;
-    struct ek_secret *body;
-    int too_big;
-    int oom;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct sink *s = arg;
-    size_t n = size * nmemb;
-
-    if (s->body->len + n > HTTP_BODY_MAX) {
-        s->too_big = 1;
-        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-    }
-    if (ek_secret_append(s->ctx, s->body, data, n) != EK_OK) {
-        s->oom = 1;
-        return 0;
-    }
-    return n;
-}
-
 static const char *
 curl_code_name(CURLcode c)
 {
@@ -282,7 +258,7 @@ is_tls_error(CURLcode c)
 static ek_err
 transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
                const struct http_request *req, const char *host,
-               const struct sink *sink, struct http_response *resp)
+               const struct http_sink *sink, struct http_response *resp)
 {
     char why_q[CURL_ERROR_SIZE + 64];
     /* curl's own words may quote the server's certificate names */
@@ -428,7 +404,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     char *ct = NULL;
     char ct_q[160], ra_q[160];
     double secs = 0, t_connect = 0, t_tls = 0, t_first = 0;
-    struct sink sink;
+    struct http_sink sink;
     CURLcode rc;
     ek_err r = EK_ERR_NETWORK;
 
@@ -466,6 +442,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
         goto out;
     sink.ctx = ctx;
     sink.body = resp->body;
+    sink.max = HTTP_BODY_MAX;
     if ((c = curl_easy_init()) == NULL) {
         r = ek_seterr_oom(ctx);
         goto out;
@@ -519,7 +496,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                     CURLE_OK ||
                 curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                                  (curl_off_t)req->form->len) != CURLE_OK)) ||
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_sink_write) !=
+            CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
         r = ek_seterr(ctx, EK_ERR_INTERNAL,
                       "libcurl refused an option "

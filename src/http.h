@@ -27,6 +27,19 @@ struct http_request {
                                       never traced, wiped from the headers */
 };
 
+/* A response body as libcurl reads it (CURLOPT_WRITEFUNCTION
+ * http_sink_write, CURLOPT_WRITEDATA the sink): appended to body, which
+ * must be at most max long; a longer one stops the transfer with too_big
+ * set, a failed allocation with oom set. */
+struct http_sink {
+    struct ek_ctx *ctx; /* for the allocation's error; may be NULL */
+    struct ek_secret *body;
+    size_t max;
+    int too_big;
+    int oom;
+};
+size_t http_sink_write(char *data, size_t size, size_t nmemb, void *arg);
+
 struct http_response {
     long status;            /* 0 when no answer came */
     char content_type[128]; /* "" when absent */
