@@ -18,7 +18,7 @@ if(EK_RELOCATABLE AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}"
     AND NOT IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
   file(RELATIVE_PATH ek_full_to_lib
     "${CMAKE_INSTALL_FULL_LIBEXECDIR}/entrakey" "${CMAKE_INSTALL_FULL_LIBDIR}")
-  set_target_properties(entrakey_full PROPERTIES
+  set_target_properties(entrakey_full entrakey_full_so PROPERTIES
     INSTALL_RPATH "\$ORIGIN/${ek_full_to_lib}")
   file(RELATIVE_PATH ek_pc_to_prefix "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
     "${CMAKE_INSTALL_PREFIX}")
@@ -33,7 +33,7 @@ else()
   endif()
   # the library is where the loader looks only for a system prefix
   if(NOT CMAKE_INSTALL_FULL_LIBDIR MATCHES "^/usr/lib")
-    set_target_properties(entrakey_full PROPERTIES
+    set_target_properties(entrakey_full entrakey_full_so PROPERTIES
       INSTALL_RPATH "${CMAKE_INSTALL_FULL_LIBDIR}")
   endif()
   set(EK_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
@@ -63,6 +63,9 @@ install(TARGETS entrakey_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # the whole command, which entrakey runs (src/cli/fast/fast_main.c)
 install(TARGETS entrakey_full
   RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/entrakey)
+# the same, loaded into entrakey for the direct path of token and assert
+install(TARGETS entrakey_full_so
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/entrakey)
 install(FILES ${PROJECT_BINARY_DIR}/entrakey.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${EK_MANPAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
@@ -87,6 +90,9 @@ install(FILES README.md CHANGELOG.md docs/getting-started.md
 if(EK_AGENT_CURL)
   install(FILES ${EK_AGENT_CURL}/share/doc/COPYING
     DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME curl-COPYING)
+  # its HTTPS build, which libentrakey opens beside itself (src/http_dl.c)
+  install(FILES ${EK_HTTPS_CURL_SO} DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 endif()
 
 # The Debian package: `scripts/dev.sh deb` (cpack -G DEB in its own build).
@@ -107,7 +113,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 # libp11-kit0, libssl3, libcjson1, libinih1, libc6 from dpkg-shlibdeps;
-# libcurl (at the first request, src/http_dl.c) and libmicrohttpd (when
+# libcurl (at the first request, src/http_dl.c, when a proxy is set or
+# the package has no libentrakey-curl.so.4) and libmicrohttpd (when
 # `entrakey agent` starts, src/agent/mhd_dl.c) are opened with dlopen, so
 # shlibdeps cannot see them.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# lean-curl.sh PREFIX: a static libcurl that speaks HTTP/1.1 over a Unix
-# socket and nothing else, for the agent client (CMake: -DEK_AGENT_CURL=PREFIX).
+# lean-curl.sh PREFIX: two small builds of libcurl for entrakey (CMake:
+# -DEK_AGENT_CURL=PREFIX):
+#  - lib/libcurl.a: static, HTTP/1.1 over a Unix socket and nothing else,
+#    linked into the `entrakey` command, the agent's client;
+#  - lib/libentrakey-curl.so.4: shared, HTTPS alone with the system's
+#    OpenSSL (libssl.so.3, libcrypto.so.3: TLS and X.509 stay the system's
+#    and get its updates), which libentrakey opens for the token endpoint
+#    instead of the system's libcurl.so.4 and its 31 libraries (src/http_dl.c;
+#    docs/performance.md, docs/security.md). Its own SONAME, so that it is
+#    never taken for a program's own libcurl.so.4.
 #
 # The source is the curl Debian has installed (libcurl4-openssl-dev's source
 # version), fetched by apt itself from the machine's own archives as deb-src,
@@ -10,9 +18,9 @@
 # read. EK_CURL_DSC=/path/to/curl_*.dsc takes an already downloaded source
 # instead (offline machines).
 #
-# PREFIX gets include/curl/*.h, lib/libcurl.a, share/doc/COPYING (curl's
-# licence), VERSION (the Debian source version) and OPTIONS (curl's CMake
-# options, one a line). A PREFIX that already holds that version built
+# PREFIX gets include/curl/*.h, lib/libcurl.a, lib/libentrakey-curl.so.4,
+# share/doc/COPYING (curl's licence), VERSION (the Debian source version)
+# and OPTIONS (curl's CMake options of both builds, one a line). A PREFIX that already holds that version built
 # with these options is left as it is; a new one is built in a temporary
 # directory and moved into place whole, so PREFIX is never half made.
 set -euo pipefail
@@ -68,11 +76,43 @@ options=(-DCMAKE_BUILD_TYPE=Release
   -DCURL_DISABLE_DOH=ON -DCURL_DISABLE_NETRC=ON
   -DCURL_DISABLE_PROGRESS_METER=ON)
 
+# The HTTPS one: the same source and the same features left out, but
+# shared, with TLS through the system's OpenSSL (Unix sockets stay: the
+# library's own agent client speaks through it), the threaded resolver
+# (a DNS lookup that the request's timeout bounds, as Debian's libcurl
+# does) and Debian's CA locations (what curl-config of the installed
+# libcurl says). No proxy: with a proxy in the environment libentrakey
+# uses the system's libcurl, which speaks to every kind of proxy.
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+ca_path=/etc/ssl/certs
+if command -v curl-config >/dev/null; then
+  ca_bundle=$(curl-config --ca 2>/dev/null || echo "$ca_bundle")
+  p=$(curl-config --configure 2>/dev/null | tr ' ' '\n' |
+    sed -n "s/^'\{0,1\}--with-ca-path=\([^']*\)'\{0,1\}$/\1/p" | head -n 1)
+  ca_path=${p:-$ca_path}
+fi
+https_options=()
+for o in "${options[@]}"; do
+  case $o in
+  -DCMAKE_C_FLAGS=*) o="-DCMAKE_C_FLAGS=-fstack-protector-strong" ;;
+  -DBUILD_SHARED_LIBS=*) o=-DBUILD_SHARED_LIBS=ON ;;
+  -DENABLE_THREADED_RESOLVER=*) o=-DENABLE_THREADED_RESOLVER=ON ;;
+  -DCURL_ENABLE_SSL=*) o=-DCURL_ENABLE_SSL=ON ;;
+  -DCURL_USE_OPENSSL=*) o=-DCURL_USE_OPENSSL=ON ;;
+  esac
+  https_options+=("$o")
+done
+https_options+=(-DLIBCURL_OUTPUT_NAME=libentrakey-curl
+  "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-z,relro -Wl,-z,now -Wl,--as-needed"
+  "-DCURL_CA_BUNDLE=$ca_bundle" "-DCURL_CA_PATH=$ca_path")
+https_lib=libentrakey-curl.so.4
+
 have() { # have DIR: DIR is a finished lean curl of $version and these options
   [ -f "$1/VERSION" ] && [ "$(cat -- "$1/VERSION")" = "$version" ] &&
     [ -f "$1/OPTIONS" ] &&
-    [ "$(cat -- "$1/OPTIONS")" = "$(printf '%s\n' "${options[@]}")" ] &&
-    [ -f "$1/lib/libcurl.a" ] && [ -f "$1/include/curl/curl.h" ] &&
+    [ "$(cat -- "$1/OPTIONS")" = "$(printf '%s\n' "${options[@]}" -- "${https_options[@]}")" ] &&
+    [ -f "$1/lib/libcurl.a" ] && [ -f "$1/lib/$https_lib" ] &&
+    [ -f "$1/include/curl/curl.h" ] &&
     [ -f "$1/share/doc/COPYING" ]
 }
 if have "$prefix"; then
@@ -176,22 +216,44 @@ for d in "$work"/src/*/; do
 done
 [ -n "$src" ] || die "the unpacked source has no include/curl/curl.h and CMakeLists.txt (log: $log)"
 
-echo "$me: building libcurl $version (HTTP over Unix sockets only)" >&2
-cmake -S "$src" -B "$work/build" "${options[@]}" >>"$log" 2>&1 ||
-  die "configuring libcurl failed (log: $log)"
-cmake --build "$work/build" -j"$(nproc)" --target libcurl >>"$log" 2>&1 ||
-  die "building libcurl failed (log: $log)"
+echo "$me: building libcurl $version (HTTP over Unix sockets only) and libentrakey-curl (HTTPS only, the system's OpenSSL)" >&2
+# build NAME DIR OPTIONS...: one of the two, its output in $log.NAME; the
+# two side by side (CMake's configure step runs on one core)
+build() {
+  local name=$1 dir=$2
+  shift 2
+  cmake -S "$src" -B "$dir" "$@" >"$log.$name" 2>&1 &&
+    cmake --build "$dir" -j"$(nproc)" --target libcurl >>"$log.$name" 2>&1
+}
+build unix "$work/build" "${options[@]}" &
+pid_unix=$!
+build https "$work/build-https" "${https_options[@]}" &
+pid_https=$!
+rc_unix=0 rc_https=0
+wait "$pid_unix" || rc_unix=$?
+wait "$pid_https" || rc_https=$?
+cat -- "$log.unix" "$log.https" >>"$log" 2>/dev/null || true
+rm -f -- "$log.unix" "$log.https"
+[ "$rc_unix" -eq 0 ] || die "building the static libcurl failed (log: $log)"
+[ "$rc_https" -eq 0 ] ||
+  die "building the HTTPS libcurl failed (is libssl-dev installed? log: $log)"
 [ -f "$work/build/lib/libcurl.a" ] ||
   die "the build made no lib/libcurl.a (log: $log)"
+so=$(readlink -f -- "$work/build-https/lib/$https_lib" 2>/dev/null || true)
+if [ -z "$so" ] || [ ! -f "$so" ]; then
+  die "the HTTPS build made no lib/$https_lib (log: $log)"
+fi
 
 stage=$(mktemp -d "$parent/.lean-curl.XXXXXX")
 chmod 755 "$stage"
 mkdir -p "$stage/include/curl" "$stage/lib" "$stage/share/doc"
 cp -- "$src"/include/curl/*.h "$stage/include/curl/"
 cp -- "$work/build/lib/libcurl.a" "$stage/lib/"
+# one file under the SONAME: what CMake copies beside libentrakey
+cp -- "$so" "$stage/lib/$https_lib"
 cp -- "$src/COPYING" "$stage/share/doc/COPYING"
 printf '%s\n' "$version" >"$stage/VERSION"
-printf '%s\n' "${options[@]}" >"$stage/OPTIONS"
+printf '%s\n' "${options[@]}" -- "${https_options[@]}" >"$stage/OPTIONS"
 # into place: the old PREFIX (another version) goes only once the new one
 # is complete
 old=

@@ -403,6 +403,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     char *redacted = NULL;
     char *ct = NULL;
     char ct_q[160], ra_q[160];
+    const char *which;
     double secs = 0, t_connect = 0, t_tls = 0, t_first = 0;
     struct http_sink sink;
     CURLcode rc;
@@ -425,6 +426,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          "entrakey talks to token endpoints over HTTPS "
                          "only (check the authority host)",
                          req->url);
+    which = http_dl_which();
+    ek_log(ctx, EK_LOG_TRACE, "libcurl: %s", which != NULL ? which : "none");
     capath = http_system_capath();
     if (req->ca_file != NULL && capath != NULL) {
         /* checked here; libcurl reads it (CURLOPT_CAINFO below) */

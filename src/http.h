@@ -74,6 +74,12 @@ void http_redact_form(const char *form, size_t len, char *out, size_t outsz);
 ek_err http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle,
                       const char *ca_file, unsigned char **bufp, size_t *lenp);
 
+/* http_dl.c: which libcurl the requests go through and why ("PATH
+ * (entrakey's own, HTTPS only)", "the system's libcurl.so.4 (REASON)"),
+ * loading it if it is not yet; NULL when none could be loaded. Not in a
+ * build that links libcurl itself. */
+const char *http_dl_which(void);
+
 /* "host[:port]" of an https URL into out; -1 if the URL is not one. */
 int http_url_host(const char *url, char *out, size_t outsz);
 

@@ -1,5 +1,14 @@
 /* http_dl.c: libcurl loaded at the first HTTP request, not at start-up. */
 /*
+ * Which libcurl: entrakey's own HTTPS-only build, libentrakey-curl.so.4
+ * beside libentrakey.so (scripts/lean-curl.sh: TLS through the system's
+ * libssl.so.3, nothing else loaded), when the build has one (EK_HTTPS_CURL)
+ * and it is there; else, and always when a proxy is set in the
+ * environment (every kind of proxy and proxy login is the system's
+ * libcurl's) or ENTRAKEY_LIBCURL=system, the system's libcurl.so.4.
+ * Loading that one and its 31 libraries is about 8 ms of a cold `entrakey
+ * token`; the own build about 1 ms (docs/performance.md).
+ *
  * Linking libcurl costs every command about 4.5 ms and 4 MiB before main()
  * (its own dependencies: GnuTLS, LDAP, SSH, Kerberos, SASL, RTMP, IDN…),
  * more than the whole of a SoftHSM signature; `assert`, `keygen`, `cert`
@@ -8,16 +17,24 @@
  * libcurl.so.4 opened with dlopen the first time one is called. Hidden
  * like every non-ek_ symbol (-fvisibility=hidden, CURL_EXTERN is empty).
  */
+#define _GNU_SOURCE            /* dladdr */
 #define CURL_DISABLE_TYPECHECK /* we define curl_easy_setopt/getinfo */
+#include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "dl.h"
+#include "http.h"
 
 #define HTTP_DL_LIBCURL "libcurl.so.4"
+#define HTTP_DL_OWN "libentrakey-curl.so.4"
 
 static struct {
     void *h;
@@ -39,8 +56,65 @@ static struct {
     CURLUcode (*url_get)(CURLU *, CURLUPart, char **, unsigned int);
     curl_version_info_data *(*version_info)(CURLversion);
 } dl;
-static char dl_error[512]; /* a sentence around dlerror's text */
+static char dl_error[512];            /* a sentence around dlerror's text */
+static char dl_which[PATH_MAX + 400]; /* which one, and why: http_dl_which */
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
+
+#ifdef EK_HTTPS_CURL
+/* A proxy variable libcurl would use for an https:// URL. */
+static const char *
+dl_proxy_var(void)
+{
+    static const char *const vars[] = {"https_proxy", "HTTPS_PROXY",
+                                       "all_proxy", "ALL_PROXY"};
+    const char *v;
+    size_t i;
+
+    for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if ((v = getenv(vars[i])) != NULL && v[0] != '\0')
+            return vars[i];
+    return NULL;
+}
+#endif
+
+/* The own build's path: beside the object this code is in (libentrakey.so,
+ * installed or in the build tree). 0, or -1 when there is none to try,
+ * and then why not in why. */
+static int
+dl_own_path(char *path, size_t len, char *why, size_t whylen)
+{
+#ifdef EK_HTTPS_CURL
+    const char *choice = getenv("ENTRAKEY_LIBCURL"), *proxy, *slash;
+    Dl_info info;
+    int n;
+
+    if (choice != NULL && strcmp(choice, "system") == 0) {
+        snprintf(why, whylen, "ENTRAKEY_LIBCURL=system");
+        return -1;
+    }
+    if ((proxy = dl_proxy_var()) != NULL) {
+        snprintf(why, whylen, "%s is set; proxies go through it", proxy);
+        return -1;
+    }
+    if (dladdr((void *)dl_own_path, &info) == 0 || info.dli_fname == NULL ||
+        (slash = strrchr(info.dli_fname, '/')) == NULL) {
+        snprintf(why, whylen, "libentrakey's directory is unknown");
+        return -1;
+    }
+    n = snprintf(path, len, "%.*s/%s", (int)(slash - info.dli_fname),
+                 info.dli_fname, HTTP_DL_OWN);
+    if (n < 0 || (size_t)n >= len || access(path, R_OK) != 0) {
+        snprintf(why, whylen, "no %s beside libentrakey", HTTP_DL_OWN);
+        return -1;
+    }
+    return 0;
+#else
+    (void)path;
+    (void)len;
+    snprintf(why, whylen, "built without entrakey's own");
+    return -1;
+#endif
+}
 
 static void
 dl_load(void)
@@ -66,8 +140,22 @@ dl_load(void)
 #undef SYM
     };
     const char *missing;
-    char why[256];
+    char why[256], own[PATH_MAX], reason[PATH_MAX + 320];
 
+    if (dl_own_path(own, sizeof own, reason, sizeof reason) == 0) {
+        dl.h = ek_dl_open(own, syms, sizeof syms / sizeof syms[0], &missing,
+                          why, sizeof why);
+        if (dl.h != NULL) {
+            snprintf(dl_which, sizeof dl_which,
+                     "%s (entrakey's own, HTTPS only)", own);
+            return;
+        }
+        /* a broken own build is said, and the system's used */
+        snprintf(reason, sizeof reason, "%s: %s", own,
+                 missing != NULL ? "a symbol is missing" : why);
+    }
+    snprintf(dl_which, sizeof dl_which, "the system's %s (%s)", HTTP_DL_LIBCURL,
+             reason);
     dl.h = ek_dl_open(HTTP_DL_LIBCURL, syms, sizeof syms / sizeof syms[0],
                       &missing, why, sizeof why);
     if (dl.h != NULL)
@@ -87,6 +175,12 @@ loaded(void)
 {
     pthread_once(&dl_once, dl_load);
     return dl.h != NULL;
+}
+
+const char *
+http_dl_which(void)
+{
+    return loaded() ? dl_which : NULL;
 }
 
 CURLcode

@@ -156,6 +156,10 @@ void cli_main_begin(void);
 int cli_main_run(struct cli *cli, const char *name,
                  int (*fn)(struct cli *, int, char **), int argc, char **argv);
 int cli_main_end(int rc);
+/* The client (fast/fast_main.c) hands the process over to the whole
+ * command loaded into it: what cli_main_begin registered for the end of
+ * the process is then the whole command's to do, not the client's. */
+void cli_main_handover(void);
 
 /* Starts the clock of the -v timestamps (main, first thing). */
 void cli_clock_start(void);

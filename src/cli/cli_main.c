@@ -41,6 +41,12 @@ cli_main_end(int rc)
     return rc == CLI_EXIT_OK ? CLI_EXIT_FILE : rc;
 }
 
+void
+cli_main_handover(void)
+{
+    stdout_checked = 1;
+}
+
 /* For the paths that call exit() (--help). */
 static void
 end_at_exit(void)

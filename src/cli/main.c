@@ -61,6 +61,9 @@ static const struct {
 };
 
 static int run_main(int argc, char **argv);
+/* in entrakey-full.so, built with main=ek_full_main: the entry point the
+ * client (fast/fast_main.c) looks up, which wants a prototype */
+int main(int argc, char **argv);
 
 int
 main(int argc, char **argv)

@@ -70,6 +70,21 @@ else
     fail "a token from the agent: a library it should not need, or no loader trace: $(grep -Em1 "$heavy|entrakey-full" "$T/err")"
 fi
 
+# common options before the command (entrakey --module M token ...) are
+# the fast client's too: the same token from the agent, nothing heavy
+LD_DEBUG=files run "$EK" --module "$ENTRAKEY_MODULE" --allow-final-pin-try \
+  token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+  --authority-host "$AUTH" --ca-file "$CA_PEM"
+expect_rc "entrakey --module M token: via the agent" 0
+[ "$OUT" = "$T1" ] && pass "... the cached token" || fail "... another token"
+if [ -n "$light" ]; then
+  skip "what it loads: $light"
+else
+  ! grep -Eq "$heavy" "$ERR" && ! grep -q 'entrakey-full' "$ERR" &&
+    pass "... answered by the client alone (nothing heavy, no entrakey-full)" ||
+    fail "... loaded $(printf '%s\n' "$ERR" | grep -Eom1 "$heavy|entrakey-full")"
+fi
+
 # --no-agent: the direct path (needs the PIN)
 etok -v --no-agent --pin-source "file:$PIN_FILE"
 expect_rc "--no-agent token" 0

@@ -95,28 +95,48 @@ tok
 expect_rc "clock 30 s off: a token" 0
 expect_nomatch "... no clock warning" "$ERR" 'clock'
 
-# libcurl is opened at the first request (src/http_dl.c): without it, or
-# with a library in its place that lacks libcurl's functions, token says
-# which. Its file is replaced for that one command, in a mount namespace
-# of its own: /dev/null (cannot be loaded), then libz (no curl_*).
+# libcurl is opened at the first request (src/http_dl.c): the system's
+# (ENTRAKEY_LIBCURL=system here) missing, or a library in its place that
+# lacks libcurl's functions, token says which. Its file is replaced for
+# that one command, in a mount namespace of its own: /dev/null (cannot be
+# loaded), then libz (no curl_*). entrakey's own (libentrakey-curl.so.4,
+# when the build has it) broken the same way: the system's is used, and
+# -v says why.
+# tok_curl_as LIBFILE REPLACEMENT [NAME=VALUE | -v]...
 tok_curl_as() {
-  with_lib_as "$curl" "$1" "$EK" token "$KEY_URI" --tenant "$TENANT" \
-    --client-id "$CLIENT_ID" --authority-host "$AUTH" --ca-file "$CA_PEM" \
-    --pin-source "file:$PIN_FILE"
+  local lib=$1 repl=$2 envs=() opts=() a
+  shift 2
+  for a; do case $a in -v) opts+=(-v) ;; *) envs+=("$a") ;; esac; done
+  with_lib_as "$lib" "$repl" env "${envs[@]}" "$EK" "${opts[@]}" token \
+    "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
+    --authority-host "$AUTH" --ca-file "$CA_PEM" --pin-source "file:$PIN_FILE"
 }
 curl=$(lib_path libcurl.so.4)
 zlib=$(lib_path libz.so.1)
+own=$EK_BUILD_DIR/libentrakey-curl.so.4
 if [ -z "$curl" ] || [ -z "$zlib" ] || ! can_hide_lib; then
   skip "token without libcurl: no mount namespace to hide it in"
 else
-  tok_curl_as /dev/null
+  tok_curl_as "$curl" /dev/null ENTRAKEY_LIBCURL=system
   expect_rc "token without libcurl: exit 1" 1
   expect_match "... names the library and why" "$ERR" \
     '^entrakey: libcurl cannot be initialised: libcurl\.so\.4 cannot be loaded: .*libcurl\.so\.4: file too short'
-  tok_curl_as "$zlib"
+  tok_curl_as "$curl" "$zlib" ENTRAKEY_LIBCURL=system
   expect_rc "token with a libcurl lacking curl_*: exit 1" 1
   expect_match "... names the function and the version needed" "$ERR" \
     '^entrakey: libcurl cannot be initialised: libcurl\.so\.4 has no curl_global_init \(libcurl 7\.84 or later is needed\)'
+  if [ -e "$own" ]; then
+    tok_curl_as "$own" /dev/null -v
+    expect_rc "entrakey's own libcurl cannot be loaded: a token all the same" 0
+    expect_match "... through the system's, and -v says why" "$ERR" \
+      "libcurl: the system's libcurl\.so\.4 \(.*libentrakey-curl\.so\.4: .*file too short"
+    tok_curl_as "$own" "$zlib" -v
+    expect_rc "entrakey's own libcurl lacks curl_*: a token all the same" 0
+    expect_match "... through the system's, and -v says why" "$ERR" \
+      "libcurl: the system's libcurl\.so\.4 \(.*libentrakey-curl\.so\.4: a symbol is missing\)"
+  else
+    skip "entrakey's own libcurl broken: this build has none"
+  fi
 fi
 
 finish

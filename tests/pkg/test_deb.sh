@@ -52,7 +52,7 @@ for p in softhsm2 ykcs11 pcscd libsystemd0; do
 done
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$T/contents"
 for f in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full \
-    /usr/share/man/man1/entrakey.1.gz \
+    /usr/libexec/entrakey/entrakey-full.so /usr/share/man/man1/entrakey.1.gz \
     /usr/share/bash-completion/completions/entrakey /usr/share/doc/entrakey/copyright \
     /usr/share/zsh/vendor-completions/_entrakey \
     /usr/share/doc/entrakey/examples/systemd/entrakey-exo@.service \
@@ -67,6 +67,10 @@ if grep -q '^EK_AGENT_CURL:PATH=.' build-deb/CMakeCache.txt 2>/dev/null; then
   grep -qxF /usr/share/doc/entrakey/curl-COPYING "$T/contents" &&
     pass "holds curl's licence (/usr/share/doc/entrakey/curl-COPYING)" ||
     fail "built with the lean libcurl but does not hold curl's licence"
+  owncurl=1
+  grep -q '^/usr/lib/[^/]*/libentrakey-curl\.so\.4$' "$T/contents" &&
+    pass "holds libentrakey-curl.so.4 beside libentrakey.so.0" ||
+    fail "built with the lean libcurls but no libentrakey-curl.so.4"
 fi
 
 if dpkg -i "$deb" >"$T/dpkg.log" 2>&1; then
@@ -82,7 +86,8 @@ sys=(env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$T/home")
 mkdir -p "$T/home"
 out=$("${sys[@]}" entrakey --version 2>&1) && pass "entrakey --version: $out" || fail "entrakey --version: $out"
 [ "$("${sys[@]}" sh -c 'command -v entrakey')" = /usr/bin/entrakey ] && pass "it is /usr/bin/entrakey" || fail "entrakey is not /usr/bin/entrakey"
-for b in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full; do
+for b in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full \
+    /usr/libexec/entrakey/entrakey-full.so; do
   readelf -d $b | grep -Eq 'R(UN)?PATH' && fail "$b has an RPATH" || pass "$b: no RPATH (Debian policy)"
 done
 # the agent's client part of the command: libsystemd is opened only for
@@ -108,6 +113,24 @@ fi
 if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
   if "${sys[@]}" entrakey quickstart >"$T/qs.out" 2>&1; then
     pass "entrakey quickstart runs from the package"
+    # a token request from the package goes through its own libcurl (-v
+    # says which; nothing listens on port 9, so it ends there)
+    qs=$T/home/.local/share/entrakey/softhsm
+    "${sys[@]}" ENTRAKEY_MODULE=/usr/lib/softhsm/libsofthsm2.so \
+      SOFTHSM2_CONF="$qs/softhsm2.conf" entrakey -v token \
+      'pkcs11:token=entrakey-quickstart;object=entrakey-quickstart;type=private' \
+      --pin-source "file:$qs/user-pin" --tenant contoso.onmicrosoft.com \
+      --client-id 11111111-2222-3333-4444-555555555555 \
+      --authority-host https://127.0.0.1:9 >/dev/null 2>"$T/tok.err"
+    if [ "${owncurl:-0}" = 1 ]; then
+      grep -q "libcurl: /usr/lib/[^/]*/libentrakey-curl\.so\.4 (entrakey's own, HTTPS only)" "$T/tok.err" &&
+        pass "a token request goes through the package's libentrakey-curl.so.4" ||
+        fail "a token request does not use libentrakey-curl.so.4: $(grep -m1 'libcurl:' "$T/tok.err")"
+    else
+      grep -q "libcurl: the system's libcurl\.so\.4" "$T/tok.err" &&
+        pass "a token request goes through the system's libcurl (no lean libcurl in this build)" ||
+        fail "no 'libcurl:' line: $(tail -2 "$T/tok.err")"
+    fi
   else
     fail "entrakey quickstart: $(tail -3 "$T/qs.out")"
   fi

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The lean static libcurl this build's client talks to the agent with
-# (EK_AGENT_CURL, made by scripts/lean-curl.sh): nothing in it refers to a
+# The lean libcurls of EK_AGENT_CURL (scripts/lean-curl.sh). The static
+# one the client talks to the agent with: nothing in it refers to a
 # TLS, LDAP, SSH, compression, IDN or resolver-thread library, and no
 # protocol but HTTP is compiled in, and it is hardened (stack protector,
 # _FORTIFY_SOURCE); a program linked with the archive and
 # libc alone needs no other shared library, says it supports Unix sockets
 # and no TLS, and fetches a page from a server on a Unix socket; the
-# install carries curl's licence. SKIP when the build has no EK_AGENT_CURL.
+# install carries curl's licence. The shared HTTPS one: below. SKIP when
+# the build has no EK_AGENT_CURL.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
 if [ -z "${EK_AGENT_CURL:-}" ]; then
   echo "SKIP: this build has no lean libcurl (cmake -DEK_AGENT_CURL=PREFIX; scripts/lean-curl.sh)"
@@ -103,9 +104,70 @@ run timeout 20 "$T/check" "$sock"
 expect_rc "GET over CURLOPT_UNIX_SOCKET_PATH" 0
 expect_match "the server's page" "$OUT" 'lean /lean'
 
+# The HTTPS twin, lib/libentrakey-curl.so.4, which libentrakey opens for
+# the token endpoint: its own SONAME (never taken for a program's
+# libcurl.so.4), the system's OpenSSL and libc only, hardened, HTTP and
+# HTTPS alone, no proxy (a proxy goes to the system's libcurl), the
+# system's CA locations, and the threaded resolver (a bounded DNS lookup)
+S=$P/lib/libentrakey-curl.so.4
+[ -s "$S" ] && pass "PREFIX holds lib/libentrakey-curl.so.4" || fail "PREFIX has no lib/libentrakey-curl.so.4"
+expect_match "its SONAME is libentrakey-curl.so.4" "$(readelf -d "$S" 2>/dev/null)" \
+  '\(SONAME\).*\[libentrakey-curl\.so\.4\]'
+needed=$(readelf -d "$S" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+expect_match "it needs the system's libssl, libcrypto and libc only" "$needed" \
+  '^libc\.so\.6 libcrypto\.so\.3 libssl\.so\.3 $'
+expect_match "full RELRO (BIND_NOW)" "$(readelf -d "$S" 2>/dev/null)" '\(FLAGS(_1)?\).*NOW'
+readelf -l -W "$S" 2>/dev/null | grep -q GNU_RELRO && pass "a RELRO segment" || fail "no GNU_RELRO segment"
+nm -D -u "$S" 2>/dev/null | awk '{ print $2 }' | sed 's/@.*//' | sort -u > "$T/s_undefined"
+none_of "nothing of LDAP, SSH, GSSAPI, IDN, PSL, zlib, brotli, zstd, nghttp2, RTMP, c-ares, GnuTLS" \
+  "$T/s_undefined" '^(gnutls_|mbedtls_|wolfSSL|PK11_|NSS_|ldap_|ber_|libssh2_|ssh_|sftp_|gss_|krb5_|idn2_|psl_|inflate|deflate|zlibVersion|Brotli|ZSTD_|nghttp2_|ngtcp2_|RTMP_|ares_)'
+grep -qx SSL_CTX_new "$T/s_undefined" && pass "TLS through OpenSSL (SSL_CTX_new)" ||
+  fail "no SSL_CTX_new wanted: not built with OpenSSL"
+grep -qx __stack_chk_fail "$T/s_undefined" && pass "stack protector" || fail "no __stack_chk_fail"
+cat > "$T/scheck.c" <<'C'
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL) { printf("dlopen: %s\n", dlerror()); return 1; }
+  curl_version_info_data *(*vi)(CURLversion) =
+      (curl_version_info_data *(*)(CURLversion))dlsym(h, "curl_version_info");
+  const curl_version_info_data *v = vi(CURLVERSION_NOW);
+  printf("ssl=%d unix=%d async=%d libz=%d idn=%d http2=%d ssl_version=%s cainfo=%s capath=%s protocols=",
+         !!(v->features & CURL_VERSION_SSL), !!(v->features & CURL_VERSION_UNIX_SOCKETS),
+         !!(v->features & CURL_VERSION_ASYNCHDNS), !!(v->features & CURL_VERSION_LIBZ),
+         !!(v->features & CURL_VERSION_IDN), !!(v->features & CURL_VERSION_HTTP2),
+         v->ssl_version, v->cainfo ? v->cainfo : "-", v->capath ? v->capath : "-");
+  for (const char *const *p = v->protocols; *p; p++) printf("%s,", *p);
+  printf("\n");
+  return 0;
+}
+C
+run cc -std=c11 -I"$P/include" -o "$T/scheck" "$T/scheck.c" -ldl
+expect_rc "a program that opens it with dlopen builds" 0
+run "$T/scheck" "$S"
+expect_rc "it opens with dlopen" 0
+expect_match "TLS, Unix sockets (the library's agent client), a threaded resolver; no zlib, IDN or HTTP/2" \
+  "$OUT" '^ssl=1 unix=1 async=1 libz=0 idn=0 http2=0 '
+expect_match "OpenSSL 3 (the system's)" "$OUT" 'ssl_version=OpenSSL/3\.'
+expect_match "HTTP and HTTPS its only protocols" "$OUT" 'protocols=(http,https,|https,http,)$'
+sys_ca=$(curl-config --ca 2>/dev/null || true)
+[ -n "$sys_ca" ] && expect_match "the CA bundle the system's libcurl uses ($sys_ca)" "$OUT" "cainfo=$sys_ca "
+expect_match "and a CA directory" "$OUT" 'capath=/'
+if ldd "$S" | grep -Eq 'libssl\.so\.3 => /(usr/)?lib/'; then
+  pass "libssl comes from the system's library directory"
+else
+  fail "libssl is not the system's: $(ldd "$S" | grep libssl)"
+fi
+
 # the licence goes where the package's docs go
 run cmake --install "$EK_BUILD_DIR" --prefix "$T/inst"
 expect_rc "cmake --install" 0
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt")
+cmp -s "$T/inst/$libdir/libentrakey-curl.so.4" "$S" &&
+  pass "libentrakey-curl.so.4 installed beside libentrakey.so.0 ($libdir)" ||
+  fail "no $libdir/libentrakey-curl.so.4 in the install, or not PREFIX's"
 lic=$T/inst/share/doc/entrakey/curl-COPYING
 cmp -s "$lic" "$P/share/doc/COPYING" && pass "curl's licence installed as share/doc/entrakey/curl-COPYING" ||
   fail "no $lic, or not PREFIX's COPYING"

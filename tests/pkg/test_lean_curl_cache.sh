@@ -40,7 +40,8 @@ build_ok() {
   cat >"$T/behave-cmake" <<'SH'
 #!/bin/sh
 if [ "$1" = --build ]; then
-  mkdir -p "$2/lib" && echo new >"$2/lib/libcurl.a"
+  mkdir -p "$2/lib" && echo new >"$2/lib/libcurl.a" &&
+    echo new >"$2/lib/libentrakey-curl.so.4"
 fi
 SH
 }
@@ -64,11 +65,16 @@ grep -q -- '-DCURL_ENABLE_SSL=OFF' "$calls" && grep -q -- '-DHTTP_ONLY=ON' "$cal
   grep -q -- '-DBUILD_SHARED_LIBS=OFF' "$calls" && grep -q -- '-DCURL_DISABLE_PROXY=ON' "$calls" &&
   pass "configured static, HTTP only, without TLS or proxies" || fail "cmake was called: $(cat "$calls")"
 grep -q -- '--target libcurl' "$calls" && pass "builds the library only" || fail "cmake was called: $(cat "$calls")"
+grep -- '-DBUILD_SHARED_LIBS=ON' "$calls" | grep -- '-DCURL_USE_OPENSSL=ON' |
+  grep -- '-DLIBCURL_OUTPUT_NAME=libentrakey-curl' | grep -q -- '-DCURL_DISABLE_PROXY=ON' &&
+  pass "and the HTTPS one: shared, OpenSSL, its own name, without proxies" ||
+  fail "no such configure call: $(cat "$calls")"
 ! grep -q '^apt-get' "$calls" && pass "and no apt-get" || fail "apt-get ran: $(cat "$calls")"
 [ "$(cat "$P/VERSION")" = 1.0-1 ] && pass "VERSION 1.0-1" || fail "VERSION $(cat "$P/VERSION" 2>&1)"
 grep -q -- '-DHTTP_ONLY=ON' "$P/OPTIONS" 2>/dev/null && pass "OPTIONS" || fail "no OPTIONS"
 grep -q new "$P/lib/libcurl.a" && grep -q new "$P/include/curl/curl.h" && grep -q new "$P/share/doc/COPYING" &&
-  pass "the archive, headers and licence" || fail "PREFIX is not the build's"
+  grep -q new "$P/lib/libentrakey-curl.so.4" &&
+  pass "the archive, the shared library, headers and licence" || fail "PREFIX is not the build's"
 [ -z "$(leftovers "$P")" ] && pass "nothing left beside it" || fail "left: $(leftovers "$P")"
 
 before=$(sums "$P")
@@ -127,16 +133,19 @@ unpack_ok
 fails cmake
 run env EK_CURL_DSC="$T/curl_2.0-1.dsc" bash "$LC" "$P"
 expect_rc "cmake fails: exit 1" 1
-expect_match "says so" "$ERR" "configuring libcurl failed \(log: "
+expect_match "says so" "$ERR" "building the static libcurl failed \(log: "
 [ "$(sums "$P")" = "$before" ] && pass "the old PREFIX is whole" || fail "the old PREFIX changed"
 [ -z "$(leftovers "$P")" ] && pass "no half-made directory beside it" || fail "left: $(leftovers "$P")"
 
-# a PREFIX of the right version but half there (no archive) is made again
+# a PREFIX of the right version but half there (no archive, no shared
+# library) is made again
 build_ok
-rm "$P/lib/libcurl.a"
-: >"$calls"
-run env EK_CURL_DSC="$T/curl_1.0-1.dsc" bash "$LC" "$P"
-expect_rc "a PREFIX without its archive is made again" 0
-grep -q '^cmake --build' "$calls" && [ -f "$P/lib/libcurl.a" ] && pass "and has its archive" ||
-  fail "no archive, or no build: $(cat "$calls")"
+for part in libcurl.a libentrakey-curl.so.4; do
+  rm "$P/lib/$part"
+  : >"$calls"
+  run env EK_CURL_DSC="$T/curl_1.0-1.dsc" bash "$LC" "$P"
+  expect_rc "a PREFIX without lib/$part is made again" 0
+  grep -q '^cmake --build' "$calls" && [ -f "$P/lib/$part" ] && pass "and has it" ||
+    fail "no $part, or no build: $(cat "$calls")"
+done
 finish

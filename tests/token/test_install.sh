@@ -23,7 +23,11 @@ expect_rc_val=$?
 [ $expect_rc_val -eq 0 ] && pass "cmake --install" || { fail "cmake --install"; cat "$T/inst.log"; }
 libexec=$(sed -n 's/^CMAKE_INSTALL_LIBEXECDIR:PATH=//p' "$EK_BUILD_DIR/CMakeCache.txt")
 full=$libexec/entrakey/entrakey-full
-for f in bin/entrakey "$full" include/entrakey.h "$libdir/libentrakey.so.0" \
+# entrakey's own HTTPS libcurl, beside the library, in a build that has it
+owncurl=
+grep -q '^EK_AGENT_CURL:PATH=.' "$EK_BUILD_DIR/CMakeCache.txt" &&
+  owncurl="$libdir/libentrakey-curl.so.4"
+for f in bin/entrakey "$full" "$full.so" $owncurl include/entrakey.h "$libdir/libentrakey.so.0" \
     "$libdir/pkgconfig/entrakey.pc" share/man/man1/entrakey.1.gz \
     share/doc/entrakey/getting-started.md share/doc/entrakey/copyright \
     share/bash-completion/completions/entrakey \
@@ -47,6 +51,8 @@ expect_match "entrakey has no RUNPATH" "[$rpath]" '^\[\]$'
 rpath=$(readelf -d "$reloc/$full" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p')
 expect_match "entrakey-full's RUNPATH is relative to it" "$rpath" '^\$ORIGIN/\.\./\.\./'"$libdir"'$'
 expect_nomatch "no build directory in the RUNPATH" "$rpath" "$EK_BUILD_DIR"
+rpath=$(readelf -d "$reloc/$full.so" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p')
+expect_match "entrakey-full.so's RUNPATH is relative to it" "$rpath" '^\$ORIGIN/\.\./\.\./'"$libdir"'$'
 run env PATH="$reloc/bin:/usr/bin:/bin" entrakey --version
 expect_rc "the relocated entrakey runs by name" 0
 expect_match "and says its version (entrakey-full found beside it)" "$OUT" "^entrakey [0-9]+\.[0-9]+\.[0-9]+"
@@ -61,6 +67,38 @@ else
   expect_nomatch "entrakey loads neither p11-kit, OpenSSL nor libmicrohttpd" "$OUT" \
     'libp11-kit|libcrypto|libmicrohttpd|libentrakey|libsystemd'
 fi
+# the direct path of assert runs the whole command inside entrakey, loaded
+# from the install (entrakey-full.so), and without entrakey-full.so by
+# running entrakey-full
+fresh_token inst
+run "$reloc/bin/entrakey" keygen "pkcs11:token=inst" --label k \
+  --pin-source "file:$PIN_FILE"
+expect_rc "keygen with the relocated install" 0
+run "$reloc/bin/entrakey" cert create "pkcs11:token=inst;object=k;type=private" \
+  --subject CN=inst --out "$T/inst.cer" --pin-source "file:$PIN_FILE"
+expect_rc "cert create with the relocated install" 0
+a=(assert "pkcs11:token=inst;object=k;type=private" --tenant contoso.onmicrosoft.com
+  --client-id 11111111-2222-3333-4444-555555555555 --no-agent
+  --pin-source "file:$PIN_FILE")
+LD_DEBUG=files run "$reloc/bin/entrakey" "${a[@]}"
+expect_rc "assert, direct, with the relocated install" 0
+expect_match "... a JWT" "$OUT" '^eyJ'
+expect_match "... with the installed entrakey-full.so, in entrakey's process" "$ERR" \
+  "file=$reloc/bin/\.\./$libexec/entrakey/entrakey-full\.so \[0\]; +dynamically loaded by $reloc/bin/entrakey"
+n=$(printf '%s\n' "$ERR" | grep -c 'initialize program:')
+[ "$n" -eq 1 ] && pass "... one program started" || fail "... $n programs started"
+if [ -e "$prefix/$full.so" ]; then
+  skip "an entrakey-full.so is installed at $prefix: a missing one cannot be seen"
+else
+  mv "$reloc/$full.so" "$reloc/$full.so.away"
+  LD_DEBUG=files run "$reloc/bin/entrakey" "${a[@]}"
+  expect_rc "without entrakey-full.so: assert still works" 0
+  n=$(printf '%s\n' "$ERR" | grep -c 'initialize program:')
+  [ "$n" -eq 2 ] && pass "... through entrakey-full (a second program)" ||
+    fail "... $n programs started"
+  mv "$reloc/$full.so.away" "$reloc/$full.so"
+fi
+
 # without entrakey-full, a clear sentence, not a crash (unless one is
 # installed where this build was configured to go: that one is run)
 if [ -e "$prefix/$full" ]; then
