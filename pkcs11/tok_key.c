@@ -175,17 +175,14 @@ load_cert(struct ek_key *k)
     return r;
 }
 
-/* Reads in three C_GetAttributeValue calls what one-by-one reads take
- * fifteen for: the key type, the five non-exportability attributes and
- * CKA_ALWAYS_AUTHENTICATE; then the lengths, then the values of the label,
- * id, modulus and public exponent. Each call costs a module like SoftHSM a
- * look at its object files (about 25 us), and a cold `entrakey assert`
- * made 19 of them. Returns 0 when the module answered each batch with
- * CKR_OK and every attribute; else -1, nothing is kept, and the caller
- * reads one attribute at a time (a module may refuse a template naming an
- * attribute it lacks: that must stay a missing attribute, not an error). */
+/* Reads in one C_GetAttributeValue call the key type, the five
+ * non-exportability attributes and CKA_ALWAYS_AUTHENTICATE of the private
+ * object, and keeps them on k. Returns 0 when the module answered CKR_OK
+ * with every one of them; else -1 and nothing is kept (the caller reads
+ * one at a time: a module may refuse a template naming an attribute it
+ * lacks, which must stay a missing attribute, not an error). */
 static int
-load_batched(struct ek_key *k)
+read_fixed_batched(struct ek_key *k)
 {
     CK_ULONG kt = 0;
     CK_BBOOL b[EK_ATTR_COUNT + 1];
@@ -198,28 +195,51 @@ load_batched(struct ek_key *k)
         {CKA_LOCAL, &b[EK_ATTR_LOCAL], sizeof b[0]},
         {CKA_ALWAYS_AUTHENTICATE, &b[EK_ATTR_COUNT], sizeof b[0]},
     };
+    const size_t nfixed = sizeof fixed / sizeof fixed[0];
+    size_t i;
+
+    memset(b, 0, sizeof b);
+    if (TOK_CALL(k->ctx, k->slot.mod->fl, C_GetAttributeValue, k->session,
+                 k->priv, fixed, nfixed) != CKR_OK)
+        return -1;
+    for (i = 0; i < nfixed; i++)
+        if (fixed[i].ulValueLen != (i == 0 ? sizeof kt : sizeof b[0]))
+            return -1;
+    k->key_type = kt;
+    for (i = 0; i < EK_ATTR_COUNT; i++)
+        k->attr[i] = b[i] ? 1 : 0;
+    k->always_auth = b[EK_ATTR_COUNT] ? 1 : 0;
+    return 0;
+}
+
+/* Reads in three C_GetAttributeValue calls what one-by-one reads take
+ * fifteen for: the fixed attributes above; then the lengths, then the
+ * values of the label, id, modulus and public exponent. Each call costs a
+ * module like SoftHSM a look at its object files (about 25 us; a remote
+ * token a round trip), and a cold `entrakey assert` made 19 of them.
+ * Returns 0 when the module answered each batch with CKR_OK and every
+ * attribute; else -1, nothing is kept but what read_fixed_batched kept
+ * (which the caller's one-by-one reads set again), and the caller reads
+ * one attribute at a time. */
+static int
+load_batched(struct ek_key *k)
+{
     CK_ATTRIBUTE var[] = {
         {CKA_LABEL, NULL, 0},
         {CKA_ID, NULL, 0},
         {CKA_MODULUS, NULL, 0},
         {CKA_PUBLIC_EXPONENT, NULL, 0},
     };
-    const size_t nfixed = sizeof fixed / sizeof fixed[0];
     const size_t nvar = sizeof var / sizeof var[0];
     unsigned char *val[sizeof var / sizeof var[0]] = {NULL};
     CK_FUNCTION_LIST *fl = k->slot.mod->fl;
     size_t i;
     int r = -1;
 
-    memset(b, 0, sizeof b);
-    if (TOK_CALL(k->ctx, fl, C_GetAttributeValue, k->session, k->priv, fixed,
-                 nfixed) != CKR_OK ||
+    if (read_fixed_batched(k) != 0 ||
         TOK_CALL(k->ctx, fl, C_GetAttributeValue, k->session, k->priv, var,
                  nvar) != CKR_OK)
         goto out;
-    for (i = 0; i < nfixed; i++)
-        if (fixed[i].ulValueLen != (i == 0 ? sizeof kt : sizeof b[0]))
-            goto out;
     for (i = 0; i < nvar; i++) {
         if (var[i].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
             var[i].ulValueLen > 1u << 20 ||
@@ -233,10 +253,6 @@ load_batched(struct ek_key *k)
     for (i = 0; i < nvar; i++)
         if (var[i].ulValueLen == CK_UNAVAILABLE_INFORMATION)
             goto out;
-    k->key_type = kt;
-    for (i = 0; i < EK_ATTR_COUNT; i++)
-        k->attr[i] = b[i] ? 1 : 0;
-    k->always_auth = b[EK_ATTR_COUNT] ? 1 : 0;
     k->label = (char *)val[0];
     k->id = val[1];
     k->id_len = var[1].ulValueLen;
@@ -503,10 +519,13 @@ tok_key_resolve(struct ek_key *k)
         goto out;
     }
     k->priv = objs[0];
-    if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE, &kt) ==
-        EK_OK)
-        k->key_type = kt;
-    read_private_attrs(k);
+    /* in one call if the module can (tok_key_load's first batch) */
+    if (read_fixed_batched(k) != 0) {
+        if (tok_attr_ulong(ctx, &k->slot, k->session, k->priv, CKA_KEY_TYPE,
+                           &kt) == EK_OK)
+            k->key_type = kt;
+        read_private_attrs(k);
+    }
     r = EK_OK;
 out:
     if (r != EK_OK || !k->always_auth)
