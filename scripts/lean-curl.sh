@@ -103,8 +103,11 @@ for o in "${options[@]}"; do
   https_options+=("$o")
 done
 https_options+=(-DLIBCURL_OUTPUT_NAME=libentrakey-curl
-  "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-z,relro -Wl,-z,now -Wl,--as-needed"
+  "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-z,relro -Wl,-z,now -Wl,--as-needed -Wl,-Bsymbolic"
   "-DCURL_CA_BUNDLE=$ca_bundle" "-DCURL_CA_PATH=$ca_path")
+# -Bsymbolic: its calls to its own curl_* functions (curl_easy_perform
+# calls curl_multi_*) bind to itself, never to a libcurl.so.4 a program
+# using libentrakey has loaded, whose symbols come first otherwise
 https_lib=libentrakey-curl.so.4
 
 have() { # have DIR: DIR is a finished lean curl of $version and these options

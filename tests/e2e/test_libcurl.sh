@@ -4,8 +4,10 @@
 # scripts/lean-curl.sh) when the build has one; the system's libcurl.so.4
 # with a proxy in the environment, with ENTRAKEY_LIBCURL=system, or in a
 # build without it. Both verify the server's certificate and its name.
-# And the direct path of token runs the whole command inside the client's
-# own process (entrakey-full.so), saying each thing once.
+# Its own calls bind to itself even when a program has the system's
+# libcurl loaded. And the direct path of token runs the whole command
+# inside the client's own process (entrakey-full.so), saying each thing
+# once.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
 source "$EK_SOURCE_DIR/tests/e2e/lib.sh"
 unset NO_PROXY no_proxy ENTRAKEY_LIBCURL
@@ -37,6 +39,23 @@ if [ "$own" = 1 ]; then
 else
   expect_match "-v: the system's (a build without its own)" "$ERR" \
     "libcurl: the system's libcurl\.so\.4 \(built without entrakey's own\)"
+fi
+
+# 1b. a program that has the system's libcurl.so.4 loaded (here through
+# LD_PRELOAD, as a program linked with it and with libentrakey would):
+# entrakey's own binds its curl_* calls to itself (-Bsymbolic), so the
+# two never mix (without it, curl_easy_perform called the system's
+# curl_multi_* with its own handles, and the process crashed)
+syscurl=$(lib_path libcurl.so.4)
+if nm -D "$EK" 2>/dev/null | grep -q __asan_init; then
+  # AddressSanitizer wants its runtime first in the list of libraries
+  skip "the system's libcurl preloaded: not in a sanitizer build"
+elif [ "$own" = 1 ] && [ -n "$syscurl" ]; then
+  LD_PRELOAD=$syscurl tok -v
+  expect_rc "with the system's libcurl already loaded: a token" 0
+  expect_match "... through entrakey's own" "$ERR" "$OWN_RE"
+  [ "$OUT" = "$(stats 's["issued"][-1]')" ] && pass "... the issued one" ||
+    fail "... not the issued token"
 fi
 
 # 2. ENTRAKEY_LIBCURL=system

@@ -117,6 +117,13 @@ needed=$(readelf -d "$S" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | 
 expect_match "it needs the system's libssl, libcrypto and libc only" "$needed" \
   '^libc\.so\.6 libcrypto\.so\.3 libssl\.so\.3 $'
 expect_match "full RELRO (BIND_NOW)" "$(readelf -d "$S" 2>/dev/null)" '\(FLAGS(_1)?\).*NOW'
+# its own curl_* calls bound to itself (-Bsymbolic): a program that uses
+# libentrakey and has loaded the system's libcurl.so.4 would otherwise
+# have its curl_multi_* called with this one's handles
+expect_match "bound to itself (SYMBOLIC)" "$(readelf -d "$S" 2>/dev/null)" '\(FLAGS\).*SYMBOLIC'
+own_relocs=$(readelf -r -W "$S" 2>/dev/null | awk '$3 ~ /JUMP_SLOT|GLOB_DAT/ && $5 ~ /^curl_/ {print $5}' | sort -u | tr '\n' ' ')
+[ -z "$own_relocs" ] && pass "no relocation against its own curl_* symbols" ||
+  fail "its curl_* calls can be taken by another libcurl: $own_relocs"
 readelf -l -W "$S" 2>/dev/null | grep -q GNU_RELRO && pass "a RELRO segment" || fail "no GNU_RELRO segment"
 nm -D -u "$S" 2>/dev/null | awk '{ print $2 }' | sed 's/@.*//' | sort -u > "$T/s_undefined"
 none_of "nothing of LDAP, SSH, GSSAPI, IDN, PSL, zlib, brotli, zstd, nghttp2, RTMP, c-ares, GnuTLS" \
