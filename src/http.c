@@ -26,6 +26,20 @@ http_global_init(void)
     http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+const char *
+http_proxy_var(void)
+{
+    static const char *const vars[] = {"https_proxy", "HTTPS_PROXY",
+                                       "all_proxy", "ALL_PROXY"};
+    const char *v;
+    size_t i;
+
+    for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if ((v = getenv(vars[i])) != NULL && v[0] != '\0')
+            return vars[i];
+    return NULL;
+}
+
 /* Field names whose values never reach a log. */
 static const char *const secret_fields[] = {
     "client_assertion", "client_secret", "assertion", "access_token",
@@ -275,8 +289,7 @@ transfer_error(struct ek_ctx *ctx, CURL *c, CURLcode rc, const char *errbuf,
     double connect_time = 0;
     unsigned ct;
 
-    if (getenv("HTTPS_PROXY") != NULL || getenv("https_proxy") != NULL ||
-        getenv("ALL_PROXY") != NULL || getenv("all_proxy") != NULL)
+    if (http_proxy_var() != NULL)
         proxy_note = "; a proxy is set in HTTPS_PROXY or ALL_PROXY: check "
                      "it, and NO_PROXY";
     if (sink->oom)

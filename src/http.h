@@ -74,6 +74,11 @@ void http_redact_form(const char *form, size_t len, char *out, size_t outsz);
 ek_err http_ca_bundle(struct ek_ctx *ctx, const char *sys_bundle,
                       const char *ca_file, unsigned char **bufp, size_t *lenp);
 
+/* The proxy variable libcurl would use for an https:// URL
+ * (https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY; set and not empty), or
+ * NULL. */
+const char *http_proxy_var(void);
+
 /* http_dl.c: which libcurl the requests go through and why ("PATH
  * (entrakey's own, HTTPS only)", "the system's libcurl.so.4 (REASON)"),
  * loading it if it is not yet; NULL when none could be loaded. Not in a

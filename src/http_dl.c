@@ -60,23 +60,6 @@ static char dl_error[512];            /* a sentence around dlerror's text */
 static char dl_which[PATH_MAX + 400]; /* which one, and why: http_dl_which */
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
 
-#ifdef EK_HTTPS_CURL
-/* A proxy variable libcurl would use for an https:// URL. */
-static const char *
-dl_proxy_var(void)
-{
-    static const char *const vars[] = {"https_proxy", "HTTPS_PROXY",
-                                       "all_proxy", "ALL_PROXY"};
-    const char *v;
-    size_t i;
-
-    for (i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if ((v = getenv(vars[i])) != NULL && v[0] != '\0')
-            return vars[i];
-    return NULL;
-}
-#endif
-
 /* The own build's path: beside the object this code is in (libentrakey.so,
  * installed or in the build tree). 0, or -1 when there is none to try,
  * and then why not in why. */
@@ -92,7 +75,7 @@ dl_own_path(char *path, size_t len, char *why, size_t whylen)
         snprintf(why, whylen, "ENTRAKEY_LIBCURL=system");
         return -1;
     }
-    if ((proxy = dl_proxy_var()) != NULL) {
+    if ((proxy = http_proxy_var()) != NULL) {
         snprintf(why, whylen, "%s is set; proxies go through it", proxy);
         return -1;
     }
