@@ -16,6 +16,7 @@
  * (EK_AGENT_CURL), which never posts here but keeps this code in a
  * sanitizer build, whose objects keep every section */
 #pragma weak http_dl_which
+#pragma weak http_dl_warning
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc = CURLE_FAILED_INIT;
@@ -421,7 +422,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     char *redacted = NULL;
     char *ct = NULL;
     char ct_q[160], ra_q[160];
-    const char *which;
+    const char *which, *warning;
     double secs = 0, t_connect = 0, t_tls = 0, t_first = 0;
     struct http_sink sink;
     CURLcode rc;
@@ -446,6 +447,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          req->url);
     which = http_dl_which != NULL ? http_dl_which() : "linked in";
     ek_log(ctx, EK_LOG_TRACE, "libcurl: %s", which != NULL ? which : "none");
+    if (http_dl_warning != NULL && (warning = http_dl_warning()) != NULL)
+        ek_log(ctx, EK_LOG_WARN, "%s", warning);
     capath = http_system_capath();
     if (req->ca_file != NULL && capath != NULL) {
         /* checked here; libcurl reads it (CURLOPT_CAINFO below) */

@@ -84,6 +84,9 @@ const char *http_proxy_var(void);
  * loading it if it is not yet; NULL when none could be loaded. Not in a
  * build that links libcurl itself. */
 const char *http_dl_which(void);
+/* http_dl.c: a sentence on a setting of the choice it did not understand
+ * (ENTRAKEY_LIBCURL), or NULL. Not in a build that links libcurl. */
+const char *http_dl_warning(void);
 
 /* "host[:port]" of an https URL into out; -1 if the URL is not one. */
 int http_url_host(const char *url, char *out, size_t outsz);

@@ -58,6 +58,7 @@ static struct {
 } dl;
 static char dl_error[512];            /* a sentence around dlerror's text */
 static char dl_which[PATH_MAX + 400]; /* which one, and why: http_dl_which */
+static char dl_warning[160];          /* http_dl_warning; "" when none */
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
 
 /* The own build's path: beside the object this code is in (libentrakey.so,
@@ -99,6 +100,20 @@ dl_own_path(char *path, size_t len, char *why, size_t whylen)
 #endif
 }
 
+/* ENTRAKEY_LIBCURL takes one value; any other is said, not guessed at (a
+ * misspelt "system" must not pass for a choice that was made). */
+static void
+dl_check_choice(void)
+{
+    const char *choice = getenv("ENTRAKEY_LIBCURL");
+
+    if (choice != NULL && choice[0] != '\0' && strcmp(choice, "system") != 0)
+        snprintf(dl_warning, sizeof dl_warning,
+                 "ENTRAKEY_LIBCURL='%.40s%s' is not understood, and is "
+                 "ignored: its one value is 'system'",
+                 choice, strlen(choice) > 40 ? "..." : "");
+}
+
 static void
 dl_load(void)
 {
@@ -125,6 +140,7 @@ dl_load(void)
     const char *missing;
     char why[256], own[PATH_MAX], reason[PATH_MAX + 320];
 
+    dl_check_choice();
     if (dl_own_path(own, sizeof own, reason, sizeof reason) == 0) {
         dl.h = ek_dl_open(own, syms, sizeof syms / sizeof syms[0], &missing,
                           why, sizeof why);
@@ -164,6 +180,13 @@ const char *
 http_dl_which(void)
 {
     return loaded() ? dl_which : NULL;
+}
+
+const char *
+http_dl_warning(void)
+{
+    (void)loaded();
+    return dl_warning[0] != '\0' ? dl_warning : NULL;
 }
 
 CURLcode

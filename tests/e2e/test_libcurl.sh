@@ -69,9 +69,22 @@ if [ "$own" = 1 ]; then
   loaded 'libentrakey-curl' && fail "... and entrakey's own too" ||
     pass "... and entrakey's own is not"
 fi
-ENTRAKEY_LIBCURL=own tok -v
+# another value (a misspelt "system") is said, without -v too, and the
+# default is used: a choice not understood is never taken for one
+ENTRAKEY_LIBCURL=sytem tok -v
 expect_rc "ENTRAKEY_LIBCURL with another value: the default" 0
 [ "$own" = 1 ] && expect_match "... entrakey's own" "$ERR" "$OWN_RE"
+ENTRAKEY_LIBCURL=sytem tok
+expect_rc "ENTRAKEY_LIBCURL=sytem, without -v: a token" 0
+expect_match "... and a warning that names the value" "$ERR" \
+  "warning: ENTRAKEY_LIBCURL='sytem' is not understood, and is ignored: its one value is 'system'"
+[ "$OUT" = "$(stats 's["issued"][-1]')" ] && pass "... the issued token on stdout alone" ||
+  fail "... stdout is not the issued token: $OUT"
+ENTRAKEY_LIBCURL= tok
+expect_rc "ENTRAKEY_LIBCURL empty: a token" 0
+[ -z "$ERR" ] && pass "... and nothing said" || fail "... stderr: $ERR"
+tok
+[ -z "$ERR" ] && pass "unset: nothing said" || fail "unset: stderr: $ERR"
 
 # 3. a proxy in the environment: the system's libcurl, through the proxy
 start_proxy
