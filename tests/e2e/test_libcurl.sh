@@ -80,6 +80,15 @@ expect_match "... and a warning that names the value" "$ERR" \
   "warning: ENTRAKEY_LIBCURL='sytem' is not understood, and is ignored: its one value is 'system'"
 [ "$OUT" = "$(stats 's["issued"][-1]')" ] && pass "... the issued token on stdout alone" ||
   fail "... stdout is not the issued token: $OUT"
+# said once per process: not again at the retry of a 500
+control '{"actions": ["json500"]}'
+ENTRAKEY_LIBCURL=sytem tok
+expect_rc "ENTRAKEY_LIBCURL=sytem, a 500 then a token: a token" 0
+n=$(printf '%s\n' "$ERR" | grep -c "ENTRAKEY_LIBCURL='sytem' is not understood")
+[ "$n" = 1 ] && pass "... the warning said once, not at the retry" ||
+  fail "... the warning said $n times: $ERR"
+expect_match "... and the retry was made" "$ERR" "answered HTTP 500; trying once more"
+control '{}'
 ENTRAKEY_LIBCURL= tok
 expect_rc "ENTRAKEY_LIBCURL empty: a token" 0
 [ -z "$ERR" ] && pass "... and nothing said" || fail "... stderr: $ERR"
