@@ -20,9 +20,6 @@
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc = CURLE_FAILED_INIT;
-/* http_dl_warning is said once per process, not at every retry */
-static pthread_mutex_t http_warn_mu = PTHREAD_MUTEX_INITIALIZER;
-static int http_warned;
 
 static void
 http_global_init(void)
@@ -426,7 +423,6 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     char *ct = NULL;
     char ct_q[160], ra_q[160];
     const char *which, *warning;
-    int said;
     double secs = 0, t_connect = 0, t_tls = 0, t_first = 0;
     struct http_sink sink;
     CURLcode rc;
@@ -451,14 +447,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          req->url);
     which = http_dl_which != NULL ? http_dl_which() : "linked in";
     ek_log(ctx, EK_LOG_TRACE, "libcurl: %s", which != NULL ? which : "none");
-    if (http_dl_warning != NULL && (warning = http_dl_warning()) != NULL) {
-        pthread_mutex_lock(&http_warn_mu);
-        said = http_warned;
-        http_warned = 1;
-        pthread_mutex_unlock(&http_warn_mu);
-        if (!said)
-            ek_log(ctx, EK_LOG_WARN, "%s", warning);
-    }
+    if (http_dl_warning != NULL && (warning = http_dl_warning()) != NULL)
+        ek_log(ctx, EK_LOG_WARN, "%s", warning);
     capath = http_system_capath();
     if (req->ca_file != NULL && capath != NULL) {
         /* checked here; libcurl reads it (CURLOPT_CAINFO below) */

@@ -85,7 +85,9 @@ const char *http_proxy_var(void);
  * build that links libcurl itself. */
 const char *http_dl_which(void);
 /* http_dl.c: a sentence on a setting of the choice it did not understand
- * (ENTRAKEY_LIBCURL), or NULL. Not in a build that links libcurl. */
+ * (ENTRAKEY_LIBCURL), to its first caller in the process (a retry, or an
+ * agent's next refresh, does not say it again); else NULL. Not in a build
+ * that links libcurl. */
 const char *http_dl_warning(void);
 
 /* "host[:port]" of an https URL into out; -1 if the URL is not one. */

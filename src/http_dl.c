@@ -59,20 +59,22 @@ static struct {
 static char dl_error[512];            /* a sentence around dlerror's text */
 static char dl_which[PATH_MAX + 400]; /* which one, and why: http_dl_which */
 static char dl_warning[160];          /* http_dl_warning; "" when none */
+static pthread_mutex_t dl_warning_mu = PTHREAD_MUTEX_INITIALIZER;
+static int dl_warning_given; /* once per process, under the mutex */
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
 
 /* The own build's path: beside the object this code is in (libentrakey.so,
  * installed or in the build tree). 0, or -1 when there is none to try,
- * and then why not in why. */
+ * and then why not in why. want_system: ENTRAKEY_LIBCURL=system. */
 static int
-dl_own_path(char *path, size_t len, char *why, size_t whylen)
+dl_own_path(int want_system, char *path, size_t len, char *why, size_t whylen)
 {
 #ifdef EK_HTTPS_CURL
-    const char *choice = getenv("ENTRAKEY_LIBCURL"), *proxy, *slash;
+    const char *proxy, *slash;
     Dl_info info;
     int n;
 
-    if (choice != NULL && strcmp(choice, "system") == 0) {
+    if (want_system) {
         snprintf(why, whylen, "ENTRAKEY_LIBCURL=system");
         return -1;
     }
@@ -93,25 +95,12 @@ dl_own_path(char *path, size_t len, char *why, size_t whylen)
     }
     return 0;
 #else
+    (void)want_system;
     (void)path;
     (void)len;
     snprintf(why, whylen, "built without entrakey's own");
     return -1;
 #endif
-}
-
-/* ENTRAKEY_LIBCURL takes one value; any other is said, not guessed at (a
- * misspelt "system" must not pass for a choice that was made). */
-static void
-dl_check_choice(void)
-{
-    const char *choice = getenv("ENTRAKEY_LIBCURL");
-
-    if (choice != NULL && choice[0] != '\0' && strcmp(choice, "system") != 0)
-        snprintf(dl_warning, sizeof dl_warning,
-                 "ENTRAKEY_LIBCURL='%.40s%s' is not understood, and is "
-                 "ignored: its one value is 'system'",
-                 choice, strlen(choice) > 40 ? "..." : "");
 }
 
 static void
@@ -137,11 +126,18 @@ dl_load(void)
         SYM(version_info, "curl_version_info"),
 #undef SYM
     };
-    const char *missing;
+    const char *missing, *choice = getenv("ENTRAKEY_LIBCURL");
     char why[256], own[PATH_MAX], reason[PATH_MAX + 320];
+    int want_system = choice != NULL && strcmp(choice, "system") == 0;
 
-    dl_check_choice();
-    if (dl_own_path(own, sizeof own, reason, sizeof reason) == 0) {
+    /* its one value; any other is said, not guessed at (a misspelt
+     * "system" must not pass for a choice that was made) */
+    if (choice != NULL && choice[0] != '\0' && !want_system)
+        snprintf(dl_warning, sizeof dl_warning,
+                 "ENTRAKEY_LIBCURL='%.40s%s' is not understood, and is "
+                 "ignored: its one value is 'system'",
+                 choice, strlen(choice) > 40 ? "..." : "");
+    if (dl_own_path(want_system, own, sizeof own, reason, sizeof reason) == 0) {
         dl.h = ek_dl_open(own, syms, sizeof syms / sizeof syms[0], &missing,
                           why, sizeof why);
         if (dl.h != NULL) {
@@ -185,8 +181,16 @@ http_dl_which(void)
 const char *
 http_dl_warning(void)
 {
-    (void)loaded();
-    return dl_warning[0] != '\0' ? dl_warning : NULL;
+    int given;
+
+    (void)loaded(); /* dl_load reads the choice */
+    if (dl_warning[0] == '\0')
+        return NULL;
+    pthread_mutex_lock(&dl_warning_mu);
+    given = dl_warning_given;
+    dl_warning_given = 1;
+    pthread_mutex_unlock(&dl_warning_mu);
+    return given ? NULL : dl_warning;
 }
 
 CURLcode
