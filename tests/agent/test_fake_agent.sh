@@ -20,14 +20,18 @@ stop_fake() {
   return 0
 }
 on_exit stop_fake
+# each fake writes its own file: with one shared file, the wait could read
+# the "listening" of the one just stopped before the new one truncates it,
+# and the client then found no socket (seen once in CI under ASan)
 fake() {
   stop_fake
   rm -f "$FAKE_SOCK"
+  local out="$T/fake.$1.out"
   "$PY" "$EK_SOURCE_DIR/tests/agent/fake_agent.py" "$FAKE_SOCK" "$1" \
-    > "$T/fake.out" 2>&1 &
+    > "$out" 2>&1 &
   FAKE_PID=$!
-  for _ in $(seq 100); do grep -q listening "$T/fake.out" && return 0; sleep 0.05; done
-  fail "the fake agent did not start: $(cat "$T/fake.out")"
+  for _ in $(seq 100); do grep -qs listening "$out" && return 0; sleep 0.05; done
+  fail "the fake agent did not start: $(cat "$out")"
 }
 atok() {
   run "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \

@@ -95,11 +95,13 @@ class H(http.server.BaseHTTPRequestHandler):
 class S(socketserver.UnixStreamServer):
     pass
 s = S(sys.argv[1], H)
+print("listening", flush=True)
 s.handle_request()
 PY
 server=$!
 on_exit "kill $server 2>/dev/null"
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+# the socket file exists from bind(), before listen(): wait for the word
+for _ in $(seq 100); do grep -qs listening "$T/server.log" && break; sleep 0.1; done
 run timeout 20 "$T/check" "$sock"
 expect_rc "GET over CURLOPT_UNIX_SOCKET_PATH" 0
 expect_match "the server's page" "$OUT" 'lean /lean'
