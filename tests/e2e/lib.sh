@@ -14,10 +14,29 @@ E2E_DIR="$EK_SOURCE_DIR/tests/e2e"
 E2E_HOSTS="login.microsoftonline.com login.microsoftonline.us login.chinacloudapi.cn management.azure.com"
 
 # make_ca: a test CA and a server certificate for 127.0.0.1, ::1, localhost
-# and $E2E_HOSTS, in $T/ca. Sets CA_PEM.
+# and $E2E_HOSTS, in $T/ca (the test's own copy: it may sign more with the
+# CA's key). Sets CA_PEM. Made once a day for all the tests under
+# $EK_TEST_TMP, not two RSA keys for each of some 35 tests a run: the
+# first test that needs it makes it in a directory of its own and renames
+# that into place; a test that loses that race uses the winner's. Valid
+# for two days.
 make_ca() {
-  local d="$T/ca"
+  local d="$T/ca" shared tmp
+  shared="$EK_TEST_TMP/shared-ca.$(date -u +%Y%m%d)"
+  if [ ! -s "$shared/server.pem" ]; then
+    tmp=$(mktemp -d "$EK_TEST_TMP/.shared-ca.XXXXXX")
+    _make_ca "$tmp" || { rm -rf "$tmp"; exit 1; }
+    mv -T "$tmp" "$shared" 2>/dev/null || rm -rf "$tmp"
+  fi
   mkdir -p "$d"
+  cp "$shared/ca.key" "$shared/ca.pem" "$shared/server.key" \
+    "$shared/server.pem" "$d/" ||
+    { echo "cannot copy the test CA from $shared"; exit 1; }
+  CA_PEM="$d/ca.pem"
+}
+# _make_ca DIR: make_ca's files, made in DIR.
+_make_ca() {
+  local d=$1
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" \
     -out "$d/ca.pem" -days 2 -subj "/CN=entrakey e2e test CA" \
     -addext "basicConstraints=critical,CA:TRUE" \
@@ -32,8 +51,7 @@ make_ca() {
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
     -CAcreateserial -days 2 -out "$d/server.pem" \
     -extfile "$d/server.ext" 2>>"$d/log" ||
-    { echo "openssl could not make the test CA:"; cat "$d/log"; exit 1; }
-  CA_PEM="$d/ca.pem"
+    { echo "openssl could not make the test CA:"; cat "$d/log"; return 1; }
 }
 
 # start_server [server.py options...]: starts the token endpoint (knowing
