@@ -109,7 +109,7 @@ for t in "$SRC"/tests/token/test_*.sh "$SRC"/tests/agent/test_mi_http.sh \
 done
 # The longest first, so that no long one starts last and runs on alone at
 # the end (their seconds under valgrind, two at once: test_pin 106,
-# test_check 89, test_pin_echo 340 for 200 cases, so about 120 for its 72,
+# test_check 89, test_pin_echo 110 for its 72 cases (233 for 200),
 # test_keys_delete 70, test_init 59, test_mi_http 52, test_assert 50,
 # test_pin_rule 47, the others 45 or less); a count after the name runs
 # the test as that many parts at once (EK_TEST_SHARD, shard_range in
