@@ -90,6 +90,31 @@ for b in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full \
     /usr/libexec/entrakey/entrakey-full.so; do
   readelf -d $b | grep -Eq 'R(UN)?PATH' && fail "$b has an RPATH" || pass "$b: no RPATH (Debian policy)"
 done
+# hardening of every ELF file the package installs (readelf, not our
+# reader): full RELRO (GNU_RELRO and BIND_NOW: the GOT read-only after
+# load), executables PIE, the stack protector, and glibc's checked
+# functions (FORTIFY) in the command and the library
+elfs=$(while read -r f; do
+  [ -f "$f" ] && [ ! -L "$f" ] && head -c 4 "$f" | grep -q 'ELF' && echo "$f"
+done < "$T/files")
+[ -n "$elfs" ] && pass "ELF files: $(echo $elfs | tr ' ' ',')" || fail "no ELF file in the package"
+for f in $elfs; do
+  readelf -lW "$f" | grep -q GNU_RELRO && readelf -dW "$f" | grep -Eq 'BIND_NOW|Flags:.* NOW' &&
+    pass "$f: full RELRO" || fail "$f: not full RELRO: $(readelf -dW "$f" | grep FLAGS)"
+  case $f in
+    */bin/*|*/entrakey-full)
+      readelf -hW "$f" | grep -q 'Type: *DYN' && pass "$f: PIE" || fail "$f: not PIE" ;;
+  esac
+  case $f in
+    */libentrakey-curl.so.*) ;;   # curl's own build flags (scripts/lean-curl.sh)
+    *)
+      nm -D --undefined-only "$f" | grep -q ' __stack_chk_fail@' &&
+        pass "$f: stack protector" || fail "$f: no __stack_chk_fail"
+      nm -D --undefined-only "$f" | grep -Eq ' __[a-z_]+_chk@' &&
+        pass "$f: FORTIFY ($(nm -D --undefined-only "$f" | grep -Ec ' __[a-z_]+_chk@') checked calls)" ||
+        fail "$f: no checked glibc call (FORTIFY)" ;;
+  esac
+done
 # the agent's client part of the command: libsystemd is opened only for
 # --audit journal (Recommends), the rest is entrakey-full's
 out=$("${sys[@]}" entrakey keys --help 2>&1) && pass "entrakey keys --help (runs entrakey-full)" || fail "entrakey keys --help: $out"
