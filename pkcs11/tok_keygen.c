@@ -15,34 +15,28 @@
 
 #include "tok.h"
 
-/* Serialises keygen on one token across processes: two runs with one
- * label both pass the "no such label" check and make twins (same label,
- * same id) that no URI can tell apart. The lock is a file named after the
- * token's manufacturer, model and serial under $XDG_RUNTIME_DIR/entrakey
- * (else /run/entrakey), held with flock(2) until the key is made; the
- * check after generating covers runs that do not share the directory.
- * Returns the descriptor to close, or -1 when there is no lock to take
- * (said with -v). */
+/* Serialises keygen across this user's processes: two runs with one label
+ * both pass the "no such label" check and make twins (same label, same id)
+ * that no URI can tell apart. The lock is $XDG_RUNTIME_DIR/entrakey/
+ * keygen.lock (else /run/entrakey/keygen.lock), held with flock(2) from
+ * before this call loads any module until the key is made. It is taken
+ * that early because a module that keeps its store in files can read it
+ * half-written: SoftHSM 2.6.1 read its token.object while another
+ * process's C_Login rewrote it and failed that login (CKR_GENERAL_ERROR),
+ * and a run whose C_Initialize read the store while another run was
+ * generating never saw that run's key and made a twin (CI, 2026-12-05).
+ * One lock for all tokens: keygen is rare, and a per-token lock cannot be
+ * named before the module is loaded. The check after generating covers
+ * runs that do not share the directory. Returns the descriptor to close,
+ * or -1 when there is no lock to take (said with -v). */
 static int
-keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
+keygen_lock(struct ek_ctx *ctx)
 {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
-    const char *parts[] = {s->manufacturer, s->model, s->serial};
     char dir[PATH_MAX], path[PATH_MAX];
-    unsigned long long hash = 1469598103934665603ULL; /* FNV-1a */
     struct stat st;
-    const char *p;
-    size_t i;
     int fd;
 
-    for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        for (p = parts[i];; p++) {
-            hash ^= (unsigned char)*p;
-            hash *= 1099511628211ULL;
-            if (*p == '\0')
-                break;
-        }
-    }
     if (xdg != NULL && xdg[0] == '/')
         snprintf(dir, sizeof dir, "%s/entrakey", xdg);
     else
@@ -53,17 +47,14 @@ keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
     if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
         st.st_uid != geteuid() || (st.st_mode & 022))
         goto nolock;
-    if (snprintf(path, sizeof path, "%s/keygen-%016llx.lock", dir, hash) >=
-        (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/keygen.lock", dir) >= (int)sizeof path)
         goto nolock;
     fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         goto nolock;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ek_log(ctx, EK_LOG_INFO,
-               "another keygen on token '%s' is running; "
-               "waiting for it (%s)",
-               s->label, path);
+               "another keygen is running; waiting for it (%s)", path);
         while (flock(fd, LOCK_EX) != 0) {
             if (errno != EINTR) {
                 close(fd);
@@ -74,9 +65,9 @@ keygen_lock(struct ek_ctx *ctx, const struct tok_slot *s)
     return fd;
 nolock:
     ek_log(ctx, EK_LOG_INFO,
-           "no keygen lock for token '%s' (%s: %s); the "
-           "check after generating still refuses twins",
-           s->label, dir, strerror(errno));
+           "no keygen lock (%s: %s); the check after generating still "
+           "refuses twins",
+           dir, strerror(errno));
     return -1;
 }
 
@@ -385,6 +376,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
                       shown);
         goto out;
     }
+    lockfd = keygen_lock(ctx);
     if ((r = tok_match_slots(ctx, token_uri, &u, &slots, &n)) != EK_OK)
         goto out;
     if (n > 1) {
@@ -402,7 +394,6 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         r = no_keygen(ctx, s, bits);
         goto out;
     }
-    lockfd = keygen_lock(ctx, s);
     if ((r = tok_pin_resolve(ctx, &u, &pin_src)) != EK_OK)
         goto out;
     if ((r = tok_session_open(ctx, s, 2, &h)) != EK_OK)

@@ -111,6 +111,11 @@ keygen_log(void *arg, enum ek_log_level level, const char *msg)
         fprintf(stderr, "entrakey: warning: %s\n", msg);
         pthread_mutex_unlock(&sp->mu);
     }
+    /* a keygen that waits for another one's lock says so, or it would
+     * look hung (the other may be at its PIN prompt) */
+    if (level == EK_LOG_INFO &&
+        strncmp(msg, "another keygen is running", 25) == 0)
+        fprintf(stderr, "entrakey: %s\n", msg);
     if (sp->tty && !sp->started && strncmp(msg, "generating a ", 13) == 0 &&
         pthread_create(&sp->thread, NULL, spin, sp) == 0)
         sp->started = 1;

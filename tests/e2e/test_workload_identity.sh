@@ -87,7 +87,7 @@ if [ "$RC" -eq 0 ]; then
     fail "left behind: $(ls -la "$(dirname "$F")" 2>&1)"
 fi
 expect_nomatch "nothing of ours on stderr" "$ERR" 'entrakey'
-left() { ls -A "$XDG_RUNTIME_DIR/entrakey" 2>/dev/null | grep -v '^keygen-.*\.lock$'; }
+left() { ls -A "$XDG_RUNTIME_DIR/entrakey" 2>/dev/null | grep -v '^keygen\.lock$'; }
 [ -z "$(left)" ] && pass "nothing left in \$XDG_RUNTIME_DIR/entrakey" || fail "left: $(left)"
 
 wi() { # wi [exec options...] -- COMMAND...
