@@ -15,7 +15,8 @@
 # Needs clang and libclang-rt-14-dev (Debian 12); no network.
 # Environment: EK_FUZZ_BUILD (build dir, default <repo>/build-fuzz),
 # EK_FUZZ_RSS_MB (default 2048), EK_FUZZ_TIMEOUT (seconds per input,
-# default 10), EK_FUZZ_CC (default clang).
+# default 10), EK_FUZZ_CC (default clang), EK_FUZZ_JOBS (targets run at
+# once, default one per CPU).
 set -u -o pipefail
 
 usage() {
@@ -83,37 +84,61 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/ek-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-failed=()
+# fuzz_one TARGET: one target's run; its summary goes to
+# $scratch/TARGET.summary and its exit status to $scratch/TARGET.failed
+fuzz_one() {
+    local t=$1 corpus=$scratch/$1 findings=$build/findings/$1 log rc found
+    local out=$scratch/$1.summary
+    log=$build/findings/$t.log
+    {
+        echo "== fuzz_$t for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
+        # The scratch corpus is the only directory given, so new inputs go
+        # there; -artifact_prefix keeps what breaks a property.
+        "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
+            -rss_limit_mb="$rss" -timeout="$timeout" -print_final_stats=1 \
+            -artifact_prefix="$findings/" "$corpus" >"$log" 2>&1
+        rc=$?
+        # (a crash prints the final stats twice: keep the first of each)
+        grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' \
+            "$log" | awk '!seen[$1]++ { print "   " $0 }'
+        if [[ $rc -ne 0 ]]; then
+            found=$(ls -t "$findings"/{crash,leak,timeout,oom}-* \
+                2>/dev/null | head -n 1)
+            grep -m 3 -E 'ERROR: |runtime error|property broken' "$log" |
+                sed 's/^/   /'
+            echo "   FAILED (exit $rc): input ${found:-(none written)}; log $log"
+            echo "$t: ${found:-see $log}" >"$scratch/$t.failed"
+        else
+            echo "   ok"
+        fi
+    } >"$out"
+}
+
 for t in "${targets[@]}"; do
-    corpus=$scratch/$t
-    findings=$build/findings/$t
-    rm -rf "$findings"
-    mkdir -p "$corpus" "$findings"
-    if ! cp -R "$src/tests/fuzz/corpus/$t/." "$corpus/"; then
-        echo "$0: cannot copy the corpus of $t to $corpus" >&2
+    rm -rf "${build:?}/findings/$t"
+    mkdir -p "$scratch/$t" "$build/findings/$t"
+    if ! cp -R "$src/tests/fuzz/corpus/$t/." "$scratch/$t/"; then
+        echo "$0: cannot copy the corpus of $t to $scratch/$t" >&2
         exit 2
     fi
-    log=$build/findings/$t.log
-    echo "== fuzz_$t for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
-    # The scratch corpus is the only directory given, so new inputs go
-    # there; -artifact_prefix keeps what breaks a property.
-    "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
-        -rss_limit_mb="$rss" -timeout="$timeout" -print_final_stats=1 \
-        -artifact_prefix="$findings/" "$corpus" >"$log" 2>&1
-    rc=$?
-    # (a crash prints the final stats twice: keep the first of each)
-    grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' \
-        "$log" | awk '!seen[$1]++ { print "   " $0 }'
-    if [[ $rc -ne 0 ]]; then
-        found=$(ls -t "$findings"/{crash,leak,timeout,oom}-* \
-            2>/dev/null | head -n 1)
-        grep -m 3 -E 'ERROR: |runtime error|property broken' "$log" |
-            sed 's/^/   /'
-        echo "   FAILED (exit $rc): input ${found:-(none written)}; log $log"
-        failed+=("$t: ${found:-see $log}")
-    else
-        echo "   ok"
+done
+# EK_FUZZ_JOBS targets at a time (default: one per CPU); each runs for
+# SECONDS of wall time, so one per CPU gives each the whole of one CPU
+jobs=${EK_FUZZ_JOBS:-$(nproc)}
+running=0
+for t in "${targets[@]}"; do
+    if [[ $running -ge $jobs ]]; then
+        wait -n
+        running=$((running - 1))
     fi
+    fuzz_one "$t" &
+    running=$((running + 1))
+done
+wait
+failed=()
+for t in "${targets[@]}"; do
+    cat "$scratch/$t.summary"
+    [[ -f $scratch/$t.failed ]] && failed+=("$(cat "$scratch/$t.failed")")
 done
 
 if [[ ${#failed[@]} -gt 0 ]]; then
