@@ -161,13 +161,22 @@ case "${1:-}" in
     # stage fails
     bg=()
     trap 'for p in "${bg[@]}"; do kill -- -"$p" 2>/dev/null || true; done' EXIT
+    # `setsid bash -c "$LOWPRIO" lowprio CMD... &` runs CMD at the lowest CPU
+    # priority in a session and process group of its own ($! is the
+    # group's id). A new session is also a new autogroup where the kernel
+    # has them (sched_autogroup_enabled, as on this CI's machines): CPU is
+    # shared between autogroups first, and a process's nice counts only
+    # within its own, so `nice -n 19` alone gave each background job as
+    # much CPU as all the tests together. The group's nice is set too.
+    LOWPRIO='echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 "$@"'
     # The fuzz targets (clang, ASan) build from now on at the lowest CPU
     # priority beside every stage before their run: first beside the lean
     # libcurl's download and its configure, which keep one CPU busy at
     # most; they need no lean libcurl. tests/fuzz/run-fuzzers.sh then finds
     # them built (or builds them itself, and says why, if this failed).
     mkdir -p build-fuzz
-    setsid nice -n 19 tests/fuzz/run-fuzzers.sh 0 >build-fuzz/dev-build.log 2>&1 &
+    setsid bash -c "$LOWPRIO" lowprio tests/fuzz/run-fuzzers.sh 0 \
+      >build-fuzz/dev-build.log 2>&1 &
     fuzz_build_pid=$!
     bg+=("$fuzz_build_pid")
     lean_curl required
@@ -178,7 +187,8 @@ case "${1:-}" in
     # by the configure above, which it does not re-run) also runs from now
     # on at the lowest priority, in its own process group: it takes the CPU
     # time the tests leave, instead of two CPUs beside the fuzzers later.
-    EK_LINT_CONFIGURED=1 setsid nice -n 19 tests/lint.sh build >build/lint.log 2>&1 &
+    EK_LINT_CONFIGURED=1 setsid bash -c "$LOWPRIO" lowprio tests/lint.sh build \
+      >build/lint.log 2>&1 &
     lint_pid=$!
     bg+=("$lint_pid")
     # The ASan+UBSan build runs from now on at the lowest CPU priority, in
@@ -187,7 +197,8 @@ case "${1:-}" in
     # children; one valgrind keygen; dpkg), so that its ctest at the end
     # does not wait for a whole build.
     mkdir -p build-asan
-    setsid nice -n 19 bash -c "$(declare -f build); set -euo pipefail
+    setsid bash -c "$LOWPRIO" lowprio bash -c "$(declare -f build)
+      set -euo pipefail
       build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON $(printf %q "$CURL_ARG")" \
       >build-asan/dev-build.log 2>&1 &
     asan_pid=$!
