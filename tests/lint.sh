@@ -23,15 +23,9 @@ for tool in cppcheck clang-tidy clang-format; do
     { echo "lint.sh: $tool is not installed (apt-get install $tool)" >&2; exit 2; }
 done
 
-# the compilation database: the flags each file is really built with.
-# EK_LINT_CONFIGURED=1 (scripts/dev.sh test, which configured BUILD with it
-# just before) reads it as it is: cmake here would rewrite BUILD's
-# Makefiles and install scripts while the tests use that directory.
-if [ "${EK_LINT_CONFIGURED:-}" = 1 ] && [ -f "$BUILD/compile_commands.json" ]; then :
-else
-  cmake -S "$SRC" -B "$BUILD" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null ||
-    { echo "lint.sh: cmake could not configure $BUILD" >&2; exit 2; }
-fi
+# the compilation database: the flags each file is really built with
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null ||
+  { echo "lint.sh: cmake could not configure $BUILD" >&2; exit 2; }
 LINT="$BUILD/lint"
 mkdir -p "$LINT"
 # only our sources: the library and the command, not the tests
