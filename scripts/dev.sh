@@ -161,24 +161,22 @@ case "${1:-}" in
     # stage fails
     bg=()
     trap 'for p in "${bg[@]}"; do kill -- -"$p" 2>/dev/null || true; done' EXIT
-    # `setsid bash -c "$LOWPRIO" lowprio CMD... &` runs CMD niced in a
-    # session and process group of its own ($! is the group's id). A new
-    # session is also a new autogroup where the kernel has them
-    # (sched_autogroup_enabled, as on this CI's machines), and nice counts
-    # only within an autogroup: each background build gets a fair share of
-    # the CPU beside the tests, and ends early. Setting the group's nice as
-    # well (/proc/self/autogroup) made the builds truly low priority, and
-    # the plain ctest slower: 422-460 s against 355 s in whole CI runs
-    # (2026-12-06), as the builds then trickled beside all of it.
-    LOWPRIO='exec nice -n 19 "$@"'
+    # `setsid nice -n 19 CMD &` runs CMD niced in a session and process
+    # group of its own ($! is the group's id). A new session is also a new
+    # autogroup where the kernel has them (sched_autogroup_enabled, as on
+    # this CI's machines), and nice counts only within an autogroup: each
+    # background build gets a fair share of the CPU beside the tests, and
+    # ends early. Setting the group's nice as well (/proc/self/autogroup)
+    # made the builds truly low priority, and the plain ctest slower:
+    # 422-460 s against 355 s in whole CI runs (2026-12-06), as the builds
+    # then trickled beside all of it.
     # The fuzz targets (clang, ASan) build from now on at the lowest CPU
     # priority beside every stage before their run: first beside the lean
     # libcurl's download and its configure, which keep one CPU busy at
     # most; they need no lean libcurl. tests/fuzz/run-fuzzers.sh then finds
     # them built (or builds them itself, and says why, if this failed).
     mkdir -p build-fuzz
-    setsid bash -c "$LOWPRIO" lowprio tests/fuzz/run-fuzzers.sh 0 \
-      >build-fuzz/dev-build.log 2>&1 &
+    setsid nice -n 19 tests/fuzz/run-fuzzers.sh 0 >build-fuzz/dev-build.log 2>&1 &
     fuzz_build_pid=$!
     bg+=("$fuzz_build_pid")
     lean_curl required
@@ -191,8 +189,7 @@ case "${1:-}" in
     # children; one valgrind keygen; dpkg), so that its ctest at the end
     # does not wait for a whole build.
     mkdir -p build-asan
-    setsid bash -c "$LOWPRIO" lowprio bash -c "$(declare -f build)
-      set -euo pipefail
+    setsid nice -n 19 bash -c "$(declare -f build); set -euo pipefail
       build build-asan -DEK_WERROR=ON -DEK_SANITIZE=ON $(printf %q "$CURL_ARG")" \
       >build-asan/dev-build.log 2>&1 &
     asan_pid=$!

@@ -87,9 +87,8 @@ trap 'rm -rf "$scratch"' EXIT
 # fuzz_one TARGET: one target's run; its summary goes to
 # $scratch/TARGET.summary and its exit status to $scratch/TARGET.failed
 fuzz_one() {
-    local t=$1 corpus=$scratch/$1 findings=$build/findings/$1 log rc found
-    local out=$scratch/$1.summary
-    log=$build/findings/$t.log
+    local t=$1 corpus=$scratch/$1 findings=$build/findings/$1 rc found
+    local log=$build/findings/$1.log out=$scratch/$1.summary
     {
         echo "== fuzz_$t for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
         # The scratch corpus is the only directory given, so new inputs go
