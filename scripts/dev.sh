@@ -8,7 +8,8 @@
 #   scripts/dev.sh deb          build the Debian package (build-deb/*.deb)
 #   scripts/dev.sh test         install what is missing, build twice (-Werror;
 #                               ASan+UBSan) and run the whole test suite in
-#                               each; the token tests under valgrind;
+#                               each, the token tests of the first build
+#                               under valgrind (tests/valgrind.sh);
 #                               cppcheck and clang-tidy; every fuzz target
 #                               for a fixed time (EK_FUZZ_SECONDS, default
 #                               15); and the .deb built, installed, run and
@@ -197,9 +198,21 @@ case "${1:-}" in
     # one more job than CPUs: many tests wait on servers, agents and
     # children rather than compute
     jobs=$(($(nproc) + 1))
+    # The tests with LABEL valgrind are the ones tests/valgrind.sh runs on
+    # this same build under memcheck below: the plain ctest leaves them out
+    # rather than run them twice (a third of its CPU time; the ASan ctest
+    # runs them all). Both lists must name the same tests, or one could
+    # escape both runs.
+    labelled=$(cd build && ctest -N -L valgrind -FA . | sed -n 's/^ *Test *#[0-9]*: //p' | sort)
+    listed=$(tests/valgrind.sh --list | sort)
+    if [ -z "$listed" ] || [ "$labelled" != "$listed" ]; then
+      echo "dev.sh: the tests with LABEL valgrind and tests/valgrind.sh --list differ:" >&2
+      diff <(printf '%s\n' "$labelled") <(printf '%s\n' "$listed") >&2 || true
+      exit 1
+    fi
     t=$SECONDS
-    (cd build && ctest --output-on-failure -j"$jobs")
-    took "ctest" "$t"
+    (cd build && ctest --output-on-failure -j"$jobs" -LE valgrind)
+    took "ctest (without LABEL valgrind)" "$t"
     t=$SECONDS
     tests/pkg/test_deb.sh
     took "tests/pkg/test_deb.sh" "$t"
