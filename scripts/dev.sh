@@ -200,7 +200,7 @@ case "${1:-}" in
     jobs=$(($(nproc) + 1))
     # The tests with LABEL valgrind are the ones tests/valgrind.sh runs on
     # this same build under memcheck below: the plain ctest leaves them out
-    # rather than run them twice (a third of its CPU time; the ASan ctest
+    # rather than run them twice (a quarter of its CPU time; the ASan ctest
     # runs them all). Both lists must name the same tests, or one could
     # escape both runs.
     labelled=$(cd build && ctest -N -L valgrind -FA . | sed -n 's/^ *Test *#[0-9]*: //p' | sort)
