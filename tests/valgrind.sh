@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# valgrind.sh: the token tests (tests/token/test_*.sh), the
+# valgrind.sh: the build's tests with LABEL valgrind: the token tests
+# (tests/token/test_*.sh), the
 # managed-identity server's (tests/agent/test_mi_http.sh) and the agent's
 # basic test (tests/agent/test_basic.sh: its worker pool and signing thread,
 # started and stopped) with every entrakey
@@ -9,7 +10,6 @@
 # as a failure; every report is printed at the end.
 #
 #   tests/valgrind.sh [BUILD-DIR] [TEST-REGEX]     (default: build, all)
-#   tests/valgrind.sh --list      the ctest names of the tests it runs
 #
 # BUILD-DIR is a build without sanitizers, tests built (valgrind and ASan do
 # not mix). A command whose stdin is a terminal (the PIN prompt tests, which
@@ -25,18 +25,6 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 SRC=$PWD
-# the tests it runs, as paths under the sources; each is also a ctest test
-# named DIR_NAME with LABEL valgrind (tests/token/CMakeLists.txt,
-# tests/agent/CMakeLists.txt), which `scripts/dev.sh test` leaves out of
-# the plain ctest after checking that --list and the label agree
-vg_scripts() {
-  printf '%s\n' tests/token/test_*.sh tests/agent/test_mi_http.sh \
-    tests/agent/test_basic.sh
-}
-if [ "${1:-}" = --list ]; then
-  vg_scripts | sed -E 's|^tests/([^/]+)/(.+)\.sh$|\1_\2|'
-  exit 0
-fi
 BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "valgrind.sh: no build directory ${1:-build}" >&2; exit 2; }
 PATTERN=${2:-.}
 EKBIN="$BUILD/entrakey"
@@ -118,16 +106,21 @@ smoke() {
 }
 failed=()
 
-# the token tests, as many at once as there are CPUs
+# the tests, as many at once as there are CPUs: the build's ctest tests
+# with LABEL valgrind (tests/token/CMakeLists.txt: the token tests;
+# tests/agent/CMakeLists.txt: the managed-identity endpoint's server and
+# the agent's socket), which `scripts/dev.sh test` therefore leaves out of
+# its plain ctest: one list, so no test can escape both
 tests=()
-# and the managed-identity endpoint's server (exec and agent, every
-# refusal, keep-alive, the connection limit, the stop), and the agent's
-# socket
-for t in $(vg_scripts); do
-  t=$SRC/$t
+while IFS= read -r t; do
   n=$(basename "$t" .sh)
   printf '%s' "$n" | grep -Eq -- "$PATTERN" && tests+=("$t")
-done
+done < <(cd "$BUILD" && ctest -N -V -L valgrind -FA . |
+  sed -n 's/^[0-9]*: Test command: .*bash "\(.*\.sh\)"$/\1/p')
+if [ ${#tests[@]} -eq 0 ]; then
+  echo "valgrind.sh: no test with LABEL valgrind in $BUILD matches '$PATTERN'" >&2
+  exit 2
+fi
 # The longest first, so that no long one starts last and runs on alone at
 # the end (their seconds under valgrind, two at once: test_pin 106,
 # test_check 89, test_pin_echo 110 for its 72 cases (233 for 200),
