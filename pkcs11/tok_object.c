@@ -94,17 +94,48 @@ out:
     return r;
 }
 
+/* A value read in one call when it fits this many bytes: every ID, label,
+ * modulus and exponent, and most certificates. A larger one is read as
+ * before, its length first. Each call is a round trip to a remote token
+ * (p11-kit remoting, a network HSM) and a re-read of the object's file on
+ * SoftHSM. */
+#define TOK_ATTR_GUESS 2048
+
 ek_err
 tok_attr(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
          CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **valp,
          size_t *lenp)
 {
-    CK_ATTRIBUTE a = {type, NULL, 0};
+    CK_ATTRIBUTE a = {type, NULL, TOK_ATTR_GUESS};
     unsigned char *v = NULL;
     CK_RV rv;
 
     *valp = NULL;
     *lenp = 0;
+    /* One call with a buffer of the usual size. CKR_BUFFER_TOO_SMALL (or a
+     * module that says CKR_OK with a length over the buffer's) falls back
+     * to asking the length first; any other answer is the answer. */
+    if ((v = ek_calloc(ctx, 1, TOK_ATTR_GUESS + 1)) == NULL)
+        return EK_ERR_INTERNAL;
+    a.pValue = v;
+    rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
+    if (rv == CKR_OK && a.ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+        a.ulValueLen <= TOK_ATTR_GUESS) {
+        *valp = v;
+        *lenp = a.ulValueLen;
+        return EK_OK;
+    }
+    free(v);
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
+        (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION))
+        return EK_OK;
+    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+        return tok_fail(ctx, rv,
+                        "cannot read an attribute of an object on "
+                        "token '%s' (C_GetAttributeValue)",
+                        s->label);
+    a.pValue = NULL;
+    a.ulValueLen = 0;
     rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
     if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
         (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION))

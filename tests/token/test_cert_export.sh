@@ -37,6 +37,11 @@ expect_rc "export --out --pem: exit 0" 0
   fail "$(logins spy.log) C_Login calls"
 grep -q 'C_GetAttributeValue' spy.log && pass "pkcs11-spy saw the module's calls" ||
   fail "pkcs11-spy logged nothing: the count above proves nothing"
+# each attribute in one call: no call that only asks a length (a NULL
+# buffer, which pkcs11-spy shows as 0000000000000000)
+nullreq=$(grep -c '^ *CKA_[A-Z_]* *0000000000000000 / 0$' spy.log)
+[ "$nullreq" -eq 0 ] && pass "no attribute read asked its length first" ||
+  fail "$nullreq attribute reads asked their length first"
 cmp -s e1.cer object.der && pass "the DER is the object's CKA_VALUE byte for byte" ||
   fail "e1.cer differs from the token's object"
 run openssl x509 -inform DER -in e1.cer -noout -subject
@@ -101,4 +106,49 @@ run "$EK" cert export "$KEY" --out old.cer
 expect_rc "export of an expired certificate: written (exit 0)" 0
 expect_match "with a warning" "$ERR" 'warning: .*expired'
 cmp -s old.cer expired.cer && pass "the expired certificate as stored" || fail "old.cer differs"
+# A certificate over 2048 bytes: attributes are read in one call into a
+# 2048-byte buffer, and a larger one again after asking its length
+# (CKR_BUFFER_TOO_SMALL, then two calls). The export and the assertion's
+# x5t#S256 must still be the whole object, byte for byte.
+$PY - e1.pub.der big.cer <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+pub = serialization.load_der_public_key(open(sys.argv[1], "rb").read())
+ca = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+now = datetime.datetime.now(datetime.timezone.utc)
+n = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+san = x509.SubjectAlternativeName(
+    [x509.DNSName("host-%03d.big.example.com" % i) for i in range(90)])
+c = (x509.CertificateBuilder().subject_name(n("Big")).issuer_name(n("CA"))
+     .public_key(pub).serial_number(8).add_extension(san, critical=False)
+     .not_valid_before(now - datetime.timedelta(days=1))
+     .not_valid_after(now + datetime.timedelta(days=30)).sign(ca, hashes.SHA256()))
+open(sys.argv[2], "wb").write(c.public_bytes(serialization.Encoding.DER))
+PY
+size=$(stat -c %s big.cer)
+[ "$size" -gt 2048 ] && pass "the big certificate is $size bytes" ||
+  fail "the big certificate is only $size bytes: this part tests nothing"
+run "$EK" cert import "$KEY" big.cer --force "${PS[@]}"
+expect_rc "import the big certificate" 0
+spy spy-big.log "$EK" --module "$SPY" cert export "$KEY" --out big-out.cer
+expect_rc "export of the big certificate" 0
+cmp -s big-out.cer big.cer && pass "exported whole, byte for byte" ||
+  fail "big-out.cer differs from big.cer"
+grep -q 'CKR_BUFFER_TOO_SMALL' spy-big.log &&
+  pass "read again after CKR_BUFFER_TOO_SMALL (the fallback ran)" ||
+  fail "no CKR_BUFFER_TOO_SMALL in the trace: the fallback was not tested"
+run "$EK" assert "$KEY" --tenant contoso.onmicrosoft.com \
+  --client-id 11111111-2222-3333-4444-555555555555 "${PS[@]}"
+expect_rc "assert with the big certificate" 0
+check=$(printf '%s' "$OUT" | $PY -c '
+import base64, hashlib, json, sys
+h = sys.stdin.read().split(".")[0]
+hdr = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
+want = base64.urlsafe_b64encode(hashlib.sha256(open("big.cer", "rb").read())
+                                .digest()).rstrip(b"=").decode()
+print("ok" if hdr.get("x5t#S256") == want else "x5t#S256 %s, want %s" % (hdr.get("x5t#S256"), want))' 2>&1)
+expect_match "its x5t#S256 is the big certificate's" "$check" '^ok$'
 finish
