@@ -5,6 +5,8 @@
 # without a single C_Login (counted by pkcs11-spy: SoftHSM shows its public
 # objects without one), never over an existing file without --force, both
 # files or neither; and `cert show` of an expired certificate exits 9.
+# Attributes are read in one call each (no call asks a length first), and
+# a certificate over the 2048-byte first guess is still read whole.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
 SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
 [ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
