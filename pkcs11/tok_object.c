@@ -121,6 +121,11 @@ tok_attr(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
     if (rv == CKR_OK && a.ulValueLen != CK_UNAVAILABLE_INFORMATION &&
         a.ulValueLen <= TOK_ATTR_GUESS) {
+        /* kept at its own size (with the zero after it), not the guess's */
+        unsigned char *fit = realloc(v, a.ulValueLen + 1);
+
+        if (fit != NULL)
+            v = fit;
         *valp = v;
         *lenp = a.ulValueLen;
         return EK_OK;
