@@ -106,68 +106,56 @@ tok_attr(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
          CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, unsigned char **valp,
          size_t *lenp)
 {
-    CK_ATTRIBUTE a = {type, NULL, TOK_ATTR_GUESS};
+    unsigned char guess[TOK_ATTR_GUESS];
+    CK_ATTRIBUTE a = {type, guess, sizeof guess};
+    CK_ULONG cap = sizeof guess;
     unsigned char *v = NULL;
     CK_RV rv;
 
     *valp = NULL;
     *lenp = 0;
-    /* One call with a buffer of the usual size. CKR_BUFFER_TOO_SMALL (or a
-     * module that says CKR_OK with a length over the buffer's) falls back
-     * to asking the length first; any other answer is the answer. */
-    if ((v = ek_calloc(ctx, 1, TOK_ATTR_GUESS + 1)) == NULL)
-        return EK_ERR_INTERNAL;
-    a.pValue = v;
+    /* First into a buffer of the usual size. When the module says it is
+     * too small (CKR_BUFFER_TOO_SMALL, or CKR_OK with a longer length): the
+     * length, then the value into a buffer of that size. */
     rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
-    if (rv == CKR_OK && a.ulValueLen != CK_UNAVAILABLE_INFORMATION &&
-        a.ulValueLen <= TOK_ATTR_GUESS) {
-        /* kept at its own size (with the zero after it), not the guess's */
-        unsigned char *fit = realloc(v, a.ulValueLen + 1);
-
-        if (fit != NULL)
-            v = fit;
-        *valp = v;
-        *lenp = a.ulValueLen;
+    if (rv == CKR_BUFFER_TOO_SMALL ||
+        (rv == CKR_OK && a.ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+         a.ulValueLen > cap)) {
+        a.pValue = NULL;
+        a.ulValueLen = 0;
+        rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
+        if (rv == CKR_OK && a.ulValueLen != CK_UNAVAILABLE_INFORMATION) {
+            if (a.ulValueLen > 1u << 20)
+                return ek_seterr(ctx, EK_ERR_TOKEN,
+                                 "token '%s' reports an "
+                                 "attribute of %lu bytes; refused",
+                                 s->label, (unsigned long)a.ulValueLen);
+            cap = a.ulValueLen;
+            if ((v = ek_calloc(ctx, 1, cap + 1)) == NULL)
+                return EK_ERR_INTERNAL;
+            a.pValue = v;
+            rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
+        }
+    }
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
+        (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION)) {
+        free(v);
         return EK_OK;
     }
-    free(v);
-    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
-        (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION))
-        return EK_OK;
-    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-        return tok_fail(ctx, rv,
-                        "cannot read an attribute of an object on "
-                        "token '%s' (C_GetAttributeValue)",
-                        s->label);
-    a.pValue = NULL;
-    a.ulValueLen = 0;
-    rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
-    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
-        (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION))
-        return EK_OK;
-    if (rv != CKR_OK)
-        return tok_fail(ctx, rv,
-                        "cannot read an attribute of an object on "
-                        "token '%s' (C_GetAttributeValue)",
-                        s->label);
-    if (a.ulValueLen > 1u << 20)
-        return ek_seterr(ctx, EK_ERR_TOKEN,
-                         "token '%s' reports an "
-                         "attribute of %lu bytes; refused",
-                         s->label, (unsigned long)a.ulValueLen);
-    if ((v = ek_calloc(ctx, 1, a.ulValueLen + 1)) == NULL)
-        return EK_ERR_INTERNAL;
-    a.pValue = v;
-    rv = TOK_CALL(ctx, s->mod->fl, C_GetAttributeValue, h, o, &a, 1);
-    if (rv != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
+    if (rv == CKR_OK && a.ulValueLen > cap) /* it grew again */
+        rv = CKR_BUFFER_TOO_SMALL;
+    if (rv != CKR_OK) {
         free(v);
-        if (rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
-            rv == CKR_ATTRIBUTE_SENSITIVE)
-            return EK_OK;
         return tok_fail(ctx, rv,
                         "cannot read an attribute of an object on "
                         "token '%s' (C_GetAttributeValue)",
                         s->label);
+    }
+    /* the value at its own size, with a zero after it */
+    if (v == NULL) {
+        if ((v = ek_calloc(ctx, 1, a.ulValueLen + 1)) == NULL)
+            return EK_ERR_INTERNAL;
+        memcpy(v, guess, a.ulValueLen);
     }
     *valp = v;
     *lenp = a.ulValueLen;
