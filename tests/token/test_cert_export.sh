@@ -80,22 +80,35 @@ run "$EK" cert export "$KEY" --out fresh.cer --pem nodir/e1.pem
 
 # cert show of an expired certificate on the token: shown, exit 9
 "${P11[@]}" --read-object --type pubkey --id 41 -o e1.pub.der >/dev/null 2>&1
-$PY - e1.pub.der expired.cer <<'PY'
+# key_cert OUT CN SERIAL FROM TO [SANS]: a DER certificate for the token
+# key (e1.pub.der) signed by a throwaway CA, valid from FROM to TO days
+# from now, with SANS names in a subjectAltName when given
+key_cert() {
+  $PY - e1.pub.der "$@" <<'PY'
 import datetime, sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-pub = serialization.load_der_public_key(open(sys.argv[1], "rb").read())
+pub_file, out, cn, serial, start, end = sys.argv[1:7]
+sans = int(sys.argv[7]) if len(sys.argv) > 7 else 0
+pub = serialization.load_der_public_key(open(pub_file, "rb").read())
 ca = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 now = datetime.datetime.now(datetime.timezone.utc)
 n = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-c = (x509.CertificateBuilder().subject_name(n("Gone")).issuer_name(n("CA"))
-     .public_key(pub).serial_number(7)
-     .not_valid_before(now - datetime.timedelta(days=400))
-     .not_valid_after(now - datetime.timedelta(days=3)).sign(ca, hashes.SHA256()))
-open(sys.argv[2], "wb").write(c.public_bytes(serialization.Encoding.DER))
+b = (x509.CertificateBuilder().subject_name(n(cn)).issuer_name(n("CA"))
+     .public_key(pub).serial_number(int(serial))
+     .not_valid_before(now + datetime.timedelta(days=int(start)))
+     .not_valid_after(now + datetime.timedelta(days=int(end))))
+if sans:
+    b = b.add_extension(x509.SubjectAlternativeName(
+        [x509.DNSName("host-%03d.big.example.com" % i) for i in range(sans)]),
+        critical=False)
+c = b.sign(ca, hashes.SHA256())
+open(out, "wb").write(c.public_bytes(serialization.Encoding.DER))
 PY
+}
+key_cert expired.cer Gone 7 -400 -3
 run "$EK" cert import "$KEY" expired.cer --force "${PS[@]}"
 expect_rc "import an expired certificate" 0
 run "$EK" cert show "$KEY"
@@ -112,24 +125,7 @@ cmp -s old.cer expired.cer && pass "the expired certificate as stored" || fail "
 # 2048-byte buffer, and a larger one again after asking its length
 # (CKR_BUFFER_TOO_SMALL, then two calls). The export and the assertion's
 # x5t#S256 must still be the whole object, byte for byte.
-$PY - e1.pub.der big.cer <<'PY'
-import datetime, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-pub = serialization.load_der_public_key(open(sys.argv[1], "rb").read())
-ca = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-now = datetime.datetime.now(datetime.timezone.utc)
-n = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-san = x509.SubjectAlternativeName(
-    [x509.DNSName("host-%03d.big.example.com" % i) for i in range(90)])
-c = (x509.CertificateBuilder().subject_name(n("Big")).issuer_name(n("CA"))
-     .public_key(pub).serial_number(8).add_extension(san, critical=False)
-     .not_valid_before(now - datetime.timedelta(days=1))
-     .not_valid_after(now + datetime.timedelta(days=30)).sign(ca, hashes.SHA256()))
-open(sys.argv[2], "wb").write(c.public_bytes(serialization.Encoding.DER))
-PY
+key_cert big.cer Big 8 -1 30 90
 size=$(stat -c %s big.cer)
 [ "$size" -gt 2048 ] && pass "the big certificate is $size bytes" ||
   fail "the big certificate is only $size bytes: this part tests nothing"
@@ -145,12 +141,8 @@ grep -q 'CKR_BUFFER_TOO_SMALL' spy-big.log &&
 run "$EK" assert "$KEY" --tenant contoso.onmicrosoft.com \
   --client-id 11111111-2222-3333-4444-555555555555 "${PS[@]}"
 expect_rc "assert with the big certificate" 0
-check=$(printf '%s' "$OUT" | $PY -c '
-import base64, hashlib, json, sys
-h = sys.stdin.read().split(".")[0]
-hdr = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
-want = base64.urlsafe_b64encode(hashlib.sha256(open("big.cer", "rb").read())
-                                .digest()).rstrip(b"=").decode()
-print("ok" if hdr.get("x5t#S256") == want else "x5t#S256 %s, want %s" % (hdr.get("x5t#S256"), want))' 2>&1)
+check=$(printf '%s' "$OUT" | $PY "$EK_SOURCE_DIR/tests/fault/verify_jwt.py" PS256 \
+  big.cer "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token" \
+  11111111-2222-3333-4444-555555555555 2>&1)
 expect_match "its x5t#S256 is the big certificate's" "$check" '^ok$'
 finish
