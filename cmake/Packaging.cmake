@@ -7,7 +7,9 @@
 # where it lies (${pcfiledir}), so `cmake --install build --prefix ~/.local`
 # gives a working entrakey although the build was configured for /usr/local.
 # The Debian package turns this off (-DEK_RELOCATABLE=OFF): the library is
-# in the system's directory there, and Debian wants no RPATH.
+# in the system's directory there, and the two private objects in
+# libexec/entrakey name that directory (below); no public binary or
+# library has an RPATH.
 
 option(EK_RELOCATABLE
   "Installed binary and entrakey.pc find the library relative to themselves"
@@ -31,11 +33,15 @@ else()
     message(WARNING "an absolute CMAKE_INSTALL_*DIR: the install is not "
       "relocatable")
   endif()
-  # the library is where the loader looks only for a system prefix
-  if(NOT CMAKE_INSTALL_FULL_LIBDIR MATCHES "^/usr/lib")
-    set_target_properties(entrakey_full entrakey_full_so PROPERTIES
-      INSTALL_RPATH "${CMAKE_INSTALL_FULL_LIBDIR}")
-  endif()
+  # entrakey-full and entrakey-full.so (private, in libexec/entrakey) get
+  # their own build's library by its absolute directory, even in the
+  # system's: ld.so's cache puts /usr/local/lib first, so an entrakey once
+  # installed there (the quickstart's) would otherwise give the package's
+  # entrakey-full another build's libentrakey.so.0 and its
+  # libentrakey-curl.so.4. Nothing else gets a RUNPATH; LD_LIBRARY_PATH
+  # still comes first.
+  set_target_properties(entrakey_full entrakey_full_so PROPERTIES
+    INSTALL_RPATH "${CMAKE_INSTALL_FULL_LIBDIR}")
   set(EK_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
   set(EK_PC_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
   set(EK_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")

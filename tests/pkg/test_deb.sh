@@ -29,7 +29,9 @@ esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ek-deb.XXXXXX")
 installed=0
+shadow_conf=/etc/ld.so.conf.d/00-entrakey-test-deb-shadow.conf
 cleanup() {
+  [ -e "$shadow_conf" ] && { rm -f "$shadow_conf"; ldconfig; }
   if [ $installed -eq 1 ] && dpkg-query -W entrakey >/dev/null 2>&1; then
     dpkg --purge entrakey >/dev/null 2>&1 || echo "test_deb.sh: could not purge entrakey" >&2
   fi
@@ -86,9 +88,16 @@ sys=(env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$T/home")
 mkdir -p "$T/home"
 out=$("${sys[@]}" entrakey --version 2>&1) && pass "entrakey --version: $out" || fail "entrakey --version: $out"
 [ "$("${sys[@]}" sh -c 'command -v entrakey')" = /usr/bin/entrakey ] && pass "it is /usr/bin/entrakey" || fail "entrakey is not /usr/bin/entrakey"
-for b in /usr/bin/entrakey /usr/libexec/entrakey/entrakey-full \
-    /usr/libexec/entrakey/entrakey-full.so; do
-  readelf -d $b | grep -Eq 'R(UN)?PATH' && fail "$b has an RPATH" || pass "$b: no RPATH (Debian policy)"
+libdir=$(dirname "$(grep -m1 '/libentrakey\.so\.0$' "$T/files")")
+readelf -d /usr/bin/entrakey | grep -Eq 'R(UN)?PATH' && fail "/usr/bin/entrakey has an RPATH" ||
+  pass "/usr/bin/entrakey: no RPATH (Debian policy)"
+# the two private objects name the package's library directory (RUNPATH,
+# after LD_LIBRARY_PATH; never the older RPATH, which comes before it)
+for b in /usr/libexec/entrakey/entrakey-full /usr/libexec/entrakey/entrakey-full.so; do
+  rp=$(readelf -d $b | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')
+  [ "$rp" = "$libdir" ] && ! readelf -d $b | grep -q '(RPATH)' &&
+    pass "$b: RUNPATH $rp, the package's library directory" ||
+    fail "$b: RUNPATH '$rp' (want $libdir), RPATH '$(readelf -d $b | grep '(RPATH)')'"
 done
 # hardening of every ELF file the package installs (readelf, not our
 # reader): full RELRO (GNU_RELRO and BIND_NOW: the GOT read-only after
@@ -120,7 +129,10 @@ done
 out=$("${sys[@]}" entrakey keys --help 2>&1) && pass "entrakey keys --help (runs entrakey-full)" || fail "entrakey keys --help: $out"
 out=$("${sys[@]}" man -w entrakey 2>&1)
 [ "$out" = /usr/share/man/man1/entrakey.1.gz ] && pass "man -w entrakey: $out" || fail "man -w entrakey: $out"
-ldconfig -p | grep -q 'libentrakey\.so\.0 ' && pass "libentrakey.so.0 is in ld.so's cache" || fail "libentrakey.so.0 not in ldconfig -p"
+# the package's own, by its directory: /lib/... on a merged-/usr system,
+# /usr/lib/... elsewhere (an entrakey under /usr/local may be there too)
+incache() { ldconfig -p | grep -Eq 'libentrakey\.so\.0 .*=> (/usr)?/lib/[^/]*/libentrakey\.so\.0$'; }
+incache && pass "libentrakey.so.0 is in ld.so's cache" || fail "the package's libentrakey.so.0 is not in ldconfig -p"
 dpkg -V entrakey >"$T/verify" 2>&1 && [ ! -s "$T/verify" ] && pass "dpkg -V: files as shipped" || fail "dpkg -V: $(cat "$T/verify")"
 
 cat > "$T/user.c" <<'C'
@@ -129,11 +141,38 @@ cat > "$T/user.c" <<'C'
 int main(void) { printf("%s\n", ek_version()); return 0; }
 C
 # shellcheck disable=SC2046
-if cc "$T/user.c" -o "$T/user" $(env -u PKG_CONFIG_PATH pkg-config --cflags --libs entrakey) 2>"$T/cc.err" &&
+# the package's entrakey.pc, not one under /usr/local that comes first
+if cc "$T/user.c" -o "$T/user" $(env -u PKG_CONFIG_PATH PKG_CONFIG_LIBDIR="$libdir/pkgconfig:/usr/share/pkgconfig" \
+    pkg-config --cflags --libs entrakey) 2>"$T/cc.err" &&
    out=$(env -u LD_LIBRARY_PATH "$T/user"); then
   pass "a program builds with the system's entrakey.pc and runs: $out"
 else
   fail "program against the package: $(cat "$T/cc.err")"
+fi
+# Another build's libentrakey.so.0 ahead of the package's in ld.so's
+# cache, as one installed under /usr/local is (the quickstart from source
+# puts it there; ld.so.conf.d/libc.conf comes first): a program with no
+# RUNPATH gets it, the package's own commands must not, or they would run
+# with another build's library and its libcurl.
+shadow_on() {
+  mkdir -p "$T/shadow" && cp "$libdir/libentrakey.so.0" "$T/shadow/" &&
+    echo "$T/shadow" > "$shadow_conf" && ldconfig
+}
+shadow_off() { rm -f "$shadow_conf"; ldconfig; }
+loaded() { ldd "$1" | sed -n 's/^[[:space:]]*libentrakey\.so\.0 => \([^ ]*\).*/\1/p'; }
+if shadow_on; then
+  if [ "$(loaded "$T/user" 2>/dev/null)" = "$T/shadow/libentrakey.so.0" ]; then
+    pass "a copy in $T/shadow shadows the package's library (a program with no RUNPATH loads it)"
+  else
+    fail "the shadow does not work, the next checks prove nothing: $(ldd "$T/user" 2>&1 | grep libentrakey)"
+  fi
+  for b in /usr/libexec/entrakey/entrakey-full /usr/libexec/entrakey/entrakey-full.so; do
+    out=$(loaded "$b")
+    [ "$out" = "$libdir/libentrakey.so.0" ] && pass "$b loads the package's library under the shadow" ||
+      fail "$b loads $out, not $libdir/libentrakey.so.0"
+  done
+else
+  fail "could not put a shadow library in $shadow_conf"
 fi
 if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
   if "${sys[@]}" entrakey quickstart >"$T/qs.out" 2>&1; then
@@ -164,6 +203,7 @@ if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
 else
   echo "SKIP: softhsm2 is not installed: no quickstart from the package"
 fi
+shadow_off
 bash -c 'source /usr/share/bash-completion/completions/entrakey && complete -p entrakey' >/dev/null 2>&1 &&
   pass "the bash completion loads" || fail "the bash completion does not load"
 if command -v zsh >/dev/null; then
@@ -184,7 +224,8 @@ done < "$T/files"
 for d in /usr/share/doc/entrakey /usr/share/doc/entrakey/examples; do
   [ ! -e "$d" ] && pass "$d removed" || fail "$d is left"
 done
-ldconfig -p | grep -q 'libentrakey\.so\.0 ' && fail "libentrakey.so.0 still in ld.so's cache" || pass "ld.so's cache forgot libentrakey.so.0"
+incache && fail "libentrakey.so.0 still in ld.so's cache: $(ldconfig -p | grep 'libentrakey\.so\.0 ')" ||
+  pass "ld.so's cache forgot the package's libentrakey.so.0"
 dpkg --purge entrakey >/dev/null 2>&1
 after=$(dpkg-query -W -f='${db:Status-Abbrev}' entrakey 2>/dev/null || true)
 case "$after" in "" | "un "*) pass "purged: dpkg knows no entrakey" ;; *) fail "dpkg still has entrakey: $after" ;; esac
