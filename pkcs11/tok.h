@@ -105,9 +105,11 @@ enum tok_path {
 /* CKM_RSA_PKCS_KEY_PAIR_GEN with CKF_GENERATE_KEY_PAIR */
 #define TOK_CAN_KEYGEN 0x100u
 
-/* Which paths the token's mechanisms allow for a key of bits (0: any). */
+/* Which paths the token's mechanisms allow for a key of bits (0: any);
+ * with keygen, also TOK_CAN_KEYGEN (one more call: the key pair
+ * generator's sizes). */
 ek_err tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s,
-                     unsigned bits, unsigned *maskp);
+                     unsigned bits, int keygen, unsigned *maskp);
 /* The path for alg among mask. PS256: CKM_RSA_PKCS_PSS, else
  * CKM_SHA256_RSA_PKCS_PSS, else CKM_RSA_X_509 + local PSS; RS256:
  * CKM_RSA_PKCS over DigestInfo, else CKM_SHA256_RSA_PKCS. with_data when
@@ -189,12 +191,14 @@ ek_err tok_key_load(struct ek_key *k);
 /* A new key object for the private key o found through session h on s; the
  * key takes h (closes it when freed) only if the caller sets it so. */
 /* A key found, before any login, through its public key or certificate o
- * (CKA_ID names the private key, which is hidden until login): label, id,
- * public key, certificate and URI are read; the private object and its
- * attributes only by tok_key_resolve. */
+ * (is_pubkey: which), whose CKA_ID (id, idlen: read already) names the
+ * private key, hidden until login: label, public key (from o itself when
+ * it is the public key), certificate and URI are read; the private object
+ * and its attributes only by tok_key_resolve. */
 ek_err tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
                           CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
-                          struct ek_key **kp);
+                          int is_pubkey, const unsigned char *id,
+                          size_t idlen, struct ek_key **kp);
 /* Makes sure the key's private object is known: for a key found through a
  * public object, logs in (the one C_Login; never retried) and finds the
  * private key with its id, then reads its attributes. */

@@ -128,6 +128,7 @@ find_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 struct cand {
     CK_OBJECT_HANDLE obj;
     int is_private;
+    int is_pubkey; /* a public key object (else a certificate, or private) */
     unsigned char *id;
     size_t idlen;
 };
@@ -151,7 +152,7 @@ view_clear(struct view *v)
 
 static ek_err
 view_add(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-         struct view *v, CK_OBJECT_HANDLE o, int is_private)
+         struct view *v, CK_OBJECT_HANDLE o, int is_private, int is_pubkey)
 {
     unsigned char *id = NULL;
     size_t idlen = 0, i;
@@ -177,7 +178,7 @@ view_add(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         return ek_seterr_oom(ctx);
     }
     v->c = grown;
-    v->c[v->n++] = (struct cand){o, is_private, id, idlen};
+    v->c[v->n++] = (struct cand){o, is_private, is_pubkey, id, idlen};
     if (is_private)
         v->nprivate++;
     return EK_OK;
@@ -199,7 +200,7 @@ view_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     if ((r = find_private(ctx, s, h, u, &objs, &n)) != EK_OK)
         goto out;
     for (j = 0; j < n; j++)
-        if ((r = view_add(ctx, s, h, v, objs[j], 1)) != EK_OK)
+        if ((r = view_add(ctx, s, h, v, objs[j], 1, 0)) != EK_OK)
             goto out;
     for (c = 0; v->hidden && c < sizeof pub / sizeof pub[0]; c++) {
         free(objs);
@@ -207,7 +208,8 @@ view_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         if ((r = find_class(ctx, s, h, u, pub[c], &objs, &n)) != EK_OK)
             goto out;
         for (j = 0; j < n; j++)
-            if ((r = view_add(ctx, s, h, v, objs[j], 0)) != EK_OK)
+            if ((r = view_add(ctx, s, h, v, objs[j], 0,
+                              pub[c] == CKO_PUBLIC_KEY)) != EK_OK)
                 goto out;
     }
     r = EK_OK;
@@ -223,7 +225,8 @@ view_key(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 {
     if (c->is_private)
         return tok_key_new(ctx, s, h, c->obj, kp);
-    return tok_key_new_public(ctx, s, h, c->obj, kp);
+    return tok_key_new_public(ctx, s, h, c->obj, c->is_pubkey, c->id,
+                              c->idlen, kp);
 }
 
 /* "'label' (serial S)" of slot s, for messages. */
@@ -512,14 +515,11 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
             goto out;
         if ((r = view_slot(ctx, &slots[i], hs[i], &u, &views[i])) != EK_OK)
             goto out;
-        for (j = 0; j < views[i].n; j++) {
-            if (matches++ == 0) {
-                at = i;
-                found = &views[i].c[j];
-            }
-            describe_cand(ctx, &slots[i], hs[i], &views[i].c[j], list,
-                          sizeof list);
+        if (views[i].n > 0 && matches == 0) {
+            at = i;
+            found = &views[i].c[0];
         }
+        matches += views[i].n;
         if (views[i].n == 0 && views[i].hidden) {
             /* may hold a private key without a public half */
             if (nhidden++ == 0)
@@ -531,7 +531,12 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
     }
     if (matches > 1) {
         /* refused before any login: one PIN is never tried on several
-         * tokens */
+         * tokens. The candidates' labels are read for the message only
+         * (one call each: a round trip on a remote token) */
+        for (i = 0; i < n; i++)
+            for (j = 0; j < views[i].n; j++)
+                describe_cand(ctx, &slots[i], hs[i], &views[i].c[j], list,
+                              sizeof list);
         r = ek_seterr(ctx, EK_ERR_AMBIGUOUS,
                       "%zu keys match '%s': %s; name "
                       "one (id=, and serial= where several tokens hold "
@@ -560,7 +565,7 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
             goto out;
         if (nobj > 1) {
             for (j = 0; j < nobj; j++) {
-                struct cand c = {objs[j], 1, NULL, 0};
+                struct cand c = {objs[j], 1, 0, NULL, 0};
 
                 if (tok_attr(ctx, &slots[at], hs[at], objs[j], CKA_ID, &c.id,
                              &c.idlen) == EK_OK)
@@ -603,7 +608,7 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
         goto out;
     }
     hs[at] = CK_INVALID_HANDLE; /* the key's now */
-    if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
+    if ((r = tok_mech_mask(ctx, &k->slot, k->bits, 0, &k->mech_mask)) != EK_OK)
         goto out;
     k->pin_src = pin_src;
     pin_src = NULL;

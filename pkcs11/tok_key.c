@@ -79,9 +79,10 @@ out:
 }
 
 /* The modulus and exponent: from the private object, else from the public
+ * key pub (the one the key was found through), else from the first public
  * key with the same CKA_ID. */
 static ek_err
-load_public(struct ek_key *k)
+load_public(struct ek_key *k, CK_OBJECT_HANDLE pub)
 {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     CK_ATTRIBUTE tmpl[] = {
@@ -103,24 +104,29 @@ load_public(struct ek_key *k)
                      &k->exponent, &k->exponent_len);
     if (r != EK_OK)
         return r;
-    if ((k->modulus == NULL || k->exponent == NULL) && k->id_len > 0) {
-        if ((r = tok_find(k->ctx, &k->slot, k->session, tmpl, 2, &objs, &n)) !=
-            EK_OK)
-            return r;
-        if (n > 0) {
+    if ((k->modulus == NULL || k->exponent == NULL) &&
+        (pub != CK_INVALID_HANDLE || k->id_len > 0)) {
+        /* pub, else the first public key with the key's id */
+        if (pub == CK_INVALID_HANDLE) {
+            if ((r = tok_find(k->ctx, &k->slot, k->session, tmpl, 2, &objs,
+                              &n)) != EK_OK)
+                return r;
+            pub = n > 0 ? objs[0] : CK_INVALID_HANDLE;
+            free(objs);
+        }
+        if (pub != CK_INVALID_HANDLE) {
             if (k->modulus == NULL)
-                r = tok_attr(k->ctx, &k->slot, k->session, objs[0], CKA_MODULUS,
+                r = tok_attr(k->ctx, &k->slot, k->session, pub, CKA_MODULUS,
                              &k->modulus, &k->modulus_len);
             if (r == EK_OK && k->exponent == NULL)
-                r = tok_attr(k->ctx, &k->slot, k->session, objs[0],
+                r = tok_attr(k->ctx, &k->slot, k->session, pub,
                              CKA_PUBLIC_EXPONENT, &k->exponent,
                              &k->exponent_len);
             if (r == EK_OK && k->modulus == NULL &&
-                tok_attr_ulong(k->ctx, &k->slot, k->session, objs[0],
+                tok_attr_ulong(k->ctx, &k->slot, k->session, pub,
                                CKA_MODULUS_BITS, &bits) == EK_OK)
                 k->bits = (unsigned)bits;
         }
-        free(objs);
         if (r != EK_OK)
             return r;
     }
@@ -318,7 +324,7 @@ tok_key_load(struct ek_key *k)
         return EK_ERR_INTERNAL;
     if (k->id != NULL)
         ek_hex_encode(k->id, k->id_len, k->id_hex, 0);
-    if ((r = load_public(k)) != EK_OK)
+    if ((r = load_public(k, CK_INVALID_HANDLE)) != EK_OK)
         return r;
     if ((r = load_cert(k)) != EK_OK)
         return r;
@@ -416,7 +422,8 @@ public_from_cert(struct ek_key *k)
     }
     BN_bn2bin(n, k->modulus);
     BN_bn2bin(e, k->exponent);
-    r = load_public(k); /* the size and the SubjectPublicKeyInfo */
+    /* the size and the SubjectPublicKeyInfo */
+    r = load_public(k, CK_INVALID_HANDLE);
 out:
     BN_free(n);
     BN_free(e);
@@ -426,7 +433,8 @@ out:
 
 ek_err
 tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
-                   CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, struct ek_key **kp)
+                   CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, int is_pubkey,
+                   const unsigned char *id, size_t idlen, struct ek_key **kp)
 {
     struct ek_key *k;
     unsigned char *v = NULL;
@@ -441,10 +449,16 @@ tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
     k->key_type = CK_UNAVAILABLE_INFORMATION;
     for (i = 0; i < EK_ATTR_COUNT; i++)
         k->attr[i] = -1; /* read from the private key after the login */
-    if ((r = tok_attr(ctx, &k->slot, h, o, CKA_LABEL, &v, &len)) != EK_OK ||
-        (r = tok_attr(ctx, &k->slot, h, o, CKA_ID, &k->id, &k->id_len)) !=
-            EK_OK)
+    if ((r = tok_attr(ctx, &k->slot, h, o, CKA_LABEL, &v, &len)) != EK_OK)
         goto fail;
+    if (idlen > 0) {
+        if ((k->id = ek_calloc(ctx, 1, idlen)) == NULL) {
+            r = EK_ERR_INTERNAL;
+            goto fail;
+        }
+        memcpy(k->id, id, idlen);
+        k->id_len = idlen;
+    }
     k->label = (char *)v;
     v = NULL;
     if (k->label == NULL && (k->label = ek_strdup(ctx, "")) == NULL) {
@@ -457,7 +471,8 @@ tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
     }
     if (k->id != NULL)
         ek_hex_encode(k->id, k->id_len, k->id_hex, 0);
-    if ((r = load_public(k)) != EK_OK || (r = load_cert(k)) != EK_OK ||
+    if ((r = load_public(k, is_pubkey ? o : CK_INVALID_HANDLE)) != EK_OK ||
+        (r = load_cert(k)) != EK_OK ||
         (r = public_from_cert(k)) != EK_OK ||
         (r = tok_uri_key(ctx, &k->slot, k->id, k->id_len, k->label, &k->uri)) !=
             EK_OK)

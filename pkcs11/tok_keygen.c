@@ -388,7 +388,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
         goto out;
     }
     s = &slots[0];
-    if ((r = tok_mech_mask(ctx, s, bits, &mask)) != EK_OK)
+    if ((r = tok_mech_mask(ctx, s, bits, 1, &mask)) != EK_OK)
         goto out;
     if (!(mask & TOK_CAN_KEYGEN)) {
         r = no_keygen(ctx, s, bits);
@@ -485,7 +485,7 @@ ek_key_generate(struct ek_ctx *ctx, const char *token_uri,
                                         "slot"
                                       : "the module chose its own label",
                k->label);
-    if ((r = tok_mech_mask(ctx, &k->slot, k->bits, &k->mech_mask)) != EK_OK)
+    if ((r = tok_mech_mask(ctx, &k->slot, k->bits, 0, &k->mech_mask)) != EK_OK)
         goto out;
     k->pin_src = pin_src;
     pin_src = NULL;

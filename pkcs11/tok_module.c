@@ -538,7 +538,7 @@ size_ok(const CK_MECHANISM_INFO *mi, unsigned bits)
 
 ek_err
 tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
-              unsigned *maskp)
+              int keygen, unsigned *maskp)
 {
     CK_MECHANISM_TYPE *list = NULL;
     CK_MECHANISM_INFO mi;
@@ -548,6 +548,10 @@ tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
     CK_RV rv;
 
     *maskp = 0;
+    /* the count first, always: a first guess of 128 entries in one call
+     * overran the stack with NSS's softoken (Debian 12's libsoftokn3, in
+     * tokens_test_nss), which lists more and does not stop at the count
+     * it is given */
     rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismList, s->id, NULL, &n);
     if (rv == CKR_OK && n > 0) {
         /* one spare entry: p11-kit 0.24's client reads one past the end
@@ -566,6 +570,8 @@ tok_mech_mask(struct ek_ctx *ctx, const struct tok_slot *s, unsigned bits,
     }
     for (i = 0; i < n; i++) {
         if (list[i] == CKM_RSA_PKCS_KEY_PAIR_GEN) {
+            if (!keygen)
+                continue;
             rv = TOK_CALL(ctx, s->mod->fl, C_GetMechanismInfo, s->id, list[i],
                           &mi);
             if (rv != CKR_OK ||

@@ -87,7 +87,7 @@ ek_tokens_list(struct ek_ctx *ctx, struct ek_token_list **listp)
         }
         /* a token whose mechanisms cannot be listed just shows none */
         snprintf(save, sizeof save, "%s", ek_ctx_errmsg(ctx));
-        if (tok_mech_mask(ctx, &slots[i], 0, &e->mask) != EK_OK) {
+        if (tok_mech_mask(ctx, &slots[i], 0, 1, &e->mask) != EK_OK) {
             ek_log(ctx, EK_LOG_WARN, "%s", ek_ctx_errmsg(ctx));
             ek_seterr(ctx, EK_OK, "%s", save);
             e->mask = 0;

@@ -156,6 +156,23 @@ CONF
   export PIN_FILE
 }
 
+# need_spy: OpenSC's pkcs11-spy in $SPY, to stand between entrakey
+# (--module "$SPY") and SoftHSM in spy; ends the test when it is missing.
+# From here on, ASan leaves the spy's own allocations alone.
+need_spy() {
+  SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
+  [ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
+  [ -n "$SPY" ] || { fail "pkcs11-spy.so is missing (apt-get install opensc-pkcs11)"; finish; }
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+}
+# spy LOG CMD...: run CMD with every PKCS#11 call it makes to SoftHSM
+# logged in LOG (afresh) by pkcs11-spy
+spy() {
+  local log=$1; shift
+  rm -f "$log"
+  PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$log" run "$@"
+}
+
 # run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR, status in $RC.
 # ($(<FILE) is read by bash itself, as $(cat FILE) would read it, without
 # the fork and exec of cat: 6 ms of CPU each on a 2-vCPU VM, where the

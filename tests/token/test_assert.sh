@@ -2,7 +2,8 @@
 # test_assert.sh: `entrakey assert` on SoftHSM, each JWT verified by
 # python3-jwt with the certificate's public key (audience checked), the
 # header thumbprints compared with OpenSSL's, claims, lifetimes, the
-# Azure SDK environment variables, and what is refused.
+# Azure SDK environment variables, and what is refused. A cold assertion
+# asks the token nothing twice (pkcs11-spy).
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
 fresh_token asserttok
 PS=(--pin-source "file:$PIN_FILE")
@@ -126,5 +127,31 @@ run "$EK" keygen 'pkcs11:token=asserttok' --label bare --id 42 "${PS[@]}"
 run "$EK" assert 'pkcs11:token=asserttok;object=bare' --tenant "$TENANT" --client-id "$APP" "${PS[@]}"
 expect_rc "no certificate for the key" 3
 expect_match "says how to make one" "$ERR" 'no certificate for key .bare.*store one with the key.s id on its token, or give the certificate'
+
+# --- a cold assertion's PKCS#11 calls (pkcs11-spy): each is a round trip
+# on a remote token (p11-kit remoting, a network HSM). The key is found
+# through its public objects: no attribute of one object is read twice, the
+# public key is searched for once, and the key-pair generator (a keygen's
+# question) is not asked about ---
+need_spy
+spy spy.log "$EK" --module "$SPY" assert "$KEY" --tenant "$TENANT" --client-id "$APP" "${PS[@]}"
+expect_rc "assert through pkcs11-spy" 0
+printf '%s\n' "$OUT" > spy.jwt
+expect_match "its JWT verifies" "$(check_jwt spy.jwt PS256 "$AUD" 600)" '^ok$'
+grep -q '^[0-9]*: C_Sign$' spy.log && pass "(the spy saw the calls, C_Sign among them)" ||
+  fail "pkcs11-spy logged no C_Sign: the counts below prove nothing"
+twice=$(awk '/^[0-9]+: C_/ { gav = $2 == "C_GetAttributeValue"; tmpl = 0; next }
+  gav && /^\[in\] hObject/ { obj = $4; next }
+  gav && /^\[in\] pTemplate/ { tmpl = 1; next }
+  gav && /^\[out\]/ { gav = 0; next }
+  gav && tmpl && $1 ~ /^CKA_/ { n[obj " " $1]++ }
+  END { for (k in n) if (n[k] > 1) printf "%s read %d times; ", k, n[k] }' spy.log)
+[ -z "$twice" ] && pass "no attribute of one object is read twice" || fail "$twice"
+pubs=$(awk '/^[0-9]+: C_/ { fi = $2 == "C_FindObjectsInit"; next }
+  fi && /CKA_CLASS +CKO_PUBLIC_KEY/ { n++ } END { print n + 0 }' spy.log)
+[ "$pubs" -eq 1 ] && pass "one search for the public key" || fail "$pubs searches for the public key"
+grep -q 'type = CKM_RSA_PKCS_KEY_PAIR_GEN' spy.log &&
+  fail "asked about CKM_RSA_PKCS_KEY_PAIR_GEN to sign" ||
+  pass "no question about the key-pair generator"
 
 finish

@@ -8,10 +8,7 @@
 # Attributes are read in one call each (no call asks a length first), and
 # a certificate over the 2048-byte first guess is still read whole.
 source "$EK_SOURCE_DIR/tests/lib/common.sh"
-SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
-[ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
-[ -n "$SPY" ] || { fail "pkcs11-spy.so is missing (apt-get install opensc-pkcs11)"; finish; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+need_spy
 fresh_token exptok
 P11=(pkcs11-tool --module "$SOFTHSM_MODULE")
 PS=(--pin-source "file:$PIN_FILE")
@@ -31,7 +28,6 @@ expect_rc "cert create (stored on the token only)" 0
 "${P11[@]}" --read-object --type cert --id 41 -o object.der >/dev/null 2>&1 ||
   fail "pkcs11-tool cannot read the certificate object"
 
-spy() { local log=$1; shift; PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$log" run "$@"; }
 logins() { grep -c '^[0-9]*: C_Login$' "$1"; }
 spy spy.log "$EK" --module "$SPY" cert export "$KEY" --out e1.cer --pem e1.pem
 expect_rc "export --out --pem: exit 0" 0
