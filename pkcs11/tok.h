@@ -197,8 +197,8 @@ ek_err tok_key_load(struct ek_key *k);
  * and its attributes only by tok_key_resolve. */
 ek_err tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
                           CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
-                          int is_pubkey, const unsigned char *id,
-                          size_t idlen, struct ek_key **kp);
+                          int is_pubkey, const unsigned char *id, size_t idlen,
+                          struct ek_key **kp);
 /* Makes sure the key's private object is known: for a key found through a
  * public object, logs in (the one C_Login; never retried) and finds the
  * private key with its id, then reads its attributes. */

@@ -225,8 +225,8 @@ view_key(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 {
     if (c->is_private)
         return tok_key_new(ctx, s, h, c->obj, kp);
-    return tok_key_new_public(ctx, s, h, c->obj, c->is_pubkey, c->id,
-                              c->idlen, kp);
+    return tok_key_new_public(ctx, s, h, c->obj, c->is_pubkey, c->id, c->idlen,
+                              kp);
 }
 
 /* "'label' (serial S)" of slot s, for messages. */

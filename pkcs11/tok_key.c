@@ -472,8 +472,7 @@ tok_key_new_public(struct ek_ctx *ctx, const struct tok_slot *s,
     if (k->id != NULL)
         ek_hex_encode(k->id, k->id_len, k->id_hex, 0);
     if ((r = load_public(k, is_pubkey ? o : CK_INVALID_HANDLE)) != EK_OK ||
-        (r = load_cert(k)) != EK_OK ||
-        (r = public_from_cert(k)) != EK_OK ||
+        (r = load_cert(k)) != EK_OK || (r = public_from_cert(k)) != EK_OK ||
         (r = tok_uri_key(ctx, &k->slot, k->id, k->id_len, k->label, &k->uri)) !=
             EK_OK)
         goto fail;
