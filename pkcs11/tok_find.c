@@ -127,8 +127,7 @@ find_private(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
  * another context may have logged in). */
 struct cand {
     CK_OBJECT_HANDLE obj;
-    int is_private;
-    int is_pubkey; /* a public key object (else a certificate, or private) */
+    CK_OBJECT_CLASS cls; /* private key, public key or certificate */
     unsigned char *id;
     size_t idlen;
 };
@@ -152,7 +151,7 @@ view_clear(struct view *v)
 
 static ek_err
 view_add(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
-         struct view *v, CK_OBJECT_HANDLE o, int is_private, int is_pubkey)
+         struct view *v, CK_OBJECT_HANDLE o, CK_OBJECT_CLASS cls)
 {
     unsigned char *id = NULL;
     size_t idlen = 0, i;
@@ -161,7 +160,7 @@ view_add(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
 
     if ((r = tok_attr(ctx, s, h, o, CKA_ID, &id, &idlen)) != EK_OK)
         return r;
-    if (!is_private) {
+    if (cls != CKO_PRIVATE_KEY) {
         /* a public half names a hidden private key by its id: none, or
          * one already counted (a public key and its certificate), adds
          * nothing */
@@ -178,8 +177,8 @@ view_add(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         return ek_seterr_oom(ctx);
     }
     v->c = grown;
-    v->c[v->n++] = (struct cand){o, is_private, is_pubkey, id, idlen};
-    if (is_private)
+    v->c[v->n++] = (struct cand){o, cls, id, idlen};
+    if (cls == CKO_PRIVATE_KEY)
         v->nprivate++;
     return EK_OK;
 }
@@ -200,7 +199,7 @@ view_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
     if ((r = find_private(ctx, s, h, u, &objs, &n)) != EK_OK)
         goto out;
     for (j = 0; j < n; j++)
-        if ((r = view_add(ctx, s, h, v, objs[j], 1, 0)) != EK_OK)
+        if ((r = view_add(ctx, s, h, v, objs[j], CKO_PRIVATE_KEY)) != EK_OK)
             goto out;
     for (c = 0; v->hidden && c < sizeof pub / sizeof pub[0]; c++) {
         free(objs);
@@ -208,8 +207,7 @@ view_slot(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
         if ((r = find_class(ctx, s, h, u, pub[c], &objs, &n)) != EK_OK)
             goto out;
         for (j = 0; j < n; j++)
-            if ((r = view_add(ctx, s, h, v, objs[j], 0,
-                              pub[c] == CKO_PUBLIC_KEY)) != EK_OK)
+            if ((r = view_add(ctx, s, h, v, objs[j], pub[c])) != EK_OK)
                 goto out;
     }
     r = EK_OK;
@@ -223,10 +221,10 @@ static ek_err
 view_key(struct ek_ctx *ctx, struct tok_slot *s, CK_SESSION_HANDLE h,
          const struct cand *c, struct ek_key **kp)
 {
-    if (c->is_private)
+    if (c->cls == CKO_PRIVATE_KEY)
         return tok_key_new(ctx, s, h, c->obj, kp);
-    return tok_key_new_public(ctx, s, h, c->obj, c->is_pubkey, c->id, c->idlen,
-                              kp);
+    return tok_key_new_public(ctx, s, h, c->obj, c->cls == CKO_PUBLIC_KEY,
+                              c->id, c->idlen, kp);
 }
 
 /* "'label' (serial S)" of slot s, for messages. */
@@ -565,7 +563,7 @@ tok_key_open_uri(struct ek_ctx *ctx, const char *key_uri, int rw,
             goto out;
         if (nobj > 1) {
             for (j = 0; j < nobj; j++) {
-                struct cand c = {objs[j], 1, 0, NULL, 0};
+                struct cand c = {objs[j], CKO_PRIVATE_KEY, NULL, 0};
 
                 if (tok_attr(ctx, &slots[at], hs[at], objs[j], CKA_ID, &c.id,
                              &c.idlen) == EK_OK)

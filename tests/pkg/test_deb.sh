@@ -29,9 +29,11 @@ esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ek-deb.XXXXXX")
 installed=0
+# a shadow library's entry for ld.so (below), removed by the trap too
 shadow_conf=/etc/ld.so.conf.d/00-entrakey-test-deb-shadow.conf
+shadow_off() { rm -f "$shadow_conf"; ldconfig; }
 cleanup() {
-  [ -e "$shadow_conf" ] && { rm -f "$shadow_conf"; ldconfig; }
+  [ -e "$shadow_conf" ] && shadow_off
   if [ $installed -eq 1 ] && dpkg-query -W entrakey >/dev/null 2>&1; then
     dpkg --purge entrakey >/dev/null 2>&1 || echo "test_deb.sh: could not purge entrakey" >&2
   fi
@@ -94,10 +96,12 @@ readelf -d /usr/bin/entrakey | grep -Eq 'R(UN)?PATH' && fail "/usr/bin/entrakey 
 # the two private objects name the package's library directory (RUNPATH,
 # after LD_LIBRARY_PATH; never the older RPATH, which comes before it)
 for b in /usr/libexec/entrakey/entrakey-full /usr/libexec/entrakey/entrakey-full.so; do
-  rp=$(readelf -d $b | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')
-  [ "$rp" = "$libdir" ] && ! readelf -d $b | grep -q '(RPATH)' &&
+  dyn=$(readelf -d "$b")
+  rp=$(sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p' <<<"$dyn")
+  rpath=$(grep '(RPATH)' <<<"$dyn")
+  [ "$rp" = "$libdir" ] && [ -z "$rpath" ] &&
     pass "$b: RUNPATH $rp, the package's library directory" ||
-    fail "$b: RUNPATH '$rp' (want $libdir), RPATH '$(readelf -d $b | grep '(RPATH)')'"
+    fail "$b: RUNPATH '$rp' (want $libdir), RPATH '$rpath'"
 done
 # hardening of every ELF file the package installs (readelf, not our
 # reader): full RELRO (GNU_RELRO and BIND_NOW: the GOT read-only after
@@ -158,7 +162,6 @@ shadow_on() {
   mkdir -p "$T/shadow" && cp "$libdir/libentrakey.so.0" "$T/shadow/" &&
     echo "$T/shadow" > "$shadow_conf" && ldconfig
 }
-shadow_off() { rm -f "$shadow_conf"; ldconfig; }
 loaded() { ldd "$1" | sed -n 's/^[[:space:]]*libentrakey\.so\.0 => \([^ ]*\).*/\1/p'; }
 if shadow_on; then
   if [ "$(loaded "$T/user" 2>/dev/null)" = "$T/shadow/libentrakey.so.0" ]; then
