@@ -520,6 +520,13 @@ struct ek_access_token;
 /* Signs an assertion on the token and exchanges it at the Entra ID token
  * endpoint (client credentials). Retries a connection error, timeout or 5xx
  * once, and 429/503 with Retry-After up to max_wait; never a 400.
+ * When the signature needs no one (the PIN from a source, not a prompt or
+ * a pinpad), the request goes out while the token signs: a thread of its
+ * own connects and sends the form up to the signature, which follows when
+ * the token has made it (a signature that fails stops the request before
+ * it is whole). Meanwhile the log callback may be called from that thread,
+ * never two calls at once. ENTRAKEY_EARLY_POST=0 in the environment sends
+ * the request after the signature instead.
  * Errors: EK_ERR_ENTRA (message holds error, AADSTS code and a hint),
  * EK_ERR_NETWORK, EK_ERR_TLS, EK_ERR_THROTTLED, and the errors of
  * ek_assertion_sign. */

@@ -554,6 +554,21 @@ ek_key_needs_login(const struct ek_key *k)
     return k != NULL && k->priv == CK_INVALID_HANDLE;
 }
 
+int
+tok_key_sign_unattended(const struct ek_key *k)
+{
+    if (k == NULL || (k->slot.ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH))
+        return 0;
+    if (k->priv != CK_INVALID_HANDLE)
+        /* logged in; an always-authenticate key logs in again with the
+         * PIN it kept, else it reads the source again */
+        return !k->always_auth || k->pin != NULL ||
+               (k->pin_src != NULL && !ek_pin_source_typed(k->pin_src));
+    /* the login to come: a source, not the prompt (nor a program's
+     * callback set to come first) */
+    return k->pin_src != NULL && !ek_pin_source_typed(k->pin_src);
+}
+
 /* --------------------------------------------------------------- getters */
 
 struct ek_ctx *

@@ -62,16 +62,35 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
                                  params->cloud, params->authority_host)) !=
         EK_OK)
         return r;
-    return assertion_sign_endpoint(ctx, k, &ep, params, jwtp);
+    return assertion_sign_endpoint(ctx, k, &ep, params, NULL, jwtp);
+}
+
+/* A signer that tells the tap before the token signs. */
+struct tapped_signer {
+    struct cert_signer inner;
+    const struct assertion_tap *tap;
+};
+
+static ek_err
+tapped_sign(void *arg, enum ek_alg alg, const unsigned char *data, size_t len,
+            const unsigned char digest[32], unsigned char *sig, size_t *siglen)
+{
+    struct tapped_signer *t = arg;
+
+    /* an RSA signature is as long as the modulus */
+    t->tap->before_sign(t->tap->arg, data, len,
+                        ((size_t)ek_key_bits(t->inner.key) + 7) / 8);
+    return cert_key_sign(&t->inner, alg, data, len, digest, sig, siglen);
 }
 
 ek_err
 assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
                         const struct entra_endpoint *ep,
                         const struct ek_assertion_params *params,
+                        const struct assertion_tap *tap,
                         struct ek_secret **jwtp)
 {
-    struct cert_signer signer = {ctx, k};
+    struct tapped_signer signer = {{ctx, k}, tap};
     struct jose_assertion a;
     const struct ek_cert *cert;
     char jti[JOSE_UUID_LEN + 1];
@@ -137,7 +156,9 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
            "valid %u s",
            ep->client_id, ep->token_url,
            a.alg == EK_ALG_PS256 ? "PS256" : "RS256", cert->x5t_s256, lifetime);
-    if ((r = jose_assertion_sign(ctx, &a, cert_key_sign, &signer, jwtp)) !=
+    if ((r = jose_assertion_sign(
+             ctx, &a, tap != NULL ? tapped_sign : cert_key_sign,
+             tap != NULL ? (void *)&signer : (void *)&signer.inner, jwtp)) !=
         EK_OK)
         return r;
     snprintf(ctx->last_jti, sizeof ctx->last_jti, "%s", jti);

@@ -64,6 +64,7 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     char crid[JOSE_UUID_LEN + 1];
     unsigned timeout = x->timeout != 0 ? x->timeout : ENTRA_DEFAULT_TIMEOUT;
     unsigned max_wait = x->max_wait != 0 ? x->max_wait : ENTRA_DEFAULT_MAX_WAIT;
+    struct entra_early *first = x->first;
     int transient_retried = 0, throttled = 0, has_ra, dated = 0;
     long wait = 0, waited = 0;
     ek_err r = EK_ERR_INTERNAL;
@@ -75,7 +76,9 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     (void)http_url_host(x->url, host, sizeof host);
     /* one correlation id for the request and its retries, as MSAL sends
      * it: Entra's sign-in logs show it, and audit trails join on it */
-    if ((r = jose_uuid_v4(ctx, crid)) != EK_OK)
+    if (x->first != NULL)
+        snprintf(crid, sizeof crid, "%s", entra_early_crid(x->first));
+    else if ((r = jose_uuid_v4(ctx, crid)) != EK_OK)
         goto out;
     if ((r = entra_build_form(ctx, x->client_id, x->scope,
                               ek_secret_data(x->assertion), &form)) != EK_OK)
@@ -92,7 +95,12 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     for (;;) {
         http_response_clear(&resp);
         snprintf(ctx->correlation_id, sizeof ctx->correlation_id, "%s", crid);
-        r = http_post_form(ctx, &req, &resp);
+        if (first != NULL) {
+            r = entra_early_result(ctx, first, &resp);
+            first = NULL;
+        } else {
+            r = http_post_form(ctx, &req, &resp);
+        }
         (void)text_id_copy(ctx->correlation_id, sizeof ctx->correlation_id,
                            resp.client_request_id);
         if (!text_id_copy(ctx->request_id, sizeof ctx->request_id,
@@ -147,6 +155,17 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
                    ENTRA_THROTTLE_RETRIES);
             pause_seconds(wait);
             waited += wait;
+            continue;
+        }
+        if (resp.status == 408 && !transient_retried) {
+            /* the server stopped waiting for the request: a request sent
+             * while the token signed, and a signature that took long (a
+             * touch); once more, whole */
+            transient_retried = 1;
+            ek_log(ctx, EK_LOG_WARN,
+                   "%s answered HTTP 408 (it stopped waiting for the "
+                   "request); sending it again",
+                   host);
             continue;
         }
         if (resp.status >= 500 && !has_ra && !transient_retried) {
@@ -215,11 +234,13 @@ request_scope(struct ek_ctx *ctx, const struct ek_access_token_params *params,
 static ek_err
 request_post(struct ek_ctx *ctx, const struct entra_endpoint *ep,
              const struct ek_access_token_params *params, const char *scope,
-             const struct ek_secret *jwt, struct ek_access_token **tokp)
+             const struct ek_secret *jwt, struct entra_early *first,
+             struct ek_access_token **tokp)
 {
     struct entra_exchange x;
 
     memset(&x, 0, sizeof x);
+    x.first = first;
     x.url = ep->token_url;
     x.client_id = ep->client_id;
     x.scope = scope;
@@ -238,6 +259,8 @@ ek_access_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
     const struct ek_assertion_params *ap;
     struct entra_endpoint ep;
     struct ek_secret *jwt = NULL;
+    struct entra_early *early = NULL;
+    struct assertion_tap tap;
     const char *scope = NULL;
     ek_err r = EK_ERR_USAGE;
 
@@ -257,10 +280,24 @@ ek_access_token_acquire(struct ek_ctx *ctx, struct ek_key *k,
         goto out;
     if ((r = request_scope(ctx, params, &scope)) != EK_OK)
         goto out;
-    if ((r = assertion_sign_endpoint(ctx, k, &ep, ap, &jwt)) != EK_OK)
+    if ((r = entra_early_start(ctx, k, &ep, params, scope, &early)) != EK_OK)
         goto out;
-    r = request_post(ctx, &ep, params, scope, jwt, tokp);
+    if (early != NULL) {
+        tap.before_sign = entra_early_before_sign;
+        tap.arg = early;
+    }
+    r = assertion_sign_endpoint(ctx, k, &ep, ap, early != NULL ? &tap : NULL,
+                                &jwt);
+    if (early != NULL) {
+        entra_early_after_sign(early, r == EK_OK ? jwt : NULL);
+        if (!entra_early_going(early))
+            entra_early_free(&early); /* stopped: nothing whole was sent */
+    }
+    if (r != EK_OK)
+        goto out;
+    r = request_post(ctx, &ep, params, scope, jwt, early, tokp);
 out:
+    entra_early_free(&early);
     ek_secret_free(&jwt);
     return r;
 }
@@ -293,5 +330,5 @@ ek_access_token_exchange(struct ek_ctx *ctx,
         return r;
     if ((r = request_scope(ctx, params, &scope)) != EK_OK)
         return r;
-    return request_post(ctx, &ep, params, scope, assertion, tokp);
+    return request_post(ctx, &ep, params, scope, assertion, NULL, tokp);
 }

@@ -1,5 +1,6 @@
-/* entra.h: Entra ID, in five files that call downwards only:
+/* entra.h: Entra ID, in six files that call downwards only:
  *   entra.c          the exchange with its retries; ek_access_token_acquire
+ *   entra_early.c    its first try sent while the token signs
  *   assertion.c      the client assertion for a checked endpoint
  *   entra_endpoint.c tenant, client id, authority host -> token URL (= aud);
  *                    the form
@@ -73,15 +74,32 @@ int entra_is_guid(const char *s);
 ek_err entra_build_form(struct ek_ctx *ctx, const char *client_id,
                         const char *scope, const char *assertion,
                         struct ek_secret **formp);
+/* The same, with room for `room` more bytes appended to it without the
+ * secret's buffer moving (an assertion's signature, appended while the
+ * form is being sent). */
+ek_err entra_build_form_room(struct ek_ctx *ctx, const char *client_id,
+                             const char *scope, const char *assertion,
+                             size_t room, struct ek_secret **formp);
 
 /* ----------------------------------------------------------- assertion.c */
 
 /* ek_assertion_sign for an endpoint entra_endpoint_init has checked (its
  * tenant, client_id, cloud and authority_host are not looked at again). */
+struct assertion_tap;
 ek_err assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
                                const struct entra_endpoint *ep,
                                const struct ek_assertion_params *params,
+                               const struct assertion_tap *tap,
                                struct ek_secret **jwtp);
+/* What assertion_sign_endpoint tells of the assertion before the token
+ * signs it: the JWS signing input ("header.claims", base64url) and the
+ * signature's length in bytes; called once, from the signing thread, just
+ * before the token is asked (and so before a login). */
+struct assertion_tap {
+    void (*before_sign)(void *arg, const unsigned char *input, size_t len,
+                        size_t siglen);
+    void *arg;
+};
 
 /* ---------------------------------------------------- entra_response.c */
 
@@ -116,6 +134,7 @@ const char *entra_hint(long code);
 /* ------------------------------------------------------------- entra.c */
 
 /* One exchange of a signed assertion for an access token. */
+struct entra_early;
 struct entra_exchange {
     const char *url; /* entra_endpoint.token_url */
     const char *client_id;
@@ -124,7 +143,35 @@ struct entra_exchange {
     const char *ca_file;
     unsigned timeout;  /* per attempt; default when 0 */
     unsigned max_wait; /* default when 0 */
+    /* the first attempt, sent while the token signed (entra.c), or NULL;
+     * its correlation id is the request's */
+    struct entra_early *first;
 };
+
+/* entra_early.c: the first attempt of a token request, sent while the
+ * token signs. entra_early_start starts its thread, or leaves *ep NULL
+ * (the request then goes after the signature): when the key's signature
+ * needs no one and ENTRAKEY_EARLY_POST is not 0. entra_early_before_sign
+ * is the assertion_tap (arg: the entra_early). entra_early_after_sign
+ * gives it the finished JWT, or NULL when the signature failed (the
+ * transfer then stops before the body is whole); entra_early_going says
+ * whether the attempt goes on, entra_early_crid its correlation id (the
+ * request's). entra_early_result waits for the attempt and gives its result
+ * as http_post_form would (the error sentence on ctx). entra_early_free
+ * stops what is left and waits for the thread; NULL-safe. */
+struct http_response;
+ek_err entra_early_start(struct ek_ctx *ctx, struct ek_key *k,
+                         const struct entra_endpoint *ep,
+                         const struct ek_access_token_params *params,
+                         const char *scope, struct entra_early **ep_out);
+void entra_early_before_sign(void *arg, const unsigned char *input, size_t len,
+                             size_t siglen);
+void entra_early_after_sign(struct entra_early *e, const struct ek_secret *jwt);
+ek_err entra_early_result(struct ek_ctx *ctx, struct entra_early *e,
+                          struct http_response *resp);
+int entra_early_going(const struct entra_early *e);
+const char *entra_early_crid(const struct entra_early *e);
+void entra_early_free(struct entra_early **ep);
 
 /* POSTs the client-credentials form, retrying as ek_access_token_acquire
  * says, and parses the answer. Errors: those of ek_access_token_acquire. */

@@ -3,6 +3,7 @@
  * endpoint's URL, which is also the client assertion's aud. And the form
  * that is posted there. The rules are in docs/exchange-online.md. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -298,11 +299,24 @@ ek_err
 entra_build_form(struct ek_ctx *ctx, const char *client_id, const char *scope,
                  const char *assertion, struct ek_secret **formp)
 {
+    return entra_build_form_room(ctx, client_id, scope, assertion, 0, formp);
+}
+
+ek_err
+entra_build_form_room(struct ek_ctx *ctx, const char *client_id,
+                      const char *scope, const char *assertion, size_t room,
+                      struct ek_secret **formp)
+{
     struct ek_secret *f = NULL;
     ek_err r = EK_ERR_INTERNAL;
 
     *formp = NULL;
-    if ((r = ek_secret_new(ctx, strlen(assertion) + 512, &f)) != EK_OK)
+    if (room > SIZE_MAX / 2)
+        return ek_seterr_oom(ctx);
+    if ((r = ek_secret_new(ctx,
+                           strlen(assertion) + 3 * strlen(client_id) +
+                               3 * strlen(scope) + 256 + room,
+                           &f)) != EK_OK)
         goto out;
     if ((r = ek_secret_append_str(ctx, f,
                                   "grant_type=client_credentials"

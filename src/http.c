@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -25,6 +26,121 @@ static void
 http_global_init(void)
 {
     http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void
+http_preload(void)
+{
+    pthread_once(&http_once, http_global_init);
+}
+
+/* ------------------------------------------------------- a body that comes */
+
+void
+http_late_init(struct http_late *l)
+{
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+}
+
+void
+http_late_destroy(struct http_late *l)
+{
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+}
+
+void
+http_late_begin(struct http_late *l, const char *buf, size_t len, size_t ready)
+{
+    pthread_mutex_lock(&l->mu);
+    l->buf = buf;
+    l->len = len;
+    l->ready = ready < len ? ready : len;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void
+http_late_done(struct http_late *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->ready = l->len;
+    (void)clock_gettime(CLOCK_MONOTONIC, &l->whole_at);
+    l->whole = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void
+http_late_fail(struct http_late *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->failed = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int
+http_late_wait_begin(struct http_late *l)
+{
+    int rc;
+
+    pthread_mutex_lock(&l->mu);
+    while (l->len == 0 && !l->failed)
+        pthread_cond_wait(&l->cv, &l->mu);
+    rc = l->failed ? -1 : 0;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+/* CURLOPT_XFERINFOFUNCTION of a late body: the time limit, from when the
+ * body was whole (libcurl's own CURLOPT_TIMEOUT would count the wait for
+ * the signature). */
+static int
+late_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+              curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct http_late *l = arg;
+    struct timespec now;
+    int over = 0;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    pthread_mutex_lock(&l->mu);
+    if (l->whole && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+        (double)(now.tv_sec - l->whole_at.tv_sec) +
+                (double)(now.tv_nsec - l->whole_at.tv_nsec) / 1e9 >=
+            (double)l->timeout)
+        over = l->timed_out = 1;
+    pthread_mutex_unlock(&l->mu);
+    return over;
+}
+
+/* CURLOPT_READFUNCTION over a late body: what is there, else a wait for
+ * more; libcurl asks no further than len (the Content-Length it sent). */
+static size_t
+late_read(char *dst, size_t size, size_t nitems, void *arg)
+{
+    struct http_late *l = arg;
+    size_t n = size * nitems;
+
+    pthread_mutex_lock(&l->mu);
+    while (l->pos == l->ready && l->pos < l->len && !l->failed)
+        pthread_cond_wait(&l->cv, &l->mu);
+    if (l->failed) {
+        pthread_mutex_unlock(&l->mu);
+        return CURL_READFUNC_ABORT;
+    }
+    if (n > l->ready - l->pos)
+        n = l->ready - l->pos;
+    memcpy(dst, l->buf + l->pos, n);
+    l->pos += n;
+    pthread_mutex_unlock(&l->mu);
+    return n;
 }
 
 const char *
@@ -420,6 +536,8 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     struct ek_secret *auth = NULL;
     size_t i;
     char *redacted = NULL;
+    const char *body = NULL;
+    size_t shown = 0, total = 0, redacted_sz = 0;
     char *ct = NULL;
     char ct_q[160], ra_q[160];
     const char *which, *warning;
@@ -439,6 +557,9 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          "libcurl cannot be initialised: "
                          "%s",
                          curl_easy_strerror(http_init_rc));
+    if (req->late != NULL && (req->get || req->json))
+        return ek_seterr(ctx, EK_ERR_INTERNAL,
+                         "http_post_form: a late body is a form's");
     if (http_url_host(req->url, host, sizeof host) != 0)
         return ek_seterr(ctx, EK_ERR_USAGE,
                          "'%s' is not an https:// URL; "
@@ -513,8 +634,20 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                          (curl_off_t)HTTP_BODY_MAX) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-        (req->get
-             ? curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK
+        (req->get ? curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK
+         : req->late != NULL
+             ? (curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_READFUNCTION, late_read) !=
+                    CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_READDATA, req->late) != CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 (curl_off_t)req->late->len) != CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_TIMEOUT, 0L) != CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, late_progress) !=
+                    CURLE_OK ||
+                curl_easy_setopt(c, CURLOPT_XFERINFODATA, req->late) !=
+                    CURLE_OK)
              : (curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
                 curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form->buf) !=
                     CURLE_OK ||
@@ -560,17 +693,43 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
                req->json ? " of JSON, not shown" : "",
                req->bearer != NULL ? ", Authorization: Bearer [redacted]" : "");
     } else if (ek_log_enabled(ctx, EK_LOG_TRACE)) {
-        if ((redacted = ek_calloc(ctx, 1, req->form->len + 64)) == NULL) {
+        /* a late body: the part there now (its end is a signature) */
+        if (req->late != NULL) {
+            pthread_mutex_lock(&req->late->mu);
+            body = req->late->buf;
+            shown = req->late->ready;
+            total = req->late->len;
+            pthread_mutex_unlock(&req->late->mu);
+        } else {
+            body = req->form->buf;
+            shown = total = req->form->len;
+        }
+        redacted_sz = shown + 64;
+        if ((redacted = ek_calloc(ctx, 1, redacted_sz)) == NULL) {
             r = EK_ERR_INTERNAL;
             goto out;
         }
-        http_redact_form(req->form->buf, req->form->len, redacted,
-                         req->form->len + 64);
-        ek_log(ctx, EK_LOG_TRACE, "POST %s (%zu bytes: %s)", req->url,
-               req->form->len, redacted);
+        http_redact_form(body, shown, redacted, redacted_sz);
+        ek_log(ctx, EK_LOG_TRACE, "POST %s (%zu bytes%s: %s)", req->url, total,
+               shown < total ? ", the assertion's signature sent when the "
+                               "token has made it"
+                             : "",
+               redacted);
+    }
+    if (req->late != NULL) {
+        pthread_mutex_lock(&req->late->mu);
+        req->late->timeout = req->timeout;
+        pthread_mutex_unlock(&req->late->mu);
     }
     rc = curl_easy_perform(c);
     (void)curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && req->late != NULL &&
+        req->late->timed_out) {
+        /* late_progress's: said as libcurl's own time limit is */
+        rc = CURLE_OPERATION_TIMEDOUT;
+        snprintf(errbuf, sizeof errbuf,
+                 "no answer %u s after the request was whole", req->timeout);
+    }
     if (rc != CURLE_OK) {
         ek_log(ctx, EK_LOG_TRACE, "%s %s failed after %.2f s: %s",
                req->get ? "GET" : "POST", req->url, secs,
@@ -608,7 +767,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     r = EK_OK;
 out:
     if (redacted != NULL) {
-        ek_wipe(redacted, req->form->len + 64);
+        ek_wipe(redacted, redacted_sz);
         free(redacted);
     }
     curl_easy_cleanup(c);

@@ -3,6 +3,7 @@
 #ifndef EK_HTTP_H
 #define EK_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -12,13 +13,18 @@
 #define HTTP_CONNECT_TIMEOUT 10   /* seconds */
 #define HTTP_CA_MAX (8 * 1024 * 1024)
 
+struct http_late;
+
 struct http_request {
     const char *url;               /* https:// only */
     const struct ek_secret *form;  /* the body: application/x-www-form-
                                       urlencoded, or JSON when json is set;
-                                      NULL with get */
+                                      NULL with get or late */
+    struct http_late *late;        /* instead of form: a form whose end
+                                      comes while it is sent (below) */
     const char *ca_file;           /* PEM CAs added to the system bundle */
-    unsigned timeout;              /* total seconds for the exchange */
+    unsigned timeout;              /* total seconds for the exchange (a
+                                      late body's: from when it is whole) */
     const char *client_request_id; /* sent as client-request-id, or NULL */
     int get;                       /* a GET (no body) instead of a POST */
     int json;                      /* the body is application/json (never
@@ -51,6 +57,47 @@ struct http_response {
     int retryable;               /* a failed exchange worth one more try */
     char reason[128]; /* then, in short: "no answer within 5 s (…)" */
 };
+
+/* A form body whose end is written while the request is under way: a
+ * token request sent while the token signs its assertion. buf will hold
+ * len bytes, of which the first `ready` are there; http_post_form sends
+ * them as they come (libcurl's read callback waits for the rest), with a
+ * Content-Length of len. The writer never moves buf: it writes past
+ * `ready` and then says so (http_late_done), or gives up (http_late_fail:
+ * a transfer waiting for the rest stops, CURLE_ABORTED_BY_CALLBACK, and
+ * the server never has a whole request). */
+struct http_late {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *buf;
+    size_t len;   /* 0 until http_late_begin */
+    size_t ready; /* bytes of buf the reader may send */
+    size_t pos;   /* bytes sent (the read callback's) */
+    int failed;
+    /* the request's time limit runs from when the body is whole, not
+     * from the connection: a signature may take a touch's time */
+    struct timespec whole_at; /* CLOCK_MONOTONIC, set by http_late_done */
+    int whole;
+    unsigned timeout; /* seconds, http_post_form's */
+    int timed_out;
+};
+void http_late_init(struct http_late *l);
+void http_late_destroy(struct http_late *l);
+/* The body begins: len bytes in the end, the first `ready` of them in buf
+ * now. */
+void http_late_begin(struct http_late *l, const char *buf, size_t len,
+                     size_t ready);
+/* The whole body is in buf; the request's time limit starts. */
+void http_late_done(struct http_late *l);
+/* The rest will not come. */
+void http_late_fail(struct http_late *l);
+/* Waits until the body has begun (0) or will not come (-1). */
+int http_late_wait_begin(struct http_late *l);
+
+/* Loads and initialises libcurl if it is not yet (http_post_form does it
+ * on its first use; the thread of an early token request does it while
+ * the certificate is read). Safe from any thread. */
+void http_preload(void);
 
 /* POSTs req->form (or GETs, req->get) to req->url and fills resp (cleared
  * first; the caller clears it with http_response_clear). Any answer with a

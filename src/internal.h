@@ -130,6 +130,9 @@ ek_err ek_pin_source_dup(struct ek_ctx *ctx, const struct ek_pin_source *src,
                          struct ek_pin_source **copyp);
 void ek_pin_source_free(struct ek_pin_source **srcp); /* wipes; NULL-safe */
 enum ek_pin_kind ek_pin_source_kind(const struct ek_pin_source *src);
+/* 1 when reading the PIN waits for someone to type it: an fd: source that
+ * is a terminal. */
+int ek_pin_source_typed(const struct ek_pin_source *src);
 /* "env:NAME" etc. as given, for messages; "pin-value=" for a PIN. */
 const char *ek_pin_source_text(const struct ek_pin_source *src);
 /* Reads the PIN: the first line of an env:, file: or fd: source (without
@@ -195,6 +198,10 @@ char *ek_strdup(struct ek_ctx *ctx, const char *s);
 
 /* The context a key belongs to. */
 struct ek_ctx *tok_key_ctx(const struct ek_key *k);
+/* 1 when k's next signature needs no one: no PIN prompt, no pinpad, no
+ * PIN typed on a terminal fd (a touch policy a module does not show is
+ * not known). A request may then be under way while the token signs. */
+int tok_key_sign_unattended(const struct ek_key *k);
 /* 1 when ek_key_generate made k in this run (pkcs11/tok_key.c). */
 int tok_key_made_here(const struct ek_key *k);
 /* What a layer above keeps on a key (assertion.c: the parsed certificate),

@@ -168,6 +168,12 @@ ek_pin_source_kind(const struct ek_pin_source *src)
     return src != NULL ? src->kind : EK_PIN_NONE;
 }
 
+int
+ek_pin_source_typed(const struct ek_pin_source *src)
+{
+    return src != NULL && src->kind == EK_PIN_FD && isatty(src->fd);
+}
+
 const char *
 ek_pin_source_text(const struct ek_pin_source *src)
 {

@@ -18,7 +18,8 @@ request): {"actions": ["throttle", "html503", ...], "retry_after": "1",
 (counted from the last GET /_reset) gets actions[i], or "normal" past the
 end; "expires_in" is what successes say. Actions: normal, throttle (429 +
 Retry-After), throttle503 (503 + Retry-After), html503 (503 text/html, no
-Retry-After), json500, hang (sleep, then nothing), truncate
+Retry-After), timeout408 (408 text/plain: a front end that stopped
+waiting for the body), json500, hang (sleep, then nothing), truncate
 (Content-Length larger than the body, then close), huge (1 MiB with a
 Content-Length), huge_noclen (1 MiB, no Content-Length, close-delimited).
 Hostile answers (issue 15): token_esc, token_crlf, token_lf, token_nul
@@ -56,7 +57,8 @@ this endpoint issued with ARM's audience (either of its names); answers
 one subscription, else 401 in ARM's error shape (see arm_subscriptions).
 
 GET /_stats: {"token_requests": N, "issued": [tokens], "requests": [...],
-"arm_requests": [{"path", "status", "aud"}]}.
+"arm_requests": [{"path", "status", "aud"}], "cut_short": N (POSTs whose
+body ended before its Content-Length: not requests, never answered)}.
 GET /_reset: zeroes the counters. GET /{tenant}/v2.0/.well-known/
 openid-configuration: discovery, for MSAL; GET /{tenant}/.well-known/
 openid-configuration: the v1 document (issuer with the tenant's GUID),
@@ -87,7 +89,7 @@ from cryptography.hazmat.primitives import serialization
 
 LOCK = threading.Lock()
 STATE = {"token_requests": 0, "issued": [], "requests": [],
-         "arm_requests": []}
+         "arm_requests": [], "cut_short": 0}
 AUDIENCES = {}  # issued token -> its aud claim
 ARM_AUDIENCES = ("https://management.azure.com",
                  "https://management.azure.com/",
@@ -497,6 +499,7 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
                 STATE["issued"] = []
                 STATE["requests"] = []
                 STATE["arm_requests"] = []
+                STATE["cut_short"] = 0
                 graph_reset()
             self.send_json(200, {"reset": True})
             return
@@ -600,6 +603,14 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
                     "x-ms-request-id": str(uuid.uuid4())}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("ascii", "replace")
+        if len(raw) < length:
+            # the client stopped before the body was whole (a request
+            # sent while the token signed, and the signature failed): no
+            # request, as a real server sees it; counted apart
+            with LOCK:
+                STATE["cut_short"] += 1
+            self.close_connection = True
+            return
         path = urllib.parse.urlsplit(self.path).path
         if path.startswith("/v1.0/"):
             return self.graph("POST", raw)
@@ -652,6 +663,19 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
     def misbehave(self, action, ctl):
         if action == "normal":
             return False
+        if action == "timeout408":
+            # what a front end answers when it stopped waiting for a body
+            body = b"Request Timeout"
+            self.send_response(408)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            for k, v in self.ids.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+            return True
         if action in self.HOSTILE_TOKENS:
             # json.dumps writes \u0000, \u001b, \u2019: what a server sends
             self.send_json(200, {"token_type": "Bearer", "expires_in": 3599,
