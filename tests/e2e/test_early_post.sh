@@ -157,6 +157,7 @@ typed() {
   run "$PY" "$T/typed.py" "$PIN_FILE" "$@"
   ERR=$OUT
 }
+control '{}'
 typed "$EK" -v token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
   --authority-host "$AUTH" --ca-file "$CA_PEM"
 expect_rc "the prompt: a token" 0
