@@ -118,7 +118,8 @@ entra_early_before_sign(void *arg, const unsigned char *input, size_t len,
                         size_t siglen)
 {
     struct entra_early *e = arg;
-    char *a = NULL;
+    char *a = NULL; /* header.claims and the dot: no secret, wiped all
+                       the same, as every part of an assertion is */
     size_t total;
 
     if (e->begun || siglen == 0 || siglen > JOSE_SIG_MAX ||
@@ -137,6 +138,7 @@ entra_early_before_sign(void *arg, const unsigned char *input, size_t len,
     total = e->form->len + e->sig_len;
     if (total > e->form->cap)
         goto fail;
+    ek_wipe(a, len + 2);
     free(a);
     a = NULL;
     http_late_begin(&e->late, e->form->buf, total, e->form->len);
@@ -161,6 +163,8 @@ entra_early_before_sign(void *arg, const unsigned char *input, size_t len,
            "(ENTRAKEY_EARLY_POST=0: after it)");
     return;
 fail:
+    if (a != NULL)
+        ek_wipe(a, len + 2);
     free(a);
     http_late_fail(&e->late);
 }
