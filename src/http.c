@@ -82,19 +82,6 @@ http_late_fail(struct http_late *l)
     pthread_mutex_unlock(&l->mu);
 }
 
-int
-http_late_wait_begin(struct http_late *l)
-{
-    int rc;
-
-    pthread_mutex_lock(&l->mu);
-    while (l->len == 0 && !l->failed)
-        pthread_cond_wait(&l->cv, &l->mu);
-    rc = l->failed ? -1 : 0;
-    pthread_mutex_unlock(&l->mu);
-    return rc;
-}
-
 /* CURLOPT_XFERINFOFUNCTION of a late body: the time limit, from when the
  * body was whole (libcurl's own CURLOPT_TIMEOUT would count the wait for
  * the signature). */

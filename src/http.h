@@ -91,8 +91,6 @@ void http_late_begin(struct http_late *l, const char *buf, size_t len,
 void http_late_done(struct http_late *l);
 /* The rest will not come. */
 void http_late_fail(struct http_late *l);
-/* Waits until the body has begun (0) or will not come (-1). */
-int http_late_wait_begin(struct http_late *l);
 
 /* Loads and initialises libcurl if it is not yet (http_post_form does it
  * on its first use; the thread of an early token request does it while

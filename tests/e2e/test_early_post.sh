@@ -34,10 +34,7 @@ order() {
 ftok() {
   local rules=$1
   shift
-  run env EKFAULT_MODULE="$SOFTHSM_MODULE" EKFAULT="$rules" \
-    "$EK" token "$KEY_URI" --tenant "$TENANT" --client-id "$CLIENT_ID" \
-    --authority-host "$AUTH" --ca-file "$CA_PEM" --module "$FAULT_SO" \
-    --pin-source "file:$PIN_FILE" "$@"
+  EKFAULT_MODULE="$SOFTHSM_MODULE" EKFAULT="$rules" tok --module "$FAULT_SO" "$@"
 }
 
 # ------------------------------------------------- a PIN from a file
