@@ -15,6 +15,10 @@
 #                               15); and the .deb built, installed, run and
 #                               removed (tests/pkg/test_deb.sh, as root)
 #   scripts/dev.sh build        install what is missing and build only
+#   scripts/dev.sh tsan         install what is missing, build with
+#                               ThreadSanitizer (build-tsan/) and run the
+#                               tests with threads in them (LABEL agent or
+#                               threads); not part of test (its time)
 # Every build links into the entrakey command the lean libcurl of
 # scripts/lean-curl.sh (made once per curl version in
 # ${EK_CACHE_DIR:-~/.cache/entrakey}/lean-curl; EK_CURL_DSC=FILE.dsc
@@ -154,6 +158,20 @@ case "${1:-}" in
     install_missing $BUILD_PKGS $RUN_PKGS
     lean_curl optional
     build build "$CURL_ARG"
+    ;;
+  tsan)
+    # shellcheck disable=SC2086
+    install_missing $BUILD_PKGS $RUN_PKGS $TEST_PKGS
+    lean_curl required
+    t=$SECONDS
+    build build-tsan -DEK_WERROR=ON -DEK_TSAN=ON "$CURL_ARG"
+    took "build (ThreadSanitizer)" "$t"
+    t=$SECONDS
+    # a report fails the process it is in (exit 66), so the test that ran
+    # it; tests/tsan.supp holds the token's own races, none of entrakey's
+    (cd build-tsan && TSAN_OPTIONS="suppressions=$PWD/../tests/tsan.supp second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+      ctest --output-on-failure -j"$(($(nproc) + 1))" -L 'agent|threads')
+    took "ctest (ThreadSanitizer)" "$t"
     ;;
   test)
     # shellcheck disable=SC2086

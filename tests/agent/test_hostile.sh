@@ -128,6 +128,8 @@ echo "# fds $fds0 -> $fds1, RSS $rss0 -> $rss1 KiB"
   fail "fds grew $fds0 -> $fds1"
 if nm -D "$EK" 2>/dev/null | grep -q __asan_init; then
   skip "RSS growth: not in an ASan build (its quarantine keeps freed memory)"
+elif nm -D "$EK" 2>/dev/null | grep -q __tsan_init; then
+  skip "RSS growth: not in a ThreadSanitizer build (its shadow memory grows)"
 else
   [ "$rss1" -le "$((rss0 + 2048))" ] && pass "RSS growth under 2 MiB" ||
     fail "RSS grew $rss0 -> $rss1 KiB"
