@@ -158,12 +158,13 @@ CONF
 
 # need_spy: OpenSC's pkcs11-spy in $SPY, to stand between entrakey
 # (--module "$SPY") and SoftHSM in spy; ends the test when it is missing.
-# From here on, ASan leaves the spy's own allocations alone.
+# From here on, LeakSanitizer leaves the spy's own allocations alone
+# (tests/token/lsan-third-party.supp) and still reports entrakey's.
 need_spy() {
   SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
   [ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
   [ -n "$SPY" ] || { fail "pkcs11-spy.so is missing (apt-get install opensc-pkcs11)"; finish; }
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+  export LSAN_OPTIONS="suppressions=$EK_SOURCE_DIR/tests/token/lsan-third-party.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 }
 # spy LOG CMD...: run CMD with every PKCS#11 call it makes to SoftHSM
 # logged in LOG (afresh) by pkcs11-spy
@@ -172,6 +173,8 @@ spy() {
   rm -f "$log"
   PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$log" run "$@"
 }
+# logins LOG: how many C_Login calls a spy LOG holds
+logins() { grep -c '^[0-9]*: C_Login$' "$1"; }
 
 # run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR, status in $RC.
 # ($(<FILE) is read by bash itself, as $(cat FILE) would read it, without

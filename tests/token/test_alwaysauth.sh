@@ -8,9 +8,7 @@ fresh_token aatok
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 P11=(pkcs11-tool --module "$SOFTHSM_MODULE" --login --pin "$TEST_PIN")
-SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
-# under ASan: pkcs11-spy's own allocations are not ours to report
-export LSAN_OPTIONS="suppressions=$EK_SOURCE_DIR/tests/token/lsan-third-party.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+need_spy
 H="$TOK_SIGN_PATHS"
 KEY='pkcs11:token=aatok;object=sig9c'
 
@@ -57,7 +55,7 @@ PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$T/spy2.log" ENTRAKEY_MODULE="$SPY
 RC=$?; OUT=$(cat "$T/out")
 expect_rc "a wrong PIN fails" 1
 expect_match "a wrong PIN says so" "$OUT" "was wrong \\(C_Login: CKR_PIN_INCORRECT\\)"
-n=$(grep -c '^[0-9]*: C_Login$' "$T/spy2.log")
+n=$(logins "$T/spy2.log")
 [ "$n" -eq 1 ] && pass "a wrong PIN: exactly one C_Login" || fail "a wrong PIN: $n C_Login calls"
 expect_nomatch "a wrong PIN: no C_Sign" "$(cat "$T/spy2.log")" '^[0-9]+: C_Sign$'
 finish

@@ -28,7 +28,6 @@ expect_rc "cert create (stored on the token only)" 0
 "${P11[@]}" --read-object --type cert --id 41 -o object.der >/dev/null 2>&1 ||
   fail "pkcs11-tool cannot read the certificate object"
 
-logins() { grep -c '^[0-9]*: C_Login$' "$1"; }
 spy spy.log "$EK" --module "$SPY" cert export "$KEY" --out e1.cer --pem e1.pem
 expect_rc "export --out --pem: exit 0" 0
 [ "$(logins spy.log)" -eq 0 ] && pass "no C_Login (no PIN source was given either)" ||

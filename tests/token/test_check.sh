@@ -71,11 +71,7 @@ run "$EK" check "$(uri good)" --warn-days x
 expect_rc "a bad --warn-days: usage (2)" 2
 
 # --- PINs: none without --login (pkcs11-spy counts), one with it ---
-SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
-[ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-spy() { local log=$1; shift; PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$log" run "$@"; }
-logins() { grep -c '^[0-9]*: C_Login$' "$1"; }
+need_spy
 spy s1.log "$EK" --module "$SPY" check "$(uri good)" "$(uri nosuchkey)" "${PS[@]}"
 expect_rc "a PIN source but no --login: exit 13 (the missing key)" 13
 [ "$(logins s1.log)" -eq 0 ] && pass "no C_Login without --login" || fail "$(logins s1.log) C_Login calls"

@@ -47,11 +47,8 @@ run "$EK" keys delete 'pkcs11:token=deltok;object=d2' --yes "${PS[@]}"
 expect_rc "a profile names d2 by id=%52: refused" 2
 expect_match "names it" "$ERR" "profile 'uses-d2'"
 
-SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
-[ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$T/spy.log" \
-  run "$EK" --module "$SPY" keys delete 'pkcs11:token=deltok;object=d1' --yes --force "${PS[@]}"
+need_spy
+spy "$T/spy.log" "$EK" --module "$SPY" keys delete 'pkcs11:token=deltok;object=d1' --yes --force "${PS[@]}"
 expect_rc "--yes --force: exit 0" 0
 expect_match "warns of the profile" "$ERR" "warning: profile 'uses-d1'.*--force"
 expect_match "lists the private key" "$OUT" '^deleted: +private key$'
@@ -61,8 +58,8 @@ gone() { [ -z "$(objects "$2")" ] && pass "$1" || fail "$1: pkcs11-tool lists $(
 gone "pkcs11-tool: d1's objects are gone" 51
 expect_match "d2 untouched" "$(objects 52)" '^Certificate Private Public $'
 expect_match "d3 untouched" "$(objects 53)" '^Certificate Private Public $'
-[ "$(grep -c '^[0-9]*: C_Login$' spy.log)" -eq 1 ] && pass "exactly one C_Login" ||
-  fail "$(grep -c '^[0-9]*: C_Login$' spy.log) C_Login calls"
+[ "$(logins spy.log)" -eq 1 ] && pass "exactly one C_Login" ||
+  fail "$(logins spy.log) C_Login calls"
 [ "$(grep -c '^[0-9]*: C_DestroyObject$' spy.log)" -eq 3 ] && pass "three C_DestroyObject" ||
   fail "$(grep -c '^[0-9]*: C_DestroyObject$' spy.log) C_DestroyObject calls"
 run "$EK" keys delete 'pkcs11:token=deltok;object=d1' --yes "${PS[@]}"

@@ -6,9 +6,7 @@ source "$EK_SOURCE_DIR/tests/lib/common.sh"
 fresh_token pintok
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"
-SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
-# under ASan: pkcs11-spy's own allocations are not ours to report
-export LSAN_OPTIONS="suppressions=$EK_SOURCE_DIR/tests/token/lsan-third-party.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+need_spy
 TOK='pkcs11:token=pintok'
 KEYLINE='^key pkcs11:token=pintok;id=%01;object=pk;type=private$'
 
@@ -86,15 +84,11 @@ expect_nomatch "the PIN is not echoed" "$OUT" "$TEST_PIN"
 
 # --- a wrong PIN costs exactly one C_Login (counted by pkcs11-spy) ---
 printf '000000\n' > "$T/wrong"; chmod 600 "$T/wrong"
-spy() { # spy LOG CMD...: runs CMD with pkcs11-spy in front of SoftHSM
-  local log=$1; shift
-  PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$log" run "$@"
-}
 spy "$T/spy1.log" "$EK" --module "$SPY" keys "$TOK" --pin-source "file:$T/wrong"
 expect_rc "wrong PIN: exit 4" 4
 expect_match "wrong PIN: says it does not retry" "$ERR" \
   "^entrakey: the PIN for token 'pintok' was wrong \\(C_Login: CKR_PIN_INCORRECT\\); entrakey does not retry \\(a wrong PIN in a loop locks a card\\)"
-n=$(grep -c '^[0-9]*: C_Login$' "$T/spy1.log")
+n=$(logins "$T/spy1.log")
 [ "$n" -eq 1 ] && pass "wrong PIN: exactly one C_Login" || fail "wrong PIN: $n C_Login calls"
 expect_match "the spy saw CKR_PIN_INCORRECT" "$(cat "$T/spy1.log")" 'CKR_PIN_INCORRECT'
 
@@ -105,7 +99,7 @@ spy "$T/spy2.log" "$EK" --module "$SPY" keygen "$TOK" --label pk2 --pin-source "
 expect_rc "keygen with the right PIN after a wrong one" 0
 expect_match "warns that the PIN was wrong before" "$ERR" \
   "^entrakey: warning: token 'pintok': the user PIN has been entered wrong before"
-n=$(grep -c '^[0-9]*: C_Login$' "$T/spy2.log")
+n=$(logins "$T/spy2.log")
 [ "$n" -eq 1 ] && pass "keygen: exactly one C_Login" || fail "keygen: $n C_Login calls"
 
 # -v traces the calls but never the PIN

@@ -6,11 +6,7 @@
 # token not a single try (counted by pkcs11-spy; SoftHSM marks a token
 # "PIN count low" after one wrong PIN).
 . "$(dirname "$0")/../lib/common.sh"
-SPY=/usr/lib/x86_64-linux-gnu/pkcs11-spy.so
-[ -f "$SPY" ] || SPY=$(find /usr/lib -name pkcs11-spy.so 2>/dev/null | head -1)
-[ -n "$SPY" ] || { fail "pkcs11-spy.so is missing (apt-get install opensc-pkcs11)"; finish; }
-# under ASan: pkcs11-spy's own allocations are not ours to report
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+need_spy
 
 fresh_token primary
 BACKUP_PIN=654321
@@ -31,11 +27,6 @@ mk primary exo 01 "$PIN_FILE" && mk backup exo-b 02 "$T/backup-pin" &&
 
 MODEL='pkcs11:model=SoftHSM%20v2'
 ID='--tenant contoso.onmicrosoft.com --client-id 11111111-2222-3333-4444-555555555555'
-spy() { # spy LOG CMD...: CMD with pkcs11-spy in front of SoftHSM
-  local log=$1; shift
-  PKCS11SPY="$SOFTHSM_MODULE" PKCS11SPY_OUTPUT="$log" run "$@"
-}
-logins() { grep -c '^[0-9]*: C_Login$' "$1"; }
 wrong() { grep -c 'CKR_PIN_INCORRECT' "$1"; }
 
 # --- listing every token: what each shows without a login ---
