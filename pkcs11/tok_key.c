@@ -557,16 +557,18 @@ ek_key_needs_login(const struct ek_key *k)
 int
 tok_key_sign_unattended(const struct ek_key *k)
 {
+    int from_source;
+
     if (k == NULL || (k->slot.ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH))
         return 0;
+    /* a login to come reads a source, not the prompt (nor a program's
+     * callback set to come first) */
+    from_source = k->pin_src != NULL && !ek_pin_source_typed(k->pin_src);
     if (k->priv != CK_INVALID_HANDLE)
         /* logged in; an always-authenticate key logs in again with the
          * PIN it kept, else it reads the source again */
-        return !k->always_auth || k->pin != NULL ||
-               (k->pin_src != NULL && !ek_pin_source_typed(k->pin_src));
-    /* the login to come: a source, not the prompt (nor a program's
-     * callback set to come first) */
-    return k->pin_src != NULL && !ek_pin_source_typed(k->pin_src);
+        return !k->always_auth || k->pin != NULL || from_source;
+    return from_source;
 }
 
 /* --------------------------------------------------------------- getters */

@@ -65,7 +65,8 @@ ek_assertion_sign(struct ek_ctx *ctx, struct ek_key *k,
     return assertion_sign_endpoint(ctx, k, &ep, params, NULL, jwtp);
 }
 
-/* A signer that tells the tap before the token signs. */
+/* The token's signer, which tells the tap (if any) before the token
+ * signs. */
 struct tapped_signer {
     struct cert_signer inner;
     const struct assertion_tap *tap;
@@ -78,8 +79,9 @@ tapped_sign(void *arg, enum ek_alg alg, const unsigned char *data, size_t len,
     struct tapped_signer *t = arg;
 
     /* an RSA signature is as long as the modulus */
-    t->tap->before_sign(t->tap->arg, data, len,
-                        ((size_t)ek_key_bits(t->inner.key) + 7) / 8);
+    if (t->tap != NULL)
+        t->tap->before_sign(t->tap->arg, data, len,
+                            ((size_t)ek_key_bits(t->inner.key) + 7) / 8);
     return cert_key_sign(&t->inner, alg, data, len, digest, sig, siglen);
 }
 
@@ -156,10 +158,7 @@ assertion_sign_endpoint(struct ek_ctx *ctx, struct ek_key *k,
            "valid %u s",
            ep->client_id, ep->token_url,
            a.alg == EK_ALG_PS256 ? "PS256" : "RS256", cert->x5t_s256, lifetime);
-    if ((r = jose_assertion_sign(
-             ctx, &a, tap != NULL ? tapped_sign : cert_key_sign,
-             tap != NULL ? (void *)&signer : (void *)&signer.inner, jwtp)) !=
-        EK_OK)
+    if ((r = jose_assertion_sign(ctx, &a, tapped_sign, &signer, jwtp)) != EK_OK)
         return r;
     snprintf(ctx->last_jti, sizeof ctx->last_jti, "%s", jti);
     snprintf(ctx->last_thumbprint, sizeof ctx->last_thumbprint, "%s",

@@ -51,6 +51,17 @@ say_clock(struct ek_ctx *ctx, int dated, const char *host)
                skew > 0 ? "behind" : "ahead of", host);
 }
 
+void
+entra_request_init(struct http_request *req, const char *url,
+                   const char *ca_file, unsigned timeout, const char *crid)
+{
+    memset(req, 0, sizeof *req);
+    req->url = url;
+    req->ca_file = ca_file;
+    req->timeout = timeout != 0 ? timeout : ENTRA_DEFAULT_TIMEOUT;
+    req->client_request_id = crid;
+}
+
 ek_err
 entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
                struct ek_access_token **tokp)
@@ -62,7 +73,6 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     char ra[64] = "none"; /* Retry-After, quoted: server text */
     char prev[EK_ERRMSG_MAX];
     char crid[JOSE_UUID_LEN + 1];
-    unsigned timeout = x->timeout != 0 ? x->timeout : ENTRA_DEFAULT_TIMEOUT;
     unsigned max_wait = x->max_wait != 0 ? x->max_wait : ENTRA_DEFAULT_MAX_WAIT;
     struct entra_early *first = x->first;
     int transient_retried = 0, throttled = 0, has_ra, dated = 0;
@@ -83,12 +93,8 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
     if ((r = entra_build_form(ctx, x->client_id, x->scope,
                               ek_secret_data(x->assertion), &form)) != EK_OK)
         goto out;
-    memset(&req, 0, sizeof req);
-    req.url = x->url;
+    entra_request_init(&req, x->url, x->ca_file, x->timeout, crid);
     req.form = form;
-    req.ca_file = x->ca_file;
-    req.timeout = timeout;
-    req.client_request_id = crid;
     ek_log(ctx, EK_LOG_INFO,
            "token request to %s for scope %s (correlation id %s)", x->url,
            x->scope, crid);
@@ -157,24 +163,24 @@ entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
             waited += wait;
             continue;
         }
-        if (resp.status == 408 && !transient_retried) {
-            /* the server stopped waiting for the request: a request sent
-             * while the token signed, and a signature that took long (a
-             * touch); once more, whole */
+        /* one more try, whole: a 5xx without Retry-After, or a 408 (the
+         * server stopped waiting for a request sent while the token signed
+         * and a signature that took long: a touch), sent again at once */
+        if (!transient_retried &&
+            (resp.status == 408 || (resp.status >= 500 && !has_ra))) {
             transient_retried = 1;
-            ek_log(ctx, EK_LOG_WARN,
-                   "%s answered HTTP 408 (it stopped waiting for the "
-                   "request); sending it again",
-                   host);
-            continue;
-        }
-        if (resp.status >= 500 && !has_ra && !transient_retried) {
-            transient_retried = 1;
-            ek_log(ctx, EK_LOG_WARN,
-                   "%s answered HTTP %ld; trying once more "
-                   "in 1 s",
-                   host, resp.status);
-            pause_seconds(1);
+            if (resp.status == 408) {
+                ek_log(ctx, EK_LOG_WARN,
+                       "%s answered HTTP 408 (it stopped waiting for the "
+                       "request); sending it again",
+                       host);
+            } else {
+                ek_log(ctx, EK_LOG_WARN,
+                       "%s answered HTTP %ld; trying once more "
+                       "in 1 s",
+                       host, resp.status);
+                pause_seconds(1);
+            }
             continue;
         }
         break;

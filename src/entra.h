@@ -173,6 +173,15 @@ int entra_early_going(const struct entra_early *e);
 const char *entra_early_crid(const struct entra_early *e);
 void entra_early_free(struct entra_early **ep);
 
+/* A token request without its body: the URL, the CA file, the time limit
+ * per try (ENTRA_DEFAULT_TIMEOUT when 0) and the correlation id
+ * (client-request-id); the first try sent while the token signs and the
+ * tries after the signature are set up alike. */
+struct http_request;
+void entra_request_init(struct http_request *req, const char *url,
+                        const char *ca_file, unsigned timeout,
+                        const char *crid);
+
 /* POSTs the client-credentials form, retrying as ek_access_token_acquire
  * says, and parses the answer. Errors: those of ek_access_token_acquire. */
 ek_err entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,

@@ -100,11 +100,8 @@ entra_early_start(struct ek_ctx *ctx, struct ek_key *k,
     e->ctx = ctx;
     e->client_id = ep->client_id;
     e->scope = scope;
-    e->req.url = ep->token_url;
-    e->req.ca_file = params->ca_file;
-    e->req.timeout =
-        params->timeout != 0 ? params->timeout : ENTRA_DEFAULT_TIMEOUT;
-    e->req.client_request_id = e->crid;
+    entra_request_init(&e->req, ep->token_url, params->ca_file, params->timeout,
+                       e->crid);
     e->req.late = &e->late;
     http_late_init(&e->late);
     pthread_mutex_init(&e->log_mu, NULL);
@@ -128,7 +125,7 @@ entra_early_before_sign(void *arg, const unsigned char *input, size_t len,
     memcpy(a, input, len);
     a[len] = '.';
     a[len + 1] = '\0';
-    e->sig_len = (siglen * 8 + 5) / 6; /* base64url, no padding */
+    e->sig_len = jose_b64url_len(siglen);
     e->input_len = len;
     /* no context: a failure here only means no early request */
     if (entra_build_form_room(NULL, e->client_id, e->scope, a, e->sig_len + 1,
@@ -181,8 +178,7 @@ entra_early_after_sign(struct entra_early *e, const struct ek_secret *jwt)
         memcmp(j, e->form->buf + e->sig_at - e->input_len - 1,
                e->input_len + 1) == 0 &&
         ek_secret_append(NULL, e->form, j + e->input_len + 1, e->sig_len) ==
-            EK_OK &&
-        e->form->len == e->sig_at + e->sig_len) {
+            EK_OK) {
         e->done = 1;
         http_late_done(&e->late);
         return;

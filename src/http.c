@@ -538,7 +538,7 @@ http_post_form(struct ek_ctx *ctx, const struct http_request *req,
     errbuf[0] = '\0';
     /* first: the URL is checked with libcurl's parser, which without
      * libcurl would call every URL not https:// */
-    pthread_once(&http_once, http_global_init);
+    http_preload();
     if (http_init_rc != CURLE_OK)
         return ek_seterr(ctx, EK_ERR_INTERNAL,
                          "libcurl cannot be initialised: "

@@ -448,18 +448,21 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
             timestamp = time.time()
         return super().date_time_string(timestamp + offset)
 
-    def send_json(self, status, obj, headers=None):
-        body = json.dumps(obj).encode()
+    def send_body(self, status, ctype, body, headers=None):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Cache-Control", "no-store, no-cache")
+        self.send_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        for k, v in (getattr(self, "ids", None) or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def send_json(self, status, obj, headers=None):
+        more = {"Cache-Control": "no-store, no-cache"}
+        more.update(headers or {})
+        more.update(getattr(self, "ids", None) or {})
+        self.send_body(status, "application/json; charset=utf-8",
+                       json.dumps(obj).encode(), more)
 
     def send_error_json(self, status, error, code, text, headers=None):
         # as Entra ID: trace_id is the x-ms-request-id header, correlation_id
@@ -665,15 +668,9 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
             return False
         if action == "timeout408":
             # what a front end answers when it stopped waiting for a body
-            body = b"Request Timeout"
-            self.send_response(408)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            for k, v in self.ids.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
+            more = {"Connection": "close"}
+            more.update(self.ids)
+            self.send_body(408, "text/plain", b"Request Timeout", more)
             self.close_connection = True
             return True
         if action in self.HOSTILE_TOKENS:
@@ -705,11 +702,7 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
         if action == "html_escapes":
             body = ("<html><body>\x1b[31mBad gateway\x1b[0m for %s</body>"
                     "</html>" % self.JWT).encode()
-            self.send_response(502)
-            self.send_header("Content-Type", "text/html\x1b[31m; a=b")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(502, "text/html\x1b[31m; a=b", body)
             return True
         if action in ("throttle", "throttle503"):
             status = 429 if action == "throttle" else 503
@@ -724,11 +717,7 @@ class Handler(GraphMixin, http.server.BaseHTTPRequestHandler):
                     b"</title></head><body><h2>Service Unavailable</h2><p>"
                     b"HTTP Error 503. The service is unavailable.</p></body>"
                     b"</html>")
-            self.send_response(503)
-            self.send_header("Content-Type", "text/html; charset=us-ascii")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(503, "text/html; charset=us-ascii", body)
         elif action == "json500":
             self.send_error_json(500, "server_error", 90033,
                                  "A transient error has occurred. Please "
