@@ -37,7 +37,8 @@ static const char usage_agent[] =
     "  --min-lifetime SECS   serve cached tokens while this many seconds\n"
     "                        are left, 60-3000 (default 300)\n"
     "  --allow-uid UID       also serve this user (repeatable; every other\n"
-    "                        user is refused and logged)\n"
+    "                        user is refused and logged); the socket's\n"
+    "                        directory is then 0711 and the socket 0666\n"
     "  --audit SPEC          json:PATH (JSON lines; json:- for stdout) or\n"
     "                        journal: one event per signature and token\n"
     "  --managed-identity[=127.0.0.1:PORT]\n"
@@ -233,9 +234,12 @@ gather_keys(struct cli *cli, struct agent *a, struct agent_opts *o,
 }
 
 /* A socket at path: its directory 0700 and ours, the socket 0600; a stale
- * socket (nobody listening) is replaced, a live one is not. */
+ * socket (nobody listening) is replaced, a live one is not. shared (an
+ * --allow-uid list): the directory 0711 (others pass through it, cannot
+ * list it) and the socket 0666, so that the users allowed reach it; the
+ * SO_PEERCRED check of every connection is then what refuses the rest. */
 static int
-make_socket(const char *path, char *msg, size_t msgsz)
+make_socket(const char *path, int shared, char *msg, size_t msgsz)
 {
     struct sockaddr_un sa;
     struct stat st;
@@ -261,11 +265,22 @@ make_socket(const char *path, char *msg, size_t msgsz)
             return -1;
         }
         if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-            st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+            st.st_uid != geteuid() ||
+            (st.st_mode & (shared ? 066 : 077)) != 0) {
             snprintf(msg, msgsz,
                      "the directory %s must be this user's and "
-                     "mode 0700 (no access for others); fix or remove it",
-                     dir);
+                     "mode %s; fix or remove it",
+                     dir,
+                     shared ? "0700 or 0711 (no reading or writing by "
+                              "others)"
+                            : "0700 (no access for others)");
+            return -1;
+        }
+        if (shared && (st.st_mode & 011) != 011 && chmod(dir, 0711) != 0) {
+            snprintf(msg, msgsz,
+                     "cannot open the directory %s to the "
+                     "users of --allow-uid (chmod 0711): %s",
+                     dir, strerror(errno));
             return -1;
         }
     }
@@ -292,7 +307,7 @@ make_socket(const char *path, char *msg, size_t msgsz)
         snprintf(msg, msgsz, "socket: %s", strerror(errno));
         return -1;
     }
-    old = umask(0177);
+    old = umask(shared ? 0111 : 0177);
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         umask(old);
         snprintf(msg, msgsz, "cannot listen at %s: %s", path, strerror(errno));
@@ -300,13 +315,53 @@ make_socket(const char *path, char *msg, size_t msgsz)
         return -1;
     }
     umask(old);
-    if (chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
+    if (chmod(path, shared ? 0666 : 0600) != 0 || listen(fd, 128) != 0) {
         snprintf(msg, msgsz, "cannot listen at %s: %s", path, strerror(errno));
         close(fd);
         (void)unlink(path);
         return -1;
     }
     return fd;
+}
+
+/* With an --allow-uid list: a warning when the users allowed cannot reach
+ * the socket lfd listens at (a directory above it closed to others, as
+ * $XDG_RUNTIME_DIR is, or a socket systemd made 0600); the agent serves
+ * its own user all the same. */
+static void
+warn_unreachable(int lfd)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    struct stat st;
+    char path[sizeof sa.sun_path + 1];
+    char *slash;
+
+    memset(&sa, 0, sizeof sa);
+    if (getsockname(lfd, (struct sockaddr *)&sa, &len) != 0 ||
+        sa.sun_family != AF_UNIX || sa.sun_path[0] != '/')
+        return;
+    snprintf(path, sizeof path, "%s", sa.sun_path);
+    if (stat(path, &st) == 0 && (st.st_mode & 006) != 006) {
+        fprintf(stderr,
+                "entrakey agent: warning: the socket %s is mode %04o: the "
+                "users of --allow-uid cannot connect (make it 0666; under "
+                "systemd, SocketMode=0666)\n",
+                path, (unsigned)(st.st_mode & 07777));
+        return;
+    }
+    while ((slash = strrchr(path, '/')) != NULL && slash != path) {
+        *slash = '\0';
+        if (stat(path, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+            fprintf(stderr,
+                    "entrakey agent: warning: %s is mode %04o, closed to "
+                    "other users: the users of --allow-uid cannot reach "
+                    "the socket; give --socket in a directory they can "
+                    "pass through (docs/agent.md, \"The socket\")\n",
+                    path, (unsigned)(st.st_mode & 07777));
+            return;
+        }
+    }
 }
 
 /* systemd socket activation: fd 3 when LISTEN_PID is us. */
@@ -429,13 +484,16 @@ cmd_agent(struct cli *cli, int argc, char **argv)
             rc = CLI_EXIT_USAGE;
             goto out;
         }
-        if (sock == NULL || (lfd = make_socket(sock, msg, sizeof msg)) < 0) {
+        if (sock == NULL ||
+            (lfd = make_socket(sock, a.nallow > 0, msg, sizeof msg)) < 0) {
             fprintf(stderr, "entrakey agent: %s\n", msg);
             rc = CLI_EXIT_FILE;
             goto out;
         }
         made_socket = 1;
     }
+    if (a.nallow > 0)
+        warn_unreachable(lfd);
     if (o.daemon) {
         /* a prompt needs the terminal: before detaching */
         if (a.prompt_ok) {

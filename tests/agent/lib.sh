@@ -5,7 +5,8 @@
 # foreground (as systemd runs it) with the PIN from $PIN_FILE; waits for
 # its socket. Sets AGENT_PID, SOCK (exported as ENTRAKEY_AGENT_SOCK),
 # AGENT_LOG; stops it on exit. AGENT_RUN_DIR: the runtime directory
-# (default $T/run); AGENT_PIN_SOURCE: the PIN source (default the file).
+# (default $T/run), AGENT_RUN_MODE its mode (default 700); AGENT_PIN_SOURCE:
+# the PIN source (default the file).
 start_agent() {
   local i seen=0
   local run=${AGENT_RUN_DIR:-$T/run}
@@ -14,7 +15,7 @@ start_agent() {
   # the log is appended to: only a 'serving' line this agent wrote counts
   # (a killed agent's line and stale socket would otherwise pass for it)
   if [ -f "$AGENT_LOG" ]; then seen=$(wc -l < "$AGENT_LOG"); fi
-  mkdir -p "$run" && chmod 700 "$run"
+  mkdir -p "$run" && chmod "${AGENT_RUN_MODE:-700}" "$run"
   export XDG_RUNTIME_DIR="$run"
   export ENTRAKEY_AGENT_SOCK="$SOCK"
   "$EK" agent "$KEY_URI" --pin-source "${AGENT_PIN_SOURCE:-file:$PIN_FILE}" "$@" \
