@@ -87,9 +87,14 @@ install(FILES dist/systemd/entrakey-exo@.service
   DESTINATION ${EK_DOCDIR}/examples/systemd)
 install(FILES dist/polkit/50-entrakey-pcscd.rules
   DESTINATION ${EK_DOCDIR}/examples/polkit)
+# the user's guides, which --help, the man page and each other point to
+# (architecture.md is for contributors)
 install(FILES README.md CHANGELOG.md docs/getting-started.md
   docs/app-registration.md docs/exchange-online.md docs/uri-and-pins.md
-  docs/errors.md docs/security.md docs/monitoring.md dist/copyright
+  docs/errors.md docs/security.md docs/monitoring.md docs/agent.md
+  docs/powershell.md docs/managed-identity.md docs/workload-identity.md
+  docs/rotation.md docs/api.md docs/compatibility.md docs/performance.md
+  dist/copyright
   DESTINATION ${EK_DOCDIR})
 # the lean libcurl linked into the client (EK_AGENT_CURL): its licence
 # travels with the binary
