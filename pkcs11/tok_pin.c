@@ -175,7 +175,13 @@ get_pin(struct ek_ctx *ctx, struct tok_slot *s, enum tok_login_kind kind,
     snprintf(prompt, sizeof prompt, "%s for token '%s': ",
              kind == TOK_LOGIN_SO ? "SO PIN (YubiKey: management key)" : "PIN",
              label);
+    /* a callback that failed in a call of this context (the agent's,
+     * reading its PIN source) keeps that call's sentence */
+    ctx->errmsg[0] = '\0';
     r = ctx->prompt_fn(ctx->prompt_arg, prompt, buf, bufsz);
+    if (r != EK_OK && r != EK_ERR_PIN_REQUIRED && r != EK_ERR_CANCELED &&
+        ctx->errmsg[0] != '\0')
+        return r;
     if (r == EK_ERR_PIN_REQUIRED)
         return no_source(ctx, s, kind);
     if (r == EK_ERR_CANCELED)

@@ -77,4 +77,18 @@ req GET /v1/status
   fail "status: $OUT; log: $(cat "$T/a4.log")"
 stop_agent
 on_exit stop_agent
+
+# 5. a PIN source the agent cannot read is said as the one-shot commands
+# say it (not as a terminal's), and nothing is tried
+cp "$PIN_FILE" "$T/pin644"
+chmod 644 "$T/pin644"
+run "$EK" agent "$BASE_URI" --pin-source "file:$T/pin644"
+expect_rc "agent: a PIN file others can read: exit 4" 4
+expect_match "agent: says the file's mode, as assert does" "$ERR" \
+  "the PIN file '$T/pin644' can be read or changed by group or others \(mode 0644\); it was not read"
+expect_nomatch "agent: not said as a terminal's" "$ERR" "terminal"
+run "$EK" agent "$BASE_URI" --pin-source "file:$T/no-such-pin"
+expect_rc "agent: a PIN file that is not there: exit 4" 4
+expect_match "agent: says the file is not there" "$ERR" \
+  "cannot open the PIN file '$T/no-such-pin': No such file or directory"
 finish
