@@ -894,6 +894,17 @@ agent_token(struct agent *a, size_t key, const struct ek_access_token_params *p,
             r = EK_OK;
             break;
         }
+        if (e->token != NULL && e->lifetime < (int64_t)min_lifetime) {
+            /* no new token would do: the endpoint issues shorter ones (and
+             * asking it again for each such request would only load it) */
+            snprintf(msg, msgsz,
+                     "min_lifetime %u s is more than a token from this "
+                     "endpoint lives (%lld s): ask for at most %lld s",
+                     min_lifetime, (long long)e->lifetime,
+                     (long long)e->lifetime);
+            r = EK_ERR_USAGE;
+            break;
+        }
         if (e->inflight) {
             /* single flight: wait for the one fetch, then take its result */
             gen = e->gen;

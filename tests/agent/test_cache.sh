@@ -112,4 +112,21 @@ codes=$(for f in "$T"/th.*.code; do cat "$f"; echo; done | sort -u | tr '\n' ' '
   fail "codes: $codes $(cat "$T/th.1")"
 [ "$(stats 's["token_requests"]')" = 1 ] && pass "one POST for the throttled waiters" ||
   fail "$(stats 's["token_requests"]') POSTs while throttled"
+
+# a min_lifetime longer than the endpoint's tokens live: said (400), and
+# not asked of the endpoint again for each such request
+req POST /v1/reload
+control '{"expires_in": 900}'
+ml() { token_body api://long/.default | sed 's/}$/,"min_lifetime":'"$1"'}/'; }
+req POST /v1/token "$(ml 1000)"
+expect_match "min_lifetime beyond a token's life: 400" "$CODE" '^400$'
+expect_match "min_lifetime beyond a token's life: said" "$OUT" \
+  'min_lifetime 1000 s is more than a token from this endpoint lives \(9[0-9][0-9] s\)'
+req POST /v1/token "$(ml 1000)"
+expect_match "asked again: 400" "$CODE" '^400$'
+[ "$(stats 's["token_requests"]')" = 1 ] && pass "asked again: no new POST" ||
+  fail "$(stats 's["token_requests"]') POSTs for two requests it cannot meet"
+req POST /v1/token "$(ml 600)"
+[ "$CODE" = 200 ] && [ "$(jget 'd["source"]')" = cache ] &&
+  pass "a min_lifetime it can meet: the cached token" || fail "$CODE $OUT"
 finish
