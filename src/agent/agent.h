@@ -35,6 +35,8 @@ struct akey {
     struct ek_key *key;
     pthread_mutex_t mu;
     enum akey_state state;
+    const char *locked_why; /* AKEY_LOCKED: why, and what to do (a
+                               sentence's end, static text) */
     char serial[20], model[20], label[40];
     char canon[512]; /* ek_key_uri of the opened key */
     unsigned long signatures, logins;

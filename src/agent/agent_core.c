@@ -219,6 +219,8 @@ same_token_back(struct akey *k, char *msg, size_t msgsz)
                       k->uri, "serial", other, (const char *)NULL);
     ek_token_list_free(&l);
     k->state = AKEY_LOCKED;
+    k->locked_why = "another token was inserted; insert the right one and "
+                    "POST /v1/unlock";
     return EK_ERR_PIN_LOCKED;
 }
 
@@ -262,6 +264,8 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
                           (const char *)NULL);
         ek_key_free(&k->key);
         k->state = AKEY_LOCKED;
+        k->locked_why = "another token was inserted; insert the right one "
+                        "and POST /v1/unlock";
         return EK_ERR_PIN_LOCKED;
     }
     r = ek_key_login(k->key);
@@ -274,14 +278,20 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
             /* a wrong PIN is never tried again */
             agent_pin_wipe(a);
             k->state = AKEY_LOCKED;
+            k->locked_why = "its PIN was refused; POST /v1/unlock after "
+                            "fixing the PIN source";
         } else if (r == EK_ERR_PIN_REQUIRED && a->pin_read && !a->pin_kept) {
             snprintf(msg, msgsz,
-                     "token '%s' lost its login, and the agent did not keep "
+                     "token '%s' needs a new login (the agent was locked, or "
+                     "the token lost its login), and the agent did not keep "
                      "the PIN (the token is not removable) and cannot read "
                      "its source again (fd:, env: or the terminal); restart "
                      "the agent, or give it --pin-source file:PATH",
                      k->label);
             k->state = AKEY_LOCKED;
+            k->locked_why = "its PIN source cannot be read again (fd:, env: "
+                            "or the terminal); restart the agent, or give it "
+                            "--pin-source file:PATH";
         }
         ek_key_free(&k->key);
         return r;
@@ -488,11 +498,9 @@ akey_ready(struct akey *k, char *msg, size_t msgsz)
         return EK_ERR_PIN_REQUIRED;
     }
     if (k->state == AKEY_LOCKED) {
-        snprintf(msg, msgsz,
-                 "key %s is locked in the agent (a wrong PIN, "
-                 "or another token inserted); POST /v1/unlock after fixing "
-                 "it",
-                 k->uri);
+        snprintf(msg, msgsz, "key %s is locked in the agent: %s", k->uri,
+                 k->locked_why != NULL ? k->locked_why
+                                       : "POST /v1/unlock after fixing it");
         return EK_ERR_PIN_LOCKED;
     }
     if (k->state == AKEY_READY && k->key != NULL)

@@ -53,6 +53,21 @@ expect_rc "back, no PIN to log in with: exit 4" 4
 expect_match "says why and what to do" "$ERR" "did not keep the PIN.*restart the agent"
 [ "$(calls C_Login)" = 1 ] && pass "no C_Login without a PIN" ||
   fail "C_Login calls: $(calls C_Login)"
+sign
+expect_rc "asked again: exit 4" 4
+expect_match "asked again: the key is locked, and why" "$ERR" \
+  "is locked in the agent: its PIN source cannot be read again \(fd:, env: or the terminal\); restart the agent"
+stop_agent
+
+# 2b. the same source, locked by the user and unlocked: said as such
+exec 7<"$PIN_FILE"
+agent_with "fd:7"
+exec 7<&-
+req POST /v1/lock
+req POST /v1/unlock
+expect_match "unlock, fd: read once: 503" "$CODE" '^503$'
+expect_match "unlock: the lock named, not only a lost login" "$OUT" \
+  "needs a new login \(the agent was locked, or the token lost its login\).*restart the agent"
 stop_agent
 
 # 3. removable (slots.removable = true), fd: source: kept, one re-login
