@@ -41,6 +41,8 @@ static const struct {
  * its libgcrypt, liblzma, libzstd ...), which would cost the agent's
  * client most of its start (docs/performance.md). */
 typedef int (*journal_sendv_fn)(const struct iovec *iov, int n);
+/* where sd_journal_sendv sends (journald's native socket) */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* The library, opened once for the process and kept (audit trails are
  * opened before any thread starts). */
@@ -80,6 +82,7 @@ journal_open(char *msg, size_t msgsz)
 struct cli_audit {
     int fd; /* JSON lines, or -1 */
     journal_sendv_fn journal;
+    int journal_warned; /* a failed send is said once */
     pthread_mutex_t mu;
 };
 
@@ -101,6 +104,16 @@ cli_audit_open(struct cli_audit **aup, const char *spec, char *msg,
             pthread_mutex_destroy(&au->mu);
             free(au);
             return -1;
+        }
+        /* libsystemd drops a message silently when journald is not there:
+         * say so once, here */
+        if (access(JOURNAL_SOCKET, F_OK) != 0) {
+            au->journal_warned = 1;
+            fprintf(stderr,
+                    "entrakey: warning: no systemd-journald here (%s is "
+                    "missing): audit events sent to the journal are lost; "
+                    "give --audit json:PATH instead\n",
+                    JOURNAL_SOCKET);
         }
     } else if (strncmp(spec, "json:", 5) == 0) {
         path = spec + 5;
@@ -334,7 +347,7 @@ cli_audit_vevent(struct cli_audit *au, const char *event, const char *result,
     if (au->journal != NULL) {
         char f[16][300];
         struct iovec iov[24];
-        int k = 0;
+        int k = 0, rc;
         char m1[300], m2[64], m3[128], m4[80], m5[80], m6[300], m7[80];
         char prio[] = "PRIORITY=6";
 
@@ -376,7 +389,14 @@ cli_audit_vevent(struct cli_audit *au, const char *event, const char *result,
             iov[k].iov_base = m6;
             iov[k++].iov_len = strlen(m6);
         }
-        (void)au->journal(iov, k);
+        if ((rc = au->journal(iov, k)) < 0 && !au->journal_warned) {
+            au->journal_warned = 1;
+            fprintf(stderr,
+                    "entrakey: warning: cannot write to the journal "
+                    "(%s; is systemd-journald running?): audit events "
+                    "are lost; give --audit json:PATH instead\n",
+                    strerror(-rc));
+        }
     }
     pthread_mutex_unlock(&au->mu);
 }
