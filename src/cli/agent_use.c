@@ -14,8 +14,11 @@ cli_agent_sock(struct cli *cli, int mode, char **sockp)
     ek_err r;
 
     *sockp = NULL;
-    if (mode < 0)
+    if (mode < 0) {
+        if (cli->verbose)
+            fprintf(stderr, "entrakey: --no-agent: signing directly\n");
         return 0;
+    }
     if ((r = ek_agent_socket_path(cli->ctx, sockp)) != EK_OK) {
         if (mode > 0)
             return cli_fail(cli, r);

@@ -89,6 +89,7 @@ fi
 etok -v --no-agent --pin-source "file:$PIN_FILE"
 expect_rc "--no-agent token" 0
 expect_nomatch "--no-agent does not ask it" "$ERR" "served by the agent"
+expect_match "--no-agent: -v says the path taken" "$ERR" "^entrakey: --no-agent: signing directly$"
 [ "$(stats 's["token_requests"]')" = 2 ] && pass "--no-agent posted itself" ||
   fail "POSTs: $(stats 's["token_requests"]')"
 
