@@ -172,6 +172,10 @@ copy_err(struct ek_ctx *ctx, char *msg, size_t msgsz)
     snprintf(msg, msgsz, "%s", ek_ctx_errmsg(ctx));
 }
 
+/* akey.locked_why when another token is found in a key's place */
+static const char locked_other_token[] =
+    "another token was inserted; insert the right one and POST /v1/unlock";
+
 /* Whether the token k held (its serial and model) is present again:
  * EK_OK; another token with its label in its place: the key is locked
  * (EK_ERR_PIN_LOCKED, no PIN sent); none: EK_ERR_DEVICE. */
@@ -219,8 +223,7 @@ same_token_back(struct akey *k, char *msg, size_t msgsz)
                       k->uri, "serial", other, (const char *)NULL);
     ek_token_list_free(&l);
     k->state = AKEY_LOCKED;
-    k->locked_why = "another token was inserted; insert the right one and "
-                    "POST /v1/unlock";
+    k->locked_why = locked_other_token;
     return EK_ERR_PIN_LOCKED;
 }
 
@@ -264,8 +267,7 @@ akey_open(struct akey *k, char *msg, size_t msgsz)
                           (const char *)NULL);
         ek_key_free(&k->key);
         k->state = AKEY_LOCKED;
-        k->locked_why = "another token was inserted; insert the right one "
-                        "and POST /v1/unlock";
+        k->locked_why = locked_other_token;
         return EK_ERR_PIN_LOCKED;
     }
     r = ek_key_login(k->key);

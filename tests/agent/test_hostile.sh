@@ -1,6 +1,6 @@
-# Callers the agent must not serve, and requests it must survive: another
-# user, oversized, truncated, non-HTTP, non-JSON, unknown paths, slow
-# clients, 1,000 connections dropped; the PIN nowhere to be read.
+# Requests the agent must survive: oversized, truncated, non-HTTP,
+# non-JSON, unknown paths, slow clients, 1,000 connections dropped; the PIN
+# nowhere to be read. (Another user: test_allow.sh.)
 . "$EK_SOURCE_DIR/tests/lib/common.sh"
 . "$EK_SOURCE_DIR/tests/e2e/lib.sh"
 . "$EK_SOURCE_DIR/tests/agent/lib.sh"
@@ -8,11 +8,7 @@
 e2e_setup --lifetime 3600
 # the PIN from the environment: the agent must wipe it there
 export EK_AGENT_TEST_PIN=$TEST_PIN
-# a runtime directory another user can reach (see "another user" below)
-RUN=$(mktemp -d /tmp/ek-agent-test.XXXXXX)
-rm_run() { rm -rf "$RUN"; }
-on_exit rm_run
-AGENT_RUN_DIR=$RUN AGENT_PIN_SOURCE=env:EK_AGENT_TEST_PIN start_agent \
+AGENT_PIN_SOURCE=env:EK_AGENT_TEST_PIN start_agent \
   --audit "json:$T/audit.jsonl" || exit 1
 unset EK_AGENT_TEST_PIN
 control '{}'
@@ -23,29 +19,8 @@ serving() {
 }
 serving "at start"
 
-# another user: the socket made reachable on purpose (a wrong mode), so
-# that the SO_PEERCRED check is what stops it
-if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
-  chmod 755 "$RUN" "$RUN/entrakey"
-  chmod 777 "$SOCK"
-  out=$(setpriv --reuid nobody --regid nogroup --clear-groups \
-    curl -s --max-time 10 --unix-socket "$SOCK" -w '\n%{http_code}' \
-    http://localhost/v1/status 2>&1)
-  code=${out##*$'\n'}
-  [ "$code" = 403 ] && pass "uid nobody: 403" || fail "uid nobody: $out"
-  out=$(setpriv --reuid nobody --regid nogroup --clear-groups \
-    curl -s --max-time 10 --unix-socket "$SOCK" -X POST \
-    --data "$(token_body)" http://localhost/v1/token 2>&1)
-  expect_nomatch "uid nobody gets no token" "$out" "access_token"
-  grep -q "refused a connection from uid $(id -u nobody)" "$AGENT_LOG" &&
-    pass "the refusal is logged" || fail "no refusal in the log"
-  grep -q '"event":"refusal".*"caller_uid":'"$(id -u nobody)" \
-    "$T/audit.jsonl" && pass "the refusal is audited" ||
-    fail "no refusal in the audit log"
-  chmod 600 "$SOCK"; chmod 700 "$RUN/entrakey"
-else
-  skip "no nobody user or setpriv"
-fi
+# another user: tests/agent/test_allow.sh (a socket other users can reach
+# with --allow-uid; a user not allowed gets 403, logged and audited)
 
 # oversized: a Content-Length over the cap, and a body that grows past it
 head -c 20000 /dev/zero | tr '\0' a > "$T/big"
