@@ -1,6 +1,8 @@
 /* agent_core.c: the agent's held keys and kept PIN, and the token cache
  * with single-flight fetches and refresh ahead of expiry. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,14 +93,27 @@ agent_pin_settle(struct agent *a)
     pthread_mutex_unlock(&a->mu);
 }
 
-/* A PIN from env:NAME is wiped where the kernel shows it
- * (/proc/PID/environ reads the process's first environment block) and
- * removed from the environment. */
+/* Once the PIN is read, its source is let go where it lingers: a PIN from
+ * env:NAME is wiped where the kernel shows it (/proc/PID/environ reads the
+ * process's first environment block) and removed from the environment; an
+ * fd: (read once) is pointed at /dev/null, so that the agent does not hold
+ * the file or pipe it came from for its whole life. */
 static void
-forget_env_pin(const char *source)
+forget_pin_source(const char *source)
 {
-    char *v;
+    char *v, *end;
+    long fd;
+    int nul;
 
+    if (source != NULL && strncmp(source, "fd:", 3) == 0) {
+        fd = strtol(source + 3, &end, 10);
+        if (end != source + 3 && *end == '\0' && fd >= 0 && fd <= INT_MAX &&
+            (nul = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+            (void)dup2(nul, (int)fd);
+            close(nul);
+        }
+        return;
+    }
     if (source == NULL || strncmp(source, "env:", 4) != 0)
         return;
     if ((v = getenv(source + 4)) != NULL) {
@@ -131,7 +146,7 @@ pin_get(struct akey *k, const char *prompt, char *buf, size_t bufsz)
             memcpy(a->pin, ek_secret_data(s), ek_secret_len(s));
             a->pin_len = ek_secret_len(s);
             ek_secret_free(&s);
-            forget_env_pin(a->pin_source);
+            forget_pin_source(a->pin_source);
         } else if (a->prompt_ok) {
             if ((r = cli_prompt_pin(NULL, prompt, a->pin, a->pin_cap)) != EK_OK)
                 return r;

@@ -46,6 +46,8 @@ exec 7<"$PIN_FILE"
 agent_with "fd:7"
 exec 7<&-
 status_is "fd:, not removable: the PIN is not kept" 'd["pin_kept"]' False
+expect_match "fd:, read once: the agent no longer holds the PIN file" \
+  "$(readlink "/proc/$AGENT_PID/fd/7")" '^/dev/null$'
 sign
 expect_rc "token gone: exit 3" 3
 sign
