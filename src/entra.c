@@ -51,17 +51,6 @@ say_clock(struct ek_ctx *ctx, int dated, const char *host)
                skew > 0 ? "behind" : "ahead of", host);
 }
 
-void
-entra_request_init(struct http_request *req, const char *url,
-                   const char *ca_file, unsigned timeout, const char *crid)
-{
-    memset(req, 0, sizeof *req);
-    req->url = url;
-    req->ca_file = ca_file;
-    req->timeout = timeout != 0 ? timeout : ENTRA_DEFAULT_TIMEOUT;
-    req->client_request_id = crid;
-}
-
 ek_err
 entra_exchange(struct ek_ctx *ctx, const struct entra_exchange *x,
                struct ek_access_token **tokp)

@@ -3,7 +3,7 @@
  *   entra_early.c    its first try sent while the token signs
  *   assertion.c      the client assertion for a checked endpoint
  *   entra_endpoint.c tenant, client id, authority host -> token URL (= aud);
- *                    the form
+ *                    the form and the request
  *   entra_response.c the answer: the access token, errors, AADSTS hints
  *   entra_clouds.c   clouds, resources and algorithm names
  * (and http.c, http_date.c below them). Exposed for tests and fuzzing. */
@@ -80,6 +80,14 @@ ek_err entra_build_form(struct ek_ctx *ctx, const char *client_id,
 ek_err entra_build_form_room(struct ek_ctx *ctx, const char *client_id,
                              const char *scope, const char *assertion,
                              size_t room, struct ek_secret **formp);
+/* A token request without its body: the URL, the CA file, the time limit
+ * per try (ENTRA_DEFAULT_TIMEOUT when 0) and the correlation id
+ * (client-request-id); the first try sent while the token signs and the
+ * tries after the signature are set up alike. */
+struct http_request;
+void entra_request_init(struct http_request *req, const char *url,
+                        const char *ca_file, unsigned timeout,
+                        const char *crid);
 
 /* ----------------------------------------------------------- assertion.c */
 
@@ -172,15 +180,6 @@ ek_err entra_early_result(struct ek_ctx *ctx, struct entra_early *e,
 int entra_early_going(const struct entra_early *e);
 const char *entra_early_crid(const struct entra_early *e);
 void entra_early_free(struct entra_early **ep);
-
-/* A token request without its body: the URL, the CA file, the time limit
- * per try (ENTRA_DEFAULT_TIMEOUT when 0) and the correlation id
- * (client-request-id); the first try sent while the token signs and the
- * tries after the signature are set up alike. */
-struct http_request;
-void entra_request_init(struct http_request *req, const char *url,
-                        const char *ca_file, unsigned timeout,
-                        const char *crid);
 
 /* POSTs the client-credentials form, retrying as ek_access_token_acquire
  * says, and parses the answer. Errors: those of ek_access_token_acquire. */

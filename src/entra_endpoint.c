@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "entra.h"
+#include "http.h"
 #include "text.h"
 
 #define DNS_NAME_MAX 253 /* RFC 1035 2.3.4, without the final dot */
@@ -293,6 +294,17 @@ form_append(struct ek_ctx *ctx, struct ek_secret *s, const char *str)
             return r;
     }
     return EK_OK;
+}
+
+void
+entra_request_init(struct http_request *req, const char *url,
+                   const char *ca_file, unsigned timeout, const char *crid)
+{
+    memset(req, 0, sizeof *req);
+    req->url = url;
+    req->ca_file = ca_file;
+    req->timeout = timeout != 0 ? timeout : ENTRA_DEFAULT_TIMEOUT;
+    req->client_request_id = crid;
 }
 
 ek_err
